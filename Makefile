@@ -1,0 +1,28 @@
+# Two commands on a fresh machine: `make serve` (the voice server on the demo corpus) and
+# `make test`. Both run the idempotent set-up first.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup serve test lint format bench
+
+setup:
+	bash scripts/setup.sh
+
+serve: setup
+	$(BIN)/samyu kb ingest knowledge_base/demo_corpus --collection demo
+	$(BIN)/samyu serve
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

