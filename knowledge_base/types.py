@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -70,3 +70,19 @@ class Retriever(Protocol):
     """Finds the chunks that answer a query, best first."""
 
     def retrieve(self, query: str, options: QueryOptions | None = None) -> list[Hit]: ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Re-scores fused hits (a cross-encoder in production); sets `Hit.rerank_score`, best first.
+
+    No cross-encoder model ships in a PyPI package that works offline here, so none is
+    bundled: a deployment passes its own to `Collection.retriever(reranker=...)`.
+    """
+
+    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]: ...
+
+
+# Turns a query into extra queries in other languages (the assistant supplies one built on its
+# LLM); their results are fused with the original's. knowledge_base never imports assistant.
+QueryTranslator = Callable[[str], list[str]]

@@ -1,0 +1,55 @@
+"""Embedding engines behind `knowledge_base.types.Embedder`, one module per engine.
+
+`get_embedder(settings, kind)` returns a process-wide instance, so a model loads once however
+many collections and threads use it.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from knowledge_base.config import EmbedderKind, KnowledgeBaseSettings
+from knowledge_base.types import Embedder
+
+_cache: dict[tuple, Embedder] = {}
+_lock = threading.Lock()
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding model or server could not embed the texts."""
+
+
+def get_embedder(settings: KnowledgeBaseSettings, kind: EmbedderKind) -> Embedder:
+    if kind == "use-multilingual":
+        from knowledge_base.embedders.use_multilingual import UniversalSentenceEncoderEmbedder
+
+        key: tuple = ("use-multilingual",)
+        factory = lambda: UniversalSentenceEncoderEmbedder(  # noqa: E731
+            threads=settings.embed_threads, batch_size=settings.embed_batch_size
+        )
+    elif kind == "local":
+        from knowledge_base.embedders.local import SentenceTransformerEmbedder, resolve_model_dir
+
+        model_dir = resolve_model_dir(settings)
+        key = ("local", str(model_dir))
+        factory = lambda: SentenceTransformerEmbedder(  # noqa: E731
+            model_dir, batch_size=settings.embed_batch_size
+        )
+    elif kind == "openai":
+        from knowledge_base.embedders.openai_compatible import OpenAIEmbedder
+
+        key = ("openai", settings.openai_base_url, settings.openai_model)
+        factory = lambda: OpenAIEmbedder(  # noqa: E731
+            base_url=settings.openai_base_url,
+            model=settings.openai_model,
+            api_key=settings.openai_api_key,
+            timeout_s=settings.openai_timeout_s,
+            max_retries=settings.openai_max_retries,
+            batch_size=settings.embed_batch_size,
+        )
+    else:
+        raise ValueError(f"unknown embedder {kind!r}")
+    with _lock:
+        if key not in _cache:
+            _cache[key] = factory()
+        return _cache[key]

@@ -1,0 +1,65 @@
+"""Weighted reciprocal rank fusion (as LangChain's EnsembleRetriever, c=60) and MMR."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RankedList:
+    """One retriever's result for one query: positions best first, with their raw scores."""
+
+    source: str  # "dense" or "bm25"
+    weight: float
+    positions: Sequence[int]
+    scores: Sequence[float]
+
+
+def weighted_rrf(lists: Sequence[RankedList], c: int = 60) -> dict[int, float]:
+    """score(d) = sum over lists of weight / (c + rank of d), rank from 1.
+
+    Divided by the score of an item ranked first in every list, so fused scores lie in
+    [0, 1] and a collection's `min_score` means the same whatever the weights.
+    """
+    fused: dict[int, float] = {}
+    best_possible = sum(lst.weight / (c + 1) for lst in lists if lst.weight > 0)
+    if best_possible <= 0:
+        return fused
+    for lst in lists:
+        if lst.weight <= 0:
+            continue
+        for rank, position in enumerate(lst.positions, start=1):
+            fused[position] = fused.get(position, 0.0) + lst.weight / (c + rank)
+    return {position: score / best_possible for position, score in fused.items()}
+
+
+def mmr(
+    candidates: Sequence[int],
+    relevance: Sequence[float],
+    vectors: np.ndarray,
+    k: int,
+    lambda_: float,
+) -> list[int]:
+    """Maximal marginal relevance: pick k candidates, each maximising
+    lambda * relevance - (1 - lambda) * (highest cosine to one already picked)."""
+    if not len(candidates):
+        return []
+    rel = np.asarray(relevance, dtype=np.float32)
+    rel = rel / max(float(rel.max()), 1e-12)
+    matrix = vectors[np.asarray(candidates)]
+    similarity = matrix @ matrix.T
+    chosen: list[int] = []
+    remaining = list(range(len(candidates)))
+    while remaining and len(chosen) < k:
+        if chosen:
+            redundancy = similarity[np.ix_(remaining, chosen)].max(axis=1)
+        else:
+            redundancy = np.zeros(len(remaining), dtype=np.float32)
+        gains = lambda_ * rel[remaining] - (1 - lambda_) * redundancy
+        best = remaining[int(np.argmax(gains))]
+        chosen.append(best)
+        remaining.remove(best)
+    return [candidates[i] for i in chosen]

@@ -1,0 +1,341 @@
+"""File -> documents: PDF (pypdf), DOCX (python-docx), HTML (BeautifulSoup + lxml), Markdown,
+plain text, and FAQ tables (CSV / JSONL, one document per row).
+
+A document's id is its path relative to the folder given to ingest (posix slashes); an FAQ
+row's id is its `id` column when present, else `<relative path>#<row number from 1>`.
+Every problem with a file becomes a `LoadError` whose message is the report line.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+
+class LoadError(ValueError):
+    """A file that cannot become documents; the message says why, for the ingest report."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """Where a heading or page starts in the document's extracted text."""
+
+    start: int
+    label: str
+
+
+@dataclass
+class LoadedDocument:
+    id: str
+    source: str  # the file's relative path (an FAQ row's source is its table)
+    title: str
+    text: str
+    content_hash: str
+    sections: list[Section] = field(default_factory=list)
+    url: str | None = None
+    note: str | None = None  # e.g. the encoding a non-UTF-8 file was decoded from
+
+    def section_at(self, offset: int) -> str | None:
+        label = None
+        for section in self.sections:
+            if section.start > offset:
+                break
+            label = section.label
+        return label
+
+
+TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".csv", ".jsonl"}
+SUFFIXES = TEXT_SUFFIXES | {".pdf", ".docx"}
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_text(data: bytes) -> tuple[str, str | None]:
+    """Bytes -> text. UTF-8 first; otherwise charset-normalizer's best guess (Big5, GB18030...).
+
+    Returns the text and, when not UTF-8, the encoding used (shown in the report).
+    NUL bytes mean binary content, which no text encoding makes sense of.
+    """
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise LoadError("binary content (NUL bytes) in a text file")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise LoadError("not text in any encoding charset-normalizer knows")
+    text = str(best)
+    if _junk_ratio(text) > 0.05:
+        raise LoadError(f"undecodable content (best guess {best.encoding} gives control bytes)")
+    return text, best.encoding
+
+
+def _junk_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    junk = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f") or ch == "\ufffd")
+    return junk / len(text)
+
+
+# ---------------------------------------------------------------- one function per format
+
+
+def _markdown(data: bytes, doc_id: str) -> list[LoadedDocument]:
+    text, encoding = decode_text(data)
+    url = None
+    title = None
+    front = re.match(r"\A---\s*\n(.*?)\n---\s*\n", text, re.S)
+    if front:
+        for line in front.group(1).splitlines():
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "url":
+                url = value.strip().strip("\"'") or None
+            elif key.strip().lower() == "title":
+                title = value.strip().strip("\"'") or None
+        text = text[front.end() :]
+    sections = [
+        Section(m.start(), m.group(2).strip())
+        for m in re.finditer(r"^(#{1,6})\s+(.+)$", text, re.M)
+    ]
+    if title is None and sections:
+        title = sections[0].label
+    return [_document(doc_id, doc_id, title, text, data, sections, url, encoding)]
+
+
+def _plain(data: bytes, doc_id: str) -> list[LoadedDocument]:
+    text, encoding = decode_text(data)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), None)
+    return [_document(doc_id, doc_id, first_line, text, data, [], None, encoding)]
+
+
+def _html(data: bytes, doc_id: str) -> list[LoadedDocument]:
+    from bs4 import BeautifulSoup
+
+    text, encoding = decode_text(data)
+    soup = BeautifulSoup(text, "lxml")
+    canonical = soup.find("link", rel="canonical")
+    url = canonical.get("href") if canonical else None
+    title = soup.title.get_text(strip=True) if soup.title else None
+    for tag in soup(["script", "style", "noscript", "template", "head"]):
+        tag.decompose()
+    parts: list[str] = []
+    sections: list[Section] = []
+    offset = 0
+    blocks = soup.find_all(["h1", "h2", "h3", "h4", "p", "li", "td", "th", "dt", "dd", "pre"])
+    for block in blocks:
+        if block.find_parent(["p", "li", "td", "th", "dd", "pre"]):
+            continue  # nested block: its text is already inside its parent's
+        piece = block.get_text(" ", strip=True)
+        if not piece:
+            continue
+        if block.name in {"h1", "h2", "h3", "h4"}:
+            sections.append(Section(offset, piece))
+        parts.append(piece)
+        offset += len(piece) + 1
+    body = "\n".join(parts) if parts else soup.get_text("\n", strip=True)
+    if title is None and sections:
+        title = sections[0].label
+    return [_document(doc_id, doc_id, title, body, data, sections, url, encoding)]
+
+
+def _pdf(data: bytes, doc_id: str) -> list[LoadedDocument]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta_title = reader.metadata.title if reader.metadata else None
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise LoadError(f"corrupt PDF: {exc}") from exc
+    sections: list[Section] = []
+    parts: list[str] = []
+    offset = 0
+    for number, page_text in enumerate(pages, start=1):
+        sections.append(Section(offset, f"p. {number}"))
+        parts.append(page_text)
+        offset += len(page_text) + 1
+    text = "\n".join(parts)
+    title = meta_title or next((ln.strip() for ln in text.splitlines() if ln.strip()), None)
+    return [_document(doc_id, doc_id, title, text, data, sections, None, None)]
+
+
+def _docx(data: bytes, doc_id: str) -> list[LoadedDocument]:
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, ValueError, KeyError) as exc:
+        raise LoadError(f"corrupt DOCX: {exc}") from exc
+    except Exception as exc:  # zipfile.BadZipFile and lxml errors surface from inside docx
+        raise LoadError(f"corrupt DOCX: {type(exc).__name__}: {exc}") from exc
+    parts: list[str] = []
+    sections: list[Section] = []
+    offset = 0
+    for paragraph in document.paragraphs:
+        piece = paragraph.text.strip()
+        if not piece:
+            continue
+        if paragraph.style is not None and paragraph.style.name.lower().startswith(
+            ("heading", "title")
+        ):
+            sections.append(Section(offset, piece))
+        parts.append(piece)
+        offset += len(piece) + 1
+    text = "\n".join(parts)
+    title = document.core_properties.title or (sections[0].label if sections else None)
+    return [_document(doc_id, doc_id, title, text, data, sections, None, None)]
+
+
+def _faq_rows(
+    rows: list[dict[str, str]], doc_id: str, encoding: str | None
+) -> list[LoadedDocument]:
+    documents = []
+    for number, row in enumerate(rows, start=1):
+        row = {
+            str(k).strip().lower(): ("" if v is None else str(v)).strip() for k, v in row.items()
+        }
+        question, answer = row.get("question", ""), row.get("answer", "")
+        if not question or not answer:
+            raise LoadError(f"FAQ row {number} lacks a question or an answer")
+        row_id = row.get("id") or f"{doc_id}#{number}"
+        text = f"{question}\n{answer}"
+        raw = json.dumps(row, sort_keys=True, ensure_ascii=False).encode()
+        documents.append(
+            _document(
+                row_id,
+                doc_id,
+                row.get("title") or question,
+                text,
+                raw,
+                [],
+                row.get("url") or None,
+                encoding,
+            )
+        )
+    return documents
+
+
+def _csv(data: bytes, doc_id: str, max_rows: int) -> list[LoadedDocument]:
+    text, encoding = decode_text(data)
+    try:
+        reader = csv.DictReader(io.StringIO(text))
+        columns = {c.strip().lower() for c in reader.fieldnames or []}
+        if not {"question", "answer"} <= columns:
+            raise LoadError("FAQ CSV needs 'question' and 'answer' columns")
+        rows = _bounded(reader, max_rows)
+    except csv.Error as exc:
+        raise LoadError(f"malformed CSV: {exc}") from exc
+    return _faq_rows(rows, doc_id, encoding)
+
+
+def _jsonl(data: bytes, doc_id: str, max_rows: int) -> list[LoadedDocument]:
+    text, encoding = decode_text(data)
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LoadError(f"line {number} is not JSON: {exc.msg}") from exc
+        if not isinstance(row, dict):
+            raise LoadError(f"line {number} is not a JSON object")
+        rows.append(row)
+    return _faq_rows(_bounded(iter(rows), max_rows), doc_id, encoding)
+
+
+def _bounded(rows, max_rows: int) -> list[dict]:
+    out = []
+    for row in rows:
+        if len(out) >= max_rows:
+            raise LoadError(f"more than {max_rows} FAQ rows (kb.max_faq_rows)")
+        out.append(row)
+    return out
+
+
+def _document(
+    doc_id: str,
+    source: str,
+    title: str | None,
+    text: str,
+    raw: bytes,
+    sections: list[Section],
+    url: str | None,
+    encoding: str | None,
+) -> LoadedDocument:
+    return LoadedDocument(
+        id=doc_id,
+        source=source,
+        title=(title or Path(source).stem)[:300],
+        text=text,
+        content_hash=sha256_bytes(raw),
+        sections=sections,
+        url=url,
+        note=f"decoded from {encoding}" if encoding else None,
+    )
+
+
+_SIMPLE: dict[str, Callable[[bytes, str], list[LoadedDocument]]] = {
+    ".md": _markdown,
+    ".markdown": _markdown,
+    ".txt": _plain,
+    ".text": _plain,
+    ".html": _html,
+    ".htm": _html,
+    ".pdf": _pdf,
+    ".docx": _docx,
+}
+
+
+def load_file(
+    path: Path, doc_id: str, *, max_bytes: int, max_faq_rows: int
+) -> list[LoadedDocument]:
+    """Read one file into documents, or raise LoadError with the reason."""
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise LoadError(f"unsupported file type {suffix or '(no extension)'!r}")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise LoadError(f"over the size limit ({size} bytes > kb.max_file_bytes={max_bytes})")
+    if size == 0:
+        raise LoadError("empty file")
+    data = path.read_bytes()
+    if suffix == ".csv":
+        documents = _csv(data, doc_id, max_faq_rows)
+    elif suffix == ".jsonl":
+        documents = _jsonl(data, doc_id, max_faq_rows)
+    else:
+        documents = _SIMPLE[suffix](data, doc_id)
+    if not documents or all(not d.text.strip() for d in documents):
+        raise LoadError("no text in file (empty, or a scanned PDF without a text layer)")
+    return documents
+
+
+def discover(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Files under the given paths with their document ids (path relative to the given folder).
+
+    Hidden files and folders are skipped; a file given directly is named by its file name.
+    """
+    found: list[tuple[Path, str]] = []
+    for given in paths:
+        if given.is_dir():
+            for path in sorted(given.rglob("*")):
+                relative = path.relative_to(given)
+                if path.is_file() and not any(p.startswith(".") for p in relative.parts):
+                    found.append((path, relative.as_posix()))
+        else:
+            found.append((given, given.name))
+    return found

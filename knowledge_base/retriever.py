@@ -1,0 +1,176 @@
+"""Hybrid retrieval: FAISS dense + BM25 lexical, fused by weighted RRF, then MMR, a reranker
+hook, one hit per document, a score threshold and top-k.
+
+Cross-lingual help without a multilingual embedder: the query is also run in the other
+Chinese script (OpenCC) and, when the caller supplies a `query_translator` (the assistant's
+LLM), in its translations; every list is fused with the original's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge_base.config import RetrievalSettings
+from knowledge_base.fusion import RankedList, mmr, weighted_rrf
+from knowledge_base.index import IndexData
+from knowledge_base.normalise import other_script_variants
+from knowledge_base.types import Hit, QueryOptions, QueryTranslator, Reranker
+
+# QueryOptions fields that map one-to-one onto RetrievalSettings
+_DIRECT = ("k", "dense_weight", "bm25_weight", "min_score", "mmr_lambda")
+
+
+def effective_settings(
+    stored: RetrievalSettings, options: QueryOptions | None
+) -> RetrievalSettings:
+    """The collection's stored settings overridden by the query's options (validated)."""
+    if options is None:
+        return stored
+    changes: dict[str, object] = {
+        name: getattr(options, name) for name in _DIRECT if getattr(options, name) is not None
+    }
+    query_time = set(RetrievalSettings.model_fields) - {
+        "embedder",
+        "chunk_size",
+        "chunk_overlap",
+        "index_type",
+        "ivf_nlist",
+        "hnsw_m",
+        "chinese_tokenizer",
+        "fold_scripts",
+    }
+    unknown = set(options.extra) - query_time
+    if unknown:
+        raise ValueError(f"unknown or index-time query options: {sorted(unknown)}")
+    changes.update(options.extra)
+    return RetrievalSettings.model_validate({**stored.model_dump(), **changes})
+
+
+@dataclass
+class _Evidence:
+    score: float
+    rank: int
+
+
+class HybridRetriever:
+    """Implements `knowledge_base.types.Retriever`; safe to share between threads."""
+
+    def __init__(
+        self,
+        collection,
+        *,
+        query_translator: QueryTranslator | None = None,
+        reranker: Reranker | None = None,
+    ) -> None:
+        self.collection = collection
+        self.query_translator = query_translator
+        self.reranker = reranker
+
+    def retrieve(self, query: str, options: QueryOptions | None = None) -> list[Hit]:
+        settings = effective_settings(self.collection.settings, options)
+        data = self.collection.index()
+        return self.retrieve_from(data, query, settings)
+
+    def retrieve_from(self, data: IndexData, query: str, settings: RetrievalSettings) -> list[Hit]:
+        query = query.strip()[: self.collection.kb.settings.max_query_chars]
+        if not query or data.dense is None or data.bm25 is None:
+            return []
+        lists, dense_best, bm25_best = self._ranked_lists(data, query, settings)
+        fused = weighted_rrf(lists, settings.rrf_c)
+        order = sorted(fused, key=lambda p: -fused[p])
+        if settings.one_hit_per_document:
+            order = _best_per_document(data, order)
+        order = [p for p in order if fused[p] >= settings.min_score]
+        if settings.mmr_lambda is not None:
+            order = mmr(
+                order, [fused[p] for p in order], data.vectors, len(order), settings.mmr_lambda
+            )
+        hits = [
+            Hit(
+                chunk=data.chunks[p],
+                score=fused[p],
+                dense_score=dense_best[p].score if p in dense_best else None,
+                dense_rank=dense_best[p].rank if p in dense_best else None,
+                bm25_score=bm25_best[p].score if p in bm25_best else None,
+                bm25_rank=bm25_best[p].rank if p in bm25_best else None,
+            )
+            for p in order[: max(settings.k, settings.candidates if self.reranker else 0)]
+        ]
+        if self.reranker is not None and hits:
+            hits = self.reranker.rerank(query, hits)
+        return hits[: settings.k]
+
+    def _queries(self, query: str, settings: RetrievalSettings) -> list[str]:
+        queries = [query]
+        if settings.both_scripts:
+            queries += other_script_variants(query)
+        if self.query_translator is not None:
+            queries += [q for q in self.query_translator(query) if q and q.strip() not in queries]
+        return queries
+
+    def _ranked_lists(self, data: IndexData, query: str, settings: RetrievalSettings):
+        embedder = self.collection.kb.embedder(settings)
+        if embedder.name != data.embedder_name:
+            raise RuntimeError(
+                f"index built with {data.embedder_name}, settings name {embedder.name}: re-ingest"
+            )
+        lists: list[RankedList] = []
+        dense_best: dict[int, _Evidence] = {}
+        bm25_best: dict[int, _Evidence] = {}
+        lexical_seen: set[tuple[str, ...]] = set()
+        tokenize = data.tokenizer()
+        for query_text in self._queries(query, settings):
+            vector = embedder.embed_query(query_text)
+            scores, positions = data.dense.search(  # type: ignore[union-attr]
+                vector,
+                settings.candidates,
+                nprobe=settings.ivf_nprobe,
+                ef_search=settings.hnsw_ef_search,
+            )
+            keep = positions >= 0
+            lists.append(_ranked("dense", settings.dense_weight, positions[keep], scores[keep]))
+            _note_best(dense_best, positions[keep], scores[keep])
+            tokens = tuple(tokenize(query_text))
+            if tokens in lexical_seen:  # script variants fold to the same BM25 tokens
+                continue
+            lexical_seen.add(tokens)
+            scores, positions = data.bm25.search(query_text, settings.candidates)  # type: ignore[union-attr]
+            lists.append(_ranked("bm25", settings.bm25_weight, positions, scores))
+            _note_best(bm25_best, positions, scores)
+        return _share_weights(lists), dense_best, bm25_best
+
+
+def _ranked(source: str, weight: float, positions: np.ndarray, scores: np.ndarray) -> RankedList:
+    return RankedList(source, weight, [int(p) for p in positions], [float(s) for s in scores])
+
+
+def _share_weights(lists: list[RankedList]) -> list[RankedList]:
+    """Split each source's weight over its lists, so extra query variants refine the dense
+    (or BM25) side without tipping the dense/BM25 balance the collection set."""
+    count = {
+        source: sum(1 for lst in lists if lst.source == source) for source in ("dense", "bm25")
+    }
+    return [
+        RankedList(lst.source, lst.weight / count[lst.source], lst.positions, lst.scores)
+        for lst in lists
+    ]
+
+
+def _note_best(best: dict[int, _Evidence], positions: np.ndarray, scores: np.ndarray) -> None:
+    for rank, (position, score) in enumerate(zip(positions, scores, strict=True), start=1):
+        p = int(position)
+        if p not in best or best[p].score < float(score):
+            best[p] = _Evidence(float(score), rank)
+
+
+def _best_per_document(data: IndexData, order: list[int]) -> list[int]:
+    seen: set[str] = set()
+    kept = []
+    for position in order:
+        doc_id = data.chunks[position].doc_id
+        if doc_id not in seen:
+            seen.add(doc_id)
+            kept.append(position)
+    return kept

@@ -1,0 +1,76 @@
+"""BM25 tokens: English words stemmed with PyStemmer (Snowball), Chinese cut by jieba or into
+character bigrams, after width folding and (optionally) OpenCC folding to Simplified.
+
+Chinese has no spaces, so a whitespace tokenizer turns a whole Chinese sentence into one
+token and BM25 never matches it; this is the part most RAG stacks get wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+
+import jieba
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+from knowledge_base.config import ChineseTokenizer
+from knowledge_base.normalise import for_matching
+
+_RUNS = re.compile(
+    r"(?P<cjk>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|(?P<word>[a-z0-9]+(?:['.][a-z0-9]+)*)"
+)
+_STOP_EN = frozenset(STOPWORDS_EN)
+_jieba_lock = threading.Lock()
+_jieba: jieba.Tokenizer | None = None
+_stemmers = threading.local()  # PyStemmer objects are not thread-safe
+
+
+def _jieba_tokenizer() -> jieba.Tokenizer:
+    global _jieba
+    with _jieba_lock:
+        if _jieba is None:
+            jieba.setLogLevel(logging.WARNING)
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _jieba = tokenizer
+    return _jieba
+
+
+def _stem(word: str) -> str:
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = Stemmer.Stemmer("english")
+    return stemmer.stemWord(word)
+
+
+def _bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def _jieba_words(run: str) -> list[str]:
+    # search mode adds the short words inside long ones (身份证 -> 身份, 身份证): better recall
+    return [w for w in _jieba_tokenizer().lcut_for_search(run) if w.strip()]
+
+
+def make_tokenizer(
+    chinese: ChineseTokenizer, fold_scripts: bool = True
+) -> Callable[[str], list[str]]:
+    cut = _jieba_words if chinese == "jieba" else _bigrams
+
+    def tokenize(text: str) -> list[str]:
+        tokens: list[str] = []
+        for match in _RUNS.finditer(for_matching(text, fold_scripts)):
+            if match.group("cjk"):
+                tokens.extend(cut(match.group("cjk")))
+            else:
+                word = match.group("word")
+                if word not in _STOP_EN:
+                    tokens.append(_stem(word))
+        return tokens
+
+    return tokenize
