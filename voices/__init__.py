@@ -1,4 +1,5 @@
-"""Speech in and out: ASR (faster-whisper), VAD (silero), language id, TTS engines and the voice registry.
+"""Speech in and out: ASR (faster-whisper), VAD (Silero), language id, TTS engines and the
+language -> voice registry.
 
 Imports none of samyu's other packages.
 """

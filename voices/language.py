@@ -1,0 +1,114 @@
+"""Which of yue | cmn | en an utterance is, and the script its text is written in.
+
+The rule (measured in docs/speech.md on the shared fixtures):
+
+1. Text containing Han characters is Chinese, even when English words are mixed in
+   (code-switching keeps the Chinese label). Text with Latin letters and no Han is English.
+   Text with neither falls back to Whisper's id (zh/yue -> Chinese, en -> English), then to
+   the caller's hint.
+2. Chinese is Cantonese (`yue`) when any of these holds, in this order:
+   - Whisper said `yue` (large-v3 has that token; base has not);
+   - the text has Cantonese marker characters/words (嘅 唔 咗 喺 冇 啲 佢 咩 嚟 哋 嗰 嘢 睇 ...,
+     and 係 when it is not part of 關係/联系-style words), in either script;
+   - the caller declared `yue` (client hint);
+   - the session's recent utterances (passed in as `history`) were mostly `yue`.
+   Otherwise it is Mandarin (`cmn`), or `LanguageSettings.default_chinese`.
+   Why hint and history come after markers but before the default: Whisper base writes
+   Cantonese speech as standard written Chinese with no markers and labels it `zh`, so
+   without a hint it cannot be told from Mandarin; markers are positive evidence even against
+   a hint (a Mandarin-declared caller who says 唔係 is speaking Cantonese).
+3. A declared `en` with Chinese text still gives a Chinese label: the content wins between
+   English and Chinese, the hint decides between the two Chinese languages.
+
+Output script: OpenCC converts yue text to Traditional (HK) and cmn text to Simplified by
+default (`LanguageSettings.yue_opencc`, `cmn_opencc`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+import opencc
+
+from voices.config import LanguageSettings
+from voices.types import SpokenLanguage
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+_LATIN = re.compile(r"[A-Za-z]")
+# Characters (both scripts) that standard written Chinese does not use; 係 is handled apart.
+_CANTONESE_CHARS = "嘅唔咗喺冇啲佢咩嚟哋嗰嘢睇噉攞冚啱嘞喎囉㗎畀嚿嘥揾搵嗮咁嘛喇咪"
+_CANTONESE_WORDS = ("乜嘢", "點解", "邊度", "边度", "點樣", "点样", "幾多", "几多", "而家", "宜家",
+                    "多謝", "多谢", "唔該", "唔该", "俾我", "畀我", "係咪", "系咪")
+_HAI = re.compile(r"(?<![關关聯联干體体派世譜谱])係")
+# 嘛 喇 咪 咁 occur in Mandarin too, so alone they are weak; they count only with another marker.
+_WEAK = set("嘛喇咪咁")
+
+
+def has_han(text: str) -> bool:
+    return bool(_HAN.search(text))
+
+
+def cantonese_markers(text: str) -> list[str]:
+    """The Cantonese marker characters/words found in `text` (in order of appearance)."""
+    found = [ch for ch in text if ch in _CANTONESE_CHARS]
+    found += [w for w in _CANTONESE_WORDS if w in text]
+    found += ["係"] * len(_HAI.findall(text))
+    strong = [m for m in found if m not in _WEAK]
+    return found if strong else []
+
+
+def _history_language(history: Sequence[SpokenLanguage]) -> SpokenLanguage | None:
+    chinese = [lang for lang in history[-5:] if lang in ("yue", "cmn")]
+    if not chinese:
+        return None
+    return "yue" if chinese.count("yue") * 2 >= len(chinese) else "cmn"
+
+
+def decide_language(
+    text: str,
+    whisper_language: str | None,
+    *,
+    hint: SpokenLanguage | None = None,
+    history: Sequence[SpokenLanguage] = (),
+    settings: LanguageSettings | None = None,
+) -> SpokenLanguage:
+    """yue | cmn | en for one utterance (see the module docstring for the rule)."""
+    settings = settings or LanguageSettings()
+    if has_han(text):
+        chinese = True
+    elif _LATIN.search(text):
+        chinese = False
+    elif whisper_language in ("zh", "yue"):
+        chinese = True
+    elif whisper_language == "en":
+        chinese = False
+    else:
+        return hint or (history[-1] if history else settings.default_chinese)
+    if not chinese:
+        return "en"
+    if whisper_language == "yue" or cantonese_markers(text):
+        return "yue"
+    if hint in ("yue", "cmn"):
+        return hint
+    return _history_language(history) or settings.default_chinese
+
+
+@lru_cache(maxsize=8)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config if config.endswith(".json") else f"{config}.json")
+
+
+def to_script(text: str, language: SpokenLanguage, settings: LanguageSettings | None = None) -> str:
+    """Write Chinese text in the configured script of its language (English unchanged)."""
+    settings = settings or LanguageSettings()
+    if language == "en" or not has_han(text):
+        return text
+    config = settings.yue_opencc if language == "yue" else settings.cmn_opencc
+    return _converter(config).convert(text)
+
+
+def whisper_code(language: SpokenLanguage) -> str:
+    """The Whisper language token for a spoken language (base has no `yue` token)."""
+    return "en" if language == "en" else "zh"

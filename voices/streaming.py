@@ -1,0 +1,431 @@
+"""Streaming recognition: PCM16 frames in, SpeechStarted / PartialTranscript / FinalTranscript out.
+
+Whisper is not a streaming model, so (like LiveKit's StreamAdapter and WhisperLive) the
+stream is cut into utterances by the Silero VAD and Whisper re-decodes the growing utterance
+for partials, then the whole utterance once for the final.
+
+Input
+    PCM16 mono little-endian bytes at the rate declared when the recogniser is created:
+    16000 is native; 8000, 22050, 24000, 44100 and 48000 are resampled with soxr (stream
+    state kept across frames); any other rate raises `UnsupportedSampleRateError` (a
+    ValueError) at construction. Frames may have any length, odd ones included (the odd
+    byte is carried to the next frame). A frame longer than `max_frame_bytes` raises
+    `AudioInputError` and changes nothing.
+
+Events (dataclasses in voices.types), per utterance id:
+    SpeechStarted      as soon as `vad.speech_start_ms` (default 64 ms) of speech is heard,
+                       before any decoding: the voice server uses it for barge-in.
+    PartialTranscript  while speaking, about every `streaming.partial_interval_s` (0.5 s) of new
+                       speech: a re-decode of the utterance so far (provisional; the last
+                       partial is superseded by the final).
+    FinalTranscript    exactly one per SpeechStarted, at the end point: after
+                       `streaming.end_silence_ms` (700 ms) of trailing silence, immediately on
+                       `end_of_speech()` (push-to-talk), or forced after `max_utterance_s`
+                       (`reason` says which). Its `transcript.text` is empty when the burst
+                       was noise, shorter than `vad.min_speech_ms`, or a silence
+                       hallucination. `end_of_speech()` with no speech in progress also
+                       yields one empty final (so a push-to-talk turn always concludes).
+    With the async wrapper, a new utterance's SpeechStarted may arrive before the previous
+    utterance's final (decoding runs behind the VAD); match them by `utterance_id`.
+
+Bounds
+    Only the current utterance (at most `max_utterance_s`), a `speech_pad_ms` pre-roll and at
+    most `max_pending_finals` finished utterances awaiting decode are held, so memory does not
+    grow with stream length: 30 minutes of silence costs VAD time only. When finished
+    utterances pile up faster than they are decoded, `accept` raises `RecognizerBusyError`
+    before touching the frame (the caller keeps it and may retry; nothing is lost silently).
+
+Threading / asyncio
+    `StreamingRecognizer` is the synchronous core and easy to test: `feed(pcm)` runs the VAD
+    and then any due decode, returning the events. Internally it is split in two:
+    `accept(pcm)` (VAD and buffering only: sub-millisecond per 20 ms frame) and
+    `decode_pending()` (Whisper: CPU-heavy, hundreds of ms). Their shared state is guarded by
+    a lock and decoding happens outside it, so `accept` never waits for Whisper.
+    `AsyncStreamingRecognizer` is the asyncio face: `await push(pcm)` runs `accept` on the
+    loop (cheap) and a worker task runs `decode_pending` in a thread (`asyncio.to_thread`),
+    so the event loop is never blocked and SpeechStarted is not delayed by a decode in
+    flight; partials are coalesced (at most one pending) when decoding is slower than speech.
+    Consume with `async for event in recognizer.events()`.
+
+Session language
+    `language` is the caller's declared language (or None for auto); the labels of this
+    stream's finished utterances are kept as history and passed to the transcriber, which
+    uses them to tell Cantonese from Mandarin when Whisper cannot (see voices.language).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from voices.audio_io import AudioInputError, pcm16_to_float
+from voices.config import StreamingSettings, VadSettings
+from voices.resample import StreamResampler
+from voices.types import (
+    PIPELINE_SAMPLE_RATE,
+    FinalTranscript,
+    PartialTranscript,
+    SpeechStarted,
+    SpokenLanguage,
+    StreamEvent,
+    Transcript,
+)
+from voices.vad import WINDOW, SileroVad, SileroVadModel
+
+_WINDOW_S = WINDOW / PIPELINE_SAMPLE_RATE
+_LOCK_LANGUAGE_SAMPLES = 3 * PIPELINE_SAMPLE_RATE
+
+
+class RecognizerBusyError(RuntimeError):
+    """Finished utterances are waiting for decoding beyond `max_pending_finals`."""
+
+
+class SessionTranscriber(Protocol):
+    """What the recogniser needs of an ASR engine (FasterWhisperTranscriber provides it)."""
+
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        *,
+        language: SpokenLanguage | None = None,
+        history: Sequence[SpokenLanguage] = (),
+        vad_gate: bool = True,
+        whisper_language: str | None = None,
+    ) -> Transcript: ...
+
+
+@dataclass
+class _FinalJob:
+    utterance_id: int
+    audio: np.ndarray
+    reason: str
+    endpoint_at: float  # clock time the end point was reached
+
+
+class StreamingRecognizer:
+    """Synchronous streaming core for one audio stream (one caller, one WebSocket)."""
+
+    def __init__(
+        self,
+        transcriber: SessionTranscriber,
+        *,
+        sample_rate: int = PIPELINE_SAMPLE_RATE,
+        language: SpokenLanguage | None = None,
+        streaming: StreamingSettings | None = None,
+        vad: VadSettings | None = None,
+        vad_model: SileroVadModel | None = None,
+        endpointing: bool = True,
+        history: Sequence[SpokenLanguage] = (),
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        """`endpointing=False`: trailing silence does not end an utterance (push-to-talk
+        holds): only `end_of_speech()` or `max_utterance_s` do."""
+        self.transcriber = transcriber
+        self.settings = streaming or StreamingSettings()
+        self.vad_settings = vad or VadSettings()
+        self.language = language
+        self.endpointing = endpointing
+        self.history: deque[SpokenLanguage] = deque(history, maxlen=10)
+        self._clock = clock
+        self._resampler = StreamResampler(sample_rate)  # validates the rate
+        self.sample_rate = sample_rate
+        self._vad = SileroVad(vad_model)
+        self._lock = threading.Lock()
+        self._decode_lock = threading.Lock()  # one decode at a time per stream, in order
+        self._odd = b""
+        self._tail = np.zeros(0, dtype=np.float32)  # < one VAD window, waiting for more
+        self._stream_windows = 0
+        pad_windows = max(1, round(self.vad_settings.speech_pad_ms / 1000 / _WINDOW_S))
+        self._start_windows = max(1, round(self.vad_settings.speech_start_ms / 1000 / _WINDOW_S))
+        self._end_windows = max(1, round(self.settings.end_silence_ms / 1000 / _WINDOW_S))
+        self._pad_windows = pad_windows
+        self._max_windows = int(self.settings.max_utterance_s / _WINDOW_S)
+        self._partial_windows = max(1, round(self.settings.partial_interval_s / _WINDOW_S))
+        self._min_voiced = max(1, round(self.vad_settings.min_speech_ms / 1000 / _WINDOW_S))
+        self._preroll: deque[np.ndarray] = deque(maxlen=pad_windows + self._start_windows)
+        self._utterance_id = 0
+        self._in_speech = False
+        self._speech_run = 0
+        self._silence_run = 0
+        self._voiced = 0
+        self._buffer: list[np.ndarray] = []
+        self._partial_due = False
+        self._last_partial_windows = 0
+        self._partial_language: str | None = None
+        self._finals: deque[_FinalJob] = deque()
+
+    # ---- sync API ------------------------------------------------------------------------
+
+    def feed(self, pcm: bytes) -> list[StreamEvent]:
+        """Accept a frame and run whatever decode is due (blocking): all resulting events."""
+        return self.accept(pcm) + self.decode_pending()
+
+    def end_of_speech(self) -> list[StreamEvent]:
+        """Push-to-talk release: end the utterance now and decode it (blocking)."""
+        return self.mark_end_of_speech() + self.decode_pending()
+
+    def close(self) -> list[StreamEvent]:
+        """End of stream: flush the resampler, finish any utterance, decode everything."""
+        return self.mark_closed() + self.decode_pending()
+
+    # ---- the two halves ------------------------------------------------------------------
+
+    def accept(self, pcm: bytes) -> list[StreamEvent]:
+        """VAD and buffering only (cheap): may return SpeechStarted and empty finals."""
+        if len(pcm) > self.settings.max_frame_bytes:
+            raise AudioInputError(
+                f"frame of {len(pcm)} bytes is over the {self.settings.max_frame_bytes} limit"
+            )
+        with self._lock:
+            if len(self._finals) >= self.settings.max_pending_finals:
+                raise RecognizerBusyError(
+                    f"{len(self._finals)} utterances are waiting for decoding; retry the frame"
+                )
+            data = self._odd + bytes(pcm)
+            cut = len(data) - len(data) % 2
+            self._odd = data[cut:]
+            if cut == 0:
+                return []
+            audio = self._resampler.process(pcm16_to_float(data[:cut]))
+            return self._run_vad(audio)
+
+    def mark_end_of_speech(self) -> list[StreamEvent]:
+        with self._lock:
+            return self._end_now("end_of_speech")
+
+    def mark_closed(self) -> list[StreamEvent]:
+        with self._lock:
+            events = self._run_vad(self._resampler.process(np.zeros(0, np.float32), last=True))
+            if self._in_speech:
+                events += self._end_now("close")
+            return events
+
+    def has_pending_decode(self) -> bool:
+        with self._lock:
+            return bool(self._finals) or (self._partial_due and self._in_speech)
+
+    def decode_pending(self) -> list[StreamEvent]:
+        """Run the due decodes (finals first, then at most one partial): CPU-heavy."""
+        events: list[StreamEvent] = []
+        with self._decode_lock:
+            while True:
+                with self._lock:
+                    job = self._finals.popleft() if self._finals else None
+                    partial = None if job else self._take_partial()
+                    history = tuple(self.history)
+                if job is not None:
+                    events.append(self._decode_final(job, history))
+                elif partial is not None:
+                    event = self._decode_partial(*partial, history)
+                    if event is not None:
+                        events.append(event)
+                    break
+                else:
+                    break
+        return events
+
+    # ---- VAD state machine (called with the lock held) ------------------------------------
+
+    def _run_vad(self, audio: np.ndarray) -> list[StreamEvent]:
+        audio = np.concatenate([self._tail, audio]) if self._tail.size else audio
+        n = audio.size // WINDOW
+        self._tail = audio[n * WINDOW :].copy()
+        if n == 0:
+            return []
+        windows = audio[: n * WINDOW].reshape(n, WINDOW)
+        probs = self._vad.process(windows.reshape(-1))
+        events: list[StreamEvent] = []
+        for window, prob in zip(windows, probs, strict=True):
+            self._stream_windows += 1
+            if self._in_speech:
+                events += self._in_speech_window(window.copy(), float(prob))
+            else:
+                events += self._silent_window(window.copy(), float(prob))
+        return events
+
+    def _silent_window(self, window: np.ndarray, prob: float) -> list[StreamEvent]:
+        self._preroll.append(window)
+        self._speech_run = self._speech_run + 1 if prob >= self.vad_settings.threshold else 0
+        if self._speech_run < self._start_windows:
+            return []
+        self._utterance_id += 1
+        self._in_speech = True
+        self._buffer = list(self._preroll)
+        self._preroll.clear()
+        self._voiced = self._speech_run
+        self._silence_run = 0
+        self._last_partial_windows = 0
+        self._partial_language = None
+        onset = (self._stream_windows - self._speech_run) * _WINDOW_S
+        return [SpeechStarted(self._utterance_id, at_s=onset)]
+
+    def _in_speech_window(self, window: np.ndarray, prob: float) -> list[StreamEvent]:
+        self._buffer.append(window)
+        if prob >= self.vad_settings.threshold:
+            self._voiced += 1
+            self._silence_run = 0
+        elif prob < self.vad_settings.neg_threshold:
+            self._silence_run += 1
+        if self.endpointing and self._silence_run >= self._end_windows:
+            # keep a little of the trailing silence: Whisper clips final syllables otherwise
+            keep = len(self._buffer) - self._silence_run + self._pad_windows
+            del self._buffer[keep:]
+            return self._finish("silence")
+        if len(self._buffer) >= self._max_windows:
+            return self._finish("max_length")
+        if (
+            self.settings.partials
+            and self._voiced >= self._min_voiced
+            and len(self._buffer) - self._last_partial_windows >= self._partial_windows
+        ):
+            self._partial_due = True
+        return []
+
+    def _end_now(self, reason: str) -> list[StreamEvent]:
+        if self._tail.size and self._in_speech:
+            self._buffer.append(self._tail)
+            self._tail = np.zeros(0, dtype=np.float32)
+        if self._in_speech:
+            return self._finish(reason)
+        # push-to-talk released with nothing said: conclude the turn with an empty final
+        self._utterance_id += 1
+        return [self._empty_final(self._utterance_id, reason, 0.0)]
+
+    def _finish(self, reason: str) -> list[StreamEvent]:
+        utterance_id, buffer, voiced = self._utterance_id, self._buffer, self._voiced
+        self._in_speech = False
+        self._buffer = []
+        self._speech_run = self._silence_run = self._voiced = 0
+        self._partial_due = False
+        audio = np.concatenate(buffer) if buffer else np.zeros(0, np.float32)
+        if voiced < self._min_voiced:
+            return [self._empty_final(utterance_id, reason, audio.size / PIPELINE_SAMPLE_RATE)]
+        self._finals.append(_FinalJob(utterance_id, audio, reason, self._clock()))
+        return []
+
+    def _take_partial(self) -> tuple[int, np.ndarray, str | None] | None:
+        if not (self._partial_due and self._in_speech):
+            return None
+        self._partial_due = False
+        self._last_partial_windows = len(self._buffer)
+        return self._utterance_id, np.concatenate(self._buffer), self._partial_language
+
+    def _empty_final(self, utterance_id: int, reason: str, duration: float) -> FinalTranscript:
+        fallback: SpokenLanguage = self.language or (self.history[-1] if self.history else "en")
+        return FinalTranscript(
+            utterance_id, Transcript("", fallback, "", 0.0, duration), reason, 0.0
+        )
+
+    # ---- decoding (lock not held) ----------------------------------------------------------
+
+    def _decode_final(self, job: _FinalJob, history: tuple[SpokenLanguage, ...]) -> FinalTranscript:
+        transcript = self.transcriber.transcribe(
+            job.audio, language=self.language, history=history, vad_gate=True
+        )
+        if transcript.text:
+            with self._lock:
+                self.history.append(transcript.language)
+        return FinalTranscript(
+            job.utterance_id, transcript, job.reason, self._clock() - job.endpoint_at
+        )
+
+    def _decode_partial(
+        self,
+        utterance_id: int,
+        audio: np.ndarray,
+        whisper_language: str | None,
+        history: tuple[SpokenLanguage, ...],
+    ) -> PartialTranscript | None:
+        transcript = self.transcriber.transcribe(
+            audio,
+            language=self.language,
+            history=history,
+            vad_gate=False,
+            whisper_language=whisper_language,
+        )
+        with self._lock:
+            if utterance_id != self._utterance_id or not self._in_speech:
+                return None  # the utterance ended meanwhile; its final supersedes this
+            # Whisper's language id is unreliable on the first second or two: lock it (and skip
+            # one encoder pass per partial) only once it was decided on enough speech.
+            if transcript.detected_language and audio.size >= _LOCK_LANGUAGE_SAMPLES:
+                self._partial_language = transcript.detected_language
+        if not transcript.text:
+            return None
+        return PartialTranscript(utterance_id, transcript.text, audio.size / PIPELINE_SAMPLE_RATE)
+
+
+class AsyncStreamingRecognizer:
+    """asyncio face of `StreamingRecognizer`: decoding runs in a worker thread.
+
+    Usage (one per WebSocket):
+        rec = AsyncStreamingRecognizer(StreamingRecognizer(transcriber, sample_rate=16000))
+        async for event in rec.events():   # in one task
+            ...
+        await rec.push(frame)              # in another, for each binary frame
+        await rec.end_of_speech()          # push-to-talk release (optional)
+        await rec.aclose()                 # at the end: finishes decoding, ends events()
+    """
+
+    def __init__(self, core: StreamingRecognizer) -> None:
+        self.core = core
+        self._events: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._worker: asyncio.Task[None] | None = None
+
+    async def push(self, pcm: bytes) -> None:
+        """Feed one frame. Raises AudioInputError / RecognizerBusyError (frame not consumed)."""
+        self._emit(self.core.accept(pcm))
+
+    async def end_of_speech(self) -> None:
+        self._emit(self.core.mark_end_of_speech())
+
+    async def aclose(self) -> None:
+        """Finish the current utterance, decode what is pending, then end `events()`."""
+        if self._closing:
+            return
+        self._closing = True
+        self._emit(self.core.mark_closed())
+        await self._ensure_worker()
+
+    async def cancel(self) -> None:
+        """Stop at once (the caller hung up): pending decodes are dropped."""
+        self._closing = True
+        if self._worker is not None:
+            self._worker.cancel()
+        self._events.put_nowait(None)
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        while (event := await self._events.get()) is not None:
+            yield event
+
+    def _emit(self, events: list[StreamEvent]) -> None:
+        for event in events:
+            self._events.put_nowait(event)
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._decode_loop())
+        self._wake.set()
+
+    async def _ensure_worker(self) -> None:
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._decode_loop())
+        self._wake.set()
+
+    async def _decode_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.core.has_pending_decode():
+                for event in await asyncio.to_thread(self.core.decode_pending):
+                    self._events.put_nowait(event)
+            if self._closing:
+                self._events.put_nowait(None)
+                return
