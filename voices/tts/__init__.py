@@ -1,0 +1,1 @@
+"""Speech synthesis engines (one module per engine) and the language -> voice registry."""
