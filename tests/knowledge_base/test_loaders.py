@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge_base.loaders import LoadError, discover, load_file
+from tests.knowledge_base.conftest import write_docx, write_pdf
+
+LIMITS = {"max_bytes": 1_000_000, "max_faq_rows": 100}
+
+
+def test_markdown_front_matter_url_title_and_sections(tmp_path: Path) -> None:
+    path = tmp_path / "id.md"
+    path.write_text(
+        "---\nurl: https://www.gov.hk/id\n---\n# Identity cards\nIntro.\n## Fees\nFree.\n",
+        encoding="utf-8",
+    )
+    [doc] = load_file(path, "id.md", **LIMITS)
+    assert doc.url == "https://www.gov.hk/id"
+    assert doc.title == "Identity cards"
+    assert "url:" not in doc.text
+    assert doc.section_at(doc.text.index("Free.")) == "Fees"
+
+
+def test_html_canonical_title_headings_and_no_script(tmp_path: Path) -> None:
+    path = tmp_path / "p.html"
+    path.write_text(
+        '<html><head><title>護照費用</title><link rel="canonical" href="https://x.gov.hk/p">'
+        "<script>var junk=1;</script></head><body><h1>費用</h1><p>32頁護照 <b>370元</b>。</p>"
+        "<ul><li>48頁</li></ul></body></html>",
+        encoding="utf-8",
+    )
+    [doc] = load_file(path, "p.html", **LIMITS)
+    assert doc.url == "https://x.gov.hk/p"
+    assert doc.title == "護照費用"
+    assert "370元" in doc.text and "48頁" in doc.text and "junk" not in doc.text
+    assert doc.section_at(doc.text.index("370")) == "費用"
+
+
+def test_pdf_pages_become_sections(tmp_path: Path) -> None:
+    path = write_pdf(tmp_path / "guide.pdf", ["Passport fees are 370 dollars.", "Apply online."])
+    [doc] = load_file(path, "guide.pdf", **LIMITS)
+    assert "370" in doc.text
+    assert doc.section_at(doc.text.index("Apply")) == "p. 2"
+
+
+def test_docx_headings(tmp_path: Path) -> None:
+    path = write_docx(tmp_path / "tax.docx", "Salaries tax", ["File your return in 1 month."])
+    [doc] = load_file(path, "tax.docx", **LIMITS)
+    assert doc.title == "Salaries tax"
+    assert "1 month" in doc.text
+
+
+def test_faq_csv_rows_are_documents_with_ids(tmp_path: Path) -> None:
+    path = tmp_path / "faq.csv"
+    path.write_text(
+        "id,question,answer,url\nfaq-1,How much is a passport?,HK$370.,https://a\n"
+        ",點樣補領身份證？,去人事登記處。,\n",
+        encoding="utf-8",
+    )
+    first, second = load_file(path, "faq/faq.csv", **LIMITS)
+    assert (first.id, first.url, first.source) == ("faq-1", "https://a", "faq/faq.csv")
+    assert second.id == "faq/faq.csv#2"
+    assert second.text == "點樣補領身份證？\n去人事登記處。"
+
+
+def test_faq_jsonl_rows(tmp_path: Path) -> None:
+    path = tmp_path / "faq.jsonl"
+    rows = [{"id": "q1", "question": "Q?", "answer": "A.", "title": "T"}, {"question": "Q2?", "answer": "B."}]
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    docs = load_file(path, "faq.jsonl", **LIMITS)
+    assert [d.id for d in docs] == ["q1", "faq.jsonl#2"]
+    assert docs[0].title == "T"
+
+
+def test_big5_text_is_decoded_and_noted(tmp_path: Path) -> None:
+    path = tmp_path / "old.txt"
+    text = "香港身份證補領手續。申請人須親身前往人事登記辦事處辦理，費用為三百七十元。" * 3
+    path.write_bytes(text.encode("big5"))
+    [doc] = load_file(path, "old.txt", **LIMITS)
+    assert "身份證補領" in doc.text
+    assert doc.note is not None and "big5" in doc.note.lower()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.md", b"", "empty file"),
+        ("x.xyz", b"hello", "unsupported file type"),
+        ("junk.txt", bytes(range(256)) * 4, "binary"),
+        ("broken.pdf", b"%PDF-1.4\n garbage without objects", "PDF"),
+        ("broken.docx", b"PK\x03\x04 not really a zip", "corrupt DOCX"),
+        ("bad.csv", b"title,body\nx,y\n", "'question' and 'answer'"),
+        ("bad.jsonl", b'{"question": "q", "answer": "a"}\nnot json\n', "line 2 is not JSON"),
+    ],
+)
+def test_bad_files_raise_clear_reasons(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(LoadError, match=reason):
+        load_file(path, name, **LIMITS)
+
+
+def test_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("a" * 2000, encoding="utf-8")
+    with pytest.raises(LoadError, match="size limit"):
+        load_file(path, "big.txt", max_bytes=1000, max_faq_rows=10)
+
+
+def test_discover_ids_are_relative_posix_paths(tmp_path: Path) -> None:
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "a.md").write_text("x", encoding="utf-8")
+    (tmp_path / ".hidden").write_text("x", encoding="utf-8")
+    assert [i for _p, i in discover([tmp_path])] == ["en/a.md"]
+    assert [i for _p, i in discover([tmp_path / "en" / "a.md"])] == ["a.md"]

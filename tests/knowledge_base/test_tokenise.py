@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from knowledge_base.tokenise import make_tokenizer
+
+
+def test_jieba_cuts_chinese_words_in_either_script() -> None:
+    tokenize = make_tokenizer("jieba")
+    simplified = tokenize("补领身份证")
+    assert "身份证" in simplified
+    assert tokenize("補領身份證") == simplified  # OpenCC folding: one script for BM25
+
+
+def test_bigrams() -> None:
+    assert make_tokenizer("bigram")("身份證") == ["身份", "份证"]
+
+
+def test_english_stemmed_and_stopwords_dropped() -> None:
+    tokens = make_tokenizer("jieba")("The applications for Passports")
+    assert tokens == ["applic", "passport"]
+
+
+def test_without_folding_scripts_differ() -> None:
+    tokenize = make_tokenizer("jieba", fold_scripts=False)
+    assert tokenize("補領身份證") != tokenize("补领身份证")
+
+
+def test_mixed_and_full_width() -> None:
+    assert make_tokenizer("bigram")("ＨＫ＄２ 乘車") == ["hk", "2", "乘车"]
