@@ -1,1 +1,1 @@
-"""FastAPI app: the /ws/talk protocol, admin API, auth, health, metrics, the web widget, and the CLI."""
+"""FastAPI app: /ws/talk protocol, admin API, auth, health, metrics, web widget, and the CLI."""

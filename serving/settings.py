@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,9 +27,131 @@ def _config_file() -> Path:
     return Path(os.environ.get("SAMYU_CONFIG", "samyu.toml"))
 
 
+class AdminToken(BaseModel):
+    """One bearer token of the admin API; `collections` None = every collection."""
+
+    token: SecretStr = Field(description="The bearer token (send `Authorization: Bearer ...`).")
+    name: str = Field(default="admin", description="Who holds it (shown in logs, never the token).")
+    collections: list[str] | None = Field(
+        default=None, description="Collections this token may touch; None = all of them."
+    )
+
+
 class ServerSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = 8000
+    """Section `[server]` (env `SAMYU_SERVER__*`): the socket, its limits, admin, privacy."""
+
+    host: str = Field(default="127.0.0.1", description="Bind address.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port.")
+
+    # ---- /ws/talk limits (every one is announced to the client in the `ready` frame) ----
+    max_sessions: int = Field(
+        default=8, ge=1, description="Concurrent voice sessions; beyond it: `busy` and close 1013."
+    )
+    max_message_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest frame (binary audio or JSON text); larger: close 1009.",
+    )
+    max_text_chars: int = Field(
+        default=1000, ge=1, description="Longest typed question (`text` frame) in characters."
+    )
+    max_utterance_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest utterance; at it the server ends the utterance itself.",
+    )
+    max_session_s: float = Field(
+        default=15 * 60.0, gt=0, description="Longest session; then `session_expired` and close."
+    )
+    idle_timeout_s: float = Field(
+        default=120.0, gt=0, description="Close a session that sends nothing for this long."
+    )
+    start_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time a new socket has to send its `start` frame."
+    )
+    turns_per_minute: int = Field(
+        default=12, ge=1, description="Turns (spoken or typed) one session may start per minute."
+    )
+    max_messages_per_s: float = Field(
+        default=100.0,
+        gt=0,
+        description="Flood guard: sustained frames per second (token bucket; 20 ms frames = 50/s).",
+    )
+    message_burst: int = Field(
+        default=200, ge=1, description="Flood guard: frames allowed in a burst above the rate."
+    )
+    max_protocol_errors: int = Field(
+        default=5,
+        ge=1,
+        description="Recoverable protocol errors tolerated before the server closes.",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Browser Origins allowed on /ws/talk and by CORS; '*' = any. Sockets "
+        "without an Origin header (non-browser clients) are always allowed.",
+    )
+    input_sample_rates: list[int] = Field(
+        default_factory=lambda: [8000, 16000, 22050, 24000, 44100, 48000],
+        description="PCM16 input rates a client may declare in `start` (resampled to 16 kHz).",
+    )
+    output_frame_bytes: int = Field(
+        default=8192, ge=512, description="Binary audio frames sent to clients are cut to this."
+    )
+
+    # ---- the voice session -----------------------------------------------------------
+    barge_in: bool = Field(
+        default=True, description="Caller speech during an answer interrupts it."
+    )
+    barge_in_guard_ms: float = Field(
+        default=300.0,
+        ge=0,
+        description="Echo guard: speech starting within this long after the answer's audio "
+        "starts does not interrupt (the widget also asks the browser for echo cancellation).",
+    )
+
+    # ---- admin API -------------------------------------------------------------------
+    admin_tokens: list[AdminToken] = Field(
+        default_factory=list,
+        description="Admin bearer tokens; empty = the admin API answers 401 to everyone.",
+    )
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024,
+        ge=1,
+        description="Largest upload (all files of one request): 413.",
+    )
+    max_jobs_kept: int = Field(
+        default=100, ge=1, description="Finished ingest jobs remembered for status polling."
+    )
+
+    # ---- start-up --------------------------------------------------------------------
+    seed_collections: dict[str, Path] = Field(
+        default_factory=lambda: {
+            "demo": Path(__file__).resolve().parent.parent / "knowledge_base" / "demo_corpus"
+        },
+        description="Collections ingested at start-up when missing or empty (name -> folder).",
+    )
+    load_models: bool = Field(
+        default=True,
+        description="Load ASR, VAD, LLM and TTS at start-up (False: admin API and KB only).",
+    )
+
+    # ---- privacy ---------------------------------------------------------------------
+    store_audio: bool = Field(
+        default=False,
+        description="Keep each utterance's audio as a wav (off: audio is never stored).",
+    )
+    audio_dir: Path | None = Field(
+        default=None, description="Where stored utterances go (required when store_audio is on)."
+    )
+    redact_logs: bool = Field(
+        default=True, description="Redact HKID numbers, HK phone numbers and emails in logs."
+    )
+
+    @model_validator(mode="after")
+    def _audio_dir_when_storing(self) -> ServerSettings:
+        if self.store_audio and self.audio_dir is None:
+            raise ValueError("server.store_audio needs server.audio_dir")
+        return self
 
 
 class Settings(BaseSettings):

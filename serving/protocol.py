@@ -1,0 +1,125 @@
+"""The /ws/talk wire protocol, version 1 (docs/protocol.md): client frames in, server frames out.
+
+Client frames are validated with pydantic; unknown fields are ignored so that a newer widget
+can talk to an older server (and the reverse). Server frames are plain dicts built here, so
+the names on the wire live in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+PROTOCOL_VERSION = 1
+SUPPORTED_PROTOCOLS = frozenset({1})
+OUTPUT_FORMAT = "pcm_s16le"
+
+# WebSocket close codes the server uses (RFC 6455 section 7.4.1).
+CLOSE_NORMAL = 1000  # stop, idle timeout, session length reached
+CLOSE_GOING_AWAY = 1001  # server shutting down
+CLOSE_PROTOCOL_ERROR = 1002  # unsupported protocol version
+CLOSE_UNSUPPORTED_DATA = 1003  # unusable data (binary when text was required)
+CLOSE_POLICY_VIOLATION = 1008  # origin refused, flood, too many protocol errors
+CLOSE_MESSAGE_TOO_BIG = 1009  # a frame above max_message_bytes
+CLOSE_INTERNAL_ERROR = 1011  # the server failed (models not ready)
+CLOSE_TRY_AGAIN_LATER = 1013  # busy: max concurrent sessions reached
+
+
+class ClientFrame(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Start(ClientFrame):
+    type: Literal["start"]
+    sample_rate: int = 16_000
+    language: Literal["auto", "yue", "cmn", "en"] = "auto"
+    collection: str | None = None
+    protocol: int = PROTOCOL_VERSION
+    # hands_free: the server ends an utterance after a pause (VAD end point);
+    # push_to_talk: only `end_of_speech` (or the utterance limit) ends it
+    mode: Literal["hands_free", "push_to_talk"] = "hands_free"
+
+
+class EndOfSpeech(ClientFrame):
+    type: Literal["end_of_speech"]
+
+
+class Text(ClientFrame):
+    type: Literal["text"]
+    text: str
+
+
+class Stop(ClientFrame):
+    type: Literal["stop"]
+    # "session": end the session (close 1000); "turn": stop the current answer, stay connected
+    scope: Literal["session", "turn"] = "session"
+
+
+AnyClientFrame = Annotated[Start | EndOfSpeech | Text | Stop, Field(discriminator="type")]
+_client_frame = TypeAdapter(AnyClientFrame)
+CLIENT_FRAME_TYPES = ("start", "end_of_speech", "text", "stop")
+
+
+class ProtocolError(Exception):
+    """A client frame the server cannot use; `code` goes into the `error` frame."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_client_frame(raw: str) -> Start | EndOfSpeech | Text | Stop:
+    """One JSON text frame -> a typed frame, or ProtocolError with a precise code."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ProtocolError("bad_json", f"frame is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("bad_frame", "a JSON frame must be an object with a 'type'")
+    kind = data.get("type")
+    if kind not in CLIENT_FRAME_TYPES:
+        raise ProtocolError(
+            "unknown_type",
+            f"unknown frame type {kind!r}; expected one of {', '.join(CLIENT_FRAME_TYPES)}",
+        )
+    try:
+        return _client_frame.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"][1:]) or kind
+        raise ProtocolError("bad_frame", f"{kind}: {where}: {first['msg']}") from None
+
+
+# ---- server frames -------------------------------------------------------------------
+
+
+def error(code: str, message: str, *, fatal: bool = False) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, "fatal": fatal}
+
+
+def ready(
+    *,
+    session_id: str,
+    limits: dict[str, Any],
+    input_rates: list[int],
+    sample_rate: int,
+    output_rate: int | None,
+    language: str,
+    collection: str,
+) -> dict[str, Any]:
+    return {
+        "type": "ready",
+        "protocol": PROTOCOL_VERSION,
+        "session_id": session_id,
+        "language": language,
+        "collection": collection,
+        "sample_rate": sample_rate,
+        "limits": limits,
+        "audio": {
+            "input": {"format": OUTPUT_FORMAT, "channels": 1, "sample_rates": input_rates},
+            "output": {"format": OUTPUT_FORMAT, "channels": 1, "sample_rate": output_rate},
+        },
+    }

@@ -1,0 +1,57 @@
+"""Privacy in logs: HKID numbers, Hong Kong phone numbers and emails never reach a log line.
+
+Transcripts and typed questions are logged for operators; callers say their identity card and
+phone numbers aloud. A logging filter on every handler rewrites the formatted message, so
+any logger (ours, uvicorn's, a library's) is covered without each call site remembering to.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# HKID: one or two letters, six digits, a check digit (0-9 or A), usually in brackets:
+# A123456(7), AB987654(A), A1234567. Case-insensitive because ASR may write it lower case.
+HKID = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{1,2}\d{6}\s?(?:\(\s?[0-9Aa]\s?\)|[0-9Aa])(?![0-9A-Za-z])"
+)
+# HK phone numbers: eight digits starting 2, 3, 5, 6, 7, 8 or 9 (4+4 with an optional space or
+# hyphen), with an optional +852 / 852 prefix. Short numbers like 1823 or 999 are kept.
+PHONE = re.compile(r"(?<![\d+])(?:\+?852[\s-]?)?[235-9]\d{3}[\s-]?\d{4}(?!\d)")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+_RULES = ((EMAIL, "[email]"), (HKID, "[hkid]"), (PHONE, "[phone]"))
+
+
+def redact(text: str) -> str:
+    for pattern, placeholder in _RULES:
+        text = pattern.sub(placeholder, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message (with its args merged in) through `redact`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+_LOGGERS_WITH_OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def install_redaction() -> None:
+    """Adds the filter to the root handlers and uvicorn's (idempotent)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    for name in ("", *_LOGGERS_WITH_OWN_HANDLERS):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
