@@ -66,6 +66,8 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
 
             def progress(done: int, total: int, current: str) -> None:
                 bar.update(task, completed=done, total=total, current=current)
+                if not errors.is_terminal and current:  # logs get one line per file instead
+                    errors.print(f"ingest {done + 1}/{total} {current}", highlight=False)
 
             report = target.ingest(paths, sync=sync, progress=progress)
         if as_json:

@@ -57,9 +57,23 @@ def embedding_server(qwen_gguf: Path) -> Iterator[str]:
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
     port = _free_port()
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(qwen_gguf),
-        "--embedding", "true", "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", "512", "--n_threads", "2", "--model_alias", "qwen-embed",
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(qwen_gguf),
+        "--embedding",
+        "true",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "512",
+        "--n_threads",
+        "2",
+        "--model_alias",
+        "qwen-embed",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base_url = f"http://127.0.0.1:{port}/v1"

@@ -18,7 +18,10 @@ def test_chinese_chunks_end_at_sentence_ends_and_spans_point_into_text() -> None
         assert chunk.text.endswith("。")
         assert text[chunk.start : chunk.end] == chunk.text
         assert (chunk.doc_id, chunk.title, chunk.section, chunk.language) == (
-            "a.md", "Title", "Intro", "zh-Hant",
+            "a.md",
+            "Title",
+            "Intro",
+            "zh-Hant",
         )
 
 

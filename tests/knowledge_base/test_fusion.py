@@ -18,7 +18,9 @@ def test_weighted_rrf_matches_the_formula_and_is_normalised() -> None:
 
 
 def test_zero_weight_list_is_ignored() -> None:
-    fused = weighted_rrf([RankedList("dense", 0.0, [1], [1.0]), RankedList("bm25", 1.0, [2], [1.0])])
+    fused = weighted_rrf(
+        [RankedList("dense", 0.0, [1], [1.0]), RankedList("bm25", 1.0, [2], [1.0])]
+    )
     assert fused == {2: pytest.approx(1.0)}
 
 

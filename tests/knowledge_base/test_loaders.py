@@ -68,7 +68,10 @@ def test_faq_csv_rows_are_documents_with_ids(tmp_path: Path) -> None:
 
 def test_faq_jsonl_rows(tmp_path: Path) -> None:
     path = tmp_path / "faq.jsonl"
-    rows = [{"id": "q1", "question": "Q?", "answer": "A.", "title": "T"}, {"question": "Q2?", "answer": "B."}]
+    rows = [
+        {"id": "q1", "question": "Q?", "answer": "A.", "title": "T"},
+        {"question": "Q2?", "answer": "B."},
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     docs = load_file(path, "faq.jsonl", **LIMITS)
     assert [d.id for d in docs] == ["q1", "faq.jsonl#2"]
@@ -96,7 +99,9 @@ def test_big5_text_is_decoded_and_noted(tmp_path: Path) -> None:
         ("bad.jsonl", b'{"question": "q", "answer": "a"}\nnot json\n', "line 2 is not JSON"),
     ],
 )
-def test_bad_files_raise_clear_reasons(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+def test_bad_files_raise_clear_reasons(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(LoadError, match=reason):

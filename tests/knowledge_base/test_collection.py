@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from knowledge_base import CollectionError, KnowledgeBase, KnowledgeBaseSettings, QueryOptions
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def _corpus(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "passport.md").write_text(
+        "# Passport fees\nA 32-page HKSAR passport costs HK$370 and a 48-page one HK$460.\n",
+        encoding="utf-8",
+    )
+    (root / "id.md").write_text(
+        "# 補領身份證\n遺失香港身份證，須親身到人事登記處申請補領，費用為港幣370元。\n",
+        encoding="utf-8",
+    )
+    (root / "faq.csv").write_text(
+        "id,question,answer\nfare,What is the $2 fare concession?,Elderly people aged 60 or "
+        "above pay HK$2 per trip on most public transport.\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> KnowledgeBase:
+    return KnowledgeBase(KnowledgeBaseSettings(home=tmp_path / "home", max_file_bytes=50_000))
+
+
+def _statuses(report) -> dict[str, str]:
+    return {f.path: f.status for f in report.files}
+
+
+def test_ingest_is_incremental_and_sync_removes_vanished(kb: KnowledgeBase, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "docs")
+    col = kb.collection("dept")
+    first = col.ingest([corpus])
+    assert _statuses(first) == {"faq.csv": "added", "id.md": "added", "passport.md": "added"}
+    assert {d.id for d in col.documents()} == {"fare", "id.md", "passport.md"}
+
+    again = col.ingest([corpus])
+    assert set(_statuses(again).values()) == {"unchanged"}
+    assert again.version == first.version  # nothing changed: no new version
+    assert again.chunks_embedded == 0
+
+    (corpus / "passport.md").write_text("# Passport fees\nNow HK$999 for all passports.\n", "utf-8")
+    (corpus / "id.md").unlink()
+    updated = col.ingest([corpus], sync=True)
+    assert _statuses(updated) == {
+        "faq.csv": "unchanged",
+        "passport.md": "updated",
+        "id.md": "removed",
+    }
+    assert {d.id for d in col.documents()} == {"fare", "passport.md"}
+    [hit] = col.retriever().retrieve("passport fee", QueryOptions(k=1))
+    assert "999" in hit.chunk.text
+
+
+def test_bad_files_are_reported_and_nothing_indexed_is_lost(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    corpus = _corpus(tmp_path / "docs")
+    col = kb.collection("dept")
+    col.ingest([corpus])
+    (corpus / "passport.md").write_bytes(b"\x00\x01\x02 binary now" * 10)  # was good, now junk
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "scan.pdf").write_bytes(b"%PDF-1.7 truncated")
+    (corpus / "table.xlsx").write_bytes(b"PK")
+    (corpus / "huge.txt").write_text("x" * 60_000, encoding="utf-8")
+    (corpus / "new.md").write_text("# Driving licence\nRenew it every 10 years.\n", "utf-8")
+    report = col.ingest([corpus])
+    reasons = {f.path: f.reason for f in report.files if f.status == "failed"}
+    assert set(reasons) == {"passport.md", "empty.txt", "scan.pdf", "table.xlsx", "huge.txt"}
+    assert "binary" in reasons["passport.md"]
+    assert "empty" in reasons["empty.txt"]
+    assert "PDF" in reasons["scan.pdf"]
+    assert "unsupported" in reasons["table.xlsx"]
+    assert "size limit" in reasons["huge.txt"]
+    assert _statuses(report)["new.md"] == "added"
+    assert not report.ok
+    ids = {d.id for d in col.documents()}
+    assert {"passport.md", "new.md", "id.md", "fare"} <= ids  # the old passport.md survives
+    assert "370" in col.retriever().retrieve("passport cost", QueryOptions(k=1))[0].chunk.text
+
+
+def test_delete_and_bad_names(kb: KnowledgeBase, tmp_path: Path) -> None:
+    col = kb.collection("dept")
+    col.ingest([_corpus(tmp_path / "docs")])
+    col.delete("fare")
+    assert "fare" not in {d.id for d in col.documents()}
+    with pytest.raises(CollectionError):
+        col.delete("fare")
+    with pytest.raises(CollectionError):
+        kb.collection("../etc")
+    assert kb.collections() == ["dept"]
+
+
+def test_settings_are_stored_and_index_time_changes_rebuild(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    col = kb.collection("dept")
+    col.ingest([_corpus(tmp_path / "docs")])
+    before = col.live_version()
+    col.update_settings(bm25_weight=0.8)
+    assert col.live_version() == before  # query-time only
+    col.update_settings(index_type="hnsw", chinese_tokenizer="bigram")
+    assert col.live_version() != before
+    fresh = KnowledgeBase(kb.settings).collection("dept")  # another process's view
+    assert fresh.settings.index_type == "hnsw" and fresh.settings.bm25_weight == 0.8
+    assert fresh.index().build_settings["chinese_tokenizer"] == "bigram"
+    assert fresh.retriever().retrieve("补领身份证")[0].chunk.doc_id == "id.md"
+    versions = [p for p in (col.path / "versions").iterdir()]
+    assert len(versions) <= kb.settings.keep_versions
+
+
+def test_readers_reload_when_another_writer_publishes(kb: KnowledgeBase, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "docs")
+    reader = kb.collection("dept")
+    reader.ingest([corpus])
+    retriever = reader.retriever()
+    assert (
+        retriever.retrieve("driving licence renewal", QueryOptions(k=3))[0].chunk.doc_id != "new.md"
+    )
+    (corpus / "new.md").write_text("# Driving licence renewal\nRenew every 10 years.\n", "utf-8")
+    KnowledgeBase(kb.settings).collection("dept").ingest([corpus])  # a second writer
+    assert (
+        retriever.retrieve("driving licence renewal", QueryOptions(k=3))[0].chunk.doc_id == "new.md"
+    )
+
+
+def test_sigkill_mid_ingest_leaves_previous_index_usable(tmp_path: Path) -> None:
+    """Kill a real `samyu kb ingest` process while it works; the old index still answers."""
+    home = tmp_path / "home"
+    corpus = _corpus(tmp_path / "docs")
+    env = {**os.environ, "SAMYU_HOME": str(home)}
+    samyu = [sys.executable, "-m", "serving.cli"]
+    subprocess.run(
+        [*samyu, "kb", "ingest", str(corpus), "-c", "dept"],
+        env=env,
+        check=True,
+        cwd=PROJECT,
+        capture_output=True,
+    )
+    live = json.loads((home / "collections/dept/manifest.json").read_text())["version"]
+
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(400):
+        (big / f"notice-{i:03d}.md").write_text(
+            f"# Notice {i}\n" + f"Public notice number {i} about services and opening hours. " * 30,
+            encoding="utf-8",
+        )
+    process = subprocess.Popen(
+        [*samyu, "kb", "ingest", str(corpus), str(big), "-c", "dept"],
+        env=env,
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    # wait until it is really ingesting (the progress bar names notice files), then kill it
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"notice-0" not in seen and time.monotonic() < deadline and process.poll() is None:
+        seen += process.stderr.read1(4096)  # type: ignore[union-attr]
+    assert process.poll() is None, "ingest finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    manifest = json.loads((home / "collections/dept/manifest.json").read_text())
+    assert manifest["version"] == live
+    kb = KnowledgeBase(KnowledgeBaseSettings(home=home))
+    col = kb.collection("dept")
+    assert {d.id for d in col.documents()} == {"fare", "id.md", "passport.md"}
+    assert (
+        col.retriever().retrieve("passport fee", QueryOptions(k=1))[0].chunk.doc_id == "passport.md"
+    )
+
+    rerun = subprocess.run(
+        [*samyu, "kb", "ingest", str(corpus), str(big), "-c", "dept", "--json"],
+        env=env,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report = json.loads(rerun.stdout)
+    assert sum(f["status"] == "added" for f in report["files"]) == 400
+    assert (
+        len(KnowledgeBase(KnowledgeBaseSettings(home=home)).collection("dept").documents()) == 403
+    )
+    assert not list((home / "collections/dept/versions").glob(".tmp-*"))
