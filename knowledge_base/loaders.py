@@ -9,6 +9,7 @@ Every problem with a file becomes a `LoadError` whose message is the report line
 from __future__ import annotations
 
 import csv
+import fnmatch
 import hashlib
 import io
 import json
@@ -324,18 +325,36 @@ def load_file(
     return documents
 
 
+IGNORE_FILE = ".kbignore"
+
+
+def _ignored(folder: Path) -> list[str]:
+    """Glob patterns (one a line, '#' comments) of a folder's `.kbignore`, like .gitignore."""
+    path = folder / IGNORE_FILE
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 def discover(paths: list[Path]) -> list[tuple[Path, str]]:
     """Files under the given paths with their document ids (path relative to the given folder).
 
-    Hidden files and folders are skipped; a file given directly is named by its file name.
+    Hidden files and folders are skipped, and so are files matching the given folder's
+    `.kbignore` patterns (e.g. a README or the question file that sits beside a corpus); a file
+    given directly is named by its file name.
     """
     found: list[tuple[Path, str]] = []
     for given in paths:
         if given.is_dir():
+            patterns = _ignored(given)
             for path in sorted(given.rglob("*")):
                 relative = path.relative_to(given)
-                if path.is_file() and not any(p.startswith(".") for p in relative.parts):
-                    found.append((path, relative.as_posix()))
+                if any(p.startswith(".") for p in relative.parts) or not path.is_file():
+                    continue
+                if any(fnmatch.fnmatch(relative.as_posix(), pat) for pat in patterns):
+                    continue
+                found.append((path, relative.as_posix()))
         else:
             found.append((given, given.name))
     return found

@@ -121,3 +121,11 @@ def test_discover_ids_are_relative_posix_paths(tmp_path: Path) -> None:
     (tmp_path / ".hidden").write_text("x", encoding="utf-8")
     assert [i for _p, i in discover([tmp_path])] == ["en/a.md"]
     assert [i for _p, i in discover([tmp_path / "en" / "a.md"])] == ["a.md"]
+
+
+def test_kbignore_skips_listed_files(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("notes", encoding="utf-8")
+    (tmp_path / "questions.jsonl").write_text("{}", encoding="utf-8")
+    (tmp_path / "doc.md").write_text("x", encoding="utf-8")
+    (tmp_path / ".kbignore").write_text("# comment\nREADME.md\n*.jsonl\n", encoding="utf-8")
+    assert [i for _p, i in discover([tmp_path])] == ["doc.md"]
