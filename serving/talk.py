@@ -104,7 +104,7 @@ class TalkConnection:
                 "all lines are busy; please try again in a minute",
             )
             return
-        if not self.runtime.ready:
+        if not self.runtime.can_talk:
             self.metrics.sessions_refused.labels(reason="not_ready").inc()
             await self._refuse(
                 protocol.CLOSE_TRY_AGAIN_LATER,
@@ -290,10 +290,9 @@ class TalkConnection:
             raise ProtocolError("unknown_collection", f"no collection named {collection!r}")
         language = None if frame.language == "auto" else frame.language
         self.session = self.runtime.new_session(
-            sample_rate=frame.sample_rate,
-            language=language,
             collection=collection,
             emit=self._on_event,
+            endpointing=frame.mode == "hands_free",
             config=SessionConfig(
                 language=language,
                 barge_in=self.limits.barge_in,

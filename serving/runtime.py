@@ -1,0 +1,207 @@
+"""What the server loads once and shares between sessions: models, the knowledge base, jobs.
+
+`Engines` holds the loaded models (Whisper, the VAD, the LLM behind the assistant, the
+voices). `Runtime` adds the server's state: readiness, the count of open sessions, the
+admin jobs, metrics. Tests build `Engines` once per test session and hand it to
+`create_app(engines=...)`, so every app they make shares the same loaded models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.session import Emit, SessionConfig, VoiceSession
+from assistant.types import SpokenLanguage, TurnEvent
+from knowledge_base.collection import CollectionError, KnowledgeBase
+from serving.jobs import IngestJob, JobRegistry
+from serving.metrics import Metrics
+from serving.settings import Settings
+from voices.streaming import AsyncStreamingRecognizer, StreamingRecognizer
+from voices.vad import SileroVadModel
+
+log = logging.getLogger("samyu.runtime")
+
+
+@dataclass
+class Engines:
+    """The loaded models, shared by every session (each is thread-safe or guarded)."""
+
+    transcriber: Any  # voices FasterWhisperTranscriber
+    vad_model: SileroVadModel
+    assistant: Any  # assistant.Assistant
+    load_seconds: dict[str, float] = field(default_factory=dict)
+
+    def output_sample_rate(self, language: SpokenLanguage | None) -> int | None:
+        voices = getattr(self.assistant, "voices", None)
+        if voices is None or language is None:
+            return None
+        try:
+            return int(voices.synthesizer(language).sample_rate)
+        except Exception:  # an unknown language or a registry without that method
+            return None
+
+    def turn_runner(self, collection: str) -> Callable[..., AsyncIterator[TurnEvent]]:
+        assistant = self.assistant
+
+        def run_turn(
+            question: str, *, language: SpokenLanguage | None, conversation: Any
+        ) -> AsyncIterator[TurnEvent]:
+            return assistant.answer(
+                question,
+                language=language,
+                collection=collection,
+                conversation=conversation,
+                speak=True,
+            )
+
+        return run_turn
+
+    def new_conversation(self) -> Any:
+        return self.assistant.new_conversation()
+
+
+def load_engines(settings: Settings) -> Engines:
+    """Load every model once (blocking: minutes on a cold cache, seconds on a warm one)."""
+    from assistant import Assistant
+    from voices.asr.faster_whisper import FasterWhisperTranscriber
+    from voices.vad import shared_vad_model
+
+    timings: dict[str, float] = {}
+
+    def timed(name: str, load: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        value = load()
+        timings[name] = round(time.perf_counter() - started, 2)
+        log.info("loaded %s in %.1f s", name, timings[name])
+        return value
+
+    vad = timed("vad", shared_vad_model)
+    transcriber = timed(
+        "asr", lambda: FasterWhisperTranscriber.from_settings(settings.voices, vad_model=vad)
+    )
+    assistant = timed(
+        "assistant",
+        lambda: Assistant.from_settings(
+            settings.assistant, kb=KnowledgeBase(settings.kb), voices=settings.voices
+        ),
+    )
+    return Engines(transcriber, vad, assistant, timings)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, engines: Engines | None = None) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.kb = KnowledgeBase(settings.kb)
+        self.jobs = JobRegistry(settings.server.max_jobs_kept, on_finish=self._job_finished)
+        self.engines = engines
+        self.active_sessions = 0
+        self.status: dict[str, str] = {
+            "models": "ready" if engines else ("loading" if settings.server.load_models else "off"),
+            "collections": "loading",
+        }
+        self._loader: asyncio.Task[None] | None = None
+
+    # ---- start-up ------------------------------------------------------------------------
+
+    def start_loading(self) -> None:
+        """Load models and seed collections in the background; /readyz reports progress."""
+        self._loader = asyncio.create_task(self._load(), name="samyu-load")
+
+    async def _load(self) -> None:
+        try:
+            await asyncio.to_thread(self._seed_collections)
+            self.status["collections"] = "ready"
+        except Exception as exc:
+            log.exception("seeding collections failed")
+            self.status["collections"] = f"failed: {exc}"
+        if self.engines is None and self.settings.server.load_models:
+            try:
+                self.engines = await asyncio.to_thread(load_engines, self.settings)
+                self.status["models"] = "ready"
+            except Exception as exc:
+                log.exception("loading models failed")
+                self.status["models"] = f"failed: {type(exc).__name__}: {exc}"
+
+    def _seed_collections(self) -> None:
+        for name, folder in self.settings.server.seed_collections.items():
+            collection = self.kb.collection(name)
+            if collection.live_version() is not None and collection.documents():
+                continue
+            if not folder.is_dir():
+                raise FileNotFoundError(f"seed folder {folder} for collection {name!r}")
+            report = collection.ingest([folder])
+            log.info(
+                "seeded collection %s from %s: %d files, %d chunks",
+                name,
+                folder,
+                len(report.files),
+                report.chunks_embedded,
+            )
+
+    async def wait_ready(self, timeout: float) -> bool:
+        if self._loader is not None:
+            await asyncio.wait([self._loader], timeout=timeout)
+        return self.ready
+
+    async def shutdown(self) -> None:
+        if self._loader is not None and not self._loader.done():
+            self._loader.cancel()
+        await self.jobs.drain(timeout=5.0)
+
+    # ---- state ---------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        models_ok = self.engines is not None or not self.settings.server.load_models
+        return models_ok and self.status["collections"] == "ready"
+
+    @property
+    def can_talk(self) -> bool:
+        return self.engines is not None and self.ready
+
+    @property
+    def default_collection(self) -> str:
+        return next(iter(self.settings.server.seed_collections), "demo")
+
+    def has_collection(self, name: str) -> bool:
+        try:
+            return self.kb.collection(name).live_version() is not None
+        except CollectionError:
+            return False
+
+    def output_sample_rate(self, language: SpokenLanguage | None) -> int | None:
+        return self.engines.output_sample_rate(language) if self.engines else None
+
+    def new_session(
+        self, *, collection: str, emit: Emit, config: SessionConfig, endpointing: bool
+    ) -> VoiceSession:
+        assert self.engines is not None, "sessions start only when ready"
+        voices = self.settings.voices
+        streaming = voices.streaming.model_copy(
+            update={"max_utterance_s": min(config.max_utterance_s, 120.0)}
+        )
+        core = StreamingRecognizer(
+            self.engines.transcriber,
+            sample_rate=config.sample_rate,
+            language=config.language,
+            streaming=streaming,
+            vad=voices.vad,
+            vad_model=self.engines.vad_model,
+            endpointing=endpointing,
+        )
+        return VoiceSession(
+            recognizer=AsyncStreamingRecognizer(core),
+            run_turn=self.engines.turn_runner(collection),
+            conversation=self.engines.new_conversation(),
+            emit=emit,
+            config=config,
+        )
+
+    def _job_finished(self, job: IngestJob) -> None:
+        self.metrics.ingest_jobs.labels(status=job.status).inc()
