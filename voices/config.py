@@ -139,6 +139,10 @@ class TtsSettings(BaseModel):
     coqui_model_dir: Path | None = Field(
         default=None, description="Local coqui-tts model directory (XTTS-v2 or VITS)."
     )
+    coqui_languages: list[SpokenLanguageName] = Field(
+        default_factory=lambda: ["en"],
+        description="What a single-language coqui model speaks (multilingual models say it).",
+    )
     coqui_speaker: str | None = Field(default=None, description="Speaker name (multi-speaker).")
     coqui_speaker_wav: Path | None = Field(default=None, description="XTTS reference voice.")
     coqui_device: str = Field(default="cpu")

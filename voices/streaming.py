@@ -196,6 +196,17 @@ class StreamingRecognizer:
             audio = self._resampler.process(pcm16_to_float(data[:cut]))
             return self._run_vad(audio)
 
+    def accept_samples(self, audio: np.ndarray) -> list[StreamEvent]:
+        """Like `accept`, for float32 samples already at 16 kHz (decoded files)."""
+        if self.sample_rate != PIPELINE_SAMPLE_RATE:
+            raise ValueError("accept_samples takes 16 kHz audio; create the recogniser at 16000")
+        with self._lock:
+            if len(self._finals) >= self.settings.max_pending_finals:
+                raise RecognizerBusyError(
+                    f"{len(self._finals)} utterances are waiting for decoding; retry"
+                )
+            return self._run_vad(np.asarray(audio, dtype=np.float32))
+
     def mark_end_of_speech(self) -> list[StreamEvent]:
         with self._lock:
             return self._end_now("end_of_speech")

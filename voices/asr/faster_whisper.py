@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from faster_whisper import WhisperModel
 
-from voices.asr.hallucinations import is_silence_hallucination
+from voices.asr.hallucinations import echoes_prompt, is_silence_hallucination
 from voices.audio_io import check_samples
 from voices.config import AsrSettings, LanguageSettings, VadSettings
 from voices.language import decide_language, to_script, whisper_code
@@ -213,7 +213,7 @@ class FasterWhisperTranscriber:
                 continue
             if is_silence_hallucination(
                 seg.text, no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob
-            ):
+            ) or echoes_prompt(seg.text, prompt):
                 continue
             texts.append(seg.text.strip())
         joiner = " " if whisper_language == "en" else ""

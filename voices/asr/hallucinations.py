@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 import opencc
@@ -68,3 +69,14 @@ def is_silence_hallucination(text: str, *, no_speech_prob: float, avg_logprob: f
         return True
     unsure = no_speech_prob >= UNSURE_NO_SPEECH_PROB or avg_logprob <= UNSURE_AVG_LOGPROB
     return key in _EVERYDAY and unsure
+
+
+def echoes_prompt(text: str, prompt: str | None, threshold: float = 0.5) -> bool:
+    """Whisper repeats its initial prompt when the audio gives it little else to go on."""
+    if not prompt:
+        return False
+    key, prompt_key = _key(text), _key(prompt)
+    if not key:
+        return False
+    matched = sum(b.size for b in SequenceMatcher(None, key, prompt_key).get_matching_blocks())
+    return matched / len(key) >= threshold or matched / len(prompt_key) >= threshold

