@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures_knowledge_base",
     "tests.fixtures_voices",
     "tests.fixtures_assistant",
+    "tests.fixtures_serving",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
