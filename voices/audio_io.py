@@ -86,7 +86,9 @@ def _declared_duration_s(container: av.container.InputContainer) -> float | None
 def _decode_blocks(
     container: av.container.InputContainer, path: Path, max_duration_s: float, block_s: float
 ) -> Iterator[np.ndarray]:
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=PIPELINE_SAMPLE_RATE)
+    # keep the channels (planar) and average them: FFmpeg's own stereo->mono downmix adds
+    # the channels at -3 dB each, which can push a loud stereo file past full scale
+    resampler = av.AudioResampler(format="fltp", rate=PIPELINE_SAMPLE_RATE)
     block_samples = int(block_s * PIPELINE_SAMPLE_RATE)
     limit = int(max_duration_s * PIPELINE_SAMPLE_RATE)
     pending: list[np.ndarray] = []
@@ -94,8 +96,8 @@ def _decode_blocks(
     try:
         for frame in container.decode(audio=0):
             frame.pts = None  # let the resampler ignore gaps in timestamps
-            for out in [*resampler.resample(frame)]:
-                samples = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+            for out in resampler.resample(frame):
+                samples = _mono(out)
                 total += samples.size
                 if total > limit:
                     raise AudioInputError(
@@ -108,13 +110,18 @@ def _decode_blocks(
                     yield _checked_block(pending, path)
                     pending, pending_n = [], 0
         for out in resampler.resample(None):
-            pending.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
+            pending.append(_mono(out))
     except av.FFmpegError as exc:
         raise AudioInputError(f"{path}: corrupt audio ({exc})") from exc
     if pending:
         yield _checked_block(pending, path)
     elif total == 0:
         raise AudioInputError(f"{path}: contains no audio samples")
+
+
+def _mono(frame: av.AudioFrame) -> np.ndarray:
+    planes = frame.to_ndarray()  # (channels, samples) for a planar format
+    return planes.mean(axis=0, dtype=np.float32) if planes.shape[0] > 1 else planes[0]
 
 
 def _checked_block(parts: list[np.ndarray], path: Path) -> np.ndarray:
