@@ -33,17 +33,15 @@ class Engines:
 
     transcriber: Any  # voices FasterWhisperTranscriber
     vad_model: SileroVadModel
-    assistant: Any  # assistant.Assistant
+    assistant: Any  # assistant.Assistant, built with voice_for (speech)
+    voices: Any  # voices.tts.registry.VoiceRegistry
     load_seconds: dict[str, float] = field(default_factory=dict)
 
     def output_sample_rate(self, language: SpokenLanguage | None) -> int | None:
-        voices = getattr(self.assistant, "voices", None)
-        if voices is None or language is None:
+        """The rate of the answer audio when the language is known in advance."""
+        if language is None:
             return None
-        try:
-            return int(voices.synthesizer(language).sample_rate)
-        except Exception:  # an unknown language or a registry without that method
-            return None
+        return int(self.voices.voice(language).sample_rate)
 
     def turn_runner(self, collection: str) -> Callable[..., AsyncIterator[TurnEvent]]:
         assistant = self.assistant
@@ -51,12 +49,8 @@ class Engines:
         def run_turn(
             question: str, *, language: SpokenLanguage | None, conversation: Any
         ) -> AsyncIterator[TurnEvent]:
-            return assistant.answer(
-                question,
-                language=language,
-                collection=collection,
-                conversation=conversation,
-                speak=True,
+            return assistant.answer_spoken(
+                question, language=language, collection=collection, conversation=conversation
             )
 
         return run_turn
@@ -65,10 +59,12 @@ class Engines:
         return self.assistant.new_conversation()
 
 
-def load_engines(settings: Settings) -> Engines:
+def load_engines(settings: Settings, kb: KnowledgeBase) -> Engines:
     """Load every model once (blocking: minutes on a cold cache, seconds on a warm one)."""
-    from assistant import Assistant
+    from assistant.turn import Assistant
     from voices.asr.faster_whisper import FasterWhisperTranscriber
+    from voices.tts.registry import VoiceRegistry
+    from voices.types import SPOKEN_LANGUAGES
     from voices.vad import shared_vad_model
 
     timings: dict[str, float] = {}
@@ -84,13 +80,15 @@ def load_engines(settings: Settings) -> Engines:
     transcriber = timed(
         "asr", lambda: FasterWhisperTranscriber.from_settings(settings.voices, vad_model=vad)
     )
+    voices = VoiceRegistry(settings.voices.tts)
+    timed("voices", lambda: [voices.voice(lang) for lang in SPOKEN_LANGUAGES])
     assistant = timed(
-        "assistant",
+        "llm",
         lambda: Assistant.from_settings(
-            settings.assistant, kb=KnowledgeBase(settings.kb), voices=settings.voices
+            settings.assistant, kb, transcriber=transcriber, voice_for=voices.voice
         ),
     )
-    return Engines(transcriber, vad, assistant, timings)
+    return Engines(transcriber, vad, assistant, voices, timings)
 
 
 class Runtime:
@@ -122,7 +120,7 @@ class Runtime:
             self.status["collections"] = f"failed: {exc}"
         if self.engines is None and self.settings.server.load_models:
             try:
-                self.engines = await asyncio.to_thread(load_engines, self.settings)
+                self.engines = await asyncio.to_thread(load_engines, self.settings, self.kb)
                 self.status["models"] = "ready"
             except Exception as exc:
                 log.exception("loading models failed")

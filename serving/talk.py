@@ -128,7 +128,11 @@ class TalkConnection:
             log.exception("session %s failed", self.session_id)
             close = _fatal(protocol.CLOSE_INTERNAL_ERROR, "internal", "the server failed")
         finally:
-            await self._finish(sender, close)
+            self._release()  # first, synchronously: a cancelled handler must not leak a slot
+            try:
+                await self._finish(sender, close)
+            finally:
+                sender.cancel()
 
     async def _refuse(self, close_code: int, code: str, message: str) -> None:
         """Accept, say why in an error frame, close: a browser cannot read a refused handshake."""
@@ -151,11 +155,14 @@ class TalkConnection:
         if self.ws.application_state != WebSocketState.DISCONNECTED:
             with contextlib.suppress(Exception):
                 await self.ws.close(close.code, close.reason[:120])
+        log.info("session %s closed: %s (%d)", self.session_id, close.reason, close.code)
+
+    def _release(self) -> None:
         if self.counted:
+            self.counted = False
             self.runtime.active_sessions -= 1
             self.metrics.sessions_active.dec()
             self.metrics.session_seconds.observe(time.monotonic() - self.opened)
-        log.info("session %s closed: %s (%d)", self.session_id, close.reason, close.code)
 
     def _origin_allowed(self) -> bool:
         origin = self.ws.headers.get("origin")

@@ -47,3 +47,22 @@ def admin_client(demo_kb) -> Iterator[Callable[..., TestClient]]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def talk_client(serving_home, serving_engines) -> Iterator[Callable[..., TestClient]]:
+    """A factory of TestClients of voice apps (real engines) with the given server limits."""
+    from tests.fixtures_serving import serving_settings
+
+    clients: list[TestClient] = []
+
+    def make(**server: object) -> TestClient:
+        app = create_app(serving_settings(serving_home, **server), engines=serving_engines)
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
