@@ -3,8 +3,53 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
+
+
+class LlamaCppSettings(BaseModel):
+    """The embedded llama.cpp engine (env `SAMYU_ASSISTANT__LLAMA_CPP__*`)."""
+
+    model_path: Path | None = Field(
+        default=None,
+        description="A local GGUF file; None = the packaged Qwen2.5-Coder-0.5B-Instruct, "
+        "assembled into SAMYU_CACHE from its PyPI parts and checked by sha256.",
+    )
+    n_ctx: int = Field(default=4096, ge=512, description="Context window in tokens.")
+    n_threads: int = Field(default=2, ge=1, description="CPU threads for generation.")
+    n_batch: int = Field(default=256, ge=16, description="Prompt-processing batch size.")
+    seed: int = Field(default=0, description="Sampling seed (answers are reproducible).")
+    extra_buffers: bool = Field(
+        default=False,
+        description="Let llama.cpp repack weights into extra buffer types (AMX/AVX512). Off: "
+        "llama-cpp-python 0.3.36 segfaults with them on prompts longer than one token here.",
+    )
+
+
+class OpenAICompatibleSettings(BaseModel):
+    """Chat completions over HTTP: vLLM in production (env `SAMYU_ASSISTANT__OPENAI__*`)."""
+
+    base_url: str = Field(
+        default="http://127.0.0.1:8001/v1", description="The server's /v1 root (vLLM: /v1)."
+    )
+    model: str = Field(
+        default="meta-llama/Llama-3.3-70B-Instruct",
+        description="Model name as the server knows it (vLLM: --served-model-name).",
+    )
+    api_key: SecretStr = Field(
+        default=SecretStr("EMPTY"), description="Bearer token (vLLM: --api-key); EMPTY if none."
+    )
+    connect_timeout_s: float = Field(default=3.0, gt=0, description="TCP connect timeout.")
+    read_timeout_s: float = Field(
+        default=20.0, gt=0, description="Longest wait for the next bytes of a response."
+    )
+    max_retries: int = Field(
+        default=2, ge=0, description="Retries of a request that failed before its first token."
+    )
+    retry_backoff_s: float = Field(
+        default=0.5, ge=0, description="First retry delay; doubles on each further retry."
+    )
 
 
 class AssistantSettings(BaseModel):
@@ -12,3 +57,61 @@ class AssistantSettings(BaseModel):
         default=Path("~/.cache/samyu").expanduser(),
         description="Set from SAMYU_CACHE by the root settings; assembled models live under it.",
     )
+    engine: Literal["llama_cpp", "openai"] = Field(
+        default="llama_cpp",
+        description="llama_cpp = the embedded model; openai = an OpenAI-compatible server (vLLM).",
+    )
+    llama_cpp: LlamaCppSettings = Field(default_factory=LlamaCppSettings)
+    openai: OpenAICompatibleSettings = Field(default_factory=OpenAICompatibleSettings)
+
+    # ---- generation ------------------------------------------------------------------
+    max_answer_tokens: int = Field(default=160, ge=8, description="Longest answer in tokens.")
+    temperature: float = Field(default=0.1, ge=0, le=2, description="Sampling temperature.")
+    first_token_timeout_s: float = Field(
+        default=30.0, gt=0, description="Give up when the model has not started answering by then."
+    )
+    answer_timeout_s: float = Field(
+        default=120.0, gt=0, description="Give up on an answer that takes longer in total."
+    )
+
+    # ---- input limits ----------------------------------------------------------------
+    max_question_chars: int = Field(
+        default=2000, ge=1, description="Longer questions are refused with a clear message."
+    )
+
+    # ---- retrieval and the evidence gate ---------------------------------------------
+    retrieval_k: int = Field(default=3, ge=1, le=20, description="Sources put in the prompt.")
+    max_source_chars: int = Field(
+        default=600, ge=100, description="Each source is cut to this many characters in the prompt."
+    )
+    min_dense_score: float = Field(
+        default=0.42,
+        description="Evidence gate: a best hit with at least this dense (cosine) score is "
+        "evidence on its own. Depends on the collection's embedder: tune with the answer bench.",
+    )
+    min_term_overlap: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Evidence gate: share of the question's content terms the best source must "
+        "contain to count as evidence (together with min_dense_with_terms).",
+    )
+    min_dense_with_terms: float = Field(
+        default=0.25,
+        description="Evidence gate: the dense score that term overlap still needs beside it.",
+    )
+    extractive_sentences: int = Field(
+        default=2, ge=1, description="Sentences quoted by the extractive fallback answer."
+    )
+
+    # ---- conversation ----------------------------------------------------------------
+    history_turns: int = Field(
+        default=4, ge=0, description="Question/answer pairs a conversation remembers."
+    )
+    rewrite_timeout_s: float = Field(
+        default=15.0, gt=0, description="Longest wait for the LLM rewrite of a follow-up."
+    )
+    rewrite_max_tokens: int = Field(
+        default=48, ge=8, description="Longest standalone query the rewrite step may write."
+    )
+    hotline: str = Field(default="1823", description="Number named in the polite redirect.")

@@ -30,6 +30,20 @@ class Generator(Protocol):
     ) -> AsyncIterator[str]: ...
 
 
+class GeneratorError(RuntimeError):
+    """A generator could not produce an answer; `code` says why, the message says it plainly.
+
+    Codes: "unreachable" (connection refused / DNS), "timeout" (no bytes within the read
+    timeout), "bad_response" (not an OpenAI-compatible stream), "server_error" (HTTP 4xx/5xx),
+    "model_error" (the embedded model failed).
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Source:
     """A citation returned as data (shown, never spoken)."""
@@ -98,6 +112,11 @@ class TurnEnd:
     # milliseconds: asr, retrieval, first_token, first_audio, voice_to_voice (those that apply)
     timings: dict[str, float] = field(default_factory=dict)
     cancelled: bool = False
+    # added by the assistant: the standalone query retrieval used (a follow-up rewritten), and
+    # "extractive" when an ungrounded model answer was replaced by quoted source sentences
+    query: str = ""
+    fallback: str | None = None
+    error: str | None = None  # a GeneratorError code the turn survived by falling back
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,351 @@
+"""One text turn: question -> standalone query -> retrieval -> evidence gate -> streamed,
+checked, speakable answer sentences. The events are the turn API (see assistant/__init__.py).
+
+Streaming and the grounding check: each sentence is checked before it is emitted (as an
+`AnswerDelta` for display and an `AnswerSentence` for speech): its numbers must be in the
+sources, it must not quote the system prompt and it must be in the caller's language. So what
+was already shown or spoken is always checked text; at the first sentence that fails, the
+model is stopped and the rest of the answer is a quoted extractive answer from the best
+matching source. The cost is that display advances a sentence at a time, not a token at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+
+from assistant.config import AssistantSettings
+from assistant.gate import (
+    allowed_numbers,
+    best_quote,
+    judge_evidence,
+    leaks_prompt,
+    ungrounded_numbers,
+)
+from assistant.injection import remove_instructions, remove_question_instructions
+from assistant.language import guess_language, is_chinese, to_script
+from assistant.prompts import (
+    PromptSource,
+    answer_messages,
+    phrase,
+    prompt_text,
+    system_prompt,
+)
+from assistant.retriever import KnowledgeBaseRetriever, document_hit, to_source
+from assistant.rewrite import rewrite_follow_up
+from assistant.sentences import SentenceSplitter, split_sentences
+from assistant.speakable import clean_for_display, clean_for_speech, has_speakable_content
+from assistant.types import (
+    AnswerDelta,
+    AnswerSentence,
+    Generator,
+    GeneratorError,
+    Source,
+    SourcesFound,
+    SpokenLanguage,
+    TurnEnd,
+    TurnError,
+    TurnEvent,
+)
+from knowledge_base.types import Hit, Retriever
+
+_LANGUAGES: tuple[SpokenLanguage, ...] = ("yue", "cmn", "en")
+_SNIPPET_CHARS = 240
+
+
+@dataclass
+class Conversation:
+    """One session's memory, owned by the session and passed to every turn.
+
+    `history` holds (standalone question, answer) pairs, at most `max_turns` of them;
+    `language` is the caller's language as last decided (a hint for the next turn).
+    """
+
+    max_turns: int = 4
+    language: SpokenLanguage | None = None
+    history: deque[tuple[str, str]] = field(default_factory=deque)
+
+    def remember(self, question: str, answer: str) -> None:
+        if self.max_turns <= 0:
+            return
+        self.history.append((question, answer))
+        while len(self.history) > self.max_turns:
+            self.history.popleft()
+
+    def clear(self) -> None:
+        self.history.clear()
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def ms(self) -> float:
+        return round((time.perf_counter() - self.start) * 1000, 1)
+
+
+@dataclass
+class _Answer:
+    """What the turn has said so far (display text) and how it ended."""
+
+    language: SpokenLanguage
+    parts: list[str] = field(default_factory=list)
+    fallback: str | None = None
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def say(self, sentence: str) -> list[TurnEvent]:
+        display = to_script(clean_for_display(sentence), self.language)
+        if not display:
+            return []
+        separator = " " if self.parts and self.language == "en" else ""
+        self.parts.append(separator + display)
+        events: list[TurnEvent] = [AnswerDelta(separator + display)]
+        speech = clean_for_speech(display)
+        if has_speakable_content(speech):
+            events.append(AnswerSentence(speech))
+        return events
+
+
+class Answerer:
+    """Answers questions from a knowledge base collection with a `Generator`."""
+
+    def __init__(
+        self,
+        settings: AssistantSettings,
+        generator: Generator,
+        retriever_for: Callable[[str], Retriever],
+        collections: Callable[[], Sequence[str]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.generator = generator
+        self.retriever_for = retriever_for
+        self.collections = collections
+        self._prompts = [system_prompt(lang, settings.hotline) for lang in _LANGUAGES]
+
+    def new_conversation(self) -> Conversation:
+        return Conversation(max_turns=self.settings.history_turns)
+
+    # ---- the turn ---------------------------------------------------------------------
+
+    async def answer(
+        self,
+        question: str,
+        *,
+        language: SpokenLanguage | None = None,
+        collection: str,
+        conversation: Conversation | None = None,
+    ) -> AsyncIterator[TurnEvent]:
+        """The events of one turn, ending with TurnEnd or TurnError (see assistant/__init__)."""
+        clock = _Clock()
+        conversation = conversation if conversation is not None else self.new_conversation()
+        question = " ".join(question.split())
+        lang = language or guess_language(question, conversation.language)
+        conversation.language = lang
+        if error := self._input_error(question, lang, collection):
+            yield error
+            return
+        asked = remove_question_instructions(question)
+        answer = _Answer(lang)
+        timings: dict[str, float] = {}
+        query = asked
+        try:
+            if not has_speakable_content(asked):  # the question was only an instruction to us
+                yield SourcesFound([])
+                for event in self._redirect(answer):
+                    yield event
+                yield TurnEnd(answer.text, True, lang, {"total": clock.ms()}, query=question)
+                return
+            rewrite = await rewrite_follow_up(
+                asked,
+                list(conversation.history),
+                self.generator,
+                max_tokens=self.settings.rewrite_max_tokens,
+                timeout_s=self.settings.rewrite_timeout_s,
+            )
+            query = rewrite.query
+            timings["rewrite"] = clock.ms()
+            try:
+                hits = await self._retrieve(query, collection)
+            except Exception as exc:  # the KB failing must not end the session: tell the caller
+                message = phrase("retrieval_failed", lang, hotline=self.settings.hotline)
+                yield TurnError("retrieval_failed", f"{message} ({exc})")
+                return
+            timings["retrieval"] = round(clock.ms() - timings["rewrite"], 1)
+            evidence = judge_evidence(
+                query,
+                hits,
+                min_overlap=self.settings.min_term_overlap,
+                min_dense=self.settings.min_dense_score,
+                min_dense_with_terms=self.settings.min_dense_with_terms,
+            )
+            if not evidence.enough:
+                yield SourcesFound([])
+                for event in self._redirect(answer):
+                    yield event
+                timings["total"] = clock.ms()
+                yield TurnEnd(answer.text, True, lang, timings, query=query)
+                return
+            sources = [
+                to_source(n, hit, snippet_chars=_SNIPPET_CHARS) for n, hit in enumerate(hits, 1)
+            ]
+            yield SourcesFound(sources)
+            async for event in self._generate(asked, query, hits, answer, clock, timings):
+                yield event
+            timings["total"] = clock.ms()
+            yield TurnEnd(
+                answer.text,
+                False,
+                lang,
+                timings,
+                query=query,
+                fallback=answer.fallback,
+                error=answer.error,
+            )
+        finally:
+            if answer.parts:
+                conversation.remember(query, answer.text)
+
+    # ---- steps ------------------------------------------------------------------------
+
+    def _input_error(
+        self, question: str, lang: SpokenLanguage, collection: str
+    ) -> TurnError | None:
+        limit = self.settings.max_question_chars
+        if not question:
+            return TurnError("empty_question", phrase("empty_question", lang))
+        if len(question) > limit:
+            return TurnError("question_too_long", phrase("question_too_long", lang, limit=limit))
+        if not has_speakable_content(question):
+            return TurnError("no_words", phrase("no_words", lang))
+        if self.collections is not None and collection not in self.collections():
+            return TurnError("unknown_collection", f"no collection named {collection!r}")
+        return None
+
+    async def _retrieve(self, query: str, collection: str) -> list[Hit]:
+        retriever = KnowledgeBaseRetriever(
+            retriever=self.retriever_for(collection), k=self.settings.retrieval_k
+        )
+        documents = await retriever.ainvoke(query)
+        return [document_hit(d) for d in documents]
+
+    def _redirect(self, answer: _Answer) -> list[TurnEvent]:
+        text = phrase("redirect", answer.language, hotline=self.settings.hotline)
+        return [event for sentence in split_sentences(text) for event in answer.say(sentence)]
+
+    def _prompt_sources(self, hits: Sequence[Hit]) -> list[PromptSource]:
+        sources = []
+        for number, hit in enumerate(hits, 1):
+            text, _removed = remove_instructions(hit.chunk.text)
+            text = prompt_text(text)[: self.settings.max_source_chars]
+            sources.append(PromptSource(number, hit.chunk.title, text))
+        return sources
+
+    def _sentence_problem(self, sentence: str, allowed: set, lang: SpokenLanguage) -> str | None:
+        display = to_script(clean_for_display(sentence), lang)
+        if ungrounded_numbers(display, allowed):
+            return "ungrounded"
+        if leaks_prompt(display, self._prompts):
+            return "prompt_leak"
+        if (lang == "en") == is_chinese(display) and len(display) > 12:
+            return "wrong_language"
+        return None
+
+    async def _generate(
+        self,
+        question: str,
+        query: str,
+        hits: Sequence[Hit],
+        answer: _Answer,
+        clock: _Clock,
+        timings: dict[str, float],
+    ) -> AsyncIterator[TurnEvent]:
+        lang = answer.language
+        prompt_sources = self._prompt_sources(hits)
+        messages = answer_messages(question, prompt_sources, lang, hotline=self.settings.hotline)
+        allowed = allowed_numbers(
+            [s.text + s.title for s in prompt_sources] + [question, query, self.settings.hotline]
+        )
+        splitter = SentenceSplitter()
+        started = clock.ms()
+        loop = asyncio.get_running_loop()
+        problem: str | None = None
+        try:
+            async with asyncio.timeout(self.settings.first_token_timeout_s) as deadline:
+                stream = self.generator.stream(
+                    messages,
+                    max_tokens=self.settings.max_answer_tokens,
+                    temperature=self.settings.temperature,
+                )
+                async with aclosing(stream):
+                    async for delta in stream:
+                        if "first_token" not in timings:
+                            timings["first_token"] = clock.ms()
+                            deadline.reschedule(loop.time() + self.settings.answer_timeout_s)
+                        for sentence in splitter.feed(delta):
+                            if problem := self._sentence_problem(sentence, allowed, lang):
+                                break
+                            for event in answer.say(sentence):
+                                yield event
+                            timings.setdefault("first_sentence", clock.ms())
+                        if problem:
+                            break  # closing the stream stops the model
+            if not problem:
+                for sentence in splitter.flush():
+                    if problem := self._sentence_problem(sentence, allowed, lang):
+                        break
+                    for event in answer.say(sentence):
+                        yield event
+                    timings.setdefault("first_sentence", clock.ms())
+        except TimeoutError:
+            problem, answer.error = "timeout", "timeout"
+        except GeneratorError as exc:
+            problem, answer.error = exc.code, exc.code
+        timings["generation"] = round(clock.ms() - started, 1)
+        if problem is None and not answer.parts:
+            problem = "empty"
+        if problem is not None:
+            for event in self._extractive(question or query, prompt_sources, answer):
+                yield event
+            timings.setdefault("first_sentence", clock.ms())
+
+    def _extractive(
+        self, question: str, prompt_sources: Sequence[PromptSource], answer: _Answer
+    ) -> list[TurnEvent]:
+        """The quoted fallback; introduced by an apology when the model could not be reached."""
+        lang = answer.language
+        answer.fallback = "extractive"
+        events: list[TurnEvent] = []
+        if answer.error is not None and not answer.parts:
+            for sentence in split_sentences(phrase("model_unavailable", lang)):
+                events += answer.say(sentence)
+        in_language = [s for s in prompt_sources if is_chinese(s.text) == (lang != "en")]
+        candidates = in_language or list(prompt_sources)
+        quote = best_quote(
+            question,
+            [(s.number, s.title, s.text) for s in candidates],
+            max_sentences=self.settings.extractive_sentences,
+        )
+        if quote is None:
+            for event in self._redirect(answer):
+                events.append(event)
+            return events
+        intro = phrase("quote_intro", lang, title=quote.title)
+        stop = "." if lang == "en" else "。"
+        for i, sentence in enumerate(quote.sentences):
+            text = f"{intro}{' ' if lang == 'en' else ''}{sentence}" if i == 0 else sentence
+            events += answer.say(text if text[-1:] in "。！？.!?" else text + stop)
+        return events
+
+
+def sources_of(events: Sequence[TurnEvent]) -> list[Source]:
+    """The sources a finished turn cited (the last SourcesFound)."""
+    found = [e for e in events if isinstance(e, SourcesFound)]
+    return found[-1].sources if found else []

@@ -1,0 +1,192 @@
+"""Keep answers grounded: the evidence gate before the model, the checks after it, and the
+extractive fallback when a check fails.
+
+- Evidence gate: the knowledge base fuses dense and BM25 ranks with RRF, so its fused score
+  says how a hit ranks, not whether it answers. The gate therefore measures evidence itself:
+  the best dense cosine (the multilingual embedder's similarity of question and chunk), or
+  failing that the share of the question's content terms (the KB's own BM25 tokens: jieba
+  words, stemmed English, scripts folded) that the best source contains, with a lower dense
+  score beside it. Below both the model is not asked.
+- Grounding check: every number in an answer sentence (amounts, fees, dates, ages, counts;
+  "HK$1,000", "1000", "一千" and "1,000.00" all read as 1000) must occur in the sources, the
+  question or the hotline number. 0 and 1 are not checked: Chinese writes them in ordinary
+  words (一般, 一個).
+- Prompt-leak check: an answer sentence that quotes a long stretch of the system prompt fails.
+- Extractive fallback: the source sentences that best match the question, quoted with the
+  source's title.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import cache
+
+import cn2an
+
+from assistant.sentences import split_sentences
+from assistant.speakable import clean_for_display, strip_citations
+from knowledge_base.tokenise import make_tokenizer
+from knowledge_base.types import Hit
+
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_MONTHS = {
+    m: n
+    for n, names in enumerate(
+        # "may" is left out: as a verb it is far commoner than the month
+        [("january",), ("february",), ("march",), ("april",), (), ("june",), ("july",),
+         ("august",), ("september", "sept"), ("october",), ("november",), ("december",)],
+        start=1,
+    )
+    for m in names
+}  # fmt: skip
+_MONTH_WORD = re.compile(r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b", re.I)
+# Question words carry no evidence: matching them in a source says nothing about the topic.
+_QUESTION_WORDS = (
+    "多少 几多 几 点样 点 怎么 怎样 如何 什么 乜嘢 乜 边度 边个 哪里 哪 谁 吗 呢 咩 可以 可 能 "
+    "需要 要 我 你 佢 他 她 我们 我哋 是 系 有 冇 没有 的 嘅 了 咗 在 喺 和 同 与 就 都 会 去 "
+    "请问 请 问 想 知道 一下 啲 些 个 个人 how much many what when where which who why does do "
+    "can need get"
+)
+_QUESTION_TERMS = frozenset(_QUESTION_WORDS.split())
+
+
+@cache
+def _terms_tokenizer() -> Callable[[str], list[str]]:
+    return make_tokenizer("jieba", fold_scripts=True)
+
+
+def content_terms(text: str) -> set[str]:
+    """The question's content terms, as the KB's BM25 sees them, less question words."""
+    tokens = _terms_tokenizer()(text)
+    stemmed_question = {_terms_tokenizer()(w)[0] for w in _QUESTION_TERMS if _terms_tokenizer()(w)}
+    return {
+        t
+        for t in tokens
+        if t not in _QUESTION_TERMS
+        and t not in stemmed_question
+        and (len(t) > 1 or not _CJK.match(t))
+    }
+
+
+def term_overlap(question_terms: set[str], text: str) -> float:
+    if not question_terms:
+        return 0.0
+    found = question_terms & set(_terms_tokenizer()(text))
+    return len(found) / len(question_terms)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    enough: bool
+    best_overlap: float
+    best_dense: float | None
+    reason: str
+
+
+def judge_evidence(
+    question: str,
+    hits: Sequence[Hit],
+    *,
+    min_overlap: float,
+    min_dense: float,
+    min_dense_with_terms: float,
+) -> Evidence:
+    """Whether the hits hold enough evidence to ask the model (see the module docstring)."""
+    if not hits:
+        return Evidence(False, 0.0, None, "no hits")
+    terms = content_terms(question)
+    best_overlap = max(term_overlap(terms, f"{h.chunk.title}\n{h.chunk.text}") for h in hits)
+    dense = [h.dense_score for h in hits if h.dense_score is not None]
+    best_dense = max(dense) if dense else None
+    if best_dense is not None and best_dense >= min_dense:
+        return Evidence(True, best_overlap, best_dense, "dense similarity")
+    # without a dense score (BM25-only collection) the terms decide alone
+    dense_agrees = best_dense is None or best_dense >= min_dense_with_terms
+    if best_overlap >= min_overlap and dense_agrees:
+        return Evidence(True, best_overlap, best_dense, "term overlap")
+    return Evidence(False, best_overlap, best_dense, "weak evidence")
+
+
+# ---- grounding --------------------------------------------------------------------------
+
+
+def _as_number(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.replace(",", "")).normalize()
+    except InvalidOperation:
+        return None
+
+
+def numbers_in(text: str) -> set[Decimal]:
+    """Numeric values in text: Arabic (1,000 / 2.50), Chinese numerals (一千), month names."""
+    text = strip_citations(text)
+    with contextlib.suppress(ValueError, KeyError, IndexError):  # cn2an gives up on odd mixes
+        text = cn2an.transform(text, "cn2an")
+    values = {v for v in map(_as_number, _NUMBER.findall(text)) if v is not None}
+    values |= {Decimal(_MONTHS[m.lower()]) for m in _MONTH_WORD.findall(text)}
+    return values
+
+
+def ungrounded_numbers(sentence: str, allowed: set[Decimal]) -> set[Decimal]:
+    """Numbers of `sentence` (other than 0 and 1) that occur in none of the allowed texts."""
+    return {n for n in numbers_in(sentence) if n > 1 and n not in allowed}
+
+
+def allowed_numbers(texts: Iterable[str]) -> set[Decimal]:
+    allowed: set[Decimal] = set()
+    for text in texts:
+        allowed |= numbers_in(text)
+    return allowed
+
+
+@cache
+def _prompt_grams(prompt: str, size: int) -> frozenset[str]:
+    flat = re.sub(r"\s+", "", prompt.lower())
+    return frozenset(flat[i : i + size] for i in range(len(flat) - size + 1))
+
+
+def leaks_prompt(sentence: str, prompts: Sequence[str]) -> bool:
+    """Whether the sentence repeats a long stretch of a system prompt (16 Latin / 10 CJK chars)."""
+    flat = re.sub(r"\s+", "", sentence.lower())
+    size = 10 if _CJK.search(flat) else 16
+    grams = {flat[i : i + size] for i in range(len(flat) - size + 1)}
+    return any(grams & _prompt_grams(prompt, size) for prompt in prompts)
+
+
+# ---- extractive fallback ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quote:
+    title: str
+    sentences: list[str]
+    number: int  # the source's [n]
+
+
+def best_quote(
+    question: str, sources: Sequence[tuple[int, str, str]], *, max_sentences: int
+) -> Quote | None:
+    """The sentences of one source (number, title, text) that best match the question.
+
+    One source only, so the quote can be introduced with its title; the source with the best
+    matching sentence wins, earlier sources winning ties (they ranked higher).
+    """
+    terms = content_terms(question)
+    best: tuple[float, int, Quote] | None = None
+    for rank, (number, title, text) in enumerate(sources):
+        sentences = [s for s in (clean_for_display(x) for x in split_sentences(text)) if len(s) > 3]
+        scored = sorted(
+            ((term_overlap(terms, s), -i, s) for i, s in enumerate(sentences)), reverse=True
+        )[:max_sentences]
+        if not scored:
+            continue
+        score = scored[0][0]
+        if best is None or score > best[0] or (score == best[0] and rank < best[1]):
+            chosen = [s for _, _, s in sorted(scored, key=lambda item: -item[1])]
+            best = (score, rank, Quote(title, chosen, number))
+    return best[2] if best else None

@@ -1,0 +1,94 @@
+"""Split a token stream into sentences, so speech can start on the first one.
+
+Hand-written because LangChain's text splitters work on whole texts, not on a stream that
+arrives a token at a time. Boundaries: 。！？；!? (with any closing quotes/brackets after them),
+"." followed by whitespace, and line ends. Not a boundary: a "." inside a number (1.5, $2.50,
+HK$1,000.00), after an abbreviation ("e.g.", "Mr.", "No."), or after a list number ("1. ").
+A terminator at the very end of the buffer waits for one more character, because the next
+token may turn "1." into "1.5" or add a closing quote.
+"""
+
+from __future__ import annotations
+
+CJK_TERMINATORS = "。！？；"
+ASCII_TERMINATORS = "!?"
+CLOSERS = "」』”’）)]】\"'"
+ABBREVIATIONS = frozenset(
+    {
+        "e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "prof", "st", "no", "nos", "approx",
+        "dept", "govt", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+        "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "a.m", "p.m", "hk", "u.s",
+    }
+)  # fmt: skip
+
+
+def _word_before(text: str, end: int) -> str:
+    start = end
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    return text[start:end]
+
+
+def _is_full_stop(text: str, dot: int, sentence_start: int) -> bool:
+    """Whether the "." at `dot` (followed by whitespace) ends a sentence."""
+    word = _word_before(text, dot).lstrip("(\"'“‘").lower()
+    if word in ABBREVIATIONS:
+        return False
+    # "1. " or "a) " at the start of a sentence numbers a list item
+    return not (word.isdigit() and not text[sentence_start : dot - len(word)].strip())
+
+
+def _boundary(text: str, start: int, final: bool) -> int | None:
+    """Index just after the first sentence end at or after `start`, or None if none yet."""
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if ch == "\n":
+            return i + 1
+        if ch in CJK_TERMINATORS or ch in ASCII_TERMINATORS or ch == ".":
+            j = i + 1
+            while j < len(text) and (text[j] in CLOSERS or text[j] in CJK_TERMINATORS + "!?."):
+                j += 1
+            if j >= len(text):
+                return len(text) if final else None
+            if ch != "." or (text[j].isspace() and _is_full_stop(text, i, start)):
+                return j
+            i = j
+            continue
+        i += 1
+    return None
+
+
+class SentenceSplitter:
+    """Feed text deltas; get back the sentences they complete, in order."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+
+    def feed(self, delta: str) -> list[str]:
+        self._buffer += delta
+        return self._drain(final=False)
+
+    def flush(self) -> list[str]:
+        """The rest of the stream (call once at its end)."""
+        sentences = self._drain(final=True)
+        if rest := self._buffer.strip():
+            sentences.append(rest)
+        self._buffer = ""
+        return sentences
+
+    def _drain(self, *, final: bool) -> list[str]:
+        sentences: list[str] = []
+        while (end := _boundary(self._buffer, 0, final)) is not None:
+            sentence, self._buffer = self._buffer[:end].strip(), self._buffer[end:]
+            if sentence:
+                sentences.append(sentence)
+            if not self._buffer:
+                break
+        return sentences
+
+
+def split_sentences(text: str) -> list[str]:
+    """All sentences of a complete text."""
+    splitter = SentenceSplitter()
+    return [*splitter.feed(text), *splitter.flush()]

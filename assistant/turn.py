@@ -1,0 +1,237 @@
+"""The turn API: `Assistant` answers a question (typed or spoken) as a stream of events, and
+speaks the answer sentence by sentence while the model is still writing.
+
+Speech overlaps generation: the answer events are consumed by one task that queues each
+`AnswerSentence` for a second task running the synthesizer in a worker thread, so sentence 1
+is being synthesised (and its audio sent) while the model writes sentence 2. Cancelling the
+task that consumes `answer_spoken()` cancels both tasks: the model stops at its next token and
+the synthesizer at its next chunk. `TurnEnd` comes last, after the audio, with `first_audio`
+added to its timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
+
+import numpy as np
+import soxr
+
+from assistant.answerer import Answerer, Conversation
+from assistant.config import AssistantSettings
+from assistant.generators import build_generator
+from assistant.language import guess_language
+from assistant.threads import iterate_in_thread
+from assistant.types import (
+    AnswerSentence,
+    AudioData,
+    AudioEnd,
+    AudioStart,
+    FinalTranscript,
+    Generator,
+    SpokenLanguage,
+    TurnEnd,
+    TurnError,
+    TurnEvent,
+)
+from knowledge_base import KnowledgeBase
+from knowledge_base.types import Retriever
+from voices.audio_io import float_to_pcm16, pcm16_to_float
+from voices.types import AudioChunk, Synthesizer, Transcriber
+
+VoiceFor = Callable[[SpokenLanguage], Synthesizer]
+_END = object()
+
+
+def _resampled(chunk: AudioChunk, rate: int) -> bytes:
+    if chunk.sample_rate == rate:
+        return chunk.pcm
+    audio = soxr.resample(pcm16_to_float(chunk.pcm), chunk.sample_rate, rate)
+    return float_to_pcm16(np.asarray(audio, dtype=np.float32))
+
+
+async def speak(
+    events: AsyncIterator[TurnEvent], voice: Synthesizer, language: SpokenLanguage
+) -> AsyncIterator[TurnEvent]:
+    """`events` plus the audio of each AnswerSentence (AudioStart, AudioData..., AudioEnd)."""
+    start = time.perf_counter()
+    out: asyncio.Queue[object] = asyncio.Queue()
+    sentences: asyncio.Queue[str | None] = asyncio.Queue()
+    held: list[TurnEvent] = []  # TurnEnd waits for the audio
+
+    async def pump_answer() -> None:
+        try:
+            async with aclosing(events):
+                async for event in events:
+                    if isinstance(event, TurnEnd):
+                        held.append(event)
+                        continue
+                    await out.put(event)
+                    if isinstance(event, AnswerSentence):
+                        await sentences.put(event.text)
+                    if isinstance(event, TurnError):
+                        break
+        finally:
+            await sentences.put(None)
+
+    async def pump_speech() -> float | None:
+        first_audio: float | None = None
+        started = False
+        while (text := await sentences.get()) is not None:
+            chunks = iterate_in_thread(
+                lambda text=text: voice.synthesize(text, language), name="tts-synthesize"
+            )
+            async with aclosing(chunks):
+                async for chunk in chunks:
+                    if not started:
+                        await out.put(AudioStart(sample_rate=voice.sample_rate))
+                        started = True
+                        first_audio = round((time.perf_counter() - start) * 1000, 1)
+                    await out.put(AudioData(_resampled(chunk, voice.sample_rate)))
+        if started:
+            await out.put(AudioEnd())
+        return first_audio
+
+    async def run() -> None:
+        try:
+            _, first_audio = await asyncio.gather(pump_answer(), pump_speech())
+            for event in held:
+                if isinstance(event, TurnEnd) and first_audio is not None:
+                    timings = {**event.timings, "first_audio": first_audio}
+                    event = dataclasses.replace(event, timings=timings)
+                await out.put(event)
+        except Exception as exc:  # a failing synthesizer must not hang the turn
+            await out.put(TurnError("speech_failed", f"could not speak the answer: {exc}"))
+        finally:
+            await out.put(_END)
+
+    runner = asyncio.create_task(run())
+    try:
+        while (item := await out.get()) is not _END:
+            yield item  # type: ignore[misc]
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+
+
+class Assistant:
+    """Answers questions from knowledge base collections, as text and (optionally) speech.
+
+    Build it with `Assistant.from_settings(...)`, or directly from parts (tests, the server).
+    """
+
+    def __init__(
+        self,
+        settings: AssistantSettings,
+        *,
+        generator: Generator,
+        retriever_for: Callable[[str], Retriever],
+        collections: Callable[[], Sequence[str]] | None = None,
+        transcriber: Transcriber | None = None,
+        voice_for: VoiceFor | None = None,
+    ) -> None:
+        self.settings = settings
+        self.generator = generator
+        self.transcriber = transcriber
+        self.voice_for = voice_for
+        self.answerer = Answerer(settings, generator, retriever_for, collections)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: AssistantSettings,
+        knowledge_base: KnowledgeBase,
+        *,
+        generator: Generator | None = None,
+        transcriber: Transcriber | None = None,
+        voice_for: VoiceFor | None = None,
+    ) -> Assistant:
+        """The configured generator (loaded now) over a KnowledgeBase's collections."""
+        return cls(
+            settings,
+            generator=generator or build_generator(settings),
+            retriever_for=lambda name: knowledge_base.collection(name).retriever(),
+            collections=knowledge_base.collections,
+            transcriber=transcriber,
+            voice_for=voice_for,
+        )
+
+    def new_conversation(self) -> Conversation:
+        return self.answerer.new_conversation()
+
+    def decide_language(
+        self, question: str, language: SpokenLanguage | None, conversation: Conversation | None
+    ) -> SpokenLanguage:
+        hint = conversation.language if conversation is not None else None
+        return language or guess_language(question, hint)
+
+    def answer(
+        self,
+        question: str,
+        *,
+        language: SpokenLanguage | None = None,
+        collection: str,
+        conversation: Conversation | None = None,
+    ) -> AsyncIterator[TurnEvent]:
+        """Text turn: SourcesFound, AnswerDelta/AnswerSentence..., then TurnEnd (or TurnError)."""
+        return self.answerer.answer(
+            question, language=language, collection=collection, conversation=conversation
+        )
+
+    async def answer_spoken(
+        self,
+        question: str,
+        *,
+        language: SpokenLanguage | None = None,
+        collection: str,
+        conversation: Conversation | None = None,
+    ) -> AsyncIterator[TurnEvent]:
+        """`answer()` plus the audio of each sentence, synthesised while the model writes."""
+        if self.voice_for is None:
+            raise RuntimeError("this Assistant was built without speech (voice_for)")
+        lang = self.decide_language(question, language, conversation)
+        events = self.answer(
+            question, language=lang, collection=collection, conversation=conversation
+        )
+        async with aclosing(speak(events, self.voice_for(lang), lang)) as spoken:
+            async for event in spoken:
+                yield event
+
+    async def answer_audio(
+        self,
+        audio: np.ndarray,
+        *,
+        language: SpokenLanguage | None = None,
+        collection: str,
+        conversation: Conversation | None = None,
+    ) -> AsyncIterator[TurnEvent]:
+        """Spoken turn over float32 mono 16 kHz audio: FinalTranscript, then `answer_spoken()`."""
+        if self.transcriber is None:
+            raise RuntimeError("this Assistant was built without a transcriber")
+        started = time.perf_counter()
+        hint = language or (conversation.language if conversation is not None else None)
+        transcript = await asyncio.to_thread(self.transcriber.transcribe, audio, language=hint)
+        asr_ms = round((time.perf_counter() - started) * 1000, 1)
+        yield FinalTranscript(transcript.text, transcript.language)
+        async with aclosing(
+            self.answer_spoken(
+                transcript.text,
+                language=transcript.language,
+                collection=collection,
+                conversation=conversation,
+            )
+        ) as events:
+            async for event in events:
+                if isinstance(event, TurnEnd):
+                    event = dataclasses.replace(event, timings={"asr": asr_ms, **event.timings})
+                yield event
+
+    async def aclose(self) -> None:
+        close = getattr(self.generator, "aclose", None)
+        if close is not None:
+            await close()
