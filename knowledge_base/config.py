@@ -30,8 +30,8 @@ class RetrievalSettings(BaseModel):
             "(sentence-transformers dir, English MiniLM by default) or 'openai' (/v1/embeddings)."
         ),
     )
-    chunk_size: int = Field(default=400, ge=50, le=8000, description="index-time: chunk chars.")
-    chunk_overlap: int = Field(default=60, ge=0, le=2000, description="index-time: overlap chars.")
+    chunk_size: int = Field(default=800, ge=50, le=8000, description="index-time: chunk chars.")
+    chunk_overlap: int = Field(default=100, ge=0, le=2000, description="index-time: overlap chars.")
     index_type: IndexType = Field(default="flat", description="index-time: FAISS index kind.")
     ivf_nlist: int = Field(default=0, ge=0, description="index-time: IVF lists; 0 = 4*sqrt(n).")
     hnsw_m: int = Field(default=32, ge=4, le=128, description="index-time: HNSW neighbours.")
@@ -45,8 +45,8 @@ class RetrievalSettings(BaseModel):
     # query-time
     k: int = Field(default=5, ge=1, le=100, description="Hits returned.")
     candidates: int = Field(default=50, ge=1, le=1000, description="Hits per retriever fused.")
-    dense_weight: float = Field(default=0.5, ge=0.0, description="Weight of dense in RRF.")
-    bm25_weight: float = Field(default=0.5, ge=0.0, description="Weight of BM25 in RRF.")
+    dense_weight: float = Field(default=0.7, ge=0.0, description="Weight of dense in RRF.")
+    bm25_weight: float = Field(default=0.3, ge=0.0, description="Weight of BM25 in RRF.")
     rrf_c: int = Field(default=60, ge=1, description="RRF constant c in w / (c + rank).")
     min_score: float = Field(default=0.0, ge=0.0, description="Drop hits fused below this.")
     mmr_lambda: float | None = Field(
@@ -55,6 +55,13 @@ class RetrievalSettings(BaseModel):
     both_scripts: bool = Field(
         default=True,
         description="Also query in the other Chinese script (OpenCC) and fuse the lists.",
+    )
+    balance_languages: bool = Field(
+        default=True,
+        description=(
+            "Fuse English and Chinese chunks each on their own scale, so the best document in "
+            "the other language is not buried under same-language ones (cross-lingual recall)."
+        ),
     )
     hnsw_ef_search: int = Field(default=64, ge=1, description="HNSW search breadth.")
     ivf_nprobe: int = Field(default=8, ge=1, description="IVF lists probed per query.")

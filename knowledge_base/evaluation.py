@@ -61,7 +61,6 @@ class Metrics:
         out: dict[str, float | int] = {f"recall@{k}": round(v, 4) for k, v in self.recall.items()}
         out["mrr"] = round(self.mrr, 4)
         out["ndcg@10"] = round(self.ndcg, 4)
-        out["count"] = self.count
         return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,3 +63,32 @@ def mmr(
         chosen.append(best)
         remaining.remove(best)
     return [candidates[i] for i in chosen]
+
+
+def language_balanced_rrf(
+    lists: Sequence[RankedList], group_of: Callable[[int], str], c: int = 60
+) -> dict[int, float]:
+    """Weighted RRF computed inside each language group, each on its own [0, 1] scale.
+
+    A multilingual embedder scores a document in the query's own language higher than an
+    equally relevant one in another language, and BM25 only ever matches the query's own
+    language; fused across the board, the best document of the other language sinks below
+    mediocre same-language ones. Ranking each group separately (ranks recounted within the
+    group, each list normalised by the lists that reach the group) lets the best English and
+    the best Chinese document meet at the top, ordered by how well each fits.
+    """
+    groups: dict[str, list[RankedList]] = {}
+    for lst in lists:
+        by_group: dict[str, tuple[list[int], list[float]]] = {}
+        for position, score in zip(lst.positions, lst.scores, strict=True):
+            positions, scores = by_group.setdefault(group_of(position), ([], []))
+            positions.append(position)
+            scores.append(score)
+        for group, (positions, scores) in by_group.items():
+            groups.setdefault(group, []).append(
+                RankedList(lst.source, lst.weight, positions, scores)
+            )
+    fused: dict[int, float] = {}
+    for group_lists in groups.values():
+        fused.update(weighted_rrf(group_lists, c))
+    return fused

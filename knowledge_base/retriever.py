@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge_base.config import RetrievalSettings
-from knowledge_base.fusion import RankedList, mmr, weighted_rrf
+from knowledge_base.fusion import RankedList, language_balanced_rrf, mmr, weighted_rrf
 from knowledge_base.index import IndexData
 from knowledge_base.normalise import other_script_variants
 from knowledge_base.types import Hit, QueryOptions, QueryTranslator, Reranker
@@ -78,7 +78,13 @@ class HybridRetriever:
         if not query or data.dense is None or data.bm25 is None:
             return []
         lists, dense_best, bm25_best = self._ranked_lists(data, query, settings)
-        fused = weighted_rrf(lists, settings.rrf_c)
+        if settings.balance_languages:
+            chunks = data.chunks
+            fused = language_balanced_rrf(
+                lists, lambda p: "en" if chunks[p].language == "en" else "zh", settings.rrf_c
+            )
+        else:
+            fused = weighted_rrf(lists, settings.rrf_c)
         order = sorted(fused, key=lambda p: -fused[p])
         if settings.one_hit_per_document:
             order = _best_per_document(data, order)
