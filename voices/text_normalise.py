@@ -72,14 +72,15 @@ ABBREVIATIONS: dict[str, dict[str, str]] = {
         "CSSA": "综援", "e.g.": "例如", "etc.": "等等",
     },
 }
-_ALL_CAPS = re.compile(r"\b[A-Z]{2,6}\b")
+_ALL_CAPS = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![A-Za-z])")
 _SPOKEN_AS_WORDS = frozenset({"COVID", "NATO", "UNESCO", "ASAP", "OK", "PIN", "FAQ"})
 
 
 def _replace_abbreviations(text: str, language: SpokenLanguage) -> str:
     for short, spoken in sorted(ABBREVIATIONS[language].items(), key=lambda kv: -len(kv[0])):
-        pattern = re.escape(short) + (r"\b" if short[-1].isalnum() else "")
-        text = re.sub(r"(?<![\w.])" + pattern, spoken, text)
+        # ASCII boundaries, not \b: in 帶備HKID the Chinese character is a word character too
+        pattern = re.escape(short) + ("(?![A-Za-z0-9])" if short[-1].isalnum() else "")
+        text = re.sub(r"(?<![A-Za-z0-9.])" + pattern, spoken, text)
     if language == "en":  # other initialisms are spelt out: "FEHD" -> "F E H D"
         text = _ALL_CAPS.sub(
             lambda m: m[0] if m[0] in _SPOKEN_AS_WORDS else " ".join(m[0]), text

@@ -1,0 +1,173 @@
+"""Synthesizers: audio of plausible length at the declared rate, streamed per sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voices.config import TtsSettings, VoiceChoice
+from voices.tts.coqui import CoquiSynthesizer, find_checkpoint
+from voices.tts.espeak import to_pinyin
+from voices.tts.registry import TextTooLongError, VoiceRegistry
+from voices.tts.sentences import split_sentences
+from voices.types import AudioChunk, Synthesizer
+
+pytestmark = pytest.mark.slow
+
+SENTENCES = {
+    "en": ("Please bring your identity card. The office opens at nine.", 2),
+    "cmn": ("请带上你的身份证。办公室九点开门。", 2),
+    "yue": ("請帶埋你嘅身份證。辦事處九點開門。", 2),
+}
+
+
+def _seconds(chunks: list[AudioChunk], rate: int) -> float:
+    assert all(c.sample_rate == rate for c in chunks)
+    assert all(len(c.pcm) % 2 == 0 for c in chunks)
+    return sum(len(c.pcm) for c in chunks) / 2 / rate
+
+
+def _loudness(chunks: list[AudioChunk]) -> float:
+    samples = np.frombuffer(b"".join(c.pcm for c in chunks), dtype="<i2").astype(np.float32)
+    return float(np.sqrt(np.mean(samples**2)) / 32768)
+
+
+@pytest.mark.parametrize("language", ["en", "cmn", "yue"])
+def test_espeak_speaks_each_language(espeak, language) -> None:
+    assert isinstance(espeak, Synthesizer)
+    text, n_sentences = SENTENCES[language]
+    chunks = list(espeak.synthesize(text, language))
+    assert len(chunks) == n_sentences  # one chunk per sentence: streamed
+    seconds = _seconds(chunks, espeak.sample_rate)
+    assert 1.5 < seconds < 12
+    assert _loudness(chunks) > 0.01
+
+
+def test_espeak_reads_mandarin_as_pinyin() -> None:
+    assert to_pinyin("你好，今天") == "ni3 hao3，jin1 tian1"
+
+
+def test_hostile_text_is_spoken_not_executed(espeak) -> None:
+    chunks = list(espeak.synthesize("--help -v xx; rm -rf / $(reboot)", "en"))
+    assert 1 < _seconds(chunks, espeak.sample_rate) < 15
+
+
+def test_piper_speaks_english(piper) -> None:
+    text, n_sentences = SENTENCES["en"]
+    chunks = list(piper.synthesize(text, "en"))
+    assert piper.sample_rate == 22_050
+    assert len(chunks) == n_sentences
+    assert 2 < _seconds(chunks, piper.sample_rate) < 10
+    assert not piper.supports("yue")
+    with pytest.raises(ValueError, match="speaks en"):
+        list(piper.synthesize("你好", "yue"))
+
+
+@pytest.fixture(scope="module")
+def tiny_vits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised small VITS, saved the way coqui-tts saves a trained model."""
+    import torch
+    from TTS.config.shared_configs import BaseAudioConfig
+    from TTS.tts.configs.vits_config import VitsConfig
+    from TTS.tts.models.vits import Vits, VitsArgs
+
+    torch.manual_seed(0)
+    config = VitsConfig(
+        model_args=VitsArgs(
+            hidden_channels=16, hidden_channels_ffn_text_encoder=32, num_heads_text_encoder=2,
+            num_layers_text_encoder=1, num_layers_posterior_encoder=1, num_layers_flow=1,
+            resblock_kernel_sizes_decoder=[3], resblock_dilation_sizes_decoder=[[1, 3, 5]],
+            upsample_rates_decoder=[8, 8, 4], upsample_initial_channel_decoder=32,
+            upsample_kernel_sizes_decoder=[16, 16, 8], spec_segment_size=8,
+            init_discriminator=False,
+        ),
+        audio=BaseAudioConfig(sample_rate=16_000, hop_length=256, win_length=1024,
+                              fft_size=1024, num_mels=80),
+        use_phonemes=False,
+        text_cleaner="basic_cleaners",
+    )
+    model = Vits(config)
+    directory = tmp_path_factory.mktemp("tiny-vits")
+    torch.save({"model": model.state_dict()}, directory / "model.pth")
+    config.save_json(str(directory / "config.json"))
+    return directory
+
+
+def test_coqui_engine_loads_a_model_directory_and_synthesises(tiny_vits_dir: Path) -> None:
+    assert find_checkpoint(tiny_vits_dir) == (tiny_vits_dir / "model.pth",
+                                              tiny_vits_dir / "config.json")
+    engine = CoquiSynthesizer(tiny_vits_dir, languages=["en"])
+    assert isinstance(engine, Synthesizer)
+    assert engine.sample_rate == 16_000
+    assert engine.supports("en") and not engine.supports("cmn")
+    chunks = list(engine.synthesize("Hello there. How are you today?", "en"))
+    assert len(chunks) == 2
+    # random weights say nothing intelligible, but the length follows the text: VITS
+    # predicts durations per input symbol, hop 256 at 16 kHz
+    assert 0.1 < _seconds(chunks, 16_000) < 20
+
+
+def test_coqui_directory_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"no config\.json"):
+        find_checkpoint(tmp_path)
+    (tmp_path / "config.json").write_text('{"model": "vits"}')
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        find_checkpoint(tmp_path)
+
+
+def test_registry_uses_the_configured_coqui_voice(tiny_vits_dir: Path) -> None:
+    settings = TtsSettings(
+        voices={"en": VoiceChoice(engine="coqui")}, coqui_model_dir=tiny_vits_dir
+    )
+    voice = VoiceRegistry(settings).voice("en")
+    assert voice.name == "coqui" and voice.sample_rate == 16_000
+
+
+def test_registry_defaults_and_fallback_to_espeak(tmp_path: Path) -> None:
+    registry = VoiceRegistry()
+    assert registry.voice("en").name == "piper"
+    assert registry.voice("yue").name == "espeak"
+    broken = VoiceRegistry(TtsSettings(
+        voices={"cmn": VoiceChoice(engine="coqui"), "yue": VoiceChoice(engine="piper")},
+        coqui_model_dir=tmp_path / "missing",
+    ))
+    assert broken.voice("cmn").name == "espeak"
+    assert "failed to load" in broken.fallbacks["cmn"]
+    assert broken.voice("yue").name == "espeak"
+    assert "does not speak yue" in broken.fallbacks["yue"]
+
+
+def test_voices_normalise_and_bound_the_text() -> None:
+    registry = VoiceRegistry(TtsSettings(max_text_chars=100))
+    voice = registry.voice("yue")
+    plain = _seconds(list(voice.synthesize("請致電")), voice.sample_rate)
+    with_number = _seconds(list(voice.synthesize("請致電 **1823**")), voice.sample_rate)
+    assert with_number > plain + 0.5  # the number is spoken as four digits, markup dropped
+    assert list(voice.synthesize("[1] https://www.gov.hk")) == []  # nothing speakable
+    with pytest.raises(TextTooLongError):
+        list(voice.synthesize("字" * 101))
+    with pytest.raises(ValueError, match="unknown language"):
+        registry.voice("fr")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("One. Two! Three?", ["One.", "Two!", "Three?"]),
+        ("第一句。第二句！第三句？", ["第一句。", "第二句！", "第三句？"]),
+        ("Pay $3.50 at www.gov.hk today.", ["Pay $3.50 at www.gov.hk today."]),
+        ("line one\nline two", ["line one", "line two"]),
+        ("...  。", []),
+    ],
+)
+def test_split_sentences(text, expected) -> None:
+    assert split_sentences(text) == expected
+
+
+def test_long_sentences_are_split_within_the_limit() -> None:
+    parts = split_sentences("word " * 200, max_chars=50)
+    assert all(len(p) <= 50 for p in parts) and len(parts) > 10
+    chinese = split_sentences("字" * 130, max_chars=50)
+    assert [len(p) for p in chinese] == [50, 50, 30]
