@@ -1,0 +1,240 @@
+"""VoiceSession with the real recogniser (Whisper base + Silero VAD), the real assistant (the
+embedded LLM over the knowledge base) and real voices: turns, barge-in, the echo guard and
+conversation memory. Audio is the real speech in ../shared/fixtures/audio, fed at real time.
+
+Timing figures (cancel latency, voice-to-voice) are measured by bench/server_latency.py;
+these tests assert behaviour: the answer is cancelled, its audio stops, the next turn runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile
+
+from assistant.session import (
+    Interrupted,
+    SessionConfig,
+    SessionEvent,
+    SpeechStarted,
+    TurnStarted,
+    VoiceSession,
+)
+from assistant.types import (
+    AudioData,
+    AudioStart,
+    FinalTranscript,
+    SourcesFound,
+    TurnEnd,
+)
+from voices.streaming import AsyncStreamingRecognizer, StreamingRecognizer
+
+FRAME_S = 0.04
+# Out of scope for every collection: the evidence gate redirects at once (no LLM), and the
+# redirect is spoken, so these turns give audio to talk over in about a second.
+OFF_TOPIC = "What colour is the planet Neptune at night?"
+
+
+class Transcript:
+    """The events a session emitted, with helpers to wait for one."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[float, SessionEvent]] = []
+        self._changed = asyncio.Event()
+
+    async def emit(self, item: SessionEvent) -> None:
+        self.items.append((time.monotonic(), item))
+        self._changed.set()
+
+    def events(self, kind: type, turn: int | None = None) -> list[Any]:
+        return [
+            e.event
+            for _, e in self.items
+            if isinstance(e.event, kind) and (turn is None or e.turn_id == turn)
+        ]
+
+    def index(self, predicate: Callable[[SessionEvent], bool]) -> int:
+        return next(i for i, (_, e) in enumerate(self.items) if predicate(e))
+
+    async def wait(self, predicate: Callable[[SessionEvent], bool], timeout: float = 240) -> Any:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for _, item in self.items[seen:]:
+                if predicate(item):
+                    return item
+            seen = len(self.items)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                kinds = [type(e.event).__name__ for _, e in self.items]
+                raise AssertionError(f"timed out; events: {kinds[-30:]}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=left)
+
+
+def is_(kind: type, turn: int | None = None) -> Callable[[SessionEvent], bool]:
+    return lambda e: isinstance(e.event, kind) and (turn is None or e.turn_id == turn)
+
+
+def speech(path: Path) -> bytes:
+    audio, rate = soundfile.read(str(path), dtype="int16")
+    assert rate == 16_000
+    return np.asarray(audio, dtype="<i2").tobytes()
+
+
+async def talk(session: VoiceSession, pcm: bytes, *, silence_s: float = 1.2) -> None:
+    """Feed PCM16 at real time in 40 ms frames, like a microphone, then some silence."""
+    step = int(16_000 * FRAME_S) * 2
+    pcm = pcm + b"\x00\x00" * int(16_000 * silence_s)
+    for i in range(0, len(pcm), step):
+        await session.feed_audio(pcm[i : i + step])
+        await asyncio.sleep(FRAME_S)
+
+
+@pytest.fixture
+def make_session(transcriber, vad_model, serving_engines):
+    async def make(collection: str = "speech", **config: Any) -> tuple[VoiceSession, Transcript]:
+        log = Transcript()
+        assistant = serving_engines.assistant
+
+        def run_turn(question: str, *, language, conversation):
+            return assistant.answer_spoken(
+                question, language=language, collection=collection, conversation=conversation
+            )
+
+        core = StreamingRecognizer(transcriber, sample_rate=16_000, vad_model=vad_model)
+        session = VoiceSession(
+            recognizer=AsyncStreamingRecognizer(core),
+            run_turn=run_turn,
+            conversation=assistant.new_conversation(),
+            emit=log.emit,
+            config=SessionConfig(**config),
+        )
+        await session.start()
+        return session, log
+
+    return make
+
+
+@pytest.mark.timeout(600)
+async def test_barge_in_cancels_the_answer_and_the_new_utterance_becomes_the_next_turn(
+    make_session, shared_audio: Path
+) -> None:
+    session, log = await make_session(barge_in_guard_s=0.0)
+    try:
+        await session.ask("When are the counters open?")
+        await log.wait(is_(SourcesFound, 1))  # retrieval done: the model is writing now
+        assert session.answering
+
+        await talk(session, speech(shared_audio / "0-en.wav"))
+        interrupted = await log.wait(is_(Interrupted))
+        assert interrupted.event.interrupted_turn == 1
+        assert interrupted.event.reason == "barge_in"
+        assert not log.events(TurnEnd, 1)  # turn 1 was cancelled, not finished
+        cut = log.index(is_(Interrupted))
+        assert not [
+            e for _, e in log.items[cut:] if e.turn_id == 1 and e.event is not interrupted.event
+        ]
+        assert log.index(is_(SpeechStarted)) < cut
+
+        final = await log.wait(is_(FinalTranscript))
+        words = final.event.text.lower()
+        assert "nightfall" in words or "lamps" in words, final.event.text
+        started = await log.wait(is_(TurnStarted, 2))
+        assert started.event.input == "voice"
+        end = await log.wait(is_(TurnEnd, 2))
+        sources = log.events(SourcesFound, 2)[0].sources
+        assert "street-lamps.md" in [s.doc_id for s in sources]
+        assert log.events(AudioData, 2)
+        assert end.event.timings["voice_to_voice"] > 0 and end.event.timings["asr"] > 0
+        remembered = [q for q, _ in session.conversation.history]
+        assert len(remembered) == 1 and "counters" not in remembered[0].lower()
+    finally:
+        await session.close()
+
+
+@pytest.mark.timeout(600)
+async def test_typed_turns_share_the_conversation(make_session) -> None:
+    session, log = await make_session()
+    try:
+        conversation = session.conversation
+        await session.ask("When are the counters open?")
+        await log.wait(is_(TurnEnd, 1))
+        await session.ask(OFF_TOPIC)
+        await log.wait(is_(TurnEnd, 2))
+        assert session.conversation is conversation
+        assert len(conversation.history) >= 1
+        assert "counters" in conversation.history[0][0].lower()
+        assert [t.input for t in log.events(TurnStarted)] == ["text", "text"]
+    finally:
+        await session.close()
+
+
+@pytest.mark.timeout(300)
+async def test_speech_during_playback_stops_it_unless_within_the_echo_guard(
+    make_session, shared_audio: Path
+) -> None:
+    # guard longer than the answer: the caller's speech does not barge in (echo protection);
+    # its final transcript still becomes the next question, which replaces the old answer.
+    guarded, log = await make_session(barge_in_guard_s=60.0)
+    try:
+        await guarded.ask(OFF_TOPIC)
+        await log.wait(is_(AudioStart, 1))
+        await talk(guarded, speech(shared_audio / "1-zh.wav"))
+        await log.wait(is_(SpeechStarted))
+        await log.wait(is_(FinalTranscript))
+        assert [i.reason for i in log.events(Interrupted)] in ([], ["new_question"])
+    finally:
+        await guarded.close()
+
+    # no guard: speech while the answer is still playing on the caller's side interrupts it
+    session, log = await make_session(barge_in_guard_s=0.0)
+    try:
+        await session.ask(OFF_TOPIC)
+        await log.wait(is_(AudioStart, 1))
+        await log.wait(is_(TurnEnd, 1))  # all audio sent; the caller is still hearing it
+        await talk(session, speech(shared_audio / "1-zh.wav")[: 16_000 * 2 * 2], silence_s=0)
+        interrupted = await log.wait(is_(Interrupted))
+        assert interrupted.event.interrupted_turn == 1
+        assert interrupted.event.reason == "barge_in"
+    finally:
+        await session.close()
+
+
+async def test_silence_makes_no_turn(make_session) -> None:
+    session, log = await make_session()
+    try:
+        await talk(session, b"\x00\x00" * 16_000, silence_s=0.5)
+        await session.end_of_speech()
+        final = await log.wait(is_(FinalTranscript), timeout=60)
+        assert final.event.text == ""
+        await asyncio.sleep(0.2)
+        assert not log.events(TurnStarted)
+    finally:
+        await session.close()
+
+
+async def test_audio_is_stored_only_when_configured(
+    make_session, shared_audio: Path, tmp_path: Path
+) -> None:
+    stored = tmp_path / "audio"
+    session, log = await make_session(audio_dir=stored)
+    try:
+        await talk(session, speech(shared_audio / "0-en.wav"), silence_s=0)
+        await session.end_of_speech()
+        await log.wait(is_(TurnStarted))
+        await session.cancel_turn()
+    finally:
+        await session.close()
+    files = list(stored.glob("*.wav"))
+    assert len(files) == 1
+    info = soundfile.info(str(files[0]))
+    assert info.samplerate == 16_000 and info.duration > 5.0
