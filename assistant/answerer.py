@@ -173,7 +173,7 @@ class Answerer:
             query = rewrite.query
             timings["rewrite"] = clock.ms()
             try:
-                hits = await self._retrieve(query, collection)
+                hits = await self._retrieve(query, collection, lang)
             except Exception as exc:  # the KB failing must not end the session: tell the caller
                 message = phrase("retrieval_failed", lang, hotline=self.settings.hotline)
                 yield TurnError("retrieval_failed", f"{message} ({exc})")
@@ -229,12 +229,19 @@ class Answerer:
             return TurnError("unknown_collection", f"no collection named {collection!r}")
         return None
 
-    async def _retrieve(self, query: str, collection: str) -> list[Hit]:
-        retriever = KnowledgeBaseRetriever(
-            retriever=self.retriever_for(collection), k=self.settings.retrieval_k
-        )
-        documents = await retriever.ainvoke(query)
-        return [document_hit(d) for d in documents]
+    async def _retrieve(self, query: str, collection: str, lang: SpokenLanguage) -> list[Hit]:
+        """The top `retrieval_k` hits, those in the caller's language first.
+
+        Twice k are retrieved; when some are in the caller's language only those are kept: a
+        small model answers in the language of its sources as much as of its instructions, and
+        the sources shown then match the answer.
+        """
+        k = self.settings.retrieval_k
+        retriever = KnowledgeBaseRetriever(retriever=self.retriever_for(collection), k=2 * k)
+        hits = [document_hit(d) for d in await retriever.ainvoke(query)]
+        chinese = lang != "en"
+        same = [h for h in hits if h.chunk.language.startswith("zh") == chinese]
+        return (same or hits)[:k]
 
     def _redirect(self, answer: _Answer) -> list[TurnEvent]:
         text = phrase("redirect", answer.language, hotline=self.settings.hotline)

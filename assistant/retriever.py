@@ -11,6 +11,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from assistant.speakable import clean_for_display
 from assistant.types import Source
 from knowledge_base.types import Hit, QueryOptions, Retriever
 
@@ -55,7 +56,7 @@ def document_hit(document: Document) -> Hit:
 
 def to_source(number: int, hit: Hit, *, snippet_chars: int) -> Source:
     chunk = hit.chunk
-    snippet = " ".join(chunk.text.split())
+    snippet = " ".join(clean_for_display(chunk.text).split())
     if len(snippet) > snippet_chars:
         snippet = snippet[: snippet_chars - 1].rstrip() + "…"
     return Source(
