@@ -144,10 +144,8 @@ class Collection:
             loaded = self._loaded
             if loaded is not None and loaded[0] == version:
                 return loaded[1]
-            if version is None:
-                settings = self.settings
-                embedder = self.kb.embedder(settings)
-                data = IndexData.empty(embedder.name, settings, embedder.dimension)
+            if version is None:  # nothing ingested yet; no embedder needed to say so
+                data = IndexData.empty("", self.settings, 0)
             else:
                 data = IndexData.load(
                     self.path / "versions" / version, use_gpu=self.kb.settings.faiss_use_gpu

@@ -45,6 +45,27 @@ def qwen_gguf() -> Path:
     return assemble(model, cache) / name
 
 
+# The real `python -m llama_cpp.server`, started with two model settings its command line does
+# not expose: (1) no "extra buffer types": on CPUs with Intel AMX, llama.cpp 0.3.36's AMX matmul
+# kernel segfaults when every token is an output (embedding mode; gdb: ggml_backend_amx_mul_mat),
+# while generation is unaffected; (2) mean pooling, because this GGUF names no pooling type and
+# an OpenAI-compatible server must answer one vector per input.
+_SERVER_LAUNCHER = """
+import functools, runpy
+import llama_cpp.llama as engine
+_defaults = engine.llama_cpp.llama_model_default_params
+def _params():
+    params = _defaults()
+    params.use_extra_bufts = False
+    return params
+engine.llama_cpp.llama_model_default_params = _params
+engine.Llama.__init__ = functools.partialmethod(
+    engine.Llama.__init__, pooling_type=engine.llama_cpp.LLAMA_POOLING_TYPE_MEAN
+)
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -52,14 +73,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def embedding_server(qwen_gguf: Path) -> Iterator[str]:
+def embedding_server(qwen_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real OpenAI-compatible embeddings server: `python -m llama_cpp.server --embedding true`."""
     pytest.importorskip("llama_cpp.server", reason="llama-cpp-python[server] is not installed")
     port = _free_port()
     command = [
         sys.executable,
-        "-m",
-        "llama_cpp.server",
+        "-c",
+        _SERVER_LAUNCHER,
         "--model",
         str(qwen_gguf),
         "--embedding",
@@ -75,13 +96,16 @@ def embedding_server(qwen_gguf: Path) -> Iterator[str]:
         "--model_alias",
         "qwen-embed",
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # the server logs a lot: a file, not a pipe nobody drains (a full pipe blocks the server)
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited: {process.stderr.read()[-2000:]!r}")
+                raise RuntimeError(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
                     break
@@ -97,3 +121,4 @@ def embedding_server(qwen_gguf: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()

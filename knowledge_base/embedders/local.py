@@ -42,7 +42,7 @@ class SentenceTransformerEmbedder:
 
         self._model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
         self.name = f"local:{model_dir.parent.name}/{model_dir.name}"
-        self.dimension = int(self._model.get_sentence_embedding_dimension())
+        self.dimension = int(self._model.get_embedding_dimension())
         self._batch_size = batch_size
         # HF fast tokenizers raise "Already borrowed" when two threads encode at once
         self._lock = threading.Lock()

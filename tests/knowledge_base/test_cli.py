@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from knowledge_base.cli import prepare_models, register
+from knowledge_base.config import KnowledgeBaseSettings
+
+
+def _app(settings: KnowledgeBaseSettings) -> typer.Typer:
+    app = typer.Typer()
+    register(app, lambda: settings)
+
+    @app.callback()
+    def _root() -> None:  # a group, so `kb` stays a sub-command as in `samyu`
+        pass
+
+    return app
+
+
+def _corpus(root: Path) -> Path:
+    root.mkdir()
+    (root / "fees.md").write_text("# Passport fees\nA 32-page passport costs HK$370.\n", "utf-8")
+    (root / "id.md").write_text("# 補領身份證\n遺失身份證須於30日內申請補領。\n", "utf-8")
+    (root / "junk.bin").write_bytes(b"\x00\x01")
+    return root
+
+
+def test_ingest_query_list_delete_eval(tmp_path: Path) -> None:
+    settings = KnowledgeBaseSettings(home=tmp_path / "home")
+    app, runner = _app(settings), CliRunner()
+    corpus = _corpus(tmp_path / "docs")
+
+    ingest = runner.invoke(app, ["kb", "ingest", str(corpus), "-c", "dept", "--json"])
+    assert ingest.exit_code == 1  # one file failed: the exit status says so
+    files = {f["path"]: f for f in json.loads(ingest.stdout)["files"]}
+    assert files["fees.md"]["status"] == "added"
+    assert files["junk.bin"]["status"] == "failed" and "unsupported" in files["junk.bin"]["reason"]
+
+    table = runner.invoke(app, ["kb", "ingest", str(corpus / "fees.md"), "-c", "dept"])
+    assert "unchanged" in table.stdout
+
+    query = runner.invoke(app, ["kb", "query", "补领身份证", "-c", "dept", "--k", "1", "--json"])
+    [hit] = json.loads(query.stdout)
+    assert hit["chunk"]["doc_id"] == "id.md" and hit["bm25_rank"] == 1
+    explained = runner.invoke(app, ["kb", "query", "passport", "-c", "dept", "--explain"])
+    assert "bm25" in explained.stdout and "fees.md" in explained.stdout
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"query": "passport fee", "relevant": ["fees.md"], "language": "en"})
+        + "\n"
+        + json.dumps({"query": "點樣補領身份證", "relevant": ["id.md"], "language": "yue"})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["kb", "eval", str(questions), "-c", "dept", "--json"])
+    report = json.loads(result.stdout)
+    assert set(report) == {"recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "by_language"}
+    assert report["recall@1"] == 1.0 and set(report["by_language"]) == {"en", "yue"}
+
+    listed = runner.invoke(app, ["kb", "list", "-c", "dept", "--json"])
+    assert {d["id"] for d in json.loads(listed.stdout)} == {"fees.md", "id.md"}
+    assert runner.invoke(app, ["kb", "delete", "fees.md", "-c", "dept"]).exit_code == 0
+    assert runner.invoke(app, ["kb", "delete", "fees.md", "-c", "dept"]).exit_code == 1
+    assert json.loads(runner.invoke(app, ["kb", "list", "--json"]).stdout) == ["dept"]
+
+
+def test_settings_and_tune_save(tmp_path: Path) -> None:
+    settings = KnowledgeBaseSettings(home=tmp_path / "home")
+    app, runner = _app(settings), CliRunner()
+    runner.invoke(app, ["kb", "ingest", str(_corpus(tmp_path / "docs")), "-c", "dept"])
+    shown = runner.invoke(
+        app, ["kb", "settings", "-c", "dept", "--set", "k=3", "--set", "rrf_c=20"]
+    )
+    assert json.loads(shown.stdout)["k"] == 3
+    bad = runner.invoke(app, ["kb", "settings", "-c", "dept", "--set", 'index_type="tree"'])
+    assert bad.exit_code == 2
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"query": "passport fee", "relevant": ["fees.md"], "language": "en"}) + "\n",
+        encoding="utf-8",
+    )
+    tuned = runner.invoke(app, ["kb", "tune", str(questions), "-c", "dept", "--save"])
+    assert tuned.exit_code == 0, tuned.output
+    assert "best:" in tuned.stdout and "saved" in tuned.stdout
+
+
+def test_bad_collection_name_and_missing_path(tmp_path: Path) -> None:
+    app, runner = _app(KnowledgeBaseSettings(home=tmp_path)), CliRunner()
+    assert runner.invoke(app, ["kb", "ingest", str(tmp_path), "-c", "Bad Name"]).exit_code == 2
+    assert runner.invoke(app, ["kb", "ingest", str(tmp_path / "nope"), "-c", "ok"]).exit_code == 2
+
+
+def test_prepare_models_verifies_the_packaged_embedders() -> None:
+    lines = prepare_models(KnowledgeBaseSettings())
+    assert any("use-multilingual: sha256 ok" in line for line in lines)
+    assert not any("FAILED" in line for line in lines)

