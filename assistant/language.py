@@ -39,8 +39,8 @@ def guess_language(text: str, hint: SpokenLanguage | None = None) -> SpokenLangu
         # the script a caller types in says more than the language of earlier turns
         if to_script(text, "yue") != text:
             hint = "cmn"
-        elif to_script(text, "cmn") != text:
-            hint = "yue"
+        elif to_script(text, "cmn") != text or hint is None:
+            hint = "yue"  # Traditional, or common to both scripts with nothing else to go on
     if not is_chinese(text) and _LATIN_WORD.search(text):
         return "en"
     return voice_language.decide_language(text, None, hint=hint)

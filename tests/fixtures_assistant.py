@@ -1,3 +1,120 @@
-"""Session fixtures of the assistant package (real models, loaded once)."""
+"""Session fixtures of the assistant package (real models and servers, loaded once).
+
+- `assistant_kb`: a real KnowledgeBase (USE embedder, FAISS + BM25) with a small corpus taken
+  from the demo corpus (passport fees and ID card replacement in English and Chinese, driving
+  licence renewal, and the hostile notice board) ingested once into collection `mini`.
+- `embedded_generator`: the real embedded Qwen2.5-Coder-0.5B through llama-cpp-python.
+- `llama_server`: the real OpenAI-compatible server (`python -m llama_cpp.server`, through
+  `assistant.llama_server`, which only adds the extra-buffer workaround) on loopback.
+"""
 
 from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant.config import AssistantSettings
+
+DEMO_CORPUS = Path(__file__).resolve().parent.parent / "knowledge_base" / "demo_corpus"
+MINI_CORPUS = [
+    "en/passport-fees.md",
+    "zh-hant/passport-fees.md",
+    "en/id-card-replacement.md",
+    "zh-hant/id-card-replacement.md",
+    "en/driving-licence-renewal.md",
+    "en/notice-board.md",  # carries a prompt injection aimed at assistants
+]
+
+
+@pytest.fixture(scope="session")
+def assistant_settings() -> AssistantSettings:
+    cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
+    return AssistantSettings(cache=cache)
+
+
+@pytest.fixture(scope="session")
+def assistant_kb(tmp_path_factory: pytest.TempPathFactory):
+    from knowledge_base import KnowledgeBase, KnowledgeBaseSettings
+
+    missing = [name for name in MINI_CORPUS if not (DEMO_CORPUS / name).exists()]
+    if missing:
+        pytest.skip(f"demo corpus files missing: {missing}")
+    corpus = tmp_path_factory.mktemp("assistant-corpus")
+    for name in MINI_CORPUS:
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DEMO_CORPUS / name, corpus / name)
+    kb = KnowledgeBase(KnowledgeBaseSettings(home=tmp_path_factory.mktemp("assistant-kb")))
+    report = kb.collection("mini").ingest([corpus])
+    assert report.count("added") == len(MINI_CORPUS)
+    return kb
+
+
+@pytest.fixture(scope="session")
+def embedded_generator(assistant_settings: AssistantSettings):
+    from assistant.generators.llama_cpp import build_llama_cpp_generator
+
+    return build_llama_cpp_generator(assistant_settings)
+
+
+@pytest.fixture(scope="session")
+def assistant(assistant_settings: AssistantSettings, assistant_kb, embedded_generator):
+    """The turn API over the mini collection with the embedded model (no speech)."""
+    from assistant.turn import Assistant
+
+    return Assistant.from_settings(assistant_settings, assistant_kb, generator=embedded_generator)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def llama_server(
+    assistant_settings: AssistantSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Base URL (…/v1) of a real llama_cpp.server serving the embedded GGUF as `qwen`."""
+    from assistant.models import embedded_model_path
+
+    port = free_port()
+    command = [
+        sys.executable, "-m", "assistant.llama_server",
+        "--model", str(embedded_model_path(assistant_settings)),
+        "--model_alias", "qwen",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--n_ctx", "4096", "--n_threads", "1", "--seed", "0",
+    ]  # fmt: skip
+    log_path = tmp_path_factory.mktemp("llama-chat-server") / "server.log"
+    with log_path.open("wb") as log:  # a file, not a pipe nobody drains
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        base_url = f"http://127.0.0.1:{port}/v1"
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if process.poll() is not None:
+                    raise RuntimeError(f"llama server exited: {log_path.read_text()[-2000:]}")
+                try:
+                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.5)
+            else:
+                raise RuntimeError("llama server did not start in 120 s")
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -48,10 +48,13 @@ class ChatModelGenerator:
         self.name = name
         self.chat_model = chat_model
 
+    def request_options(self, max_tokens: int, temperature: float) -> dict[str, object]:
+        return {"max_tokens": max_tokens, "temperature": temperature}
+
     async def stream(
         self, messages: Sequence[ChatTurn], *, max_tokens: int, temperature: float
     ) -> AsyncIterator[str]:
-        bound = self.chat_model.bind(max_tokens=max_tokens, temperature=temperature)
+        bound = self.chat_model.bind(**self.request_options(max_tokens, temperature))
         async for chunk in bound.astream(to_langchain(messages)):
             if text := chunk_text(chunk.content):
                 yield text

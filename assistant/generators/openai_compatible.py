@@ -69,9 +69,16 @@ class OpenAICompatibleGenerator(ChatModelGenerator):
         super().__init__("openai", chat_model)
         self.config = config
 
+    def request_options(self, max_tokens: int, temperature: float) -> dict[str, object]:
+        # ChatOpenAI sends max_tokens as `max_completion_tokens`, which vLLM reads but
+        # llama_cpp.server and older servers ignore; `max_tokens` in the body covers both.
+        options = super().request_options(max_tokens, temperature)
+        return {**options, "extra_body": {"max_tokens": max_tokens}}
+
     async def stream(
         self, messages: Sequence[ChatTurn], *, max_tokens: int, temperature: float
     ) -> AsyncIterator[str]:
+        """Text deltas; retried (with backoff) only while no token has been yielded."""
         attempt = 0
         while True:
             started = False

@@ -1,0 +1,71 @@
+from assistant.sentences import SentenceSplitter, split_sentences
+
+
+def stream(tokens: list[str]) -> list[str]:
+    splitter = SentenceSplitter()
+    out: list[str] = []
+    for token in tokens:
+        out += splitter.feed(token)
+    return out + splitter.flush()
+
+
+def test_english_sentences_split_on_terminators_followed_by_space():
+    assert split_sentences("The fee is HK$370. Pay online! Any questions? Yes") == [
+        "The fee is HK$370.",
+        "Pay online!",
+        "Any questions?",
+        "Yes",
+    ]
+
+
+def test_numbers_with_points_are_not_sentence_ends():
+    text = "Version 1.5 costs $2.50 per page. A 48-page book is HK$1,000.00 in total."
+    assert split_sentences(text) == [
+        "Version 1.5 costs $2.50 per page.",
+        "A 48-page book is HK$1,000.00 in total.",
+    ]
+
+
+def test_abbreviations_and_list_numbers_do_not_split():
+    text = "Bring documents, e.g. your ID card. Mr. Chan agreed. Typhoon Signal No. 8 closes it."
+    assert split_sentences(text) == [
+        "Bring documents, e.g. your ID card.",
+        "Mr. Chan agreed.",
+        "Typhoon Signal No. 8 closes it.",
+    ]
+    assert split_sentences("1. Fill in the form. 2. Pay the fee.") == [
+        "1. Fill in the form.",
+        "2. Pay the fee.",
+    ]
+
+
+def test_chinese_terminators_and_closing_quotes_stay_with_their_sentence():
+    assert split_sentences("護照收費為港幣370元。「請帶身份證。」之後再嚟啦！好嗎？另外；") == [
+        "護照收費為港幣370元。",
+        "「請帶身份證。」",
+        "之後再嚟啦！",
+        "好嗎？",
+        "另外；",
+    ]
+
+
+def test_line_ends_split():
+    assert split_sentences("First line\nSecond line") == ["First line", "Second line"]
+
+
+def test_a_point_split_across_tokens_waits_for_the_next_token():
+    # "1" "." "5" must not become "1." + "5"
+    assert stream(["The fee is 1", ".", "5 dollars", ".", " Then ", "go", "。", "」", "next"]) == [
+        "The fee is 1.5 dollars.",
+        "Then go。」",
+        "next",
+    ]
+
+
+def test_sentences_come_out_as_soon_as_they_are_complete():
+    splitter = SentenceSplitter()
+    assert splitter.feed("護照收費") == []
+    assert splitter.feed("為370元。下") == ["護照收費為370元。"]
+    assert splitter.feed("一句") == []
+    assert splitter.flush() == ["下一句"]
+    assert splitter.flush() == []
