@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 IndexType = Literal["flat", "ivf", "hnsw"]
-ChineseTokenizer = Literal["jieba", "bigram"]
+ChineseTokenizer = Literal["jieba", "bigram", "none"]
 EmbedderKind = Literal["use-multilingual", "local", "openai"]
 
 
@@ -36,7 +36,11 @@ class RetrievalSettings(BaseModel):
     ivf_nlist: int = Field(default=0, ge=0, description="index-time: IVF lists; 0 = 4*sqrt(n).")
     hnsw_m: int = Field(default=32, ge=4, le=128, description="index-time: HNSW neighbours.")
     chinese_tokenizer: ChineseTokenizer = Field(
-        default="jieba", description="index-time: BM25 Chinese tokens: jieba words or bigrams."
+        default="bigram",  # measured: bench/kb_demo_ablation.py, docs/retrieval.md
+        description=(
+            "index-time: BM25 Chinese tokens: jieba words, character bigrams, or none (a run "
+            "of characters is one token, as whitespace tokenizers do: a baseline to measure)"
+        ),
     )
     fold_scripts: bool = Field(
         default=True,

@@ -52,6 +52,10 @@ def _bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
+def _whole_run(run: str) -> list[str]:
+    return [run]
+
+
 def _jieba_words(run: str) -> list[str]:
     # search mode adds the short words inside long ones (身份证 -> 身份, 身份证): better recall
     return [w for w in _jieba_tokenizer().lcut_for_search(run) if w.strip()]
@@ -60,7 +64,7 @@ def _jieba_words(run: str) -> list[str]:
 def make_tokenizer(
     chinese: ChineseTokenizer, fold_scripts: bool = True
 ) -> Callable[[str], list[str]]:
-    cut = _jieba_words if chinese == "jieba" else _bigrams
+    cut = {"jieba": _jieba_words, "bigram": _bigrams, "none": _whole_run}[chinese]
 
     def tokenize(text: str) -> list[str]:
         tokens: list[str] = []

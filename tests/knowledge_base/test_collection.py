@@ -114,11 +114,11 @@ def test_settings_are_stored_and_index_time_changes_rebuild(
     before = col.live_version()
     col.update_settings(bm25_weight=0.8)
     assert col.live_version() == before  # query-time only
-    col.update_settings(index_type="hnsw", chinese_tokenizer="bigram")
+    col.update_settings(index_type="hnsw", chinese_tokenizer="jieba")
     assert col.live_version() != before
     fresh = KnowledgeBase(kb.settings).collection("dept")  # another process's view
     assert fresh.settings.index_type == "hnsw" and fresh.settings.bm25_weight == 0.8
-    assert fresh.index().build_settings["chinese_tokenizer"] == "bigram"
+    assert fresh.index().build_settings["chinese_tokenizer"] == "jieba"
     assert fresh.retriever().retrieve("补领身份证")[0].chunk.doc_id == "id.md"
     versions = [p for p in (col.path / "versions").iterdir()]
     assert len(versions) <= kb.settings.keep_versions

@@ -29,5 +29,5 @@ def test_each_index_type_finds_the_vectors_themselves(index_type: str, tmp_path:
 def test_small_ivf_does_not_fail_and_k_is_clamped() -> None:
     vectors = _vectors(10)
     index = DenseIndex(build_index(vectors, "ivf"), use_gpu=False)
-    scores, positions = index.search(vectors[0], 50)
+    _scores, positions = index.search(vectors[0], 50)
     assert len(positions) == 10 and positions[0] == 0

@@ -26,3 +26,7 @@ def test_without_folding_scripts_differ() -> None:
 
 def test_mixed_and_full_width() -> None:
     assert make_tokenizer("bigram")("ＨＫ＄２ 乘車") == ["hk", "2", "乘车"]
+
+
+def test_none_keeps_a_chinese_run_whole_as_whitespace_tokenizers_do() -> None:
+    assert make_tokenizer("none")("補領身份證 passport") == ["补领身份证", "passport"]
