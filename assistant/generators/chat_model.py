@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    BaseMessageChunk,
+    HumanMessage,
+    SystemMessage,
+)
 
 from assistant.types import ChatTurn
 
@@ -51,11 +57,18 @@ class ChatModelGenerator:
     def request_options(self, max_tokens: int, temperature: float) -> dict[str, object]:
         return {"max_tokens": max_tokens, "temperature": temperature}
 
+    async def chunks(
+        self, messages: Sequence[ChatTurn], *, max_tokens: int, temperature: float
+    ) -> AsyncIterator[BaseMessageChunk]:
+        """The chat model's raw chunks (text and response metadata)."""
+        bound = self.chat_model.bind(**self.request_options(max_tokens, temperature))
+        async for chunk in bound.astream(to_langchain(messages)):
+            yield chunk
+
     async def stream(
         self, messages: Sequence[ChatTurn], *, max_tokens: int, temperature: float
     ) -> AsyncIterator[str]:
-        bound = self.chat_model.bind(**self.request_options(max_tokens, temperature))
-        async for chunk in bound.astream(to_langchain(messages)):
+        async for chunk in self.chunks(messages, max_tokens=max_tokens, temperature=temperature):
             if text := chunk_text(chunk.content):
                 yield text
 

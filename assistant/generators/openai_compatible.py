@@ -18,7 +18,7 @@ import openai
 from langchain_openai import ChatOpenAI
 
 from assistant.config import AssistantSettings, OpenAICompatibleSettings
-from assistant.generators.chat_model import ChatModelGenerator
+from assistant.generators.chat_model import ChatModelGenerator, chunk_text
 from assistant.types import ChatTurn, GeneratorError
 
 _RETRYABLE = {"unreachable", "timeout", "server_error"}
@@ -32,6 +32,19 @@ _NOT_A_COMPLETION = (
 )
 
 
+# matched by name: the openai client may run on httpx or on its fork httpx2 (same names)
+_PROTOCOL_ERRORS = {"RemoteProtocolError", "LocalProtocolError", "DecodingError"}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
 def classify(exc: BaseException, base_url: str) -> GeneratorError:
     """A plain-language GeneratorError for whatever the HTTP client or the parser raised."""
     if isinstance(exc, GeneratorError):
@@ -40,8 +53,7 @@ def classify(exc: BaseException, base_url: str) -> GeneratorError:
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
         return GeneratorError("timeout", f"{server} did not answer in time")
     if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
-        cause = exc.__cause__ or exc
-        if isinstance(cause, httpx.RemoteProtocolError | httpx.DecodingError):
+        if _PROTOCOL_ERRORS & {type(e).__name__ for e in _chain(exc)}:
             return GeneratorError("bad_response", f"{server} sent a malformed HTTP response")
         return GeneratorError("unreachable", f"cannot reach {server}")
     if isinstance(exc, openai.APIStatusError):
@@ -81,13 +93,21 @@ class OpenAICompatibleGenerator(ChatModelGenerator):
         """Text deltas; retried (with backoff) only while no token has been yielded."""
         attempt = 0
         while True:
-            started = False
+            started = finished = False
             try:
-                async for text in super().stream(
+                async for chunk in self.chunks(
                     messages, max_tokens=max_tokens, temperature=temperature
                 ):
-                    started = True
-                    yield text
+                    finished = finished or bool(chunk.response_metadata.get("finish_reason"))
+                    if text := chunk_text(chunk.content):
+                        started = True
+                        yield text
+                if not finished:  # a real completion stream ends with a finish_reason
+                    raise GeneratorError(
+                        "bad_response",
+                        f"the language model server at {self.config.base_url} ended the stream "
+                        "without finishing a chat completion",
+                    )
                 return
             except asyncio.CancelledError:
                 raise

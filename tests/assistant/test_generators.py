@@ -1,0 +1,147 @@
+"""Both engines, for real: the embedded llama.cpp model and the OpenAI-compatible client
+against a real llama_cpp.server; plus servers that are down, silent or speak garbage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from assistant.config import OpenAICompatibleSettings
+from assistant.generators.openai_compatible import OpenAICompatibleGenerator
+from assistant.types import ChatTurn, Generator, GeneratorError
+from tests.fixtures_assistant import free_port
+
+COUNT = [ChatTurn("user", "Count from 1 to 100, separated by commas.")]
+
+
+async def first_tokens(generator: Generator, n: int, max_tokens: int = 200) -> list[str]:
+    tokens: list[str] = []
+    async for delta in generator.stream(COUNT, max_tokens=max_tokens, temperature=0.0):
+        tokens.append(delta)
+        if len(tokens) >= n:
+            break
+    return tokens
+
+
+async def assert_cancellation_stops_generation(generator: Generator) -> None:
+    """Cancel the consuming task mid-answer: it ends at once and the engine is free again."""
+    got_token = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in generator.stream(COUNT, max_tokens=300, temperature=0.0):
+            got_token.set()
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(got_token.wait(), timeout=240)
+    started = time.perf_counter()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert time.perf_counter() - started < 1.0
+    # the engine stopped the cancelled answer: a new one starts (it would queue behind a
+    # 300-token answer otherwise)
+    assert await asyncio.wait_for(first_tokens(generator, 2), timeout=120)
+
+
+async def test_embedded_model_streams_an_answer(embedded_generator):
+    tokens = await first_tokens(embedded_generator, 6)
+    assert "1" in "".join(tokens)
+    assert len(tokens) == 6  # streamed token by token, not one block
+
+
+async def test_embedded_model_respects_max_tokens(embedded_generator):
+    tokens = [t async for t in embedded_generator.stream(COUNT, max_tokens=5, temperature=0.0)]
+    assert 1 <= len(tokens) <= 5
+
+
+async def test_cancelling_the_embedded_model_stops_it(embedded_generator):
+    await assert_cancellation_stops_generation(embedded_generator)
+
+
+def server_generator(base_url: str, **overrides) -> OpenAICompatibleGenerator:
+    config = {"base_url": base_url, "model": "qwen", "read_timeout_s": 60.0, **overrides}
+    return OpenAICompatibleGenerator(OpenAICompatibleSettings(**config))
+
+
+async def test_openai_compatible_client_streams_from_a_real_server(llama_server):
+    generator = server_generator(llama_server)
+    tokens = [t async for t in generator.stream(COUNT, max_tokens=8, temperature=0.0)]
+    assert "1" in "".join(tokens)
+    assert 2 <= len(tokens) <= 8  # streamed, and max_tokens reached the server
+
+
+async def test_cancelling_the_http_stream_stops_the_server(llama_server):
+    await assert_cancellation_stops_generation(server_generator(llama_server))
+
+
+async def test_server_down_is_a_clear_error_fast():
+    generator = server_generator(
+        f"http://127.0.0.1:{free_port()}/v1", max_retries=2, retry_backoff_s=0.05
+    )
+    started = time.perf_counter()
+    with pytest.raises(GeneratorError) as caught:
+        await first_tokens(generator, 1)
+    assert caught.value.code == "unreachable"
+    assert "cannot reach" in caught.value.message
+    assert time.perf_counter() - started < 5
+
+
+ServerHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def tcp_server(handler: ServerHandler) -> AsyncIterator[str]:
+    """A loopback TCP server outside the product, standing in for a broken LLM server."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 2)
+
+
+async def test_silent_server_times_out_instead_of_hanging():
+    async def accept_and_say_nothing(reader, writer):
+        await asyncio.sleep(30)
+        writer.close()
+
+    async with tcp_server(accept_and_say_nothing) as url:
+        generator = server_generator(url, read_timeout_s=0.5, max_retries=1, retry_backoff_s=0.05)
+        started = time.perf_counter()
+        with pytest.raises(GeneratorError) as caught:
+            await first_tokens(generator, 1)
+    assert caught.value.code == "timeout"
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"this is not HTTP at all\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: {not json\n\n",
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n"
+        b'data: {"unexpected": [1, 2]}\n\ndata: [DONE]\n\n',
+        b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 5\r\n\r\noops!",
+    ],
+    ids=["not-http", "bad-json", "wrong-shape", "http-500"],
+)
+async def test_garbage_from_the_server_is_a_clear_error(reply: bytes):
+    async def answer_garbage(reader, writer):
+        with contextlib.suppress(Exception):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(reply)
+            await writer.drain()
+        writer.close()
+
+    async with tcp_server(answer_garbage) as url:
+        generator = server_generator(url, read_timeout_s=2, max_retries=0)
+        with pytest.raises(GeneratorError) as caught:
+            await asyncio.wait_for(first_tokens(generator, 1), timeout=10)
+    assert caught.value.code in {"bad_response", "server_error"}
+    assert "language model server" in caught.value.message
