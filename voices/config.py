@@ -76,6 +76,11 @@ class StreamingSettings(BaseModel):
         default=0.5, ge=0.1, description="New speech between two partial transcripts."
     )
     partials: bool = Field(default=True, description="Emit partial transcripts while speaking.")
+    adaptive_partials: bool = Field(
+        default=True,
+        description="Space partials by at least the last partial's decode time, so on a slow "
+        "CPU partial decoding takes at most about half of it.",
+    )
     max_utterance_s: float = Field(
         default=30.0, ge=1.0, le=120.0, description="Longer speech is cut: a forced final."
     )

@@ -16,8 +16,10 @@ Events (dataclasses in voices.types), per utterance id:
     SpeechStarted      as soon as `vad.speech_start_ms` (default 64 ms) of speech is heard,
                        before any decoding: the voice server uses it for barge-in.
     PartialTranscript  while speaking, about every `streaming.partial_interval_s` (0.5 s) of new
-                       speech: a re-decode of the utterance so far (provisional; the last
-                       partial is superseded by the final).
+                       speech, or every (last partial's decode time) when decoding is slower:
+                       a re-decode of the utterance so far (provisional; superseded by the
+                       final). None is started during trailing silence, so a partial rarely
+                       delays the final.
     FinalTranscript    exactly one per SpeechStarted, at the end point: after
                        `streaming.end_silence_ms` (700 ms) of trailing silence, immediately on
                        `end_of_speech()` (push-to-talk), or forced after `max_utterance_s`
@@ -159,6 +161,7 @@ class StreamingRecognizer:
         self._partial_due = False
         self._last_partial_windows = 0
         self._partial_language: str | None = None
+        self._last_partial_cost_s = 0.0
         self._finals: deque[_FinalJob] = deque()
 
     # ---- sync API ------------------------------------------------------------------------
@@ -291,10 +294,17 @@ class StreamingRecognizer:
             return self._finish("silence")
         if len(self._buffer) >= self._max_windows:
             return self._finish("max_length")
+        # A partial is scheduled only while the caller is audibly speaking (a partial started
+        # in the trailing silence would delay the final behind it), and no more often than
+        # the last partial took to decode, so partials never use more than half the CPU.
+        interval = self._partial_windows
+        if self.settings.adaptive_partials:
+            interval = max(interval, round(self._last_partial_cost_s / _WINDOW_S))
         if (
             self.settings.partials
+            and prob >= self.vad_settings.threshold
             and self._voiced >= self._min_voiced
-            and len(self._buffer) - self._last_partial_windows >= self._partial_windows
+            and len(self._buffer) - self._last_partial_windows >= interval
         ):
             self._partial_due = True
         return []
@@ -354,6 +364,7 @@ class StreamingRecognizer:
         whisper_language: str | None,
         history: tuple[SpokenLanguage, ...],
     ) -> PartialTranscript | None:
+        started = self._clock()
         transcript = self.transcriber.transcribe(
             audio,
             language=self.language,
@@ -362,6 +373,7 @@ class StreamingRecognizer:
             whisper_language=whisper_language,
         )
         with self._lock:
+            self._last_partial_cost_s = self._clock() - started
             if utterance_id != self._utterance_id or not self._in_speech:
                 return None  # the utterance ended meanwhile; its final supersedes this
             # Whisper's language id is unreliable on the first second or two: lock it (and skip

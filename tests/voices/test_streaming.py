@@ -36,7 +36,9 @@ def _feed(rec: StreamingRecognizer, pcm: bytes, frame: int = FRAME) -> list:
 
 
 def _recogniser(transcriber, vad_model, **kwargs) -> StreamingRecognizer:
-    streaming = kwargs.pop("streaming", StreamingSettings(partial_interval_s=1.5))
+    streaming = kwargs.pop(
+        "streaming", StreamingSettings(partial_interval_s=1.5, adaptive_partials=False)
+    )
     return StreamingRecognizer(transcriber, vad_model=vad_model, streaming=streaming, **kwargs)
 
 
@@ -58,6 +60,31 @@ def test_partials_while_speaking_then_one_final(
     assert final.reason == "silence"
     assert final.transcript.language == "en"
     assert wer(shared_transcripts["0-en.wav"]["text"], final.transcript.text) <= 0.15
+
+
+class _SlowDecodeClock:
+    """A fake clock on which every call costs `step` seconds (a very slow CPU, made up)."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_partials_slow_down_when_decoding_is_slow(transcriber, vad_model, load_clip) -> None:
+    pcm = _pcm(load_clip("0-en.wav"))
+
+    def partials(adaptive: bool, clock) -> int:
+        rec = _recogniser(transcriber, vad_model, clock=clock, streaming=StreamingSettings(
+            partial_interval_s=1.0, adaptive_partials=adaptive))
+        return sum(isinstance(e, PartialTranscript) for e in _feed(rec, pcm))
+
+    fixed = partials(False, _SlowDecodeClock(3.0))
+    adaptive = partials(True, _SlowDecodeClock(3.0))  # each decode "takes" 3 s of 6.6 s speech
+    assert fixed >= 5
+    assert 1 <= adaptive <= 3
 
 
 def test_push_to_talk_ends_on_request(transcriber, vad_model, load_clip, shared_transcripts):
