@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
 import socket
@@ -118,3 +120,57 @@ def llama_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+class ScriptedChatServer:
+    """A loopback server speaking the OpenAI streaming chat protocol with a fixed reply.
+
+    Outside the product: it stands in for a misbehaving LLM server (one that invents a fee,
+    answers in the wrong language or repeats its prompt) so that the checks downstream of the
+    real client can be tested deterministically. It records every request body it receives.
+    """
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.requests: list[dict] = []
+        self.base_url = ""
+        self._server: asyncio.AbstractServer | None = None
+
+    async def __aenter__(self) -> ScriptedChatServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.base_url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/v1"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        length = next(
+            (int(line.split(":", 1)[1]) for line in head.split("\r\n")
+             if line.lower().startswith("content-length:")),
+            0,
+        )  # fmt: skip
+        self.requests.append(json.loads(await reader.readexactly(length)) if length else {})
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
+        )
+        words = self.reply.split(" ")
+        for i, word in enumerate(words):
+            piece = word + (" " if i < len(words) - 1 else "")
+            writer.write(_sse({"content": piece}, None))
+        writer.write(_sse({}, "stop") + b"data: [DONE]\n\n")
+        await writer.drain()
+        writer.close()
+
+
+def _sse(delta: dict, finish_reason: str | None) -> bytes:
+    chunk = {
+        "id": "scripted",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "scripted",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+    return f"data: {json.dumps(chunk)}\n\n".encode()
