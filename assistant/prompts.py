@@ -59,8 +59,12 @@ REWRITE_PROMPT = ChatPromptTemplate.from_messages(
         (
             "system",
             "Rewrite the caller's follow-up as one complete question that can be understood "
-            "without the conversation. Keep the caller's language and script. Write only the "
-            "question, nothing else.",
+            "without the conversation: keep the topic of the earlier question. Keep the "
+            "caller's language and script. Write only the question.\n"
+            "Example: earlier 'How much is a passport?', follow-up 'What about for children?' "
+            "-> 'How much is a passport for children?'\n"
+            "Example: earlier '補領身份證要幾多錢？', follow-up '咁要幾耐？' -> "
+            "'補領身份證要幾耐？'",
         ),
         ("human", "Conversation:\n{history}\n\nFollow-up: {question}\nComplete question:"),
     ]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from assistant.gate import content_terms
 from assistant.injection import is_instruction
 from assistant.language import is_chinese
 from assistant.prompts import rewrite_messages
@@ -58,12 +59,15 @@ def heuristic_rewrite(history: Sequence[tuple[str, str]], question: str) -> str:
 
 
 def plausible_rewrite(candidate: str, question: str, previous: str) -> bool:
-    """A one-line question in the same language, not longer than the two it combines."""
+    """A one-line question in the same language, no longer than the two it combines, that
+    keeps a topic term of the previous question (else it did not resolve the follow-up)."""
     if not candidate or "\n" in candidate or is_instruction(candidate):
         return False
     if is_chinese(candidate) != is_chinese(question):
         return False
-    return len(candidate) <= 2 * (len(question) + len(previous)) + 20
+    if len(candidate) > 2 * (len(question) + len(previous)) + 20:
+        return False
+    return bool(content_terms(previous) & content_terms(candidate))
 
 
 async def rewrite_follow_up(

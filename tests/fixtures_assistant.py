@@ -130,8 +130,9 @@ class ScriptedChatServer:
     real client can be tested deterministically. It records every request body it receives.
     """
 
-    def __init__(self, reply: str) -> None:
+    def __init__(self, reply: str, *, delay_s: float = 0.0) -> None:
         self.reply = reply
+        self.delay_s = delay_s  # between words, like a model writing
         self.requests: list[dict] = []
         self.base_url = ""
         self._server: asyncio.AbstractServer | None = None
@@ -160,6 +161,9 @@ class ScriptedChatServer:
         for i, word in enumerate(words):
             piece = word + (" " if i < len(words) - 1 else "")
             writer.write(_sse({"content": piece}, None))
+            if self.delay_s:
+                await writer.drain()
+                await asyncio.sleep(self.delay_s)
         writer.write(_sse({}, "stop") + b"data: [DONE]\n\n")
         await writer.drain()
         writer.close()
