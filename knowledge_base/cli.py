@@ -147,12 +147,7 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
             typer.echo(json.dumps([asdict(h) for h in hits], ensure_ascii=False, indent=2))
             return
         table = Table(
-            "#",
-            "document",
-            "section",
-            "fused",
-            *(("dense", "d.rank", "bm25", "b.rank") if explain else ()),
-            "text",
+            "#", "document", "fused", *(("dense", "d.rank", "bm25", "b.rank") if explain else ())
         )
         for rank, hit in enumerate(hits, start=1):
             scores = (
@@ -165,16 +160,12 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
                 if explain
                 else ()
             )
-            snippet = hit.chunk.text.replace("\n", " ")[:120]
-            table.add_row(
-                str(rank),
-                hit.chunk.doc_id,
-                hit.chunk.section or "",
-                f"{hit.score:.3f}",
-                *scores,
-                snippet,
-            )
+            table.add_row(str(rank), hit.chunk.doc_id, f"{hit.score:.3f}", *scores)
         console.print(table)
+        for rank, hit in enumerate(hits, start=1):  # the text below the table: it wraps freely
+            where = f" [{hit.chunk.section}]" if hit.chunk.section else ""
+            snippet = " ".join(hit.chunk.text.split())[:200]
+            console.print(f"{rank}.{where} {snippet}", highlight=False)
 
     @kb.command("eval")
     def eval_(

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from knowledge_base.loaders import LoadError, discover, load_file
-from tests.knowledge_base.conftest import write_docx, write_pdf
+from tests.knowledge_base.files import write_docx, write_pdf
 
 LIMITS = {"max_bytes": 1_000_000, "max_faq_rows": 100}
 
