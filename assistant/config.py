@@ -40,7 +40,7 @@ class OpenAICompatibleSettings(BaseModel):
         default="http://127.0.0.1:8001/v1", description="The server's /v1 root (vLLM: /v1)."
     )
     model: str = Field(
-        default="meta-llama/Llama-3.3-70B-Instruct",
+        default="llama-3.3-70b-instruct",
         description="Model name as the server knows it (vLLM: --served-model-name).",
     )
     api_key: SecretStr = Field(
