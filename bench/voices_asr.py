@@ -112,9 +112,10 @@ async def _stream_clip(asr, audio) -> dict:
         await asyncio.sleep(max(0.0, delay))
     await rec.aclose()
     await consumer
+    nan = float("nan")  # a clip whose first partial arrived only after its final
     return {
         "speech_started_after_onset_s": marks["started"] - (t0 + speech_start),
-        "first_partial_after_onset_s": marks["partial"] - (t0 + speech_start),
+        "first_partial_after_onset_s": marks.get("partial", nan) - (t0 + speech_start),
         "final_after_speech_end_s": marks["final"] - (t0 + speech_end),
         "final_decode_s": marks["decode"],
     }
@@ -132,6 +133,11 @@ def measure_streaming(threads: int) -> dict:
     return {key: round(statistics.median(r[key] for r in rows), 2) for key in rows[0]}
 
 
+def load_average() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} (1 / 5 min) on {os.cpu_count()} CPUs"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model-dir")
@@ -147,6 +153,7 @@ def main() -> None:
         if args.compute_type
         else [(args.model_dir, "int8"), (args.model_dir, "float32")]
     )
+    print(load_average())
     print(f"{'model':28} {'compute':8} {'thr':>3} {'load s':>7} {'RTF':>6} {'peak RSS MB':>12}")
     for model_dir, compute in configs:
         cmd = [
@@ -168,6 +175,7 @@ def main() -> None:
         print("\nstreaming (Whisper base int8, real-time feed, median of 3 clips, seconds):")
         for key, value in measure_streaming(args.threads).items():
             print(f"  {key:32} {value}")
+        print(load_average())
 
 
 if __name__ == "__main__":

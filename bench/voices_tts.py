@@ -11,6 +11,7 @@ per engine.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -22,7 +23,7 @@ from voices.text_normalise import normalise_for_speech
 
 ANSWERS = {
     "en": "You can renew your HKID at any registration office. Bring your old card and a "
-          "photo. Call 1823 for help.",
+    "photo. Call 1823 for help.",
     "cmn": "你可以在任何登记处更换身份证。请带上旧身份证和照片。如有疑问，请致电1823。",
     "yue": "你可以喺任何登記處換領身份證。記得帶埋舊身份證同相片。有問題可以打1823。",
 }
@@ -77,15 +78,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--coqui-dir", type=Path)
     args = parser.parse_args()
-    print(f"{'engine':18} {'lang':4} {'rate':>6} {'load s':>7} {'first audio s':>14} "
-          f"{'RTF':>6} {'audio s':>8}")
+    one, five, _ = os.getloadavg()
+    print(f"load average {one:.1f} / {five:.1f} (1 / 5 min) on {os.cpu_count()} CPUs")
+    print(
+        f"{'engine':18} {'lang':4} {'rate':>6} {'load s':>7} {'first audio s':>14} "
+        f"{'RTF':>6} {'audio s':>8}"
+    )
     for name, lang, engine, load in engines(args.coqui_dir):
         run_once(engine, lang)  # warm-up
         runs = [run_once(engine, lang) for _ in range(3)]
         first = statistics.median(r[0] for r in runs)
         rtf = statistics.median(r[1] for r in runs)
-        print(f"{name:18} {lang:4} {engine.sample_rate:>6} {load:>7.2f} {first:>14.3f} "
-              f"{rtf:>6.3f} {runs[0][2]:>8.1f}")
+        print(
+            f"{name:18} {lang:4} {engine.sample_rate:>6} {load:>7.2f} {first:>14.3f} "
+            f"{rtf:>6.3f} {runs[0][2]:>8.1f}"
+        )
 
 
 if __name__ == "__main__":

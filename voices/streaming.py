@@ -100,6 +100,7 @@ class SessionTranscriber(Protocol):
         history: Sequence[SpokenLanguage] = (),
         vad_gate: bool = True,
         whisper_language: str | None = None,
+        provisional: bool = False,
     ) -> Transcript: ...
 
 
@@ -371,6 +372,7 @@ class StreamingRecognizer:
             history=history,
             vad_gate=False,
             whisper_language=whisper_language,
+            provisional=True,
         )
         with self._lock:
             self._last_partial_cost_s = self._clock() - started

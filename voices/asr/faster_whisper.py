@@ -132,6 +132,7 @@ class FasterWhisperTranscriber:
         history: Sequence[SpokenLanguage] = (),
         vad_gate: bool = True,
         whisper_language: str | None = None,
+        provisional: bool = False,
     ) -> Transcript:
         """Transcribe one utterance of 16 kHz float32 mono (at most ~30 s is best).
 
@@ -140,6 +141,8 @@ class FasterWhisperTranscriber:
         which the VAD finds no speech returns an empty transcript without running Whisper.
         `whisper_language` skips language detection (one encoder pass): the streaming
         recogniser passes the language of the utterance's first partial for later partials.
+        `provisional` (partials): one greedy pass at temperature 0, no fallback re-decodes,
+        so a partial costs one decode even when Whisper is unsure of a half-spoken word.
         """
         audio = check_samples(audio)
         started = time.perf_counter()
@@ -151,7 +154,7 @@ class FasterWhisperTranscriber:
                 whisper_language, probability = self._pick_language(audio, language)
             else:
                 probability = 1.0
-            text, kept = self._decode(audio, whisper_language, language)
+            text, kept = self._decode(audio, whisper_language, language, provisional)
         if not kept:
             return self._empty(duration, language, history, started, whisper_language, probability)
         spoken = decide_language(
@@ -190,14 +193,19 @@ class FasterWhisperTranscriber:
         return code, float(probs.get(code, 0.0))
 
     def _decode(
-        self, audio: np.ndarray, whisper_language: str, hint: SpokenLanguage | None
+        self,
+        audio: np.ndarray,
+        whisper_language: str,
+        hint: SpokenLanguage | None,
+        provisional: bool = False,
     ) -> tuple[str, int]:
         prompt = _YUE_PROMPT if hint == "yue" and whisper_language != "en" else None
         segments, _ = self.model.transcribe(
             audio,
             language=whisper_language,
             beam_size=self.asr.beam_size,
-            temperature=(0.0, 0.2, 0.4, 0.6),
+            temperature=(0.0,) if provisional else (0.0, 0.2, 0.4),
+            without_timestamps=provisional,
             condition_on_previous_text=False,
             no_speech_threshold=self.asr.no_speech_threshold,
             log_prob_threshold=self.asr.log_prob_threshold,
