@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng chromium chromium-driver libsndfile1 sox)
+APT_PACKAGES=(espeak-ng chromium chromium-driver libsndfile1 sox fonts-wqy-zenhei)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
