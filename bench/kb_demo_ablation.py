@@ -51,6 +51,14 @@ def main() -> None:
         collection.update_settings(
             chinese_tokenizer=defaults.chinese_tokenizer, fold_scripts=defaults.fold_scripts
         )
+        collection.update_settings(fold_cantonese=False)
+        for mode, overrides in (
+            ("BM25 only", {"dense_weight": 0.0, "bm25_weight": 1.0}),
+            ("hybrid", {}),
+        ):
+            report = evaluate_collection(collection, questions, overrides=overrides)
+            _row(table, "no Cantonese folding", mode, report)
+        collection.update_settings(fold_cantonese=defaults.fold_cantonese)
         for label, overrides in (
             ("hybrid (default settings)", {}),
             ("hybrid, no language balancing", {"balance_languages": False}),

@@ -46,6 +46,10 @@ class RetrievalSettings(BaseModel):
         default=True,
         description="index-time: fold Traditional (HK) to Simplified with OpenCC before BM25.",
     )
+    fold_cantonese: bool = Field(
+        default=True,
+        description="index-time: read colloquial Cantonese (點樣, 幾多) as standard forms in BM25.",
+    )
     # query-time
     k: int = Field(default=5, ge=1, le=100, description="Hits returned.")
     candidates: int = Field(default=50, ge=1, le=1000, description="Hits per retriever fused.")

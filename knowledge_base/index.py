@@ -32,6 +32,7 @@ INDEX_TIME_FIELDS = (
     "hnsw_m",
     "chinese_tokenizer",
     "fold_scripts",
+    "fold_cantonese",
 )
 CHUNKING_FIELDS = ("chunk_size", "chunk_overlap")
 
@@ -118,6 +119,7 @@ class IndexData:
         return make_tokenizer(
             self.build_settings.get("chinese_tokenizer", "jieba"),  # type: ignore[arg-type]
             bool(self.build_settings.get("fold_scripts", True)),
+            bool(self.build_settings.get("fold_cantonese", False)),
         )
 
     def matches(self, embedder_name: str, settings: RetrievalSettings) -> bool:

@@ -45,9 +45,74 @@ def to_traditional_hk(text: str) -> str:
     return _converter("s2hk").convert(text)
 
 
-def for_matching(text: str, fold_scripts: bool = True) -> str:
-    """What BM25 sees: width-folded, lower-cased, and (optionally) one Chinese script."""
+# Colloquial written Cantonese -> standard written Chinese, for matching only. Callers write
+# the way they speak (點樣, 幾多錢, 使唔使); government documents use the standard forms (如何,
+# 多少, 是否需要), and OpenCC converts scripts, not registers. No maintained package does this
+# (pycantonese segments and parses but does not convert), so this short table is hand-written:
+# grammatical words and everyday verbs only, no service names. Longest forms are replaced first.
+CANTONESE_TO_WRITTEN = {
+    "使唔使": "需不需要",
+    "要唔要": "要不要",
+    "可唔可以": "可不可以",
+    "得唔得": "可不可以",
+    "係唔係": "是不是",
+    "有冇": "有沒有",
+    "點樣": "怎樣",
+    "點解": "為甚麼",
+    "點先": "怎樣才",
+    "乜嘢": "甚麼",
+    "咩嘢": "甚麼",
+    "幾多": "多少",
+    "幾耐": "多久",
+    "幾時": "何時",
+    "邊度": "哪裡",
+    "邊個": "誰",
+    "邊間": "哪間",
+    "邊啲": "哪些",
+    "佢哋": "他們",
+    "我哋": "我們",
+    "你哋": "你們",
+    "而家": "現在",
+    "屋企": "家",
+    "細路仔": "兒童",
+    "細路": "小孩",
+    "搭車": "乘車",
+    "兩蚊": "兩元",
+    "蚊": "元",
+    "嘅": "的",
+    "係": "是",
+    "唔": "不",
+    "咗": "了",
+    "喺": "在",
+    "冇": "沒有",
+    "咩": "甚麼",
+    "攞": "取",
+    "畀": "給",
+    "俾": "給",
+    "佢": "他",
+    "啲": "些",
+    "嚟": "來",
+    "睇": "看",
+    "搵": "找",
+    "揾": "找",
+    "諗": "想",
+    "咁": "這樣",
+}
+_CANTONESE = re.compile(
+    "|".join(sorted(map(re.escape, CANTONESE_TO_WRITTEN), key=len, reverse=True))
+)
+
+
+def cantonese_to_written(text: str) -> str:
+    return _CANTONESE.sub(lambda m: CANTONESE_TO_WRITTEN[m.group(0)], text)
+
+
+def for_matching(text: str, fold_scripts: bool = True, fold_cantonese: bool = True) -> str:
+    """What BM25 sees: width-folded, lower-cased, colloquial Cantonese in standard written
+    forms, and (optionally) one Chinese script."""
     text = fold_width(text).lower()
+    if fold_cantonese:
+        text = cantonese_to_written(text)
     return to_simplified(text) if fold_scripts else text
 
 

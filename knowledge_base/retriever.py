@@ -14,7 +14,7 @@ import numpy as np
 
 from knowledge_base.config import RetrievalSettings
 from knowledge_base.fusion import RankedList, language_balanced_rrf, mmr, weighted_rrf
-from knowledge_base.index import IndexData
+from knowledge_base.index import INDEX_TIME_FIELDS, IndexData
 from knowledge_base.normalise import other_script_variants
 from knowledge_base.types import Hit, QueryOptions, QueryTranslator, Reranker
 
@@ -31,16 +31,7 @@ def effective_settings(
     changes: dict[str, object] = {
         name: getattr(options, name) for name in _DIRECT if getattr(options, name) is not None
     }
-    query_time = set(RetrievalSettings.model_fields) - {
-        "embedder",
-        "chunk_size",
-        "chunk_overlap",
-        "index_type",
-        "ivf_nlist",
-        "hnsw_m",
-        "chinese_tokenizer",
-        "fold_scripts",
-    }
+    query_time = set(RetrievalSettings.model_fields) - set(INDEX_TIME_FIELDS)
     unknown = set(options.extra) - query_time
     if unknown:
         raise ValueError(f"unknown or index-time query options: {sorted(unknown)}")

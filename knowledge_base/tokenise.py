@@ -62,13 +62,13 @@ def _jieba_words(run: str) -> list[str]:
 
 
 def make_tokenizer(
-    chinese: ChineseTokenizer, fold_scripts: bool = True
+    chinese: ChineseTokenizer, fold_scripts: bool = True, fold_cantonese: bool = True
 ) -> Callable[[str], list[str]]:
     cut = {"jieba": _jieba_words, "bigram": _bigrams, "none": _whole_run}[chinese]
 
     def tokenize(text: str) -> list[str]:
         tokens: list[str] = []
-        for match in _RUNS.finditer(for_matching(text, fold_scripts)):
+        for match in _RUNS.finditer(for_matching(text, fold_scripts, fold_cantonese)):
             if match.group("cjk"):
                 tokens.extend(cut(match.group("cjk")))
             else:

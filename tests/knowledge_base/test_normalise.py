@@ -30,3 +30,11 @@ def test_width_folding() -> None:
 def test_other_script_variants() -> None:
     assert other_script_variants("补领身份证") == ["補領身份證"]
     assert other_script_variants("passport") == []
+
+
+def test_colloquial_cantonese_reads_as_standard_written_chinese_for_matching() -> None:
+    from knowledge_base.normalise import cantonese_to_written
+
+    assert cantonese_to_written("長者兩蚊搭車使唔使申請？") == "長者兩元乘車需不需要申請？"
+    assert for_matching("點樣補領") == "怎样补领"
+    assert for_matching("點樣補領", fold_cantonese=False) == "点样补领"

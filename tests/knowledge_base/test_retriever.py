@@ -112,3 +112,11 @@ def test_concurrent_queries_match_serial_ones(demo_kb: KnowledgeBase) -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
         parallel = list(pool.map(lambda q: [h.chunk.id for h in retriever.retrieve(q)], queries))
     assert parallel == serial
+
+
+def test_colloquial_cantonese_query_matches_written_chinese(demo_kb: KnowledgeBase) -> None:
+    hits = (
+        demo_kb.collection("demo").retriever().retrieve("長者兩蚊搭車點申請？", QueryOptions(k=5))
+    )
+    fare = [h for h in hits if h.chunk.doc_id == "zh-hant/elderly-2-dollar-fare.md"]
+    assert fare and fare[0].bm25_rank is not None and fare[0].bm25_rank <= 3
