@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
@@ -43,6 +44,7 @@ from knowledge_base.types import Retriever
 from voices.audio_io import float_to_pcm16, pcm16_to_float
 from voices.types import AudioChunk, Synthesizer, Transcriber
 
+log = logging.getLogger(__name__)
 VoiceFor = Callable[[SpokenLanguage], Synthesizer]
 _END = object()
 
@@ -85,13 +87,16 @@ async def speak(
             chunks = iterate_in_thread(
                 lambda text=text: voice.synthesize(text, language), name="tts-synthesize"
             )
-            async with aclosing(chunks):
-                async for chunk in chunks:
-                    if not started:
-                        await out.put(AudioStart(sample_rate=voice.sample_rate))
-                        started = True
-                        first_audio = round((time.perf_counter() - start) * 1000, 1)
-                    await out.put(AudioData(_resampled(chunk, voice.sample_rate)))
+            try:
+                async with aclosing(chunks):
+                    async for chunk in chunks:
+                        if not started:
+                            await out.put(AudioStart(sample_rate=voice.sample_rate))
+                            started = True
+                            first_audio = round((time.perf_counter() - start) * 1000, 1)
+                        await out.put(AudioData(_resampled(chunk, voice.sample_rate)))
+            except Exception:  # one unspeakable sentence: the text was shown, go on
+                log.warning("could not speak %r", text[:80], exc_info=True)
         if started:
             await out.put(AudioEnd())
         return first_audio
@@ -104,8 +109,8 @@ async def speak(
                     timings = {**event.timings, "first_audio": first_audio}
                     event = dataclasses.replace(event, timings=timings)
                 await out.put(event)
-        except Exception as exc:  # a failing synthesizer must not hang the turn
-            await out.put(TurnError("speech_failed", f"could not speak the answer: {exc}"))
+        except Exception as exc:  # e.g. the answer stream itself failed: never hang the turn
+            await out.put(TurnError("turn_failed", f"the turn failed: {exc}"))
         finally:
             await out.put(_END)
 

@@ -130,3 +130,24 @@ async def test_audio_question_runs_through_the_transcriber(
     assert end.language == "cmn" and end.refused  # financial turmoil is not in the corpus
     assert {"asr", "first_audio"} <= end.timings.keys()
     assert "AudioData" in kinds(turn.events)
+
+
+async def test_a_sentence_the_voice_cannot_speak_is_shown_and_the_turn_still_ends(
+    assistant_settings, assistant_kb
+):
+    from voices.config import TtsSettings
+    from voices.tts.registry import VoiceRegistry
+
+    tiny = VoiceRegistry(TtsSettings(max_text_chars=12)).voice("en")  # refuses longer text
+    async with ScriptedChatServer("A 48-page passport costs HK$460 [1]. Ok.") as server:
+        config = OpenAICompatibleSettings(base_url=server.base_url, model="scripted")
+        answerer = Answerer(
+            assistant_settings,
+            OpenAICompatibleGenerator(config),
+            lambda name: assistant_kb.collection(name).retriever(),
+        )
+        events = answerer.answer("How much is a 48-page passport?", collection="mini")
+        turn = await collect(speak(events, tiny, "en"))
+    assert turn.sentences == ["A 48-page passport costs HK$460.", "Ok."]
+    assert "HK$460" in turn.end.answer
+    assert kinds(turn.events).count("AudioStart") == 1  # "Ok." was spoken
