@@ -102,7 +102,7 @@ def run_live_server(app: object) -> Iterator[LiveServer]:
 
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
@@ -123,5 +123,8 @@ def live_server(serving_home: Path, serving_engines) -> Iterator[LiveServer]:
     """One real server for the browser and load tests (default limits, 16 sessions)."""
     from serving.app import create_app
 
-    app = create_app(serving_settings(serving_home, max_sessions=16), engines=serving_engines)
+    settings = serving_settings(serving_home, max_sessions=16)
+    # the widget asks the default collection when its page names none: the first seed one
+    settings.server.seed_collections = {"speech": serving_home / "collections" / "speech"}
+    app = create_app(settings, engines=serving_engines)
     yield from run_live_server(app)
