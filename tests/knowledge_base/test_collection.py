@@ -200,3 +200,41 @@ def test_sigkill_mid_ingest_leaves_previous_index_usable(tmp_path: Path) -> None
         len(KnowledgeBase(KnowledgeBaseSettings(home=home)).collection("dept").documents()) == 403
     )
     assert not list((home / "collections/dept/versions").glob(".tmp-*"))
+
+
+def test_queries_keep_working_while_another_thread_ingests(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    import threading
+
+    corpus = _corpus(tmp_path / "docs")
+    collection = kb.collection("dept")
+    collection.ingest([corpus])
+    retriever = collection.retriever()
+    for i in range(30):
+        (corpus / f"extra-{i}.md").write_text(f"# Extra {i}\nOpening hours notice {i}.\n", "utf-8")
+    errors: list[BaseException] = []
+    answers: list[str] = []
+    done = threading.Event()
+
+    def ask() -> None:
+        while not done.is_set():
+            try:
+                answers.append(
+                    retriever.retrieve("passport fee", QueryOptions(k=1))[0].chunk.doc_id
+                )
+            except BaseException as exc:  # any failure while the index is swapped is a bug
+                errors.append(exc)
+
+    readers = [threading.Thread(target=ask) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    try:
+        collection.ingest([corpus])
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
+    assert not errors
+    assert answers and set(answers) == {"passport.md"}
+    assert len(collection.documents()) == 33
