@@ -109,6 +109,7 @@ def ready(
     output_rate: int | None,
     language: str,
     collection: str,
+    mode: str,
 ) -> dict[str, Any]:
     return {
         "type": "ready",
@@ -116,6 +117,7 @@ def ready(
         "session_id": session_id,
         "language": language,
         "collection": collection,
+        "mode": mode,
         "sample_rate": sample_rate,
         "limits": limits,
         "audio": {

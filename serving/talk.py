@@ -329,6 +329,7 @@ class TalkConnection:
                 output_rate=self.runtime.output_sample_rate(language),
                 language=frame.language,
                 collection=collection,
+                mode=frame.mode,
             ),
         )
 

@@ -1,0 +1,93 @@
+"""Voice-to-voice latency over the real speech fixtures, push-to-talk and VAD end points, and
+barge-in cancel latency, against a real `samyu serve` (embedded models) on loopback.
+
+    .venv/bin/python bench/server_latency.py [--repeat 1] [--barge-ins 3]
+
+Voice-to-voice is measured on the caller's clock: from the end of speech (push-to-talk
+release; in hands-free mode the last sample of speech, so the VAD's end-of-utterance silence
+is included) to the first byte of answer audio. Each turn runs in a fresh session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from server_common import AUDIO, CLIPS, machine, running_server
+
+from serving.loadtest import Caller, TurnResult, load_pcm16, summary
+
+BARGE_IN_QUESTIONS = [
+    "When are the counters open?",
+    "Who maintains the street lamps?",
+    "What are the three problems of the global financial turbulence?",
+]
+
+
+async def spoken(url: str, clip: str, mode: str) -> TurnResult:
+    async with Caller(url, collection="speech", mode=mode) as caller:  # type: ignore[arg-type]
+        return await caller.spoken_turn(load_pcm16(AUDIO / clip))
+
+
+async def barge_in(url: str, question: str) -> TurnResult:
+    async with Caller(url, collection="speech", language="en") as caller:
+        return await caller.barge_in(question, load_pcm16(AUDIO / "0-en.wav"))
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"# {machine()}")
+    with running_server() as server:
+        print(f"# server ready, RSS {server.rss_mb():.0f} MiB")
+        for mode in ("push_to_talk", "hands_free"):
+            values: list[float] = []
+            answered: list[float] = []
+            for _ in range(args.repeat):
+                for clip in CLIPS:
+                    r = await spoken(server.ws_url, clip, mode)
+                    v2v = r.voice_to_voice_ms
+                    print(
+                        json.dumps(
+                            {
+                                "mode": mode,
+                                "clip": clip,
+                                "transcript": r.transcript[:60],
+                                "refused": r.refused,
+                                "sources": r.sources[:2],
+                                "voice_to_voice_ms": round(v2v) if v2v else None,
+                                "server": r.server_timings,
+                                "errors": r.errors,
+                            },
+                            ensure_ascii=False,
+                        )
+                    )
+                    if v2v is not None:
+                        values.append(v2v)
+                        if r.refused is False:
+                            answered.append(v2v)
+            print(f"{mode}: voice-to-voice all turns {summary(values)}")
+            print(f"{mode}: voice-to-voice answered by the LLM {summary(answered)}")
+        client_ms, server_ms = [], []
+        for i in range(args.barge_ins):
+            r = await barge_in(server.ws_url, BARGE_IN_QUESTIONS[i % len(BARGE_IN_QUESTIONS)])
+            print(
+                json.dumps(
+                    {
+                        "barge_in_client_ms": round(r.interrupted_ms or -1),
+                        "server_cancel_ms": r.server_cancel_ms,
+                    }
+                )
+            )
+            if r.interrupted_ms is not None:
+                client_ms.append(r.interrupted_ms)
+            if r.server_cancel_ms is not None:
+                server_ms.append(r.server_cancel_ms)
+        print(f"barge-in, first speech frame sent -> `interrupted` received: {summary(client_ms)}")
+        print(f"barge-in, speech onset frame -> answer cancelled (server): {summary(server_ms)}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--barge-ins", type=int, default=3)
+    asyncio.run(main(parser.parse_args()))
