@@ -183,14 +183,21 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
         if as_json:
             typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
             return
-        table = Table("language", "n", "recall@1", "recall@5", "recall@10", "MRR", "nDCG@10")
+        table = Table(
+            "language",
+            "n",
+            "recall@1",
+            "recall@5",
+            "recall@10",
+            "MRR",
+            "nDCG@10",
+            "hit@1",
+            "hit@5",
+        )
         rows = [*sorted(report.by_language.items()), ("all", report.overall)]
         for lang, m in rows:
-            table.add_row(
-                lang,
-                str(m.count),
-                *(f"{v:.3f}" for v in (m.recall[1], m.recall[5], m.recall[10], m.mrr, m.ndcg)),
-            )
+            figures = (m.recall[1], m.recall[5], m.recall[10], m.mrr, m.ndcg, m.hit[1], m.hit[5])
+            table.add_row(lang, str(m.count), *(f"{v:.3f}" for v in figures))
         console.print(table)
         if misses:
             for miss in report.misses(5):

@@ -50,6 +50,13 @@ class RetrievalSettings(BaseModel):
         default=True,
         description="index-time: read colloquial Cantonese (點樣, 幾多) as standard forms in BM25.",
     )
+    aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            'index-time: words BM25 reads as another word, e.g. {"樂悠卡": "樂悠咭"} for a '
+            "name written two ways; any script (both sides are folded like all text)."
+        ),
+    )
     # query-time
     k: int = Field(default=5, ge=1, le=100, description="Hits returned.")
     candidates: int = Field(default=50, ge=1, le=1000, description="Hits per retriever fused.")

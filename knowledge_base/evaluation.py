@@ -56,11 +56,14 @@ class Metrics:
     recall: dict[int, float]
     mrr: float
     ndcg: float
+    hit: dict[int, float]  # share of questions with at least one relevant document in the top k
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self, hits: bool = False) -> dict[str, float | int]:
         out: dict[str, float | int] = {f"recall@{k}": round(v, 4) for k, v in self.recall.items()}
         out["mrr"] = round(self.mrr, 4)
         out["ndcg@10"] = round(self.ndcg, 4)
+        if hits:
+            out.update({f"hit@{k}": round(v, 4) for k, v in self.hit.items()})
         return out
 
 
@@ -71,9 +74,12 @@ class EvalReport:
     results: list[QuestionResult] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
-        """The `kb eval --json` object: recall@1, recall@5, recall@10, mrr, ndcg@10, by_language."""
+        """The `kb eval --json` object: recall@1, recall@5, recall@10, mrr, ndcg@10, by_language
+        (whose entries also carry hit@1/5/10, the share of questions answered at all)."""
         out: dict[str, object] = dict(self.overall.as_dict())
-        out["by_language"] = {lang: m.as_dict() for lang, m in sorted(self.by_language.items())}
+        out["by_language"] = {
+            lang: m.as_dict(hits=True) for lang, m in sorted(self.by_language.items())
+        }
         return out
 
     def misses(self, k: int = 5) -> list[QuestionResult]:
@@ -111,6 +117,7 @@ def _metrics(results: Sequence[QuestionResult]) -> Metrics:
         recall={k: sum(r.recall(k) for r in results) / n for k in CUTOFFS},
         mrr=sum(1 / rank for r in results if (rank := r.first_relevant_rank())) / n,
         ndcg=sum(r.ndcg() for r in results) / n,
+        hit={k: sum(r.recall(k) > 0 for r in results) / n for k in CUTOFFS},
     )
 
 

@@ -33,6 +33,7 @@ INDEX_TIME_FIELDS = (
     "chinese_tokenizer",
     "fold_scripts",
     "fold_cantonese",
+    "aliases",
 )
 CHUNKING_FIELDS = ("chunk_size", "chunk_overlap")
 
@@ -120,6 +121,7 @@ class IndexData:
             self.build_settings.get("chinese_tokenizer", "jieba"),  # type: ignore[arg-type]
             bool(self.build_settings.get("fold_scripts", True)),
             bool(self.build_settings.get("fold_cantonese", False)),
+            dict(self.build_settings.get("aliases") or {}),  # type: ignore[call-overload]
         )
 
     def matches(self, embedder_name: str, settings: RetrievalSettings) -> bool:

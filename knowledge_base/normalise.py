@@ -97,6 +97,7 @@ CANTONESE_TO_WRITTEN = {
     "揾": "找",
     "諗": "想",
     "咁": "這樣",
+    "咭": "卡",  # HK's written form of "card" (八達通咭, 樂悠咭)
 }
 _CANTONESE = re.compile(
     "|".join(sorted(map(re.escape, CANTONESE_TO_WRITTEN), key=len, reverse=True))

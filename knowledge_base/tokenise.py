@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import jieba
 import Stemmer
@@ -61,14 +61,34 @@ def _jieba_words(run: str) -> list[str]:
     return [w for w in _jieba_tokenizer().lcut_for_search(run) if w.strip()]
 
 
+def _alias_replacer(
+    aliases: Mapping[str, str], fold_scripts: bool, fold_cantonese: bool
+) -> Callable[[str], str]:
+    folded = {
+        for_matching(k, fold_scripts, fold_cantonese): for_matching(v, fold_scripts, fold_cantonese)
+        for k, v in aliases.items()
+        if k.strip()
+    }
+    if not folded:
+        return lambda text: text
+    pattern = re.compile("|".join(sorted(map(re.escape, folded), key=len, reverse=True)))
+    return lambda text: pattern.sub(lambda m: folded[m.group(0)], text)
+
+
 def make_tokenizer(
-    chinese: ChineseTokenizer, fold_scripts: bool = True, fold_cantonese: bool = True
+    chinese: ChineseTokenizer,
+    fold_scripts: bool = True,
+    fold_cantonese: bool = True,
+    aliases: Mapping[str, str] | None = None,
 ) -> Callable[[str], list[str]]:
+    """`aliases` maps words to the word BM25 should read instead (a collection's synonyms, e.g.
+    a product name written two ways); both sides are folded like any text first."""
     cut = {"jieba": _jieba_words, "bigram": _bigrams, "none": _whole_run}[chinese]
+    replace = _alias_replacer(aliases or {}, fold_scripts, fold_cantonese)
 
     def tokenize(text: str) -> list[str]:
         tokens: list[str] = []
-        for match in _RUNS.finditer(for_matching(text, fold_scripts, fold_cantonese)):
+        for match in _RUNS.finditer(replace(for_matching(text, fold_scripts, fold_cantonese))):
             if match.group("cjk"):
                 tokens.extend(cut(match.group("cjk")))
             else:

@@ -30,3 +30,9 @@ def test_mixed_and_full_width() -> None:
 
 def test_none_keeps_a_chinese_run_whole_as_whitespace_tokenizers_do() -> None:
     assert make_tokenizer("none")("補領身份證 passport") == ["补领身份证", "passport"]
+
+
+def test_aliases_and_hk_card_character() -> None:
+    tokenize = make_tokenizer("bigram", aliases={"JoyYou": "樂悠咭"})
+    assert tokenize("乐悠卡") == tokenize("樂悠咭") == tokenize("joyyou")
+    assert make_tokenizer("bigram")("樂悠咭") == make_tokenizer("bigram")("乐悠卡")
