@@ -31,6 +31,7 @@ from assistant.language import guess_language, is_chinese, to_script
 from assistant.prompts import (
     PromptSource,
     answer_messages,
+    echoes_prompt_labels,
     phrase,
     prompt_text,
     system_prompt,
@@ -261,6 +262,8 @@ class Answerer:
             return "ungrounded"
         if leaks_prompt(display, self._prompts):
             return "prompt_leak"
+        if echoes_prompt_labels(display):  # copying the prompt's layout, not answering
+            return "prompt_echo"
         if (lang == "en") == is_chinese(display) and len(display) > 12:
             return "wrong_language"
         return None
@@ -302,9 +305,9 @@ class Answerer:
                             for event in answer.say(sentence):
                                 yield event
                             timings.setdefault("first_sentence", clock.ms())
-                        if problem:
+                        if problem or len(answer.parts) >= self.settings.max_answer_sentences:
                             break  # closing the stream stops the model
-            if not problem:
+            if not problem and len(answer.parts) < self.settings.max_answer_sentences:
                 for sentence in splitter.flush():
                     if problem := self._sentence_problem(sentence, allowed, lang):
                         break

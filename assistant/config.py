@@ -72,6 +72,9 @@ class AssistantSettings(BaseModel):
 
     # ---- generation ------------------------------------------------------------------
     max_answer_tokens: int = Field(default=160, ge=8, description="Longest answer in tokens.")
+    max_answer_sentences: int = Field(
+        default=4, ge=1, description="The model is stopped after this many sentences (speakable)."
+    )
     temperature: float = Field(default=0.1, ge=0, le=2, description="Sampling temperature.")
     first_token_timeout_s: float = Field(
         default=30.0, gt=0, description="Give up when the model has not started answering by then."

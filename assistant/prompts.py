@@ -95,6 +95,15 @@ def prompt_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+def echoes_prompt_labels(sentence: str) -> bool:
+    """Whether an answer sentence starts with a label of the prompt ("Sources:", "資料:" ...)."""
+    head = re.sub(r"^[\s\[\]\d]*", "", sentence)
+    labels = {
+        label for heading, question, _cue in _LABELS.values() for label in (heading, question)
+    }
+    return any(re.match(rf"{re.escape(label)}\s*[:：]", head) for label in labels)
+
+
 def format_sources(sources: Sequence[PromptSource]) -> str:
     blocks = []
     for source in sources:

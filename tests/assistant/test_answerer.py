@@ -221,6 +221,10 @@ async def test_invented_fee_is_replaced_by_a_quoted_extractive_answer(
     [
         ("補領身份證要幾多錢？", "The replacement fee is HK$370 [1]."),  # wrong language
         ("How much is a 48-page passport?", system_prompt("en", "1823")),  # leaks its prompt
+        (
+            "护照费用是多少？",
+            "资料: [1] 香港特区护照收费 32页护照: 港币370元。",
+        ),  # echoes the prompt
     ],
 )
 async def test_answers_failing_a_check_fall_back_to_quotes(
@@ -253,3 +257,12 @@ async def test_refused_questions_never_reach_the_model(assistant_settings, assis
         answerer = scripted_answerer(assistant_settings, assistant_kb, server.base_url)
         turn = await collect(answerer.answer("Who won the football match?", collection="mini"))
     assert turn.end.refused and server.requests == []
+
+
+async def test_long_answers_are_stopped_after_the_sentence_limit(assistant_settings, assistant_kb):
+    reply = " ".join(f"Point {word} is about the HK$460 fee [1]." for word in "abcdefgh")
+    async with ScriptedChatServer(reply) as server:
+        answerer = scripted_answerer(assistant_settings, assistant_kb, server.base_url)
+        turn = await collect(answerer.answer("How much is a 48-page passport?", collection="mini"))
+    assert len(turn.sentences) == assistant_settings.max_answer_sentences
+    assert turn.end.fallback is None
