@@ -68,7 +68,7 @@ from typing import Protocol
 import numpy as np
 
 from voices.audio_io import AudioInputError, pcm16_to_float
-from voices.config import StreamingSettings, VadSettings
+from voices.config import StreamingSettings, VadSettings, VoiceSettings
 from voices.resample import StreamResampler
 from voices.types import (
     PIPELINE_SAMPLE_RATE,
@@ -164,6 +164,28 @@ class StreamingRecognizer:
         self._partial_language: str | None = None
         self._last_partial_cost_s = 0.0
         self._finals: deque[_FinalJob] = deque()
+
+    @classmethod
+    def from_settings(
+        cls,
+        transcriber: SessionTranscriber,
+        settings: VoiceSettings,
+        *,
+        sample_rate: int = PIPELINE_SAMPLE_RATE,
+        language: SpokenLanguage | None = None,
+        endpointing: bool = True,
+        history: Sequence[SpokenLanguage] = (),
+    ) -> StreamingRecognizer:
+        """One recogniser per stream with the `[voices]` settings (the voice server's way)."""
+        return cls(
+            transcriber,
+            sample_rate=sample_rate,
+            language=language,
+            streaming=settings.streaming,
+            vad=settings.vad,
+            endpointing=endpointing,
+            history=history,
+        )
 
     # ---- sync API ------------------------------------------------------------------------
 

@@ -64,3 +64,9 @@ def test_speak_writes_a_wav(app, tmp_path: Path, language: str) -> None:
 def test_speak_refuses_an_unknown_language(app, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["speak", "hi", "--lang", "fr", "--out", str(tmp_path / "x")])
     assert result.exit_code != 0
+
+
+def test_prepare_models_assembles_and_verifies(voice_settings) -> None:
+    lines = cli.prepare_models(voice_settings)
+    assert any(line.startswith("asr:") and "sha256 verified" in line for line in lines)
+    assert any("silero_vad_v6.onnx" in line for line in lines)

@@ -252,3 +252,11 @@ async def test_async_wrapper_streams_events_without_blocking_the_loop(
     assert len(finals) == 1 and "nightfall" in finals[0].transcript.text.lower()
     # decoding ran in a thread: the loop kept ticking through it (>= a third of the 10 ms slots)
     assert ticks >= elapsed / 0.01 / 3
+
+
+def test_from_settings_uses_the_voice_settings(transcriber, voice_settings) -> None:
+    rec = StreamingRecognizer.from_settings(
+        transcriber, voice_settings, sample_rate=8000, language="yue"
+    )
+    assert rec.sample_rate == 8000 and rec.language == "yue"
+    assert rec.settings is voice_settings.streaming

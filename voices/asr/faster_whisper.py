@@ -25,7 +25,7 @@ from faster_whisper import WhisperModel
 
 from voices.asr.hallucinations import echoes_prompt, is_silence_hallucination
 from voices.audio_io import check_samples
-from voices.config import AsrSettings, LanguageSettings, VadSettings
+from voices.config import AsrSettings, LanguageSettings, VadSettings, VoiceSettings
 from voices.language import decide_language, to_script, whisper_code
 from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
 from voices.types import PIPELINE_SAMPLE_RATE, SpokenLanguage, Transcript
@@ -113,7 +113,10 @@ class FasterWhisperTranscriber:
         self._has_yue_token = "yue" in self.model.supported_languages
 
     @classmethod
-    def from_settings(cls, settings, vad_model: SileroVadModel | None = None):  # VoiceSettings
+    def from_settings(
+        cls, settings: VoiceSettings, vad_model: SileroVadModel | None = None
+    ) -> FasterWhisperTranscriber:
+        """The configured model (embedded Whisper base unless `asr.model_dir` is set)."""
         return cls(
             resolve_model_dir(settings.asr, settings.cache),
             asr=settings.asr,
