@@ -20,6 +20,7 @@ It never imports `serving`: the CLI or a test can drive a session the same way t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -399,16 +400,8 @@ class VoiceSession:
 
 
 def _with_timings(event: TurnEnd, extra: dict[str, float]) -> TurnEnd:
-    timings = {**event.timings, **{k: v for k, v in extra.items() if k not in event.timings}}
+    timings = {**extra, **event.timings}
     # voice_to_voice is the session's to measure: the assistant does not see the end of speech
     if "voice_to_voice" in extra:
         timings["voice_to_voice"] = extra["voice_to_voice"]
-    return TurnEnd(
-        answer=event.answer,
-        refused=event.refused,
-        language=event.language,
-        timings=timings,
-        cancelled=event.cancelled,
-        query=getattr(event, "query", ""),
-        fallback=getattr(event, "fallback", None),
-    )
+    return dataclasses.replace(event, timings=timings)
