@@ -39,7 +39,12 @@ from assistant.prompts import (
 from assistant.retriever import KnowledgeBaseRetriever, document_hit, to_source
 from assistant.rewrite import rewrite_follow_up
 from assistant.sentences import SentenceSplitter, split_sentences
-from assistant.speakable import clean_for_display, clean_for_speech, has_speakable_content
+from assistant.speakable import (
+    clean_for_display,
+    clean_for_speech,
+    has_speakable_content,
+    strip_citations,
+)
 from assistant.types import (
     AnswerDelta,
     AnswerSentence,
@@ -256,14 +261,16 @@ class Answerer:
             sources.append(PromptSource(number, hit.chunk.title, text))
         return sources
 
-    def _sentence_problem(self, sentence: str, allowed: set, lang: SpokenLanguage) -> str | None:
+    def _sentence_problem(
+        self, sentence: str, allowed: set, lang: SpokenLanguage, question: str
+    ) -> str | None:
         display = to_script(clean_for_display(sentence), lang)
         if ungrounded_numbers(display, allowed):
             return "ungrounded"
         if leaks_prompt(display, self._prompts):
             return "prompt_leak"
-        if echoes_prompt_labels(display):  # copying the prompt's layout, not answering
-            return "prompt_echo"
+        if echoes_prompt_labels(display) or _same_text(display, question):
+            return "prompt_echo"  # copying the prompt's layout or the question, not answering
         if (lang == "en") == is_chinese(display) and len(display) > 12:
             return "wrong_language"
         return None
@@ -300,7 +307,7 @@ class Answerer:
                             timings["first_token"] = clock.ms()
                             deadline.reschedule(loop.time() + self.settings.answer_timeout_s)
                         for sentence in splitter.feed(delta):
-                            if problem := self._sentence_problem(sentence, allowed, lang):
+                            if problem := self._sentence_problem(sentence, allowed, lang, question):
                                 break
                             for event in answer.say(sentence):
                                 yield event
@@ -309,7 +316,7 @@ class Answerer:
                             break  # closing the stream stops the model
             if not problem and len(answer.parts) < self.settings.max_answer_sentences:
                 for sentence in splitter.flush():
-                    if problem := self._sentence_problem(sentence, allowed, lang):
+                    if problem := self._sentence_problem(sentence, allowed, lang, question):
                         break
                     for event in answer.say(sentence):
                         yield event
@@ -353,6 +360,15 @@ class Answerer:
             text = f"{intro}{' ' if lang == 'en' else ''}{sentence}" if i == 0 else sentence
             events += answer.say(text if text[-1:] in "。！？.!?" else text + stop)
         return events
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Equal once citation marks, punctuation, spaces and script are set aside."""
+
+    def key(text: str) -> str:
+        return "".join(ch for ch in to_script(strip_citations(text), "cmn").lower() if ch.isalnum())
+
+    return bool(key(a)) and key(a) == key(b)
 
 
 def sources_of(events: Sequence[TurnEvent]) -> list[Source]:

@@ -225,6 +225,10 @@ async def test_invented_fee_is_replaced_by_a_quoted_extractive_answer(
             "护照费用是多少？",
             "资料: [1] 香港特区护照收费 32页护照: 港币370元。",
         ),  # echoes the prompt
+        (
+            "補領身份證要幾多錢？",
+            "[1] 补领身份证要多少钱？[2] 补领身份证要多少钱？",
+        ),  # the question
     ],
 )
 async def test_answers_failing_a_check_fall_back_to_quotes(
