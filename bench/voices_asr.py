@@ -5,12 +5,16 @@
 
 Per configuration (each in its own process, so peak RSS is that configuration's):
   load time, RTF = decode time / audio duration over the five shared clips (language
-  detection included), peak RSS.
+  detection included), CPU RTF = CPU seconds / audio seconds / threads (what the RTF would be
+  on otherwise idle cores: this machine is shared), peak RSS.
 Streaming (default configuration only), with audio fed at real time through the asyncio
 recogniser in 20 ms frames:
   time to first partial  = wall time from the speech onset being fed to the first partial;
   end of speech -> final = wall time from the last speech sample being fed to the final
                            (the 0.7 s end-point silence + decoding), and the decode part alone.
+  idle_* = the same latencies estimated from CPU time (this machine is shared, so wall
+           times above include waiting for other processes): end-point silence (0.7 s)
+           or first 0.5 s of speech, plus the decode's CPU seconds / threads.
 Bounded: five clips of 5-8 s, each decoded twice (the first run warms up).
 """
 
@@ -52,11 +56,12 @@ def measure_one(model_dir: str | None, compute_type: str, threads: int) -> dict:
     asr = FasterWhisperTranscriber.from_settings(_settings(model_dir, compute_type, threads))
     load_s = time.perf_counter() - started
     asr.transcribe(clips["0-en.wav"])  # warm-up
-    audio_s = decode_s = 0.0
+    audio_s = decode_s = cpu_s = 0.0
     for audio in clips.values():
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         asr.transcribe(audio)
         decode_s += time.perf_counter() - started
+        cpu_s += time.process_time() - cpu_started
         audio_s += audio.size / 16_000
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -65,6 +70,8 @@ def measure_one(model_dir: str | None, compute_type: str, threads: int) -> dict:
         "threads": threads,
         "load_s": round(load_s, 2),
         "rtf": round(decode_s / audio_s, 3),
+        # CPU seconds per audio second over the threads: the wall RTF on otherwise idle cores
+        "cpu_rtf": round(cpu_s / audio_s / max(threads, 1), 3),
         "audio_s": round(audio_s, 1),
         "peak_rss_mb": round(peak_mb),
     }
@@ -129,8 +136,36 @@ def measure_streaming(threads: int) -> dict:
     rows = []
     for clip in ["0-en.wav", "1-zh.wav", "2-zh-en.wav"]:
         audio = read_file_audio(AUDIO_DIR / clip, max_duration_s=60, max_bytes=10**8)
-        rows.append(asyncio.run(_stream_clip(asr, audio)))
+        row = asyncio.run(_stream_clip(asr, audio))
+        row.update(_idle_core_estimates(asr, audio, threads))
+        rows.append(row)
     return {key: round(statistics.median(r[key] for r in rows), 2) for key in rows[0]}
+
+
+def _idle_core_estimates(asr, audio, threads: int) -> dict:
+    """CPU seconds / threads of the work on the latency path: the wall time on idle cores.
+
+    The synchronous recogniser runs with process CPU time as its clock, so the final's
+    end_latency_s is the CPU time of the final decode; the first partial is 0.5 s of speech
+    plus one provisional decode of it.
+    """
+    import numpy as np
+
+    from voices.audio_io import float_to_pcm16
+    from voices.streaming import StreamingRecognizer
+    from voices.types import FinalTranscript
+
+    pcm = float_to_pcm16(np.concatenate([audio, np.zeros(24_000, np.float32)]))
+    rec = StreamingRecognizer(asr, clock=time.process_time)
+    events = [e for i in range(0, len(pcm), 640) for e in rec.feed(pcm[i : i + 640])]
+    final = next(e for e in events if isinstance(e, FinalTranscript))
+    started = time.process_time()
+    asr.transcribe(audio[:8_000], vad_gate=False, provisional=True)
+    partial_cpu = time.process_time() - started
+    return {
+        "idle_first_partial_after_onset_s": 0.5 + partial_cpu / threads,
+        "idle_final_after_speech_end_s": 0.7 + final.end_latency_s / threads,
+    }
 
 
 def load_average() -> str:
@@ -154,7 +189,8 @@ def main() -> None:
         else [(args.model_dir, "int8"), (args.model_dir, "float32")]
     )
     print(load_average())
-    print(f"{'model':28} {'compute':8} {'thr':>3} {'load s':>7} {'RTF':>6} {'peak RSS MB':>12}")
+    print(f"{'model':28} {'compute':8} {'thr':>3} {'load s':>7} {'RTF':>6} {'CPU RTF':>8} "
+          f"{'peak RSS MB':>12}")
     for model_dir, compute in configs:
         cmd = [
             sys.executable,
@@ -169,7 +205,7 @@ def main() -> None:
         r = json.loads(out.strip().splitlines()[-1])
         print(
             f"{r['model']:28} {r['compute_type']:8} {r['threads']:>3} {r['load_s']:>7} "
-            f"{r['rtf']:>6} {r['peak_rss_mb']:>12}"
+            f"{r['rtf']:>6} {r['cpu_rtf']:>8} {r['peak_rss_mb']:>12}"
         )
     if args.model_dir is None:
         print("\nstreaming (Whisper base int8, real-time feed, median of 3 clips, seconds):")

@@ -145,7 +145,8 @@ class FasterWhisperTranscriber:
         `whisper_language` skips language detection (one encoder pass): the streaming
         recogniser passes the language of the utterance's first partial for later partials.
         `provisional` (partials): one greedy pass at temperature 0, no fallback re-decodes,
-        so a partial costs one decode even when Whisper is unsure of a half-spoken word.
+        so a partial costs one decode even when Whisper is unsure of a half-spoken word; with a
+        declared language it also skips language detection (one encoder pass fewer).
         """
         audio = check_samples(audio)
         started = time.perf_counter()
@@ -153,6 +154,8 @@ class FasterWhisperTranscriber:
         if vad_gate and not self.has_speech(audio):
             return self._empty(duration, language, history, started)
         with self._slots:
+            if whisper_language is None and provisional and language is not None:
+                whisper_language = whisper_code(language)  # a partial trusts the caller
             if whisper_language is None:
                 whisper_language, probability = self._pick_language(audio, language)
             else:
