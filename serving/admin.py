@@ -214,7 +214,7 @@ async def run_eval(
     report = await asyncio.to_thread(
         evaluate, lambda text: retriever.retrieve(text, QueryOptions(k=10)), questions
     )
-    return report.as_dict()
+    return {**report.as_dict(), "count": len(questions)}
 
 
 @router.get("/collections/{name}/settings", summary="The collection's retrieval settings")
