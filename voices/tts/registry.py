@@ -11,9 +11,10 @@ language falls back to espeak-ng, which is always installed, and the reason is k
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from voices.config import TtsSettings, VoiceChoice
 from voices.text_normalise import normalise_for_speech
@@ -51,6 +52,16 @@ class SpeakingVoice:
         spoken = normalise_for_speech(text, language)
         if spoken:
             yield from self.engine.synthesize(spoken, language)
+
+    async def stream(
+        self, text: str, language: SpokenLanguage | None = None
+    ) -> AsyncIterator[AudioChunk]:
+        """`synthesize` for asyncio: each sentence is made in a worker thread, so the event
+        loop keeps serving; cancelling the consumer stops after the sentence in progress."""
+        chunks = self.synthesize(text, language)
+        done = object()
+        while (chunk := await asyncio.to_thread(next, chunks, done)) is not done:
+            yield chunk  # type: ignore[misc]
 
 
 class VoiceRegistry:
