@@ -22,6 +22,7 @@ from assistant.config import AssistantSettings
 from assistant.gate import (
     allowed_numbers,
     best_quote,
+    content_terms,
     judge_evidence,
     leaks_prompt,
     ungrounded_numbers,
@@ -269,7 +270,7 @@ class Answerer:
             return "ungrounded"
         if leaks_prompt(display, self._prompts):
             return "prompt_leak"
-        if echoes_prompt_labels(display) or _same_text(display, question):
+        if echoes_prompt_labels(display) or _repeats_question(display, question):
             return "prompt_echo"  # copying the prompt's layout or the question, not answering
         if (lang == "en") == is_chinese(display) and len(display) > 12:
             return "wrong_language"
@@ -362,13 +363,13 @@ class Answerer:
         return events
 
 
-def _same_text(a: str, b: str) -> bool:
-    """Equal once citation marks, punctuation, spaces and script are set aside."""
-
-    def key(text: str) -> str:
-        return "".join(ch for ch in to_script(strip_citations(text), "cmn").lower() if ch.isalnum())
-
-    return bool(key(a)) and key(a) == key(b)
+def _repeats_question(sentence: str, question: str) -> bool:
+    """A question-shaped sentence with nothing beyond the caller's question's terms (the model
+    echoing the question, or a FAQ question from its sources, instead of answering)."""
+    if not sentence.rstrip().endswith(("?", "？")):
+        return False
+    terms = content_terms(strip_citations(sentence))
+    return not terms or terms <= content_terms(question)
 
 
 def sources_of(events: Sequence[TurnEvent]) -> list[Source]:
