@@ -179,7 +179,11 @@ def best_quote(
     terms = content_terms(question)
     best: tuple[float, int, Quote] | None = None
     for rank, (number, title, text) in enumerate(sources):
-        sentences = [s for s in (clean_for_display(x) for x in split_sentences(text)) if len(s) > 3]
+        sentences = [
+            s
+            for s in (clean_for_display(x) for x in split_sentences(text))
+            if len(s) > 3 and not s.endswith(("?", "？"))  # FAQ questions answer nothing
+        ]
         scored = sorted(
             ((term_overlap(terms, s), -i, s) for i, s in enumerate(sentences)), reverse=True
         )[:max_sentences]
