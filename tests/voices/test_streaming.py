@@ -260,3 +260,11 @@ def test_from_settings_uses_the_voice_settings(transcriber, voice_settings) -> N
     )
     assert rec.sample_rate == 8000 and rec.language == "yue"
     assert rec.settings is voice_settings.streaming
+
+
+def test_declared_language_partials_are_in_that_language(transcriber, vad_model, load_clip):
+    rec = _recogniser(transcriber, vad_model, language="cmn")
+    events = _feed(rec, _pcm(load_clip("1-zh.wav")))
+    partials = [e for e in events if isinstance(e, PartialTranscript)]
+    assert partials and all(any("\u4e00" <= ch <= "\u9fff" for ch in p.text) for p in partials)
+    assert events[-1].transcript.language == "cmn"
