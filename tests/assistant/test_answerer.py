@@ -270,3 +270,24 @@ async def test_long_answers_are_stopped_after_the_sentence_limit(assistant_setti
         turn = await collect(answerer.answer("How much is a 48-page passport?", collection="mini"))
     assert len(turn.sentences) == assistant_settings.max_answer_sentences
     assert turn.end.fallback is None
+
+
+async def test_model_server_that_never_answers_is_given_up_on_in_time(
+    assistant_settings, assistant_kb
+):
+    async def accept_and_say_nothing(reader, writer):
+        while await reader.read(4096):  # read the request, answer nothing, until the client leaves
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(accept_and_say_nothing, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        settings = assistant_settings.model_copy(update={"first_token_timeout_s": 1.5})
+        answerer = scripted_answerer(settings, assistant_kb, f"http://127.0.0.1:{port}/v1")
+        turn = await collect(answerer.answer("How much is a 48-page passport?", collection="mini"))
+    finally:
+        server.close()
+    assert turn.end.timings["generation"] < 4000  # waited 1.5 s for a first token, no more
+    assert turn.end.error == "timeout" and turn.end.fallback == "extractive"
+    assert "HK$460" in turn.end.answer
