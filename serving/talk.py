@@ -87,30 +87,32 @@ class TalkConnection:
 
     # ---- lifecycle -----------------------------------------------------------------------
 
-    async def run(self) -> None:
+    def _refusal(self) -> tuple[int, str, str] | None:
+        """Why this socket cannot have a session now: (close code, error code, message)."""
         if not self._origin_allowed():
-            self.metrics.sessions_refused.labels(reason="origin").inc()
-            await self._refuse(
+            return (
                 protocol.CLOSE_POLICY_VIOLATION,
                 "origin_not_allowed",
                 "this page's origin may not use the voice service",
             )
-            return
         if self.runtime.active_sessions >= self.limits.max_sessions:
-            self.metrics.sessions_refused.labels(reason="busy").inc()
-            await self._refuse(
+            return (
                 protocol.CLOSE_TRY_AGAIN_LATER,
                 "busy",
                 "all lines are busy; please try again in a minute",
             )
-            return
         if not self.runtime.can_talk:
-            self.metrics.sessions_refused.labels(reason="not_ready").inc()
-            await self._refuse(
+            return (
                 protocol.CLOSE_TRY_AGAIN_LATER,
                 "not_ready",
                 "the service is starting; please try again shortly",
             )
+        return None
+
+    async def run(self) -> None:
+        refusal = self._refusal()
+        if refusal is not None:
+            await self._refuse(*refusal)
             return
         self.runtime.active_sessions += 1
         self.counted = True
@@ -136,6 +138,7 @@ class TalkConnection:
 
     async def _refuse(self, close_code: int, code: str, message: str) -> None:
         """Accept, say why in an error frame, close: a browser cannot read a refused handshake."""
+        self.metrics.sessions_refused.labels(reason=code).inc()
         self.metrics.errors.labels(code=code).inc()
         with contextlib.suppress(Exception):
             await self.ws.accept()

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from serving.app import create_app
@@ -29,13 +30,12 @@ def admin_settings(home: Path, **server: object) -> Settings:
     return settings
 
 
-@pytest.fixture
-def admin_client(demo_kb) -> Iterator[Callable[..., TestClient]]:
-    """A factory of TestClients of admin-only apps sharing the session's demo collection."""
+def _client_factory(build: Callable[..., FastAPI]) -> Iterator[Callable[..., TestClient]]:
+    """Yields a factory of started TestClients (apps from `build(**server)`); stops them all."""
     clients: list[TestClient] = []
 
     def make(**server: object) -> TestClient:
-        client = TestClient(create_app(admin_settings(demo_kb.settings.home, **server)))
+        client = TestClient(build(**server))
         client.__enter__()
         clients.append(client)
         return client
@@ -43,6 +43,14 @@ def admin_client(demo_kb) -> Iterator[Callable[..., TestClient]]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def admin_client(demo_kb) -> Iterator[Callable[..., TestClient]]:
+    """A factory of TestClients of admin-only apps sharing the session's demo collection."""
+    yield from _client_factory(
+        lambda **server: create_app(admin_settings(demo_kb.settings.home, **server))
+    )
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -54,15 +62,8 @@ def talk_client(serving_home, serving_engines) -> Iterator[Callable[..., TestCli
     """A factory of TestClients of voice apps (real engines) with the given server limits."""
     from tests.fixtures_serving import serving_settings
 
-    clients: list[TestClient] = []
-
-    def make(**server: object) -> TestClient:
-        app = create_app(serving_settings(serving_home, **server), engines=serving_engines)
-        client = TestClient(app)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.__exit__(None, None, None)
+    yield from _client_factory(
+        lambda **server: create_app(
+            serving_settings(serving_home, **server), engines=serving_engines
+        )
+    )
