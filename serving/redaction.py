@@ -30,13 +30,20 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Rewrites each record's message (with its args merged in) through `redact`."""
+    """Redacts each record's formatted message (and its traceback) in place.
+
+    The message is merged with its arguments and redacted whole (so a number split across
+    arguments is still caught), except for loggers whose formatters read the arguments
+    (uvicorn's access log unpacks client, method, path, status): their arguments are
+    redacted one by one instead.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message or record.args:
-            record.msg, record.args = cleaned, None
+        if record.name in _FORMATTERS_READ_ARGS and isinstance(record.args, tuple):
+            record.msg = redact(str(record.msg))
+            record.args = tuple(_redact_value(a) for a in record.args)
+        else:
+            record.msg, record.args = redact(record.getMessage()), None
         if record.exc_info and not record.exc_text:
             # formatters reuse a cached exc_text: fill it now, so the traceback is redacted too
             record.exc_text = _TRACEBACKS.formatException(record.exc_info)
@@ -45,6 +52,19 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+_FORMATTERS_READ_ARGS = frozenset({"uvicorn.access"})
+
+
+def _redact_value(value: object) -> object:
+    """Strings are redacted; numbers stay numbers (a `%d` must still format); other objects
+    are redacted as their text."""
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, int | float | bool):
+        return value
+    return redact(str(value))
 
 
 _TRACEBACKS = logging.Formatter()

@@ -67,3 +67,37 @@ def test_install_covers_root_handlers() -> None:
     install_redaction()  # idempotent
     for handler in logging.getLogger().handlers:
         assert sum(isinstance(f, RedactingFilter) for f in handler.filters) == 1
+
+
+def test_formatters_that_read_the_arguments_still_work() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    # uvicorn's access formatter unpacks record.args (client, method, path, version, status)
+    handler.setFormatter(
+        __import__("uvicorn.logging", fromlist=["AccessFormatter"]).AccessFormatter(
+            "%(client_addr)s %(request_line)s %(status_code)s", use_colors=False
+        )
+    )
+    logger = logging.getLogger("uvicorn.access")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/q?mail=a@b.hk", "1.1", 200
+        )
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "127.0.0.1:5000 GET /q?mail=[email] HTTP/1.1 200 OK"
+    assert len(lines) == 1
+
+
+def test_numbers_split_across_arguments_are_still_redacted() -> None:
+    record = logging.LogRecord(
+        "samyu.x", logging.INFO, __file__, 1, "call %s %s", ("9123", "4567"), None
+    )
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "call [phone]"
