@@ -272,6 +272,8 @@ class Answerer:
             return "prompt_leak"
         if echoes_prompt_labels(display) or _repeats_question(display, question):
             return "prompt_echo"  # copying the prompt's layout or the question, not answering
+        if _degenerate(display):
+            return "degenerate"
         if (lang == "en") == is_chinese(display) and len(display) > 12:
             return "wrong_language"
         return None
@@ -361,6 +363,15 @@ class Answerer:
             text = f"{intro}{' ' if lang == 'en' else ''}{sentence}" if i == 0 else sentence
             events += answer.say(text if text[-1:] in "。！？.!?" else text + stop)
         return events
+
+
+def _degenerate(sentence: str) -> bool:
+    """A model stuck in a loop ("裴累裴累裴累…"): few distinct character pairs for its length."""
+    text = "".join(sentence.split())
+    if len(text) < 16:
+        return False
+    pairs = [text[i : i + 2] for i in range(len(text) - 1)]
+    return len(set(pairs)) < 0.3 * len(pairs)
 
 
 def _repeats_question(sentence: str, question: str) -> bool:

@@ -61,7 +61,8 @@ async def evaluate(name: str, settings: AssistantSettings, kb: KnowledgeBase) ->
         right += ok
         by_language[language] += ok
         fallbacks += end.fallback is not None
-        print(f"  {name} {language} {'RIGHT' if ok else 'wrong'} fallback={end.fallback}: "
+        verdict = "RIGHT" if ok else "wrong"
+        print(f"  {name} {language} {verdict} fallback={end.fallback} error={end.error}: "
               f"{question} -> {end.answer[:100]!r}", flush=True)  # fmt: skip
     per_language = ", ".join(f"{lang} {n}/3" for lang, n in by_language.items())
     print(f"| {name} | {right}/{len(QUESTIONS)} ({per_language}) | {fallbacks}/{len(QUESTIONS)} |")

@@ -229,6 +229,7 @@ async def test_invented_fee_is_replaced_by_a_quoted_extractive_answer(
             "補領身份證要幾多錢？",
             "[1] 补领身份证要多少钱？[2] 补领身份证要多少钱？",
         ),  # the question
+        ("护照费用是多少？", "裴累" * 30),  # a small model stuck in a loop (SmolLM2 in Chinese)
     ],
 )
 async def test_answers_failing_a_check_fall_back_to_quotes(
