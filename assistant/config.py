@@ -94,7 +94,7 @@ class AssistantSettings(BaseModel):
         default=600, ge=100, description="Each source is cut to this many characters in the prompt."
     )
     min_dense_score: float = Field(
-        default=0.42,
+        default=0.40,
         description="Evidence gate: a best hit with at least this dense (cosine) score is "
         "evidence on its own. Depends on the collection's embedder: tune with the answer bench.",
     )

@@ -12,7 +12,7 @@ from assistant.gate import (
 from assistant.prompts import system_prompt
 from knowledge_base.types import QueryOptions
 
-GATE = {"min_overlap": 0.6, "min_dense": 0.42, "min_dense_with_terms": 0.25}
+GATE = {"min_overlap": 0.6, "min_dense": 0.40, "min_dense_with_terms": 0.25}
 
 
 def test_amounts_are_read_the_same_however_written():
