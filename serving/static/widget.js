@@ -113,6 +113,7 @@
       this.micNode = null;
       this.micStream = null;
       this.sending = false; // microphone frames go to the server
+      this.pressed = false; // push-to-talk button held
       this.playing = new Set();
       this.playAt = 0;
       this.outRate = 16000;
@@ -182,11 +183,13 @@
       const press = (event) => {
         if (this.mode !== "push_to_talk") return;
         event.preventDefault();
+        this.pressed = true;
         this.startTalking();
       };
       const release = (event) => {
         if (this.mode !== "push_to_talk") return;
         event.preventDefault();
+        this.pressed = false; // a release before the microphone opened cancels the start
         this.stopTalking();
       };
       this.talkBtn.addEventListener("pointerdown", press);
@@ -345,6 +348,10 @@
         this.showError(err && err.name === "NotAllowedError"
           ? "Microphone access was refused; you can type your question instead."
           : "Could not start: " + (err && err.message ? err.message : err));
+        return;
+      }
+      if (this.mode === "push_to_talk" && !this.pressed) {
+        this.setState("idle"); // released while the microphone was opening
         return;
       }
       this.sending = true;

@@ -173,3 +173,32 @@ def test_spoken_question_in_the_embedded_widget(browser, department_site: str, t
     errors = [line for line in console if line.startswith("error")]
     assert not errors, errors
     page.close()
+
+
+def test_push_to_talk_with_the_keyboard(browser, department_site: str) -> None:
+    page = browser.new_page(viewport={"width": 1100, "height": 760})
+    page.goto(department_site)
+    page.get_by_role("radio", name="Push to talk").check()
+    talk = page.get_by_role("button", name="Hold to talk")
+    talk.focus()
+    page.keyboard.down("Space")  # held while the recording plays into the microphone
+    page.wait_for_function(
+        "() => document.querySelector('.samyu-widget').dataset.state === 'listening'",
+        timeout=30_000,
+    )
+    assert talk.get_attribute("aria-pressed") == "true"
+    page.wait_for_timeout(9_000)  # 1 s of silence, 6.6 s of speech, then silence
+    page.keyboard.up("Space")  # release: end_of_speech, no VAD wait
+    assert talk.get_attribute("aria-pressed") == "false"
+    page.wait_for_function(
+        "() => Number(document.querySelector('.samyu-widget').dataset.turns) >= 1",
+        timeout=300_000,
+    )
+    captions = page.get_by_role("log", name="Conversation captions")
+    you = captions.locator(".turn.you .text").first.inner_text().lower()
+    assert "nightfall" in you or "lamps" in you, you
+    page.wait_for_function(
+        "() => Number(document.querySelector('.samyu-widget').dataset.playedBuffers) > 0",
+        timeout=60_000,
+    )
+    page.close()
