@@ -108,3 +108,20 @@ def test_storing_audio_needs_a_directory() -> None:
     assert ServerSettings().store_audio is False
     with pytest.raises(ValidationError, match="audio_dir"):
         ServerSettings(store_audio=True)
+
+
+def test_an_utterance_over_the_limit_is_cut_and_answered(talk_client, shared_audio: Path) -> None:
+    client = talk_client(max_utterance_s=2.0)
+    data, rate = pcm16(shared_audio / "8k-en.wav")  # 4.8 s of speech
+    with client.websocket_connect("/ws/talk") as ws:
+        rec = start(ws, sample_rate=rate, mode="push_to_talk")
+        assert rec.of_type("ready")[0]["limits"]["max_utterance_s"] == 2.0
+        for chunk in chunks(data, 1600):
+            ws.send_bytes(chunk)
+        error = rec.until(lambda f: f["type"] == "error")
+        assert error["code"] == "utterance_too_long" and error["fatal"] is False
+        transcript = rec.until_type("transcript")
+        assert transcript["text"], "the first 2 s are transcribed and answered"
+        rec.until_type("turn_start")
+        ws.send_json({"type": "stop"})
+        assert rec.until_closed() == 1000
