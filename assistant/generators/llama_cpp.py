@@ -65,6 +65,7 @@ class LlamaCppChatModel(BaseChatModel):
     model_path: str
     n_ctx: int = 4096
     n_threads: int = 2
+    n_threads_batch: int = 2
     n_batch: int = 256
     seed: int = 0
     extra_buffers: bool = False
@@ -90,6 +91,7 @@ class LlamaCppChatModel(BaseChatModel):
                     model_path=self.model_path,
                     n_ctx=self.n_ctx,
                     n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads_batch,
                     n_batch=self.n_batch,
                     seed=self.seed,
                     verbose=False,
@@ -168,6 +170,7 @@ def build_llama_cpp_generator(settings: AssistantSettings) -> ChatModelGenerator
         model_path=str(embedded_model_path(settings)),
         n_ctx=config.n_ctx,
         n_threads=config.n_threads,
+        n_threads_batch=config.n_threads_batch,
         n_batch=config.n_batch,
         seed=config.seed,
         extra_buffers=config.extra_buffers,
