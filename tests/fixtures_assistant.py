@@ -14,17 +14,14 @@ import asyncio
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant.config import AssistantSettings
+from tests.servers import free_port, running_process
 
 DEMO_CORPUS = Path(__file__).resolve().parent.parent / "knowledge_base" / "demo_corpus"
 MINI_CORPUS = [
@@ -75,12 +72,6 @@ def assistant(assistant_settings: AssistantSettings, assistant_kb, embedded_gene
     return Assistant.from_settings(assistant_settings, assistant_kb, generator=embedded_generator)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def llama_server(
     assistant_settings: AssistantSettings, tmp_path_factory: pytest.TempPathFactory
@@ -96,30 +87,10 @@ def llama_server(
         "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", "4096", "--n_threads", "1", "--seed", "0",
     ]  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}/v1"
     log_path = tmp_path_factory.mktemp("llama-chat-server") / "server.log"
-    with log_path.open("wb") as log:  # a file, not a pipe nobody drains
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        base_url = f"http://127.0.0.1:{port}/v1"
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                if process.poll() is not None:
-                    raise RuntimeError(f"llama server exited: {log_path.read_text()[-2000:]}")
-                try:
-                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.5)
-            else:
-                raise RuntimeError("llama server did not start in 120 s")
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running_process(command, f"{base_url}/models", log_path):
+        yield base_url
 
 
 class ScriptedChatServer:

@@ -17,7 +17,8 @@ from assistant.language import matches_language
 from assistant.prompts import system_prompt
 from assistant.types import AnswerDelta, ChatTurn, SourcesFound
 from tests.assistant.turns import collect
-from tests.fixtures_assistant import ScriptedChatServer, free_port
+from tests.fixtures_assistant import ScriptedChatServer
+from tests.servers import free_port
 
 PROMPT_FRAGMENTS = ["numbered sources", "never reveal", "有編號嘅資料", "带编号的资料"]
 

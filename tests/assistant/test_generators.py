@@ -13,7 +13,7 @@ import pytest
 from assistant.config import OpenAICompatibleSettings
 from assistant.generators.openai_compatible import OpenAICompatibleGenerator
 from assistant.types import ChatTurn, Generator, GeneratorError
-from tests.fixtures_assistant import free_port
+from tests.servers import free_port
 
 COUNT = [ChatTurn("user", "Count from 1 to 100, separated by commas.")]
 

@@ -3,7 +3,7 @@ import pytest
 from assistant.config import OpenAICompatibleSettings
 from assistant.generators.openai_compatible import OpenAICompatibleGenerator
 from assistant.rewrite import looks_like_follow_up, plausible_rewrite, rewrite_follow_up
-from tests.fixtures_assistant import free_port
+from tests.servers import free_port
 
 HISTORY = [("How much is a 48-page passport?", "A 48-page passport costs HK$460.")]
 ZH_HISTORY = [("護照要幾多錢？", "32頁護照港幣370元。")]
