@@ -39,7 +39,6 @@ from assistant.prompts import (
 )
 from assistant.retriever import KnowledgeBaseRetriever, document_hit, to_source
 from assistant.rewrite import rewrite_follow_up
-from assistant.sentences import SentenceSplitter, split_sentences
 from assistant.speakable import (
     clean_for_display,
     clean_for_speech,
@@ -59,6 +58,7 @@ from assistant.types import (
     TurnEvent,
 )
 from knowledge_base.types import Hit, Retriever
+from voices.sentences import SentenceSplitter, split_sentences
 
 _LANGUAGES: tuple[SpokenLanguage, ...] = ("yue", "cmn", "en")
 _SNIPPET_CHARS = 240

@@ -27,10 +27,10 @@ from functools import cache
 
 import cn2an
 
-from assistant.sentences import split_sentences
 from assistant.speakable import clean_for_display, strip_citations
 from knowledge_base.tokenise import make_tokenizer
 from knowledge_base.types import Hit
+from voices.sentences import split_sentences
 
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.sentences import split_sentences
+from voices.sentences import split_sentences
 
 _PATTERNS = [
     # English

@@ -11,7 +11,6 @@ from voices.config import TtsSettings, VoiceChoice
 from voices.tts.coqui import CoquiSynthesizer, find_checkpoint
 from voices.tts.espeak import to_pinyin
 from voices.tts.registry import TextTooLongError, VoiceRegistry
-from voices.tts.sentences import split_sentences
 from voices.types import AudioChunk, Synthesizer
 
 pytestmark = pytest.mark.slow
@@ -76,15 +75,23 @@ def tiny_vits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     config = VitsConfig(
         model_args=VitsArgs(
-            hidden_channels=16, hidden_channels_ffn_text_encoder=32, num_heads_text_encoder=2,
-            num_layers_text_encoder=1, num_layers_posterior_encoder=1, num_layers_flow=1,
-            resblock_kernel_sizes_decoder=[3], resblock_dilation_sizes_decoder=[[1, 3, 5]],
-            upsample_rates_decoder=[8, 8, 4], upsample_initial_channel_decoder=32,
-            upsample_kernel_sizes_decoder=[16, 16, 8], spec_segment_size=8,
+            hidden_channels=16,
+            hidden_channels_ffn_text_encoder=32,
+            num_heads_text_encoder=2,
+            num_layers_text_encoder=1,
+            num_layers_posterior_encoder=1,
+            num_layers_flow=1,
+            resblock_kernel_sizes_decoder=[3],
+            resblock_dilation_sizes_decoder=[[1, 3, 5]],
+            upsample_rates_decoder=[8, 8, 4],
+            upsample_initial_channel_decoder=32,
+            upsample_kernel_sizes_decoder=[16, 16, 8],
+            spec_segment_size=8,
             init_discriminator=False,
         ),
-        audio=BaseAudioConfig(sample_rate=16_000, hop_length=256, win_length=1024,
-                              fft_size=1024, num_mels=80),
+        audio=BaseAudioConfig(
+            sample_rate=16_000, hop_length=256, win_length=1024, fft_size=1024, num_mels=80
+        ),
         use_phonemes=False,
         text_cleaner="basic_cleaners",
     )
@@ -96,8 +103,10 @@ def tiny_vits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_coqui_engine_loads_a_model_directory_and_synthesises(tiny_vits_dir: Path) -> None:
-    assert find_checkpoint(tiny_vits_dir) == (tiny_vits_dir / "model.pth",
-                                              tiny_vits_dir / "config.json")
+    assert find_checkpoint(tiny_vits_dir) == (
+        tiny_vits_dir / "model.pth",
+        tiny_vits_dir / "config.json",
+    )
     engine = CoquiSynthesizer(tiny_vits_dir, languages=["en"])
     assert isinstance(engine, Synthesizer)
     assert engine.sample_rate == 16_000
@@ -129,10 +138,12 @@ def test_registry_defaults_and_fallback_to_espeak(tmp_path: Path) -> None:
     registry = VoiceRegistry()
     assert registry.voice("en").name == "piper"
     assert registry.voice("yue").name == "espeak"
-    broken = VoiceRegistry(TtsSettings(
-        voices={"cmn": VoiceChoice(engine="coqui"), "yue": VoiceChoice(engine="piper")},
-        coqui_model_dir=tmp_path / "missing",
-    ))
+    broken = VoiceRegistry(
+        TtsSettings(
+            voices={"cmn": VoiceChoice(engine="coqui"), "yue": VoiceChoice(engine="piper")},
+            coqui_model_dir=tmp_path / "missing",
+        )
+    )
     assert broken.voice("cmn").name == "espeak"
     assert "failed to load" in broken.fallbacks["cmn"]
     assert broken.voice("yue").name == "espeak"
@@ -150,27 +161,6 @@ def test_voices_normalise_and_bound_the_text() -> None:
         list(voice.synthesize("字" * 101))
     with pytest.raises(ValueError, match="unknown language"):
         registry.voice("fr")  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("One. Two! Three?", ["One.", "Two!", "Three?"]),
-        ("第一句。第二句！第三句？", ["第一句。", "第二句！", "第三句？"]),
-        ("Pay $3.50 at www.gov.hk today.", ["Pay $3.50 at www.gov.hk today."]),
-        ("line one\nline two", ["line one", "line two"]),
-        ("...  。", []),
-    ],
-)
-def test_split_sentences(text, expected) -> None:
-    assert split_sentences(text) == expected
-
-
-def test_long_sentences_are_split_within_the_limit() -> None:
-    parts = split_sentences("word " * 200, max_chars=50)
-    assert all(len(p) <= 50 for p in parts) and len(parts) > 10
-    chinese = split_sentences("字" * 130, max_chars=50)
-    assert [len(p) for p in chinese] == [50, 50, 30]
 
 
 @pytest.fixture(scope="module")

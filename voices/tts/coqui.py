@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from voices.tts.sentences import float_chunk, split_sentences
+from voices.audio_io import float_to_pcm16
+from voices.sentences import split_for_speech
 from voices.types import AudioChunk, SpokenLanguage
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -101,7 +102,7 @@ class CoquiSynthesizer:
     def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]:
         if not self.supports(language):
             raise ValueError(f"this coqui model does not speak {language}")
-        for sentence in split_sentences(text, self.max_sentence_chars):
+        for sentence in split_for_speech(text, self.max_sentence_chars):
             with self._lock:
                 wav = self.synthesizer.tts(
                     sentence,
@@ -110,4 +111,4 @@ class CoquiSynthesizer:
                     speaker_wav=self.speaker_wav,
                     split_sentences=False,
                 )
-            yield float_chunk(np.asarray(wav, dtype=np.float32), self.sample_rate)
+            yield AudioChunk(float_to_pcm16(np.asarray(wav, dtype=np.float32)), self.sample_rate)

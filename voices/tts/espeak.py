@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from pypinyin import Style, lazy_pinyin
 
-from voices.tts.sentences import split_sentences
+from voices.sentences import split_for_speech
 from voices.types import AudioChunk, SpokenLanguage
 
 ESPEAK_SAMPLE_RATE = 22050
@@ -74,7 +74,7 @@ class EspeakSynthesizer:
 
     def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]:
         voice = self.voices[language]
-        for sentence in split_sentences(text, self.max_sentence_chars):
+        for sentence in split_for_speech(text, self.max_sentence_chars):
             yield AudioChunk(self._run(self._prepare(sentence, voice), voice), self.sample_rate)
 
     def _prepare(self, sentence: str, voice: str) -> str:

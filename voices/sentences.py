@@ -1,4 +1,8 @@
-"""Split a token stream into sentences, so speech can start on the first one.
+"""Sentences: split a token stream as it arrives (so speech starts on the first one), and cut
+sentences too long to synthesise in one go.
+
+Lives in voices because TTS engines speak a sentence at a time; the assistant feeds the LLM's
+token stream through the same `SentenceSplitter`, so both agree on what a sentence is.
 
 Hand-written because LangChain's text splitters work on whole texts, not on a stream that
 arrives a token at a time. Boundaries: 。！？；!? (with any closing quotes/brackets after them),
@@ -9,6 +13,8 @@ token may turn "1." into "1.5" or add a closing quote.
 """
 
 from __future__ import annotations
+
+import re
 
 CJK_TERMINATORS = "。！？；"
 ASCII_TERMINATORS = "!?"
@@ -92,3 +98,39 @@ def split_sentences(text: str) -> list[str]:
     """All sentences of a complete text."""
     splitter = SentenceSplitter()
     return [*splitter.feed(text), *splitter.flush()]
+
+
+# Where a sentence too long for one synthesis call may be cut: after a comma or colon, or at
+# a space.
+_SOFT_BREAK = re.compile(r"(?<=[，、,:：])|\s+")
+
+
+def split_for_speech(text: str, max_chars: int = 300) -> list[str]:
+    """Sentences of `text` to synthesise one by one, none longer than `max_chars`; pieces with
+    nothing to say (only punctuation) are dropped."""
+    pieces: list[str] = []
+    for sentence in split_sentences(text):
+        pieces.extend(_split_long(sentence, max_chars))
+    return [piece for piece in pieces if any(ch.isalnum() for ch in piece)]
+
+
+def _split_long(sentence: str, max_chars: int) -> list[str]:
+    if len(sentence) <= max_chars:
+        return [sentence]
+    out: list[str] = []
+    current = ""
+    for part in _SOFT_BREAK.split(sentence):
+        if not part:
+            continue
+        sep = " " if current and current[-1].isascii() and part[0].isascii() else ""
+        if len(current) + len(sep) + len(part) > max_chars and current:
+            out.append(current)
+            current = ""
+            sep = ""
+        while len(part) > max_chars:  # an unbroken run (e.g. Chinese without commas)
+            out.append(part[:max_chars])
+            part = part[max_chars:]
+        current += sep + part
+    if current:
+        out.append(current)
+    return out
