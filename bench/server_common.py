@@ -28,6 +28,7 @@ CLIPS = ["0-en.wav", "1-zh.wav", "2-zh-en.wav", "8k-en.wav", "yue.wav"]
 class Server:
     url: str
     process: psutil.Process
+    log: Path  # the server's output (deleted with the temporary SAMYU_HOME)
 
     @property
     def ws_url(self) -> str:
@@ -89,7 +90,7 @@ def running_server(**server_env: str) -> Iterator[Server]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("server not ready in 600 s")
                 time.sleep(1)
-            yield Server(url, psutil.Process(child.pid))
+            yield Server(url, psutil.Process(child.pid), Path(tmp) / "server.log")
         finally:
             child.terminate()
             try:

@@ -168,18 +168,39 @@ class Caller:
             end = await self.stream(pcm, silence_s=1.2)
         return await self.collect_turn(end, TurnResult())
 
-    async def barge_in(self, question: str, pcm: bytes) -> TurnResult:
-        """Ask by text; while the answer is being written, start speaking over it."""
+    async def barge_in(self, question: str, pcm: bytes, guard_s: float = 0.6) -> TurnResult:
+        """Ask by text; while the answer is being written or spoken, start speaking over it.
+
+        Speech that starts within the server's echo guard (300 ms) after the answer's audio
+        starts is not a barge-in by design, so when the audio has already started the caller
+        waits until `guard_s` after it.
+        """
         result = TurnResult()
         await self.ws.send(json.dumps({"type": "text", "text": question}))
         await self.next_json("sources")
+        audio_at = await self._audio_start_within(0.3)
+        if audio_at is not None:
+            await asyncio.sleep(max(0.0, audio_at + guard_s - time.perf_counter()))
         first_frame = time.perf_counter()
         speaking = asyncio.create_task(self.stream(pcm, silence_s=1.2))
         interrupted = await self.next_json("interrupted")
         result.interrupted_ms = (time.perf_counter() - first_frame) * 1000
         result.server_cancel_ms = interrupted.get("cancel_ms")
         await speaking
+        if self.mode == "push_to_talk":
+            await self.ws.send(json.dumps({"type": "end_of_speech"}))
         return result
+
+    async def _audio_start_within(self, seconds: float) -> float | None:
+        deadline = time.perf_counter() + seconds
+        while (left := deadline - time.perf_counter()) > 0:
+            try:
+                at, item = await asyncio.wait_for(self.frames.get(), left)
+            except TimeoutError:
+                return None
+            if isinstance(item, dict) and item["type"] == "audio_start":
+                return at
+        return None
 
 
 def percentile(values: list[float], q: float) -> float:
