@@ -9,7 +9,6 @@ what the real speech fixtures say (so a spoken turn finds sources and is not red
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
 import time
@@ -54,18 +53,23 @@ def serving_home(demo_kb, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def serving_engines(serving_home: Path, demo_kb, transcriber, vad_model):
-    """Engines of the voice server, loaded once per test session."""
-    from assistant.config import AssistantSettings
+def serving_engines(
+    serving_home: Path, demo_kb, transcriber, vad_model, assistant_settings, embedded_generator
+):
+    """Engines of the voice server, built once per test session from the models the voices
+    and assistant fixtures already loaded (Whisper, VAD, the embedded LLM)."""
     from assistant.turn import Assistant
     from serving.runtime import Engines
     from voices.config import VoiceSettings
     from voices.tts.registry import VoiceRegistry
 
-    cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
-    voices = VoiceRegistry(VoiceSettings(cache=cache).tts)
+    voices = VoiceRegistry(VoiceSettings(cache=assistant_settings.cache).tts)
     assistant = Assistant.from_settings(
-        AssistantSettings(cache=cache), demo_kb, transcriber=transcriber, voice_for=voices.voice
+        assistant_settings,
+        demo_kb,
+        generator=embedded_generator,
+        transcriber=transcriber,
+        voice_for=voices.voice,
     )
     return Engines(transcriber, vad_model, assistant, voices)
 
