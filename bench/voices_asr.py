@@ -189,8 +189,10 @@ def main() -> None:
         else [(args.model_dir, "int8"), (args.model_dir, "float32")]
     )
     print(load_average())
-    print(f"{'model':28} {'compute':8} {'thr':>3} {'load s':>7} {'RTF':>6} {'CPU RTF':>8} "
-          f"{'peak RSS MB':>12}")
+    print(
+        f"{'model':28} {'compute':8} {'thr':>3} {'load s':>7} {'RTF':>6} {'CPU RTF':>8} "
+        f"{'peak RSS MB':>12}"
+    )
     for model_dir, compute in configs:
         cmd = [
             sys.executable,

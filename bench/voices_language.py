@@ -30,8 +30,10 @@ def main() -> None:
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     asr = FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
     entries = json.loads((AUDIO_DIR / "transcripts.json").read_text(encoding="utf-8"))
-    print(f"{'clip':12} {'truth':7} {'whisper':7} {'auto':5} {'hint':5} {'hist yue':8} "
-          f"{'err auto':>8} {'err hint':>8}  text with hint")
+    print(
+        f"{'clip':12} {'truth':7} {'whisper':7} {'auto':5} {'hint':5} {'hist yue':8} "
+        f"{'err auto':>8} {'err hint':>8}  text with hint"
+    )
     for entry in entries:
         audio = read_file_audio(AUDIO_DIR / entry["file"], max_duration_s=60, max_bytes=10**8)
         hint = DECLARED[entry["language"]]
@@ -39,10 +41,12 @@ def main() -> None:
         hinted = asr.transcribe(audio, language=hint)
         history = asr.transcribe(audio, history=["yue", "yue"])
         score = wer if entry["language"] == "en" else cer
-        print(f"{entry['file']:12} {entry['language']:7} {auto.detected_language:7} "
-              f"{auto.language:5} {hinted.language:5} {history.language:8} "
-              f"{score(entry['text'], auto.text):8.2f} {score(entry['text'], hinted.text):8.2f}"
-              f"  {hinted.text}")
+        print(
+            f"{entry['file']:12} {entry['language']:7} {auto.detected_language:7} "
+            f"{auto.language:5} {hinted.language:5} {history.language:8} "
+            f"{score(entry['text'], auto.text):8.2f} {score(entry['text'], hinted.text):8.2f}"
+            f"  {hinted.text}"
+        )
 
 
 if __name__ == "__main__":
