@@ -20,8 +20,7 @@ def demo_kb(tmp_path_factory: pytest.TempPathFactory):
     """The demo corpus ingested once into a session collection `demo` (real USE embedder)."""
     from knowledge_base import KnowledgeBase, KnowledgeBaseSettings
 
-    if not any(DEMO_CORPUS.rglob("*.md")):
-        pytest.skip("demo corpus not written yet")
+    assert any(DEMO_CORPUS.rglob("*.md")), "the demo corpus ships with the project"
     kb = KnowledgeBase(KnowledgeBaseSettings(home=tmp_path_factory.mktemp("kb-demo")))
     report = kb.collection("demo").ingest([DEMO_CORPUS])
     assert report.count("added") > 0
