@@ -23,6 +23,7 @@ from assistant.gate import (
     allowed_numbers,
     best_quote,
     content_terms,
+    is_copied_scaffold,
     judge_evidence,
     leaks_prompt,
     ungrounded_numbers,
@@ -293,6 +294,7 @@ class Answerer:
         allowed = allowed_numbers(
             [s.text + s.title for s in prompt_sources] + [question, query, self.settings.hotline]
         )
+        scaffold = [(s.title, s.text) for s in prompt_sources]
         splitter = SentenceSplitter()
         started = clock.ms()
         loop = asyncio.get_running_loop()
@@ -310,6 +312,8 @@ class Answerer:
                             timings["first_token"] = clock.ms()
                             deadline.reschedule(loop.time() + self.settings.answer_timeout_s)
                         for sentence in splitter.feed(delta):
+                            if is_copied_scaffold(sentence, scaffold):
+                                continue
                             if problem := self._sentence_problem(sentence, allowed, lang, question):
                                 break
                             for event in answer.say(sentence):
@@ -319,6 +323,8 @@ class Answerer:
                             break  # closing the stream stops the model
             if not problem and len(answer.parts) < self.settings.max_answer_sentences:
                 for sentence in splitter.flush():
+                    if is_copied_scaffold(sentence, scaffold):
+                        continue
                     if problem := self._sentence_problem(sentence, allowed, lang, question):
                         break
                     for event in answer.say(sentence):

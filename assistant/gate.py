@@ -146,16 +146,47 @@ def allowed_numbers(texts: Iterable[str]) -> set[Decimal]:
 
 @cache
 def _prompt_grams(prompt: str, size: int) -> frozenset[str]:
-    flat = re.sub(r"\s+", "", prompt.lower())
-    return frozenset(flat[i : i + size] for i in range(len(flat) - size + 1))
+    return frozenset(_sentence_grams_of(prompt, size))
+
+
+def _sentence_grams(sentence: str) -> tuple[set[str], int]:
+    """The sentence's runs of 16 Latin / 10 CJK characters (whitespace ignored), and that size."""
+    flat = re.sub(r"\s+", "", sentence.lower())
+    size = 10 if _CJK.search(flat) else 16
+    return {flat[i : i + size] for i in range(len(flat) - size + 1)}, size
 
 
 def leaks_prompt(sentence: str, prompts: Sequence[str]) -> bool:
     """Whether the sentence repeats a long stretch of a system prompt (16 Latin / 10 CJK chars)."""
-    flat = re.sub(r"\s+", "", sentence.lower())
-    size = 10 if _CJK.search(flat) else 16
-    grams = {flat[i : i + size] for i in range(len(flat) - size + 1)}
+    grams, size = _sentence_grams(sentence)
     return any(grams & _prompt_grams(prompt, size) for prompt in prompts)
+
+
+_CITATION_PREFIX = re.compile(r"^\s*(\[\d+\]\s*)+")
+
+
+def is_copied_scaffold(sentence: str, sources: Sequence[tuple[str, str]]) -> bool:
+    """Whether a sentence only copies a source's scaffolding: its "[n] title" heading, or a FAQ
+    question taken from it. Such a sentence answers nothing (the small model often opens by
+    copying the prompt's "[1] Title" layout), so the answer skips it rather than saying it.
+
+    `sources` are (title, text) pairs as put in the prompt.
+    """
+    text = _CITATION_PREFIX.sub("", sentence).strip()
+    for title, _ in sources:
+        if title and text.startswith(title):
+            text = text[len(title) :].strip()
+    if not any(ch.isalnum() for ch in text):
+        return True
+    if not text.endswith(("?", "？")):
+        return False
+    grams, size = _sentence_grams(text)
+    return any(grams & _sentence_grams_of(body, size) for _, body in sources)
+
+
+def _sentence_grams_of(text: str, size: int) -> set[str]:
+    flat = re.sub(r"\s+", "", text.lower())
+    return {flat[i : i + size] for i in range(len(flat) - size + 1)}
 
 
 # ---- extractive fallback ------------------------------------------------------------------

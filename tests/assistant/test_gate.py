@@ -1,9 +1,12 @@
 from decimal import Decimal
 
+import pytest
+
 from assistant.gate import (
     allowed_numbers,
     best_quote,
     content_terms,
+    is_copied_scaffold,
     judge_evidence,
     leaks_prompt,
     numbers_in,
@@ -80,3 +83,39 @@ def test_extractive_quote_takes_the_best_matching_sentences_of_one_source():
         quote.sentences[0] == "48-page passport: HK$460"
         or "48-page passport: HK$460" in quote.sentences
     )
+
+
+SCAFFOLD_SOURCES = [
+    (
+        "補領身份證時限",
+        "身份證遺失後，要在多少日內申請補領？ 身份證遺失、被竊或損毀，須在30日內申請補領，"
+        "費用為港幣370元。",
+    ),
+    (
+        "補領遺失或損毀的身份證",
+        "如果香港身份證遺失、被竊、毀滅或損壞，持證人必須在30日內申請補領。",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "[1] 補領身份證時限身份證遺失後，要在多少日內申請補領？",  # heading + copied FAQ question
+        "[2] 補領遺失或損毀的身份證",  # a heading alone
+        "[1]",
+    ],
+)
+def test_copied_source_scaffolding_is_recognised(sentence):
+    assert is_copied_scaffold(sentence, SCAFFOLD_SOURCES)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "身份證遺失、被竊或損毀，須在30日內申請補領，費用為港幣370元。[1]",  # the answer itself
+        "你係咪想問兒童身份證？",  # a question of the assistant's own, not copied
+    ],
+)
+def test_answer_sentences_are_not_scaffolding(sentence):
+    assert not is_copied_scaffold(sentence, SCAFFOLD_SOURCES)
