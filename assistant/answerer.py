@@ -295,6 +295,20 @@ class Answerer:
             [s.text + s.title for s in prompt_sources] + [question, query, self.settings.hotline]
         )
         scaffold = [(s.title, s.text) for s in prompt_sources]
+
+        def accept(sentences: list[str]) -> tuple[list[TurnEvent], str | None]:
+            """Events of the sentences that pass the checks, up to the first that fails (its
+            problem is returned); sentences that only copy source scaffolding are skipped."""
+            events: list[TurnEvent] = []
+            for sentence in sentences:
+                if is_copied_scaffold(sentence, scaffold):
+                    continue
+                if problem := self._sentence_problem(sentence, allowed, lang, question):
+                    return events, problem
+                events += answer.say(sentence)
+                timings.setdefault("first_sentence", clock.ms())
+            return events, None
+
         splitter = SentenceSplitter()
         started = clock.ms()
         loop = asyncio.get_running_loop()
@@ -311,25 +325,15 @@ class Answerer:
                         if "first_token" not in timings:
                             timings["first_token"] = clock.ms()
                             deadline.reschedule(loop.time() + self.settings.answer_timeout_s)
-                        for sentence in splitter.feed(delta):
-                            if is_copied_scaffold(sentence, scaffold):
-                                continue
-                            if problem := self._sentence_problem(sentence, allowed, lang, question):
-                                break
-                            for event in answer.say(sentence):
-                                yield event
-                            timings.setdefault("first_sentence", clock.ms())
+                        events, problem = accept(splitter.feed(delta))
+                        for event in events:
+                            yield event
                         if problem or len(answer.parts) >= self.settings.max_answer_sentences:
                             break  # closing the stream stops the model
             if not problem and len(answer.parts) < self.settings.max_answer_sentences:
-                for sentence in splitter.flush():
-                    if is_copied_scaffold(sentence, scaffold):
-                        continue
-                    if problem := self._sentence_problem(sentence, allowed, lang, question):
-                        break
-                    for event in answer.say(sentence):
-                        yield event
-                    timings.setdefault("first_sentence", clock.ms())
+                events, problem = accept(splitter.flush())
+                for event in events:
+                    yield event
         except TimeoutError:
             problem, answer.error = "timeout", "timeout"
         except GeneratorError as exc:
