@@ -40,8 +40,7 @@ def microphone_wav(shared_audio: Path, tmp_path_factory: pytest.TempPathFactory)
     """The real clip as chromium's fake microphone wants it: 16-bit PCM at 48 kHz, with a
     second of silence before (the microphone opens) and after (the VAD end point)."""
     sox = shutil.which("sox")
-    if sox is None:
-        pytest.skip("sox is not installed (scripts/setup.sh installs it)")
+    assert sox is not None, "sox is missing: scripts/setup.sh installs it"
     out = tmp_path_factory.mktemp("mic") / "question-48k.wav"
     subprocess.run(
         [
