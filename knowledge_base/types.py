@@ -26,6 +26,10 @@ class Chunk:
     end: int = 0
     language: ScriptTag = "en"
     url: str | None = None
+    # Why ingest quarantined this chunk (instruction-like or claim-overriding text), or None.
+    # Retrieval down-weights quarantined chunks; answers may not take facts from them and
+    # callers never see them as snippets.
+    quarantine: str | None = None
 
 
 @dataclass
