@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup serve test lint format bench
+.PHONY: setup serve test test-fast lint format bench
 
 setup:
 	bash scripts/setup.sh
@@ -15,6 +15,11 @@ serve: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# What a developer runs after each change: no model is loaded (tests/fakes.py), < 2 min.
+test-fast: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not slow" -q
 
 lint: setup
 	$(BIN)/ruff check .

@@ -29,7 +29,7 @@ from assistant.gate import (
     ungrounded_numbers,
 )
 from assistant.injection import remove_instructions, remove_question_instructions
-from assistant.language import guess_language, is_chinese, to_script
+from assistant.language import is_chinese, to_script
 from assistant.prompts import (
     PromptSource,
     answer_messages,
@@ -46,6 +46,7 @@ from assistant.speakable import (
     has_speakable_content,
     strip_citations,
 )
+from assistant.stages.language import decide_language
 from assistant.types import (
     AnswerDelta,
     AnswerSentence,
@@ -83,6 +84,12 @@ class Conversation:
         self.history.append((question, answer))
         while len(self.history) > self.max_turns:
             self.history.popleft()
+
+    def amend_last_answer(self, answer: str) -> None:
+        """Keep only `answer` (the part the caller heard) of the last remembered answer."""
+        if self.history:
+            question, _said = self.history.pop()
+            self.history.append((question, answer))
 
     def clear(self) -> None:
         self.history.clear()
@@ -155,7 +162,7 @@ class Answerer:
         clock = _Clock()
         conversation = conversation if conversation is not None else self.new_conversation()
         question = " ".join(question.split())
-        lang = language or guess_language(question, conversation.language)
+        lang = decide_language(question, declared=language, previous=conversation.language)
         conversation.language = lang
         if error := self._input_error(question, lang, collection):
             yield error

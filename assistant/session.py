@@ -1,18 +1,24 @@
 """The live voice session: streaming recognition, turns, and barge-in, for one caller.
 
 A `VoiceSession` owns the streaming recogniser of one caller, their conversation memory and
-the turn that is running. Audio goes in with `feed_audio`; typed questions with `ask`. What
-comes out is a stream of `SessionEvent`s handed to the `emit` callback: the recogniser's
-partial and final transcripts, each turn's events (sources, answer deltas, audio), and
-`Interrupted` when the caller speaks over an answer (barge-in).
+the turn that is running. Input frames go in with `send` (assistant.frames: AudioIn,
+EndOfSpeech, Question, StopTurn, Playback; `feed_audio`, `ask`, ... are the same calls by
+name). What comes out is a stream of `SessionEvent`s (a frame and its turn id) handed to the
+`emit` callback: the recogniser's partial and final transcripts, each turn's frames (sources,
+answer deltas, audio, end), and `Interrupted` when the caller speaks over an answer.
 
-Barge-in: when the recogniser reports that speech started while an answer is being written or
-is still playing on the caller's side, the running turn task is cancelled at once (the LLM and
-the speech synthesis stop with it), `Interrupted` is emitted so the client drops the audio it
-still has queued, and the caller's new utterance becomes the next turn when its final
-transcript arrives. For `barge_in_guard_s` after an answer's audio starts, speech does not
-interrupt: the answer's own echo reaching the microphone would otherwise stop it (browsers
-cancel most echo; this guard covers what is left).
+Each turn has a `TurnHandle`: `interrupt()` stops it (the model stops at its next token and the
+voice at its next chunk), `interrupted` says so to whoever still holds its frames (the socket
+drops queued audio of an interrupted turn), `done` resolves when it is over.
+
+Barge-in: speech heard while an answer is being written or is still playing on the caller's
+side interrupts it, except (1) during the echo guard (`barge_in_guard_s` after the answer's
+audio starts: its own echo reaching the microphone), and (2) when the speech is only a short
+acknowledgement (嗯, 係, ok, 好: `acknowledgements`): with `barge_in_on="words"` (default) the
+answer is interrupted at the first partial or final transcript that is not one; with
+`barge_in_on="speech"` at the speech onset itself (faster, but "mm" stops the answer too).
+When the caller reports playback (`Playback` frames), "still playing" and the memory of an
+interrupted answer use what was heard; otherwise an estimate from the audio sent.
 
 It never imports `serving`: the CLI or a test can drive a session the same way the socket does.
 """
@@ -27,27 +33,54 @@ import uuid
 import wave
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-from assistant.types import (
+from assistant.answerer import Conversation
+from assistant.frames import (
+    AnswerDelta,
+    AnswerSentence,
     AudioData,
+    AudioIn,
     AudioStart,
+    EndOfSpeech,
     FinalTranscript,
+    InputFrame,
+    Interrupted,
     PartialTranscript,
-    SpokenLanguage,
+    Playback,
+    Question,
+    SessionEvent,
+    SpeechStarted,
+    StopTurn,
     TurnEnd,
     TurnError,
     TurnEvent,
+    TurnInput,
+    TurnStarted,
 )
-from voices import types as asr
+from assistant.stages.acknowledgement import DEFAULT_ACKNOWLEDGEMENTS, is_acknowledgement
+from assistant.stages.language import decide_language
+from assistant.stages.pacing import PlaybackClock
 from voices.audio_io import AudioInputError
 from voices.streaming import RecognizerBusyError
+from voices.types import SpokenLanguage, StreamEvent, Utterance
 
 log = logging.getLogger(__name__)
 
-TurnInput = Literal["voice", "text"]
+__all__ = [
+    "Emit",
+    "Interrupted",
+    "SessionConfig",
+    "SessionEvent",
+    "SpeechStarted",
+    "StreamingRecognizer",
+    "TurnHandle",
+    "TurnRunner",
+    "TurnStarted",
+    "VoiceSession",
+]
 
 
 # ---- what the session needs from its collaborators ----------------------------------
@@ -56,9 +89,8 @@ TurnInput = Literal["voice", "text"]
 class StreamingRecognizer(Protocol):
     """voices.streaming.AsyncStreamingRecognizer as the session uses it.
 
-    `push` runs the VAD at once (cheap) and raises for a frame it cannot take; decoding runs
-    in a worker thread and its results come out of `events()` (voices.types.SpeechStarted,
-    PartialTranscript, FinalTranscript).
+    `push` runs the VAD (and turn detection) at once and raises for a frame it cannot take;
+    decoding runs in a worker thread and its results come out of `events()`.
     """
 
     async def push(self, pcm: bytes) -> None: ...
@@ -67,45 +99,15 @@ class StreamingRecognizer(Protocol):
 
     async def cancel(self) -> None: ...
 
-    def events(self) -> AsyncIterator[Any]: ...
+    def events(self) -> AsyncIterator[StreamEvent]: ...
 
 
 class TurnRunner(Protocol):
-    """Runs one turn: the question in, the turn's events out (sources, answer, audio, end)."""
+    """Runs one turn: the question in, the turn's frames out (sources, answer, audio, end)."""
 
     def __call__(
-        self, question: str, *, language: SpokenLanguage | None, conversation: Any
+        self, question: str, *, language: SpokenLanguage | None, conversation: Conversation
     ) -> AsyncIterator[TurnEvent]: ...
-
-
-# ---- what the session emits ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpeechStarted:
-    """The recogniser heard the caller start speaking."""
-
-
-@dataclass(frozen=True)
-class TurnStarted:
-    input: TurnInput
-    question: str
-    language: SpokenLanguage | None
-
-
-@dataclass(frozen=True)
-class Interrupted:
-    """The caller spoke over turn `turn_id`: it was cancelled; the client stops its playback."""
-
-    interrupted_turn: int
-    cancel_ms: float  # from the audio that carried the speech onset to the turn being stopped
-    reason: Literal["barge_in", "new_question", "stop"] = "barge_in"
-
-
-@dataclass(frozen=True)
-class SessionEvent:
-    turn_id: int | None  # None: not part of a turn (partials of an utterance, notices)
-    event: object
 
 
 Emit = Callable[[SessionEvent], Awaitable[None]]
@@ -116,6 +118,10 @@ class SessionConfig:
     language: SpokenLanguage | None = None  # None = detect per utterance
     barge_in: bool = True
     barge_in_guard_s: float = 0.3
+    # "words": interrupt at the first transcript that is not an acknowledgement (嗯, ok);
+    # "speech": at the speech onset (acknowledgements interrupt too)
+    barge_in_on: Literal["words", "speech"] = "words"
+    acknowledgements: tuple[str, ...] = tuple(DEFAULT_ACKNOWLEDGEMENTS)
     max_utterance_s: float = 30.0
     sample_rate: int = 16_000
     turns_per_minute: int = 12
@@ -124,15 +130,37 @@ class SessionConfig:
 
 
 @dataclass
-class _Turn:
+class TurnHandle:
+    """One turn of the session: `interrupt()` stops it, `done` resolves when it is over."""
+
     id: int
     input: TurnInput
-    task: asyncio.Task[None]
     started: float
     end_of_speech_at: float | None  # voice turns: when the end of the utterance was known
-    audio_started_at: float | None = None
-    playback_ends_at: float = 0.0  # estimated end of the caller's playback of this answer
     output_rate: int = 16_000
+    playback: PlaybackClock = field(default_factory=PlaybackClock)
+    interrupted: bool = False
+    ended: bool = False  # its TurnEnd (or TurnError) was emitted: it finished on its own
+    task: asyncio.Task[None] | None = None
+
+    def interrupt(self) -> None:
+        """Stop the turn now: the model stops at its next token, the voice at its next chunk."""
+        self.interrupted = True
+        self.playback.stop()
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    @property
+    def done(self) -> asyncio.Future[None]:
+        assert self.task is not None
+        return self.task
+
+    def speaking(self, now: float) -> bool:
+        return self.running or self.playback.playing(now)
 
 
 class VoiceSession:
@@ -141,7 +169,7 @@ class VoiceSession:
         *,
         recognizer: StreamingRecognizer,
         run_turn: TurnRunner,
-        conversation: Any,
+        conversation: Conversation,
         emit: Emit,
         config: SessionConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -153,11 +181,12 @@ class VoiceSession:
         self._emit = emit
         self._clock = clock
         self._events_task: asyncio.Task[None] | None = None
-        self._turn: _Turn | None = None
-        self._last_turn: _Turn | None = None
+        self._turn: TurnHandle | None = None  # the latest turn (running or still playing)
+        self._turns: dict[int, TurnHandle] = {}
         self._next_turn_id = 1
         self._turn_starts: deque[float] = deque()
         self._last_push_at = clock()
+        self._pending_barge_in: float | None = None  # onset of speech over an answer
         self._kept_audio = bytearray()  # only when config.audio_dir is set
         self._closed = False
         self.turns_started = 0
@@ -167,6 +196,20 @@ class VoiceSession:
 
     async def start(self) -> None:
         self._events_task = asyncio.create_task(self._consume(), name="voice-session-events")
+
+    async def send(self, frame: InputFrame) -> None:
+        """One input frame from the caller."""
+        match frame:
+            case AudioIn(pcm=pcm):
+                await self.feed_audio(pcm)
+            case EndOfSpeech():
+                await self.end_of_speech()
+            case Question(text=text):
+                await self.ask(text)
+            case StopTurn():
+                await self.cancel_turn()
+            case Playback():
+                self.playback(frame)
 
     async def feed_audio(self, pcm: bytes) -> None:
         """PCM16 bytes at the session's rate; the VAD runs now, decoding in a worker thread."""
@@ -194,15 +237,32 @@ class VoiceSession:
 
     async def ask(self, text: str) -> None:
         """A typed question: it becomes a turn at once (interrupting any answer in progress)."""
-        await self._start_turn(text, self.config.language, "text", end_of_speech_at=None)
+        language = decide_language(
+            text, declared=self.config.language, previous=self.conversation.language
+        )
+        await self._start_turn(text, language, "text", end_of_speech_at=None)
 
     async def cancel_turn(self) -> None:
         """The caller asked to stop the current answer (not the session)."""
         await self._interrupt(onset_at=self._clock(), reason="stop")
 
+    def playback(self, report: Playback) -> None:
+        """The caller's playback progress of a turn (optional; improves barge-in and memory)."""
+        turn = self._turns.get(report.turn_id)
+        if turn is not None and not turn.interrupted:
+            turn.playback.on_report(report.sentence, report.played_ms, self._clock())
+
+    def turn(self, turn_id: int) -> TurnHandle | None:
+        return self._turns.get(turn_id)
+
+    def interrupted(self, turn_id: int | None) -> bool:
+        """Whether frames of `turn_id` are stale (its turn was interrupted)."""
+        turn = self._turns.get(turn_id) if turn_id is not None else None
+        return turn is not None and turn.interrupted
+
     @property
     def answering(self) -> bool:
-        return self._turn is not None and not self._turn.task.done()
+        return self._turn is not None and self._turn.running
 
     async def close(self) -> None:
         """Stop everything at once: the caller has gone."""
@@ -225,23 +285,37 @@ class VoiceSession:
             except Exception:  # one bad event must not end the session
                 log.exception("session event %r failed", type(event).__name__)
 
-    async def _handle(self, event: Any) -> None:
-        if isinstance(event, asr.SpeechStarted):
+    async def _handle(self, event: StreamEvent) -> None:
+        if isinstance(event, SpeechStarted):
             onset = self._last_push_at  # the frame that carried the onset arrived then
-            await self._emit(SessionEvent(None, SpeechStarted()))
+            await self._emit(SessionEvent(None, event))
             if self.config.barge_in and self._may_barge_in(onset):
-                await self._interrupt(onset_at=onset, reason="barge_in")
-        elif isinstance(event, asr.PartialTranscript):
+                if self.config.barge_in_on == "speech":
+                    await self._interrupt(onset_at=onset, reason="barge_in")
+                else:
+                    self._pending_barge_in = onset
+        elif isinstance(event, PartialTranscript):
             if event.text.strip():
-                await self._emit(SessionEvent(None, PartialTranscript(event.text)))
-        elif isinstance(event, asr.FinalTranscript):
+                await self._emit(SessionEvent(None, event))
+                await self._confirm_barge_in(event.text)
+        elif isinstance(event, Utterance):
             await self._final(event)
 
-    async def _final(self, event: asr.FinalTranscript) -> None:
+    async def _confirm_barge_in(self, text: str) -> None:
+        """Speech over an answer: words that are not an acknowledgement interrupt it."""
+        onset = self._pending_barge_in
+        if onset is None or is_acknowledgement(text, self.config.acknowledgements):
+            return
+        self._pending_barge_in = None
+        await self._interrupt(onset_at=onset, reason="barge_in")
+
+    async def _final(self, event: Utterance) -> None:
         now = self._clock()
         end_point_at = now - event.end_latency_s
         text = event.transcript.text.strip()
-        language = self.config.language or event.transcript.language
+        language = decide_language(
+            text, declared=self.config.language, heard=event.transcript.language
+        )
         if event.reason == "max_length":
             await self._notice(
                 "utterance_too_long",
@@ -249,8 +323,13 @@ class VoiceSession:
             )
         kept, self._kept_audio = bytes(self._kept_audio), bytearray()
         await self._emit(SessionEvent(None, FinalTranscript(text, language)))
+        pending, self._pending_barge_in = self._pending_barge_in, None
         if not text:  # silence, noise, or push-to-talk released with nothing said: no turn
             return
+        if pending is not None:
+            if is_acknowledgement(text, self.config.acknowledgements):
+                return  # "嗯" over the answer: the answer goes on, no new turn
+            await self._interrupt(onset_at=pending, reason="barge_in")
         if kept:
             self._store(kept)
         await self._start_turn(
@@ -266,36 +345,30 @@ class VoiceSession:
 
     # ---- turns ---------------------------------------------------------------------------
 
-    def _may_barge_in(self, now: float) -> bool:
-        turn = self._turn or self._last_turn
-        if turn is None:
+    def _may_barge_in(self, onset: float) -> bool:
+        turn = self._turn
+        if turn is None or turn.interrupted or not turn.speaking(onset):
             return False
-        speaking = not turn.task.done() or now < turn.playback_ends_at
-        if not speaking:
-            return False
-        guard_over = (
-            turn.audio_started_at is None
-            or now - turn.audio_started_at >= self.config.barge_in_guard_s
-        )
-        return guard_over
+        started = turn.playback.started_at
+        return started is None or onset - started >= self.config.barge_in_guard_s
 
     async def _interrupt(self, *, onset_at: float, reason: str) -> None:
-        turn = self._turn or self._last_turn
-        if turn is None:
+        turn = self._turn
+        if turn is None or turn.interrupted:
             return
-        still_playing = onset_at < turn.playback_ends_at
-        if turn.task.done() and not still_playing:
+        if not turn.running and not turn.playback.playing(onset_at):
             return
-        if not turn.task.done():
-            turn.task.cancel()
+        heard = turn.playback.heard_text()
+        turn.interrupt()
+        if turn.task is not None:
             await asyncio.wait([turn.task], timeout=self.config.cancel_wait_s)
-        turn.playback_ends_at = 0.0
-        self._turn = None
-        self._last_turn = turn
+        if heard is not None and turn.playback.deltas:
+            self.conversation.amend_last_answer(heard)  # memory keeps what the caller heard
         if reason == "barge_in":
             self.barge_ins += 1
         cancel_ms = (self._clock() - onset_at) * 1000
-        await self._emit(SessionEvent(turn.id, Interrupted(turn.id, cancel_ms, reason)))  # type: ignore[arg-type]
+        frame = Interrupted(turn.id, cancel_ms, reason)  # type: ignore[arg-type]
+        await self._emit(SessionEvent(turn.id, frame))
 
     async def _start_turn(
         self,
@@ -308,28 +381,23 @@ class VoiceSession:
     ) -> None:
         now = self._clock()
         if not self._turn_allowed(now):
-            await self._emit(
-                SessionEvent(
-                    None,
-                    TurnError(
-                        "too_many_turns",
-                        f"at most {self.config.turns_per_minute} questions a minute; "
-                        "please wait a moment",
-                    ),
-                )
+            await self._notice(
+                "too_many_turns",
+                f"at most {self.config.turns_per_minute} questions a minute; please wait a moment",
             )
             return
         await self._interrupt(onset_at=now, reason="new_question")
         turn_id, self._next_turn_id = self._next_turn_id, self._next_turn_id + 1
         self.turns_started += 1
         await self._emit(SessionEvent(turn_id, TurnStarted(kind, question, language)))
-        placeholder = _Turn(
-            turn_id, kind, task=None, started=now, end_of_speech_at=end_of_speech_at
-        )  # type: ignore[arg-type]
-        placeholder.task = asyncio.create_task(
-            self._run(placeholder, question, language, asr_ms), name=f"turn-{turn_id}"
+        turn = TurnHandle(turn_id, kind, started=now, end_of_speech_at=end_of_speech_at)
+        turn.task = asyncio.create_task(
+            self._run(turn, question, language, asr_ms), name=f"turn-{turn_id}"
         )
-        self._turn = placeholder
+        self._turns = {turn_id: turn} | {
+            i: t for i, t in self._turns.items() if i >= turn_id - 4
+        }  # the socket may still hold frames of the last few turns
+        self._turn = turn
 
     def _turn_allowed(self, now: float) -> bool:
         window = self._turn_starts
@@ -341,7 +409,11 @@ class VoiceSession:
         return True
 
     async def _run(
-        self, turn: _Turn, question: str, language: SpokenLanguage | None, asr_ms: float | None
+        self,
+        turn: TurnHandle,
+        question: str,
+        language: SpokenLanguage | None,
+        asr_ms: float | None,
     ) -> None:
         extra: dict[str, float] = {}
         if asr_ms is not None:
@@ -350,32 +422,32 @@ class VoiceSession:
             async for event in self.run_turn(
                 question, language=language, conversation=self.conversation
             ):
-                if isinstance(event, AudioStart):
-                    turn.output_rate = event.sample_rate
-                elif isinstance(event, AudioData):
-                    self._on_audio(turn, event, extra)
-                elif isinstance(event, TurnEnd):
-                    event = _with_timings(event, extra)
+                event = self._observe(turn, event, extra)
                 await self._emit(SessionEvent(turn.id, event))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a failed turn must not end the session
             log.exception("turn %s failed", turn.id)
+            turn.ended = True
             await self._emit(SessionEvent(turn.id, TurnError("turn_failed", str(exc) or "failed")))
-        finally:
-            if self._turn is turn:
-                self._last_turn = turn
 
-    def _on_audio(self, turn: _Turn, event: AudioData, extra: dict[str, float]) -> None:
+    def _observe(self, turn: TurnHandle, event: TurnEvent, extra: dict[str, float]) -> TurnEvent:
+        """Keep the turn's playback clock; add the session's timings to its TurnEnd."""
         now = self._clock()
-        if turn.audio_started_at is None:
-            turn.audio_started_at = now
-            turn.playback_ends_at = now
-            extra["first_audio"] = round((now - turn.started) * 1000, 1)
-            if turn.end_of_speech_at is not None:
+        if isinstance(event, AudioStart):
+            turn.output_rate = event.sample_rate
+        elif isinstance(event, AudioData):
+            if turn.playback.started_at is None and turn.end_of_speech_at is not None:
                 extra["voice_to_voice"] = round((now - turn.end_of_speech_at) * 1000, 1)
-        seconds = len(event.pcm) / 2 / turn.output_rate
-        turn.playback_ends_at = max(turn.playback_ends_at, now) + seconds
+            turn.playback.on_audio(len(event.pcm) / 2 / turn.output_rate, now)
+        elif isinstance(event, AnswerDelta):
+            turn.playback.on_delta(event.delta)
+        elif isinstance(event, AnswerSentence):
+            turn.playback.on_sentence()
+        elif isinstance(event, TurnEnd | TurnError):
+            turn.ended = True
+            return dataclasses.replace(event, timings={**event.timings, **extra})
+        return event
 
     # ---- privacy: audio is kept only when configured -------------------------------------
 
@@ -397,11 +469,3 @@ class VoiceSession:
             out.setsampwidth(2)
             out.setframerate(self.config.sample_rate)
             out.writeframes(pcm)
-
-
-def _with_timings(event: TurnEnd, extra: dict[str, float]) -> TurnEnd:
-    timings = {**extra, **event.timings}
-    # voice_to_voice is the session's to measure: the assistant does not see the end of speech
-    if "voice_to_voice" in extra:
-        timings["voice_to_voice"] = extra["voice_to_voice"]
-    return dataclasses.replace(event, timings=timings)

@@ -25,7 +25,7 @@ import soxr
 from assistant.answerer import Answerer, Conversation
 from assistant.config import AssistantSettings
 from assistant.generators import build_generator
-from assistant.language import guess_language
+from assistant.stages.language import decide_language
 from assistant.threads import iterate_in_thread
 from assistant.types import (
     AnswerSentence,
@@ -172,8 +172,8 @@ class Assistant:
     def decide_language(
         self, question: str, language: SpokenLanguage | None, conversation: Conversation | None
     ) -> SpokenLanguage:
-        hint = conversation.language if conversation is not None else None
-        return language or guess_language(question, hint)
+        previous = conversation.language if conversation is not None else None
+        return decide_language(question, declared=language, previous=previous)
 
     def answer(
         self,

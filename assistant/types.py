@@ -7,10 +7,10 @@ into protocol frames, so both run the same turn.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-SpokenLanguage = Literal["yue", "cmn", "en"]
+from voices.types import SpokenLanguage  # one definition, shared with voices
 
 
 @dataclass(frozen=True)
@@ -44,96 +44,38 @@ class GeneratorError(RuntimeError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Source:
-    """A citation returned as data (shown, never spoken)."""
-
-    number: int  # [n] as numbered in the prompt
-    doc_id: str
-    chunk_id: str
-    title: str
-    snippet: str
-    link: str | None
-    score: float
-
-
-# ---- events of one turn ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PartialTranscript:
-    text: str
-
-
-@dataclass(frozen=True)
-class FinalTranscript:
-    text: str
-    language: SpokenLanguage
-
-
-@dataclass(frozen=True)
-class SourcesFound:
-    sources: list[Source]
-
-
-@dataclass(frozen=True)
-class AnswerDelta:
-    delta: str
-
-
-@dataclass(frozen=True)
-class AnswerSentence:
-    """A complete sentence of the answer, ready to be spoken."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class AudioStart:
-    sample_rate: int
-    format: str = "pcm_s16le"
-
-
-@dataclass(frozen=True)
-class AudioData:
-    pcm: bytes
-
-
-@dataclass(frozen=True)
-class AudioEnd:
-    pass
-
-
-@dataclass(frozen=True)
-class TurnEnd:
-    answer: str
-    refused: bool
-    language: SpokenLanguage
-    # milliseconds: asr, retrieval, first_token, first_audio, voice_to_voice (those that apply)
-    timings: dict[str, float] = field(default_factory=dict)
-    cancelled: bool = False
-    # added by the assistant: the standalone query retrieval used (a follow-up rewritten), and
-    # "extractive" when an ungrounded model answer was replaced by quoted source sentences
-    query: str = ""
-    fallback: str | None = None
-    error: str | None = None  # a GeneratorError code the turn survived by falling back
-
-
-@dataclass(frozen=True)
-class TurnError:
-    code: str
-    message: str
-
-
-TurnEvent = (
-    PartialTranscript
-    | FinalTranscript
-    | SourcesFound
-    | AnswerDelta
-    | AnswerSentence
-    | AudioStart
-    | AudioData
-    | AudioEnd
-    | TurnEnd
-    | TurnError
+# The frames of a turn live in assistant/frames.py (the one vocabulary); re-exported here
+# because this module was the turn API's home.
+from assistant.frames import (  # noqa: E402
+    AnswerDelta,
+    AnswerSentence,
+    AudioData,
+    AudioEnd,
+    AudioStart,
+    FinalTranscript,
+    PartialTranscript,
+    Source,
+    SourcesFound,
+    TurnEnd,
+    TurnError,
+    TurnEvent,
 )
+
+__all__ = [
+    "AnswerDelta",
+    "AnswerSentence",
+    "AudioData",
+    "AudioEnd",
+    "AudioStart",
+    "ChatTurn",
+    "FinalTranscript",
+    "Generator",
+    "GeneratorError",
+    "PartialTranscript",
+    "Source",
+    "SourcesFound",
+    "SpokenLanguage",
+    "TurnEnd",
+    "TurnError",
+    "TurnEvent",
+]

@@ -57,9 +57,20 @@ class Stop(ClientFrame):
     scope: Literal["session", "turn"] = "session"
 
 
-AnyClientFrame = Annotated[Start | EndOfSpeech | Text | Stop, Field(discriminator="type")]
+class Playback(ClientFrame):
+    """Optional: how far the caller has heard an answer (barge-in and memory use it)."""
+
+    type: Literal["playback"]
+    turn_id: int = Field(ge=1)
+    sentence: int = Field(ge=0)  # sentences of the turn heard completely
+    played_ms: float = Field(ge=0)  # audio of the turn played so far
+
+
+AnyClientFrame = Annotated[
+    Start | EndOfSpeech | Text | Stop | Playback, Field(discriminator="type")
+]
 _client_frame = TypeAdapter(AnyClientFrame)
-CLIENT_FRAME_TYPES = ("start", "end_of_speech", "text", "stop")
+CLIENT_FRAME_TYPES = ("start", "end_of_speech", "text", "stop", "playback")
 
 
 class ProtocolError(Exception):
@@ -71,7 +82,7 @@ class ProtocolError(Exception):
         self.message = message
 
 
-def parse_client_frame(raw: str) -> Start | EndOfSpeech | Text | Stop:
+def parse_client_frame(raw: str) -> Start | EndOfSpeech | Text | Stop | Playback:
     """One JSON text frame -> a typed frame, or ProtocolError with a precise code."""
     try:
         data = json.loads(raw)
@@ -98,6 +109,17 @@ def parse_client_frame(raw: str) -> Start | EndOfSpeech | Text | Stop:
 
 def error(code: str, message: str, *, fatal: bool = False) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message, "fatal": fatal}
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """A server frame as the JSON text sent; raises ValueError when it cannot be sent (e.g. a
+    lone surrogate from a client's text, which UTF-8 cannot carry)."""
+    text = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"frame {frame.get('type')!r} is not valid UTF-8: {exc.reason}") from None
+    return text
 
 
 def ready(

@@ -13,29 +13,41 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from assistant.session import Emit, SessionConfig, VoiceSession
-from assistant.types import SpokenLanguage, TurnEvent
+from assistant.answerer import Conversation
+from assistant.frames import TurnEvent
+from assistant.session import Emit, SessionConfig, TurnRunner, VoiceSession
 from knowledge_base.collection import CollectionError, KnowledgeBase
 from knowledge_base.types import QueryOptions
 from serving.jobs import IngestJob, JobRegistry
 from serving.metrics import Metrics
 from serving.settings import Settings
-from voices.streaming import AsyncStreamingRecognizer, StreamingRecognizer
-from voices.vad import SileroVadModel
+from voices.streaming import AsyncStreamingRecognizer, SessionTranscriber, StreamingRecognizer
+from voices.types import SpokenLanguage, Synthesizer
+from voices.vad import VadModel
+
+if TYPE_CHECKING:
+    from assistant.turn import Assistant
 
 log = logging.getLogger("samyu.runtime")
+T = TypeVar("T")
+
+
+class Voices(Protocol):
+    """voices.tts.registry.VoiceRegistry as the server uses it: the voice of a language."""
+
+    def voice(self, language: SpokenLanguage) -> Synthesizer: ...
 
 
 @dataclass
 class Engines:
     """The loaded models, shared by every session (each is thread-safe or guarded)."""
 
-    transcriber: Any  # voices FasterWhisperTranscriber
-    vad_model: SileroVadModel
-    assistant: Any  # assistant.Assistant, built with voice_for (speech)
-    voices: Any  # voices.tts.registry.VoiceRegistry
+    transcriber: SessionTranscriber
+    vad_model: VadModel
+    assistant: Assistant  # built with voice_for (speech)
+    voices: Voices
     load_seconds: dict[str, float] = field(default_factory=dict)
 
     def output_sample_rate(self, language: SpokenLanguage | None) -> int | None:
@@ -44,11 +56,11 @@ class Engines:
             return None
         return int(self.voices.voice(language).sample_rate)
 
-    def turn_runner(self, collection: str) -> Callable[..., AsyncIterator[TurnEvent]]:
+    def turn_runner(self, collection: str) -> TurnRunner:
         assistant = self.assistant
 
         def run_turn(
-            question: str, *, language: SpokenLanguage | None, conversation: Any
+            question: str, *, language: SpokenLanguage | None, conversation: Conversation
         ) -> AsyncIterator[TurnEvent]:
             return assistant.answer_spoken(
                 question, language=language, collection=collection, conversation=conversation
@@ -56,7 +68,7 @@ class Engines:
 
         return run_turn
 
-    def new_conversation(self) -> Any:
+    def new_conversation(self) -> Conversation:
         return self.assistant.new_conversation()
 
 
@@ -70,7 +82,7 @@ def load_engines(settings: Settings, kb: KnowledgeBase) -> Engines:
 
     timings: dict[str, float] = {}
 
-    def timed(name: str, load: Callable[[], Any]) -> Any:
+    def timed(name: str, load: Callable[[], T]) -> T:
         started = time.perf_counter()
         value = load()
         timings[name] = round(time.perf_counter() - started, 2)

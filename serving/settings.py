@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -19,6 +20,7 @@ from pydantic_settings import (
 )
 
 from assistant.config import AssistantSettings
+from assistant.stages.acknowledgement import DEFAULT_ACKNOWLEDGEMENTS
 from knowledge_base.config import KnowledgeBaseSettings
 from voices.config import VoiceSettings
 
@@ -107,6 +109,17 @@ class ServerSettings(BaseModel):
         ge=0,
         description="Echo guard: speech starting within this long after the answer's audio "
         "starts does not interrupt (the widget also asks the browser for echo cancellation).",
+    )
+    barge_in_on: Literal["words", "speech"] = Field(
+        default="words",
+        description="What interrupts an answer: 'words' = the first transcript of the caller's "
+        "speech that is not an acknowledgement (see `acknowledgements`); 'speech' = the speech "
+        "onset itself (faster, but 'mm' stops the answer too).",
+    )
+    acknowledgements: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ACKNOWLEDGEMENTS),
+        description="Words that, said alone while an answer plays, do not interrupt it "
+        "(嗯, 係, ok, 好, ...).",
     )
 
     # ---- admin API -------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """`/ws/talk`: one citizen's voice session over a WebSocket (protocol: docs/protocol.md).
 
 The socket is a thin shell around `assistant.session.VoiceSession`: it enforces the limits
-(origin, concurrent sessions, frame size, floods, idle and session time), turns client
-frames into session calls, and session events into server frames. Everything the server
-sends goes through one queue and one sender task, so frames never interleave and the audio
-of an interrupted answer still waiting in the queue is dropped, not sent.
+(origin, concurrent sessions, frame size, floods, idle and session time), converts client
+frames into pipeline input frames (assistant.frames) and the session's frames into server
+frames, and nothing else. Everything the server sends goes through one queue and one sender
+task, so frames never interleave; frames of a turn whose handle says `interrupted` (audio
+still waiting in the queue) are dropped, not sent. A frame that cannot be encoded becomes an
+`error` frame (code `unencodable_frame`), is logged, and the session goes on.
 """
 
 from __future__ import annotations
@@ -20,25 +22,28 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from assistant.session import (
-    Interrupted,
-    SessionConfig,
-    SessionEvent,
-    SpeechStarted,
-    TurnStarted,
-    VoiceSession,
-)
-from assistant.types import (
+from assistant.frames import (
     AnswerDelta,
     AudioData,
     AudioEnd,
+    AudioIn,
     AudioStart,
+    EndOfSpeech,
     FinalTranscript,
+    Frame,
+    Interrupted,
     PartialTranscript,
+    Playback,
+    Question,
+    SessionEvent,
     SourcesFound,
+    SpeechStarted,
+    StopTurn,
     TurnEnd,
     TurnError,
+    TurnStarted,
 )
+from assistant.session import SessionConfig, VoiceSession
 from serving import protocol
 from serving.limits import TokenBucket
 from serving.protocol import ProtocolError
@@ -48,6 +53,7 @@ if TYPE_CHECKING:
     from serving.settings import ServerSettings
 
 log = logging.getLogger("samyu.talk")
+Outgoing = dict[str, Any] | bytes | None  # a JSON frame, an audio frame, or the end
 router = APIRouter()
 
 
@@ -76,8 +82,7 @@ class TalkConnection:
         self.metrics = runtime.metrics
         self.session_id = uuid.uuid4().hex[:16]
         self.session: VoiceSession | None = None
-        self.outbox: asyncio.Queue[tuple[int | None, Any]] = asyncio.Queue(maxsize=1024)
-        self.dropped_turns: set[int] = set()
+        self.outbox: asyncio.Queue[tuple[int | None, Outgoing]] = asyncio.Queue(maxsize=1024)
         self.turn_inputs: dict[int, str] = {}
         self.protocol_errors = 0
         self.bucket = TokenBucket(self.limits.max_messages_per_s, self.limits.message_burst)
@@ -249,7 +254,7 @@ class TalkConnection:
             raise ProtocolError("not_started", "send a start frame before audio")
         if len(data) % 2:
             raise ProtocolError("bad_audio", "PCM16 frames must hold an even number of bytes")
-        await self.session.feed_audio(data)
+        await self.session.send(AudioIn(data))
 
     async def _on_text(self, raw: str) -> None:
         frame = protocol.parse_client_frame(raw)
@@ -259,12 +264,14 @@ class TalkConnection:
         if self.session is None:
             raise ProtocolError("not_started", f"send a start frame before {frame.type}")
         if isinstance(frame, protocol.EndOfSpeech):
-            await self.session.end_of_speech()
+            await self.session.send(EndOfSpeech())
         elif isinstance(frame, protocol.Text):
             await self._on_question(frame.text)
+        elif isinstance(frame, protocol.Playback):
+            await self.session.send(Playback(frame.turn_id, frame.sentence, frame.played_ms))
         elif isinstance(frame, protocol.Stop):
             if frame.scope == "turn":
-                await self.session.cancel_turn()
+                await self.session.send(StopTurn())
             else:
                 raise _Close(protocol.CLOSE_NORMAL, "stop")
 
@@ -277,7 +284,7 @@ class TalkConnection:
                 "text_too_long", f"questions are limited to {self.limits.max_text_chars} characters"
             )
         assert self.session is not None
-        await self.session.ask(text)
+        await self.session.send(Question(text))
 
     async def _on_start(self, frame: protocol.Start) -> None:
         if self.session is not None:
@@ -307,6 +314,8 @@ class TalkConnection:
                 language=language,
                 barge_in=self.limits.barge_in,
                 barge_in_guard_s=self.limits.barge_in_guard_ms / 1000,
+                barge_in_on=self.limits.barge_in_on,
+                acknowledgements=tuple(self.limits.acknowledgements),
                 max_utterance_s=self.limits.max_utterance_s,
                 sample_rate=frame.sample_rate,
                 turns_per_minute=self.limits.turns_per_minute,
@@ -358,7 +367,7 @@ class TalkConnection:
             frame["turn_id"] = turn_id
         await self._put(None, frame)
 
-    async def _put(self, turn_id: int | None, payload: Any) -> None:
+    async def _put(self, turn_id: int | None, payload: Outgoing) -> None:
         await self.outbox.put((turn_id, payload))
 
     async def _sender(self) -> None:
@@ -366,32 +375,47 @@ class TalkConnection:
             turn_id, payload = await self.outbox.get()
             if payload is None:
                 return
-            if turn_id is not None and turn_id in self.dropped_turns:
+            if self.session is not None and self.session.interrupted(turn_id):
                 continue  # audio and text of an interrupted answer: never sent
             try:
                 if isinstance(payload, bytes):
                     await self.ws.send_bytes(payload)
                 else:
-                    await self.ws.send_json(payload)
+                    await self.ws.send_text(self._encode(payload))
             except Exception:  # the client went away; the receive loop notices
                 return
 
+    def _encode(self, frame: dict[str, Any]) -> str:
+        """JSON text of a frame; one that cannot be encoded becomes an error frame (logged)."""
+        try:
+            return protocol.encode(frame)
+        except (TypeError, ValueError) as exc:
+            log.error("session %s: %s frame not sent: %s", self.session_id, frame.get("type"), exc)
+            self.metrics.errors.labels(code="unencodable_frame").inc()
+            error = protocol.error("unencodable_frame", f"a {frame.get('type')} frame was lost")
+            if "turn_id" in frame:
+                error["turn_id"] = frame["turn_id"]
+            return protocol.encode(error)
+
     async def _on_event(self, item: SessionEvent) -> None:
-        """Session event -> server frame(s)."""
+        """Session frame -> server frame(s)."""
         turn_id, event = item.turn_id, item.event
         frames = self._frames(turn_id, event)
         if isinstance(event, Interrupted):
-            self.dropped_turns.add(event.interrupted_turn)
-            self.metrics.turns.labels(
-                input=self.turn_inputs.pop(event.interrupted_turn, "voice"), outcome="interrupted"
-            ).inc()
-            if event.reason == "barge_in":
-                self.metrics.barge_ins.inc()
+            self._count_interruption(event)
             turn_id = None  # the interruption itself must get through
         for frame in frames:
             await self._put(turn_id, frame)
 
-    def _frames(self, turn_id: int | None, event: object) -> list[Any]:
+    def _count_interruption(self, event: Interrupted) -> None:
+        turn = self.session.turn(event.interrupted_turn) if self.session else None
+        kind = self.turn_inputs.pop(event.interrupted_turn, "voice")
+        if turn is None or not turn.ended:  # a finished turn was counted by its turn_end
+            self.metrics.turns.labels(input=kind, outcome="interrupted").inc()
+        if event.reason == "barge_in":
+            self.metrics.barge_ins.inc()
+
+    def _frames(self, turn_id: int | None, event: Frame) -> list[Outgoing]:
         tagged = {"turn_id": turn_id} if turn_id is not None else {}
         match event:
             case SpeechStarted():
@@ -424,6 +448,8 @@ class TalkConnection:
                 return [self._turn_end(turn_id, event)]
             case TurnError(code=code, message=message):
                 self.metrics.errors.labels(code=code).inc()
+                if turn_id is not None:  # a failed turn: its stage timings count too
+                    self.metrics.observe_timings(event.timings)
                 return [{**protocol.error(code, message), **tagged}]
             case Interrupted():
                 return [
@@ -448,6 +474,7 @@ class TalkConnection:
             "answer": event.answer,
             "refused": event.refused,
             "cancelled": event.cancelled,
+            "outcome": event.outcome,
             "language": event.language,
             "timings": {k: round(v, 1) for k, v in event.timings.items() if v is not None},
         }

@@ -93,6 +93,36 @@ class StreamingSettings(BaseModel):
     )
 
 
+class TurnDetectionSettings(BaseModel):
+    """Semantic end of turn (voices/turn_detection.py): Smart Turn v3 beside the VAD."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Ask the Smart Turn model whether a pause ends the turn; off = silence only "
+        "(`streaming.end_silence_ms`). Off too when the model file is not installed.",
+    )
+    model_path: Path | None = Field(
+        default=None, description="The ONNX file; None = the one in the pipecat-ai package."
+    )
+    check_silence_ms: int = Field(
+        default=200, ge=64, description="Pause after which the model is first asked."
+    )
+    recheck_ms: int = Field(
+        default=300, ge=64, description="While the pause lasts, ask again this often."
+    )
+    max_silence_ms: int = Field(
+        default=1600,
+        ge=200,
+        description="The utterance ends after this much silence whatever the model says.",
+    )
+    thresholds: dict[SpokenLanguageName, float] = Field(
+        default_factory=lambda: {"yue": 0.5, "cmn": 0.5, "en": 0.5},
+        description="P(turn complete) that ends the utterance, per language (the caller's "
+        "declared or last heard one; `en` when nothing is known yet).",
+    )
+    threads: int = Field(default=1, ge=1, le=8, description="onnxruntime threads.")
+
+
 class LanguageSettings(BaseModel):
     yue_opencc: str = Field(
         default="s2hk", description="OpenCC config for Cantonese text (Traditional, Hong Kong)."
@@ -173,6 +203,7 @@ class VoiceSettings(BaseModel):
     asr: AsrSettings = Field(default_factory=AsrSettings)
     vad: VadSettings = Field(default_factory=VadSettings)
     streaming: StreamingSettings = Field(default_factory=StreamingSettings)
+    turn_detection: TurnDetectionSettings = Field(default_factory=TurnDetectionSettings)
     language: LanguageSettings = Field(default_factory=LanguageSettings)
     files: FileSettings = Field(default_factory=FileSettings)
     tts: TtsSettings = Field(default_factory=TtsSettings)

@@ -1,4 +1,4 @@
-"""Streaming recognition: PCM16 frames in, SpeechStarted / PartialTranscript / FinalTranscript out.
+"""Streaming recognition: PCM16 frames in, SpeechStarted / PartialTranscript / Utterance out.
 
 Whisper is not a streaming model, so (like LiveKit's StreamAdapter and WhisperLive) the
 stream is cut into utterances by the Silero VAD and Whisper re-decodes the growing utterance
@@ -20,7 +20,7 @@ Events (dataclasses in voices.types), per utterance id:
                        a re-decode of the utterance so far (provisional; superseded by the
                        final). None is started during trailing silence, so a partial rarely
                        delays the final.
-    FinalTranscript    exactly one per SpeechStarted, at the end point: after
+    Utterance          exactly one per SpeechStarted, at the end point: after
                        `streaming.end_silence_ms` (700 ms) of trailing silence, immediately on
                        `end_of_speech()` (push-to-talk), or forced after `max_utterance_s`
                        (`reason` says which). Its `transcript.text` is empty when the burst
@@ -68,18 +68,23 @@ from typing import Protocol
 import numpy as np
 
 from voices.audio_io import AudioInputError, pcm16_to_float
-from voices.config import StreamingSettings, VadSettings, VoiceSettings
+from voices.config import (
+    StreamingSettings,
+    TurnDetectionSettings,
+    VadSettings,
+    VoiceSettings,
+)
 from voices.resample import StreamResampler
 from voices.types import (
     PIPELINE_SAMPLE_RATE,
-    FinalTranscript,
     PartialTranscript,
     SpeechStarted,
     SpokenLanguage,
     StreamEvent,
     Transcript,
+    Utterance,
 )
-from voices.vad import WINDOW, SileroVad, SileroVadModel
+from voices.vad import WINDOW, SileroVad, VadModel
 
 _WINDOW_S = WINDOW / PIPELINE_SAMPLE_RATE
 _LOCK_LANGUAGE_SAMPLES = 3 * PIPELINE_SAMPLE_RATE
@@ -87,6 +92,20 @@ _LOCK_LANGUAGE_SAMPLES = 3 * PIPELINE_SAMPLE_RATE
 
 class RecognizerBusyError(RuntimeError):
     """Finished utterances are waiting for decoding beyond `max_pending_finals`."""
+
+
+class TurnDetector(Protocol):
+    """P(the speaker has finished) for the utterance so far (voices.turn_detection)."""
+
+    def end_probability(self, audio: np.ndarray) -> float: ...
+
+
+@dataclass
+class _TurnCheck:
+    utterance_id: int
+    pause_start: int  # buffer index where the pause began: the check is stale once it moves
+    audio: np.ndarray
+    language: SpokenLanguage
 
 
 class SessionTranscriber(Protocol):
@@ -123,13 +142,17 @@ class StreamingRecognizer:
         language: SpokenLanguage | None = None,
         streaming: StreamingSettings | None = None,
         vad: VadSettings | None = None,
-        vad_model: SileroVadModel | None = None,
+        vad_model: VadModel | None = None,
         endpointing: bool = True,
         history: Sequence[SpokenLanguage] = (),
         clock: Callable[[], float] = time.perf_counter,
+        turn_detector: TurnDetector | None = None,
+        turn_detection: TurnDetectionSettings | None = None,
     ) -> None:
         """`endpointing=False`: trailing silence does not end an utterance (push-to-talk
-        holds): only `end_of_speech()` or `max_utterance_s` do."""
+        holds): only `end_of_speech()` or `max_utterance_s` do. With a `turn_detector`, a
+        pause ends the utterance when the detector says the turn is complete (after
+        `check_silence_ms`), or after `max_silence_ms`; without one, after `end_silence_ms`."""
         self.transcriber = transcriber
         self.settings = streaming or StreamingSettings()
         self.vad_settings = vad or VadSettings()
@@ -148,6 +171,16 @@ class StreamingRecognizer:
         pad_windows = max(1, round(self.vad_settings.speech_pad_ms / 1000 / _WINDOW_S))
         self._start_windows = max(1, round(self.vad_settings.speech_start_ms / 1000 / _WINDOW_S))
         self._end_windows = max(1, round(self.settings.end_silence_ms / 1000 / _WINDOW_S))
+        self.turn_detector = turn_detector
+        self.turn_settings = turn_detection or TurnDetectionSettings()
+        if turn_detector is not None:
+            turn = self.turn_settings
+            self._end_windows = max(1, round(turn.max_silence_ms / 1000 / _WINDOW_S))
+        self._check_windows = max(1, round(self.turn_settings.check_silence_ms / 1000 / _WINDOW_S))
+        self._recheck_windows = max(1, round(self.turn_settings.recheck_ms / 1000 / _WINDOW_S))
+        self._next_check = self._check_windows
+        self._turn_check: _TurnCheck | None = None
+        self.turn_checks = 0  # how often the detector was asked (bench, tests)
         self._pad_windows = pad_windows
         self._max_windows = int(self.settings.max_utterance_s / _WINDOW_S)
         self._partial_windows = max(1, round(self.settings.partial_interval_s / _WINDOW_S))
@@ -246,19 +279,33 @@ class StreamingRecognizer:
 
     def has_pending_decode(self) -> bool:
         with self._lock:
-            return bool(self._finals) or (self._partial_due and self._in_speech)
+            return (
+                bool(self._finals)
+                or self._turn_check is not None
+                or (self._partial_due and self._in_speech)
+            )
 
     def decode_pending(self) -> list[StreamEvent]:
-        """Run the due decodes (finals first, then at most one partial): CPU-heavy."""
+        """Run the due work (finals first, then a turn check, then at most one partial)."""
         events: list[StreamEvent] = []
         with self._decode_lock:
             while True:
                 with self._lock:
                     job = self._finals.popleft() if self._finals else None
-                    partial = None if job else self._take_partial()
+                    check, self._turn_check = (
+                        (None, self._turn_check)
+                        if job
+                        else (
+                            self._turn_check,
+                            None,
+                        )
+                    )
+                    partial = None if job or check else self._take_partial()
                     history = tuple(self.history)
                 if job is not None:
                     events.append(self._decode_final(job, history))
+                elif check is not None:
+                    events += self._check_turn(check)
                 elif partial is not None:
                     event = self._decode_partial(*partial, history)
                     if event is not None:
@@ -308,8 +355,11 @@ class StreamingRecognizer:
         if prob >= self.vad_settings.threshold:
             self._voiced += 1
             self._silence_run = 0
+            self._next_check = self._check_windows
         elif prob < self.vad_settings.neg_threshold:
             self._silence_run += 1
+            if self._turn_check_due():
+                self._schedule_turn_check()
         if self.endpointing and self._silence_run >= self._end_windows:
             # keep a little of the trailing silence: Whisper clips final syllables otherwise
             keep = len(self._buffer) - self._silence_run + self._pad_windows
@@ -332,6 +382,52 @@ class StreamingRecognizer:
             self._partial_due = True
         return []
 
+    # ---- semantic end of turn ----------------------------------------------------------------
+
+    def _turn_check_due(self) -> bool:
+        return (
+            self.turn_detector is not None
+            and self.endpointing
+            and self._silence_run >= self._next_check
+            and self._voiced >= self._min_voiced
+        )
+
+    def _schedule_turn_check(self) -> None:
+        """Ask the detector (in the decode worker, not here on the caller's loop)."""
+        self._next_check = self._silence_run + self._recheck_windows
+        pause_start = len(self._buffer) - self._silence_run
+        self._turn_check = _TurnCheck(
+            self._utterance_id, pause_start, np.concatenate(self._buffer), self._turn_language()
+        )
+
+    def _turn_language(self) -> SpokenLanguage:
+        if self.language is not None:
+            return self.language
+        if self.history:
+            return self.history[-1]
+        heard = self._partial_language  # Whisper's code of this utterance, once locked
+        if heard is None or heard == "en":
+            return "en"
+        return "yue" if heard == "yue" else "cmn"
+
+    def _check_turn(self, check: _TurnCheck) -> list[StreamEvent]:
+        assert self.turn_detector is not None
+        probability = self.turn_detector.end_probability(check.audio)
+        threshold = self.turn_settings.thresholds.get(check.language, 0.5)
+        with self._lock:
+            self.turn_checks += 1
+            still_paused = (
+                self._in_speech
+                and check.utterance_id == self._utterance_id
+                and self._silence_run > 0
+                and len(self._buffer) - self._silence_run == check.pause_start
+            )
+            if not still_paused or probability < threshold:
+                return []
+            keep = check.pause_start + self._pad_windows
+            del self._buffer[keep:]
+            return self._finish("turn_complete")
+
     def _end_now(self, reason: str) -> list[StreamEvent]:
         if self._tail.size and self._in_speech:
             self._buffer.append(self._tail)
@@ -348,6 +444,8 @@ class StreamingRecognizer:
         self._buffer = []
         self._speech_run = self._silence_run = self._voiced = 0
         self._partial_due = False
+        self._turn_check = None
+        self._next_check = self._check_windows
         audio = np.concatenate(buffer) if buffer else np.zeros(0, np.float32)
         if voiced < self._min_voiced:
             return [self._empty_final(utterance_id, reason, audio.size / PIPELINE_SAMPLE_RATE)]
@@ -361,24 +459,20 @@ class StreamingRecognizer:
         self._last_partial_windows = len(self._buffer)
         return self._utterance_id, np.concatenate(self._buffer), self._partial_language
 
-    def _empty_final(self, utterance_id: int, reason: str, duration: float) -> FinalTranscript:
+    def _empty_final(self, utterance_id: int, reason: str, duration: float) -> Utterance:
         fallback: SpokenLanguage = self.language or (self.history[-1] if self.history else "en")
-        return FinalTranscript(
-            utterance_id, Transcript("", fallback, "", 0.0, duration), reason, 0.0
-        )
+        return Utterance(utterance_id, Transcript("", fallback, "", 0.0, duration), reason, 0.0)
 
     # ---- decoding (lock not held) ----------------------------------------------------------
 
-    def _decode_final(self, job: _FinalJob, history: tuple[SpokenLanguage, ...]) -> FinalTranscript:
+    def _decode_final(self, job: _FinalJob, history: tuple[SpokenLanguage, ...]) -> Utterance:
         transcript = self.transcriber.transcribe(
             job.audio, language=self.language, history=history, vad_gate=True
         )
         if transcript.text:
             with self._lock:
                 self.history.append(transcript.language)
-        return FinalTranscript(
-            job.utterance_id, transcript, job.reason, self._clock() - job.endpoint_at
-        )
+        return Utterance(job.utterance_id, transcript, job.reason, self._clock() - job.endpoint_at)
 
     def _decode_partial(
         self,

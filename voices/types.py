@@ -58,7 +58,7 @@ class Synthesizer(Protocol):
 
 # ---- streaming recognition events (voices.streaming) ------------------------------------
 # Every SpeechStarted is followed, for the same utterance_id, by zero or more
-# PartialTranscript and exactly one FinalTranscript (whose text is empty when the burst was
+# PartialTranscript and exactly one Utterance (whose text is empty when the burst was
 # noise, too short, or filtered as a Whisper silence hallucination).
 
 
@@ -80,11 +80,15 @@ class PartialTranscript:
 
 
 @dataclass(frozen=True)
-class FinalTranscript:
+class Utterance:
+    """The end of an utterance, as the recogniser decoded it (the transcriber's language
+    label); the assistant decides the turn's language from it once (assistant.frames)."""
+
     utterance_id: int
     transcript: Transcript
     reason: str  # "silence" | "end_of_speech" | "max_length" | "close"
     end_latency_s: float = 0.0  # from the end point being reached to this event
 
 
-StreamEvent = SpeechStarted | PartialTranscript | FinalTranscript
+FinalTranscript = Utterance  # the former name, kept for callers on other branches
+StreamEvent = SpeechStarted | PartialTranscript | Utterance

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import onnxruntime
@@ -23,6 +24,15 @@ _STATE_SHAPE = (1, 1, 128)
 
 def silero_model_path() -> Path:
     return Path(get_assets_path()) / "silero_vad_v6.onnx"
+
+
+class VadModel(Protocol):
+    """A VAD over a batch of windows (with context) and the LSTM state: SileroVadModel, or a
+    test fake (tests/fakes.py)."""
+
+    def run(
+        self, windows: np.ndarray, h: np.ndarray, c: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 class SileroVadModel:
@@ -60,8 +70,8 @@ def shared_vad_model() -> SileroVadModel:
 class SileroVad:
     """Per-stream VAD state: feed 16 kHz float32 of any length, get one probability per window."""
 
-    def __init__(self, model: SileroVadModel | None = None) -> None:
-        self.model = model or shared_vad_model()
+    def __init__(self, model: VadModel | None = None) -> None:
+        self.model: VadModel = model or shared_vad_model()
         self.reset()
 
     def reset(self) -> None:
@@ -85,7 +95,7 @@ class SileroVad:
         return probs
 
 
-def speech_ratio(audio: np.ndarray, threshold: float, model: SileroVadModel | None = None) -> float:
+def speech_ratio(audio: np.ndarray, threshold: float, model: VadModel | None = None) -> float:
     """Fraction of windows over the speech threshold in a whole (short) signal."""
     probs = SileroVad(model).process(audio)
     return float(np.mean(probs >= threshold)) if probs.size else 0.0

@@ -67,3 +67,19 @@ def talk_client(serving_home, serving_engines) -> Iterator[Callable[..., TestCli
             serving_settings(serving_home, **server), engines=serving_engines
         )
     )
+
+
+@pytest.fixture
+def fake_talk_client(fake_kb) -> Iterator[Callable[..., TestClient]]:
+    """A factory of TestClients of voice apps whose engines are all fakes (tests/fakes.py):
+    `make(generator=..., transcriber=..., synthesizer=..., **server_limits)`; no model loads."""
+    from tests.fakes import fake_engines
+    from tests.fixtures_serving import serving_settings
+
+    def build(generator=None, transcriber=None, synthesizer=None, **server: object) -> FastAPI:
+        engines = fake_engines(
+            fake_kb, generator=generator, transcriber=transcriber, synthesizer=synthesizer
+        )
+        return create_app(serving_settings(fake_kb.settings.home, **server), engines=engines)
+
+    yield from _client_factory(build)

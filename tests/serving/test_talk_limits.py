@@ -1,6 +1,7 @@
 """/ws/talk refusals and limits: every bad input gets an `error` frame with a precise code and,
-where the session cannot go on, a clean close with the documented close code. These tests
-never run an answer (no LLM), so they are quick; the server is the real app and engines."""
+where the session cannot go on, a clean close with the documented close code. The server is
+the real app, session and assistant code; its engines are the fakes of tests/fakes.py (no model
+loads), so these run in the fast tier. tests/serving/test_talk.py runs the real engines."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 
 import pytest
 
+from tests.fakes import FakeGenerator
 from tests.serving.talk_client import Recorder
 
 START = {"type": "start", "sample_rate": 16000, "language": "en", "collection": "demo"}
@@ -25,8 +27,8 @@ def error_codes(rec: Recorder) -> list[str]:
     return [f["code"] for f in rec.of_type("error")]
 
 
-def test_ready_announces_protocol_limits_and_audio_formats(talk_client) -> None:
-    client = talk_client(max_text_chars=321)
+def test_ready_announces_protocol_limits_and_audio_formats(fake_talk_client) -> None:
+    client = fake_talk_client(max_text_chars=321)
     with client.websocket_connect("/ws/talk") as ws:
         ws.send_json({**START, "protocol": 1, "future_field": {"x": 1}})  # unknown: ignored
         ready = Recorder(ws).until_type("ready")
@@ -55,9 +57,9 @@ def test_ready_announces_protocol_limits_and_audio_formats(talk_client) -> None:
     ],
 )
 def test_bad_frames_before_start_get_an_error_and_the_session_goes_on(
-    talk_client, frame: str, code: str
+    fake_talk_client, frame: str, code: str
 ) -> None:
-    client = talk_client()
+    client = fake_talk_client()
     with client.websocket_connect("/ws/talk") as ws:
         rec = Recorder(ws)
         ws.send_text(frame)
@@ -67,8 +69,8 @@ def test_bad_frames_before_start_get_an_error_and_the_session_goes_on(
         assert rec.until_type("ready")["protocol"] == 1
 
 
-def test_binary_before_start_and_odd_audio_are_refused(talk_client) -> None:
-    client = talk_client()
+def test_binary_before_start_and_odd_audio_are_refused(fake_talk_client) -> None:
+    client = fake_talk_client()
     with client.websocket_connect("/ws/talk") as ws:
         rec = Recorder(ws)
         ws.send_bytes(b"\x00\x01" * 100)
@@ -81,8 +83,8 @@ def test_binary_before_start_and_odd_audio_are_refused(talk_client) -> None:
         assert rec.until_type("error")["code"] == "already_started"
 
 
-def test_unsupported_protocol_version_closes_with_1002(talk_client) -> None:
-    client = talk_client()
+def test_unsupported_protocol_version_closes_with_1002(fake_talk_client) -> None:
+    client = fake_talk_client()
     with client.websocket_connect("/ws/talk") as ws:
         rec = Recorder(ws)
         ws.send_json({**START, "protocol": 99})
@@ -91,8 +93,8 @@ def test_unsupported_protocol_version_closes_with_1002(talk_client) -> None:
         assert rec.until_closed() == 1002
 
 
-def test_oversized_frames_close_with_1009(talk_client) -> None:
-    client = talk_client(max_message_bytes=2048)
+def test_oversized_frames_close_with_1009(fake_talk_client) -> None:
+    client = fake_talk_client(max_message_bytes=2048)
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
         ws.send_bytes(b"\x00" * 4096)
@@ -105,8 +107,8 @@ def test_oversized_frames_close_with_1009(talk_client) -> None:
         assert rec.until_closed() == 1009
 
 
-def test_a_flood_of_frames_closes_with_1008(talk_client) -> None:
-    client = talk_client(max_messages_per_s=20, message_burst=10)
+def test_a_flood_of_frames_closes_with_1008(fake_talk_client) -> None:
+    client = fake_talk_client(max_messages_per_s=20, message_burst=10)
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
         for _ in range(40):
@@ -115,8 +117,8 @@ def test_a_flood_of_frames_closes_with_1008(talk_client) -> None:
         assert rec.until_closed() == 1008
 
 
-def test_repeated_protocol_errors_close_the_session(talk_client) -> None:
-    client = talk_client(max_protocol_errors=3)
+def test_repeated_protocol_errors_close_the_session(fake_talk_client) -> None:
+    client = fake_talk_client(max_protocol_errors=3)
     with client.websocket_connect("/ws/talk") as ws:
         rec = Recorder(ws)
         for _ in range(3):
@@ -126,8 +128,8 @@ def test_repeated_protocol_errors_close_the_session(talk_client) -> None:
         assert rec.of_type("error")[-1]["fatal"] is True
 
 
-def test_browsers_from_other_origins_are_refused(talk_client) -> None:
-    client = talk_client(allowed_origins=["https://www.example.gov.hk"])
+def test_browsers_from_other_origins_are_refused(fake_talk_client) -> None:
+    client = fake_talk_client(allowed_origins=["https://www.example.gov.hk"])
     with client.websocket_connect("/ws/talk", headers={"origin": "https://evil.example"}) as ws:
         rec = Recorder(ws)
         assert rec.until_type("error")["code"] == "origin_not_allowed"
@@ -138,8 +140,8 @@ def test_browsers_from_other_origins_are_refused(talk_client) -> None:
         started(ws)
 
 
-def test_beyond_max_sessions_a_busy_error_then_close_never_a_stall(talk_client) -> None:
-    client = talk_client(max_sessions=2)
+def test_beyond_max_sessions_a_busy_error_then_close_never_a_stall(fake_talk_client) -> None:
+    client = fake_talk_client(max_sessions=2)
     with (
         client.websocket_connect("/ws/talk") as first,
         client.websocket_connect("/ws/talk") as second,
@@ -162,18 +164,18 @@ def test_beyond_max_sessions_a_busy_error_then_close_never_a_stall(talk_client) 
         time.sleep(0.05)
 
 
-def test_start_timeout_idle_timeout_and_session_length(talk_client) -> None:
-    client = talk_client(start_timeout_s=0.3)
+def test_start_timeout_idle_timeout_and_session_length(fake_talk_client) -> None:
+    client = fake_talk_client(start_timeout_s=0.3)
     with client.websocket_connect("/ws/talk") as ws:
         rec = Recorder(ws)
         assert rec.until_type("error")["code"] == "start_timeout"
         assert rec.until_closed() == 1008
-    client = talk_client(idle_timeout_s=0.4)
+    client = fake_talk_client(idle_timeout_s=0.4)
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
         assert rec.until_type("error")["code"] == "idle_timeout"
         assert rec.until_closed() == 1000
-    client = talk_client(max_session_s=0.8, idle_timeout_s=30)
+    client = fake_talk_client(max_session_s=0.8, idle_timeout_s=30)
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
         silence = b"\x00\x00" * 1600
@@ -187,8 +189,8 @@ def test_start_timeout_idle_timeout_and_session_length(talk_client) -> None:
         assert rec.until_closed() == 1000
 
 
-def test_typed_question_limits(talk_client) -> None:
-    client = talk_client(max_text_chars=20)
+def test_typed_question_limits(fake_talk_client) -> None:
+    client = fake_talk_client(max_text_chars=20)
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
         ws.send_json({"type": "text", "text": "   "})
@@ -198,8 +200,9 @@ def test_typed_question_limits(talk_client) -> None:
         assert not rec.of_type("turn_start")
 
 
-def test_turns_per_minute_and_stopping_an_answer(talk_client) -> None:
-    client = talk_client(turns_per_minute=1)
+def test_turns_per_minute_and_stopping_an_answer(fake_talk_client) -> None:
+    # the model is held mid-answer, so the stop lands on an answer in progress
+    client = fake_talk_client(turns_per_minute=1, generator=FakeGenerator(hold_at=2))
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
         ws.send_json({"type": "text", "text": "How do I renew my passport?"})
@@ -218,8 +221,8 @@ def test_turns_per_minute_and_stopping_an_answer(talk_client) -> None:
     ]
 
 
-def test_errors_are_counted_by_code_in_metrics(talk_client) -> None:
-    client = talk_client()
+def test_errors_are_counted_by_code_in_metrics(fake_talk_client) -> None:
+    client = fake_talk_client()
     with client.websocket_connect("/ws/talk") as ws:
         rec = Recorder(ws)
         ws.send_text("{")
