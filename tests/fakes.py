@@ -249,3 +249,16 @@ def fake_engines(
         voice_for=voices.voice,
     )
     return Engines(transcriber or FakeTranscriber(), FakeVadModel(), assistant, voices)
+
+
+class ManualClock:
+    """A clock the test moves: the session's time advances with the audio it is fed."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

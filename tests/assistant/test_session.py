@@ -28,6 +28,7 @@ from assistant.session import (
     VoiceSession,
 )
 from assistant.types import (
+    AnswerDelta,
     AudioData,
     AudioStart,
     FinalTranscript,
@@ -238,3 +239,183 @@ async def test_audio_is_stored_only_when_configured(
     assert len(files) == 1
     info = soundfile.info(str(files[0]))
     assert info.samplerate == 16_000 and info.duration > 5.0
+
+
+# ---- the same session on fakes (tests/fakes.py): the pipeline's own logic, in milliseconds --
+# The recogniser is the real streaming core with a loudness VAD and a scripted transcriber; the
+# assistant is the real one over the demo corpus with a scripted generator and a fake voice; the
+# session's clock advances 20 ms with each 20 ms frame fed.
+
+
+class FakeCall:
+    """A session over fakes, fed on a scripted timeline."""
+
+    def __init__(self, session: VoiceSession, log: Transcript, clock, generator) -> None:
+        self.session, self.log, self.clock, self.generator = session, log, clock, generator
+
+    async def say(self, speech_ms: float, *, pause_ms: float = 800) -> None:
+        from tests.fakes import frames, silence, tone
+
+        for frame in frames(tone(speech_ms) + silence(pause_ms)):
+            self.clock.advance(0.02)
+            await self.session.feed_audio(frame)
+
+
+@pytest.fixture
+def fake_call(fake_kb):
+    from assistant.turn import Assistant
+    from tests.fakes import (
+        FakeGenerator,
+        FakeTranscriber,
+        FakeVadModel,
+        FakeVoices,
+        ManualClock,
+        fake_engines,
+    )
+
+    calls: list[FakeCall] = []
+
+    async def make(
+        *utterances: str, generator: FakeGenerator | None = None, **config: Any
+    ) -> FakeCall:
+        generator = generator or FakeGenerator()
+        engines = fake_engines(fake_kb, generator=generator)
+        assistant: Assistant = engines.assistant
+        clock = ManualClock()
+        core = StreamingRecognizer(
+            FakeTranscriber.saying(*utterances), vad_model=FakeVadModel(), clock=clock
+        )
+        log = Transcript()
+        session = VoiceSession(
+            recognizer=AsyncStreamingRecognizer(core),
+            run_turn=engines.turn_runner("demo"),
+            conversation=assistant.new_conversation(),
+            emit=log.emit,
+            config=SessionConfig(**config),
+            clock=clock,
+        )
+        assert isinstance(engines.voices, FakeVoices)
+        await session.start()
+        call = FakeCall(session, log, clock, generator)
+        calls.append(call)
+        return call
+
+    return make
+
+
+async def test_fake_voice_turn_frames_come_in_order(fake_call) -> None:
+    call = await fake_call("How much does a passport cost?")
+    try:
+        await call.say(600)
+        end = await call.log.wait(is_(TurnEnd, 1), timeout=30)
+        kinds = [type(e.event).__name__ for _, e in call.log.items]
+        first = {k: kinds.index(k) for k in set(kinds)}
+        order = ["SpeechStarted", "FinalTranscript", "TurnStarted", "SourcesFound"]
+        order += ["AnswerDelta", "AnswerSentence", "AudioStart", "AudioData", "AudioEnd"]
+        assert [first[k] for k in order] == sorted(first[k] for k in order), kinds
+        assert kinds[-1] == "TurnEnd"
+        assert end.event.outcome in ("model", "extractive_fallback")
+        assert end.event.timings["voice_to_voice"] >= 0 and "asr" in end.event.timings
+        assert call.log.events(FinalTranscript)[0].language == "en"
+    finally:
+        await call.session.close()
+
+
+async def test_fake_barge_in_stops_the_model_and_the_words_become_the_next_turn(fake_call) -> None:
+    from tests.fakes import FakeGenerator
+
+    generator = FakeGenerator(hold_at=3)
+    call = await fake_call("what about for a child", generator=generator, barge_in_guard_s=0.0)
+    try:
+        await call.session.ask("How much does a passport cost?")
+        await asyncio.wait_for(generator.held.wait(), 30)  # the model is mid-answer
+        await call.say(600)
+        interrupted = await call.log.wait(is_(Interrupted), timeout=30)
+        assert interrupted.event.reason == "barge_in" and interrupted.event.interrupted_turn == 1
+        assert generator.closed == 1  # the model's stream was closed
+        started = await call.log.wait(is_(TurnStarted, 2), timeout=30)
+        assert started.event.question == "what about for a child"
+        assert not call.log.events(TurnEnd, 1)
+        assert call.session.interrupted(1) and not call.session.interrupted(2)
+    finally:
+        await call.session.close()
+
+
+async def test_fake_acknowledgement_does_not_stop_the_answer(fake_call) -> None:
+    from tests.fakes import FakeGenerator
+
+    generator = FakeGenerator(hold_at=3)
+    call = await fake_call("嗯", generator=generator, barge_in_guard_s=0.0)
+    try:
+        await call.session.ask("How much does a passport cost?")
+        await asyncio.wait_for(generator.held.wait(), 30)
+        await call.say(300)
+        final = await call.log.wait(is_(FinalTranscript), timeout=30)
+        assert final.event.text == "嗯"
+        generator.release.set()
+        await call.log.wait(is_(TurnEnd, 1), timeout=30)
+        assert not call.log.events(Interrupted)
+        assert len(call.log.events(TurnStarted)) == 1  # 嗯 made no turn
+    finally:
+        await call.session.close()
+
+
+async def test_fake_acknowledgement_interrupts_when_configured_to_stop_on_speech(
+    fake_call,
+) -> None:
+    from tests.fakes import FakeGenerator
+
+    generator = FakeGenerator(hold_at=3)
+    call = await fake_call("嗯", generator=generator, barge_in_guard_s=0.0, barge_in_on="speech")
+    try:
+        await call.session.ask("How much does a passport cost?")
+        await asyncio.wait_for(generator.held.wait(), 30)
+        await call.say(300)
+        interrupted = await call.log.wait(is_(Interrupted), timeout=30)
+        assert interrupted.event.reason == "barge_in"
+    finally:
+        await call.session.close()
+
+
+async def test_fake_echo_guard_ignores_speech_right_after_the_audio_starts(fake_call) -> None:
+    from tests.fakes import FakeGenerator
+
+    # the first sentence is spoken, then the model holds: the answer is playing
+    generator = FakeGenerator.replying(
+        "Passports are issued by the Immigration Department. It takes ten working days.",
+        hold_at=7,
+    )
+    call = await fake_call("and for a child", generator=generator, barge_in_guard_s=5.0)
+    try:
+        await call.session.ask("Who issues passports?")
+        await call.log.wait(is_(AudioData, 1), timeout=30)
+        await call.say(600)  # 0.6 s after the audio started: inside the 5 s guard
+        await call.log.wait(is_(FinalTranscript), timeout=30)
+        await call.log.wait(is_(TurnStarted, 2), timeout=30)
+        assert [i.reason for i in call.log.events(Interrupted)] == ["new_question"]
+    finally:
+        await call.session.close()
+
+
+async def test_fake_playback_report_keeps_only_the_heard_part_in_memory(fake_call) -> None:
+    from assistant.frames import Playback
+    from tests.fakes import FakeGenerator
+
+    generator = FakeGenerator.replying(
+        "Passports are issued by the Immigration Department. "
+        "Applications can be made online. Collection is in person.",
+        hold_at=14,
+    )
+    call = await fake_call(generator=generator)
+    try:
+        await call.session.ask("Who issues passports?")
+        await asyncio.wait_for(generator.held.wait(), 30)
+        said = [e.delta for e in call.log.events(AnswerDelta, 1)]
+        assert len(said) >= 2, said
+        await call.session.send(Playback(turn_id=1, sentence=1, played_ms=500))
+        await call.session.cancel_turn()
+        await call.log.wait(is_(Interrupted), timeout=30)
+        _question, answer = call.session.conversation.history[-1]
+        assert answer == said[0].strip()
+    finally:
+        await call.session.close()

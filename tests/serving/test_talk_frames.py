@@ -1,0 +1,110 @@
+"""/ws/talk frame order, barge-in, playback reports and the send path, on fake engines
+(tests/fakes.py): the real app, socket, session and assistant code with no model loaded.
+tests/serving/test_talk.py runs the same socket with the real engines."""
+
+from __future__ import annotations
+
+import re
+
+from tests.fakes import FakeGenerator, FakeSynthesizer, FakeTranscriber, frames, silence, tone
+from tests.serving.talk_client import Recorder
+
+START = {"type": "start", "sample_rate": 16000, "language": "en", "collection": "demo"}
+
+
+def started(ws) -> Recorder:
+    rec = Recorder(ws)
+    ws.send_json(START)
+    rec.until_type("ready")
+    return rec
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    label = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    match = re.search(rf"^{name}\{{{label}\}} ([0-9.]+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_a_typed_turn_sends_its_frames_in_order_with_an_outcome(fake_talk_client) -> None:
+    client = fake_talk_client()
+    with client.websocket_connect("/ws/talk") as ws:
+        rec = started(ws)
+        ws.send_json({"type": "text", "text": "How much does a passport cost?"})
+        end = rec.until_type("turn_end")
+    kinds = [k for k in rec.types() if k != "ready"]
+    assert kinds[0] == "turn_start" and kinds[-1] == "turn_end"
+    order = ["turn_start", "sources", "answer", "audio_start", "__audio__", "audio_end"]
+    assert [kinds.index(k) for k in order] == sorted(kinds.index(k) for k in order), kinds
+    assert end["outcome"] in ("model", "extractive_fallback") and end["refused"] is False
+    assert {"retrieval", "first_token", "first_audio", "total"} <= set(end["timings"])
+
+
+def test_a_follow_up_does_not_count_the_finished_turn_as_interrupted(fake_talk_client) -> None:
+    # a slow voice: the first answer is still playing when the follow-up comes
+    client = fake_talk_client(synthesizer=FakeSynthesizer(ms_per_char=200))
+    with client.websocket_connect("/ws/talk") as ws:
+        rec = started(ws)
+        ws.send_json({"type": "text", "text": "How much does a passport cost?"})
+        rec.until_type("turn_end")
+        ws.send_json({"type": "text", "text": "And for a child?"})
+        rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
+    assert rec.of_type("interrupted")[0]["reason"] == "new_question"  # its playback stopped
+    text = client.get("/metrics").text
+    assert metric(text, "samyu_turns_total", input="text", outcome="interrupted") == 0
+    assert (
+        sum(
+            metric(text, "samyu_turns_total", input="text", outcome=o)
+            for o in ("answered", "refused")
+        )
+        == 2
+    )
+
+
+def test_speech_over_an_answer_interrupts_it_and_no_more_of_its_audio_is_sent(
+    fake_talk_client,
+) -> None:
+    generator = FakeGenerator(hold_at=3)
+    transcriber = FakeTranscriber.saying("what about a child passport")
+    client = fake_talk_client(generator=generator, transcriber=transcriber, barge_in_guard_ms=0)
+    with client.websocket_connect("/ws/talk") as ws:
+        rec = started(ws)
+        ws.send_json({"type": "text", "text": "How much does a passport cost?"})
+        rec.until_type("sources")
+        for frame in frames(tone(600) + silence(900)):
+            ws.send_bytes(frame)
+        interrupted = rec.until_type("interrupted")
+        assert interrupted["turn_id"] == 1 and interrupted["reason"] == "barge_in"
+        rec.until(lambda f: f["type"] == "turn_start" and f["turn_id"] == 2)
+    cut = rec.frames.index(interrupted)
+    assert not [f for f in rec.frames[cut:] if f.get("turn_id") == 1 and f is not interrupted]
+    assert "speech_started" in rec.types()[:cut]
+
+
+def test_a_frame_that_cannot_be_encoded_becomes_an_error_and_the_session_goes_on(
+    fake_talk_client,
+) -> None:
+    # a lone surrogate (from a model, or echoed from a client) cannot be sent as UTF-8
+    generator = FakeGenerator.replying("Passports are issued by the department \ud800 here.")
+    client = fake_talk_client(generator=generator)
+    with client.websocket_connect("/ws/talk") as ws:
+        rec = started(ws)
+        ws.send_json({"type": "text", "text": "Who issues passports?"})
+        error = rec.until(lambda f: f["type"] == "error" and f["code"] == "unencodable_frame")
+        assert error["turn_id"] == 1 and error["fatal"] is False
+        ws.send_json({"type": "text", "text": "How much does a passport cost?"})
+        rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
+    text = client.get("/metrics").text
+    assert metric(text, "samyu_errors_total", code="unencodable_frame") >= 1
+
+
+def test_playback_reports_are_accepted_and_checked(fake_talk_client) -> None:
+    client = fake_talk_client()
+    with client.websocket_connect("/ws/talk") as ws:
+        rec = started(ws)
+        ws.send_json({"type": "text", "text": "How much does a passport cost?"})
+        rec.until_type("turn_end")
+        ws.send_json({"type": "playback", "turn_id": 1, "sentence": 1, "played_ms": 800})
+        ws.send_json({"type": "playback", "turn_id": 1, "sentence": -1, "played_ms": 0})
+        error = rec.until_type("error")
+        assert error["code"] == "bad_frame" and "sentence" in error["message"]
+        assert len(rec.of_type("error")) == 1  # the good report was taken silently
