@@ -32,6 +32,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q torch==2.9.1 torchaudio==2.9.1
   .venv/bin/python -m pip install -q -e '.[dev]'
+  # Smart Turn v3 (semantic end of turn, voices/turn_detection.py): only the ONNX file in the
+  # wheel's package data is used; pipecat itself is never imported, so none of its deps.
+  .venv/bin/python -m pip install -q --no-deps pipecat-ai==1.14.0
   echo "$want" >"$stamp"
 fi
 

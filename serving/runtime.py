@@ -23,7 +23,12 @@ from knowledge_base.types import QueryOptions
 from serving.jobs import IngestJob, JobRegistry
 from serving.metrics import Metrics
 from serving.settings import Settings
-from voices.streaming import AsyncStreamingRecognizer, SessionTranscriber, StreamingRecognizer
+from voices.streaming import (
+    AsyncStreamingRecognizer,
+    SessionTranscriber,
+    StreamingRecognizer,
+    TurnDetector,
+)
 from voices.types import SpokenLanguage, Synthesizer
 from voices.vad import VadModel
 
@@ -49,6 +54,7 @@ class Engines:
     assistant: Assistant  # built with voice_for (speech)
     voices: Voices
     load_seconds: dict[str, float] = field(default_factory=dict)
+    turn_detector: TurnDetector | None = None  # None: silence-only end points
 
     def output_sample_rate(self, language: SpokenLanguage | None) -> int | None:
         """The rate of the answer audio when the language is known in advance."""
@@ -101,7 +107,21 @@ def load_engines(settings: Settings, kb: KnowledgeBase) -> Engines:
             settings.assistant, kb, transcriber=transcriber, voice_for=voices.voice
         ),
     )
-    return Engines(transcriber, vad, assistant, voices, timings)
+    return Engines(transcriber, vad, assistant, voices, timings, _turn_detector(settings))
+
+
+def _turn_detector(settings: Settings) -> TurnDetector | None:
+    """Smart Turn when enabled and installed; else silence-only end points (logged)."""
+    from voices.turn_detection import TurnModelMissingError, shared_turn_model
+
+    turn = settings.voices.turn_detection
+    if not turn.enabled:
+        return None
+    try:
+        return shared_turn_model(turn.model_path, threads=turn.threads)
+    except TurnModelMissingError as exc:
+        log.warning("semantic end of turn is off: %s", exc)
+        return None
 
 
 class Runtime:
@@ -214,6 +234,8 @@ class Runtime:
             vad=voices.vad,
             vad_model=self.engines.vad_model,
             endpointing=endpointing,
+            turn_detector=self.engines.turn_detector,
+            turn_detection=voices.turn_detection,
         )
         return VoiceSession(
             recognizer=AsyncStreamingRecognizer(core),

@@ -262,3 +262,16 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@dataclass
+class FakeTurnDetector:
+    """voices.streaming.TurnDetector: says `probability` for every check, and records the
+    seconds of audio each check saw."""
+
+    probability: float = 0.9
+    checks: list[float] = field(default_factory=list)
+
+    def end_probability(self, audio: np.ndarray) -> float:
+        self.checks.append(audio.size / PIPELINE_SAMPLE_RATE)
+        return self.probability

@@ -105,7 +105,9 @@ class TurnDetectionSettings(BaseModel):
         default=None, description="The ONNX file; None = the one in the pipecat-ai package."
     )
     check_silence_ms: int = Field(
-        default=200, ge=64, description="Pause after which the model is first asked."
+        default=300,
+        ge=64,
+        description="Pause after which the model is first asked (bench/end_of_turn.py).",
     )
     recheck_ms: int = Field(
         default=300, ge=64, description="While the pause lasts, ask again this often."

@@ -17,6 +17,7 @@ math of transformers' WhisperFeatureExtractor); output: P(turn complete).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import threading
 from functools import cache
@@ -29,6 +30,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from voices.types import PIPELINE_SAMPLE_RATE
 
 MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
+MODEL_SHA256 = "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f"
 WINDOW_S = 8
 _N_FFT = 400
 _HOP = 160
@@ -46,6 +48,9 @@ def packaged_model_path() -> Path:
     for root in locations:
         path = Path(root) / "audio" / "turn" / "smart_turn" / "data" / MODEL_FILE
         if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest != MODEL_SHA256:
+                raise TurnModelMissingError(f"{path} is damaged (sha256 {digest[:12]}...)")
             return path
     raise TurnModelMissingError(
         f"{MODEL_FILE} not found: install its package with "
