@@ -20,33 +20,27 @@ from dataclasses import dataclass, field
 
 from assistant.config import AssistantSettings
 from assistant.gate import (
-    allowed_numbers,
     best_quote,
-    content_terms,
-    is_copied_scaffold,
     judge_evidence,
-    leaks_prompt,
-    ungrounded_numbers,
 )
 from assistant.injection import remove_instructions, remove_question_instructions
 from assistant.language import is_chinese, to_script
 from assistant.prompts import (
     PromptSource,
     answer_messages,
-    echoes_prompt_labels,
     phrase,
     prompt_text,
     system_prompt,
 )
-from assistant.retriever import KnowledgeBaseRetriever, document_hit, to_source
 from assistant.rewrite import rewrite_follow_up
 from assistant.speakable import (
     clean_for_display,
     clean_for_speech,
     has_speakable_content,
-    strip_citations,
 )
+from assistant.stages.checking import SentenceChecker
 from assistant.stages.language import decide_language
+from assistant.stages.retrieval import retrieve, to_sources
 from assistant.types import (
     AnswerDelta,
     AnswerSentence,
@@ -63,7 +57,6 @@ from knowledge_base.types import Hit, Retriever
 from voices.sentences import SentenceSplitter, split_sentences
 
 _LANGUAGES: tuple[SpokenLanguage, ...] = ("yue", "cmn", "en")
-_SNIPPET_CHARS = 240
 
 
 @dataclass
@@ -208,10 +201,7 @@ class Answerer:
                 timings["total"] = clock.ms()
                 yield TurnEnd(answer.text, True, lang, timings, query=query)
                 return
-            sources = [
-                to_source(n, hit, snippet_chars=_SNIPPET_CHARS) for n, hit in enumerate(hits, 1)
-            ]
-            yield SourcesFound(sources)
+            yield SourcesFound(to_sources(hits))
             async for event in self._generate(asked, query, hits, answer, clock, timings):
                 yield event
             timings["total"] = clock.ms()
@@ -245,18 +235,8 @@ class Answerer:
         return None
 
     async def _retrieve(self, query: str, collection: str, lang: SpokenLanguage) -> list[Hit]:
-        """The top `retrieval_k` hits, those in the caller's language first.
-
-        Twice k are retrieved; when some are in the caller's language only those are kept: a
-        small model answers in the language of its sources as much as of its instructions, and
-        the sources shown then match the answer.
-        """
-        k = self.settings.retrieval_k
-        retriever = KnowledgeBaseRetriever(retriever=self.retriever_for(collection), k=2 * k)
-        hits = [document_hit(d) for d in await retriever.ainvoke(query)]
-        chinese = lang != "en"
-        same = [h for h in hits if h.chunk.language.startswith("zh") == chinese]
-        return (same or hits)[:k]
+        retriever = self.retriever_for(collection)
+        return await retrieve(retriever, query, lang, self.settings.retrieval_k)
 
     def _redirect(self, answer: _Answer) -> list[TurnEvent]:
         text = phrase("redirect", answer.language, hotline=self.settings.hotline)
@@ -270,22 +250,6 @@ class Answerer:
             sources.append(PromptSource(number, hit.chunk.title, text))
         return sources
 
-    def _sentence_problem(
-        self, sentence: str, allowed: set, lang: SpokenLanguage, question: str
-    ) -> str | None:
-        display = to_script(clean_for_display(sentence), lang)
-        if ungrounded_numbers(display, allowed):
-            return "ungrounded"
-        if leaks_prompt(display, self._prompts):
-            return "prompt_leak"
-        if echoes_prompt_labels(display) or _repeats_question(display, question):
-            return "prompt_echo"  # copying the prompt's layout or the question, not answering
-        if _degenerate(display):
-            return "degenerate"
-        if (lang == "en") == is_chinese(display) and len(display) > 12:
-            return "wrong_language"
-        return None
-
     async def _generate(
         self,
         question: str,
@@ -298,19 +262,18 @@ class Answerer:
         lang = answer.language
         prompt_sources = self._prompt_sources(hits)
         messages = answer_messages(question, prompt_sources, lang, hotline=self.settings.hotline)
-        allowed = allowed_numbers(
-            [s.text + s.title for s in prompt_sources] + [question, query, self.settings.hotline]
+        checker = SentenceChecker(
+            lang, question, prompt_sources, self._prompts, query, self.settings.hotline
         )
-        scaffold = [(s.title, s.text) for s in prompt_sources]
 
         def accept(sentences: list[str]) -> tuple[list[TurnEvent], str | None]:
             """Events of the sentences that pass the checks, up to the first that fails (its
             problem is returned); sentences that only copy source scaffolding are skipped."""
             events: list[TurnEvent] = []
             for sentence in sentences:
-                if is_copied_scaffold(sentence, scaffold):
+                if checker.copies_scaffold(sentence):
                     continue
-                if problem := self._sentence_problem(sentence, allowed, lang, question):
+                if problem := checker.problem(sentence):
                     return events, problem
                 events += answer.say(sentence)
                 timings.setdefault("first_sentence", clock.ms())
@@ -380,24 +343,6 @@ class Answerer:
             text = f"{intro}{' ' if lang == 'en' else ''}{sentence}" if i == 0 else sentence
             events += answer.say(text if text[-1:] in "。！？.!?" else text + stop)
         return events
-
-
-def _degenerate(sentence: str) -> bool:
-    """A model stuck in a loop ("裴累裴累裴累…"): few distinct character pairs for its length."""
-    text = "".join(sentence.split())
-    if len(text) < 16:
-        return False
-    pairs = [text[i : i + 2] for i in range(len(text) - 1)]
-    return len(set(pairs)) < 0.3 * len(pairs)
-
-
-def _repeats_question(sentence: str, question: str) -> bool:
-    """A question-shaped sentence with nothing beyond the caller's question's terms (the model
-    echoing the question, or a FAQ question from its sources, instead of answering)."""
-    if not sentence.rstrip().endswith(("?", "？")):
-        return False
-    terms = content_terms(strip_citations(sentence))
-    return not terms or terms <= content_terms(question)
 
 
 def sources_of(events: Sequence[TurnEvent]) -> list[Source]:

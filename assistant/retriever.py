@@ -11,7 +11,6 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.speakable import clean_for_display
 from assistant.types import Source
 from knowledge_base.types import Hit, QueryOptions, Retriever
 
@@ -55,16 +54,7 @@ def document_hit(document: Document) -> Hit:
 
 
 def to_source(number: int, hit: Hit, *, snippet_chars: int) -> Source:
-    chunk = hit.chunk
-    snippet = " ".join(clean_for_display(chunk.text).split())
-    if len(snippet) > snippet_chars:
-        snippet = snippet[: snippet_chars - 1].rstrip() + "…"
-    return Source(
-        number=number,
-        doc_id=chunk.doc_id,
-        chunk_id=chunk.id,
-        title=chunk.title,
-        snippet=snippet,
-        link=chunk.url,
-        score=hit.score,
-    )
+    """assistant.stages.retrieval.to_source (kept here for callers on other branches)."""
+    from assistant.stages.retrieval import to_source as source
+
+    return source(number, hit, snippet_chars=snippet_chars)

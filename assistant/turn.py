@@ -12,7 +12,6 @@ added to its timings.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -20,108 +19,26 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 
 import numpy as np
-import soxr
 
 from assistant.answerer import Answerer, Conversation
 from assistant.config import AssistantSettings
 from assistant.generators import build_generator
 from assistant.stages.language import decide_language
-from assistant.threads import iterate_in_thread
+from assistant.stages.synthesis import speak
 from assistant.types import (
-    AnswerSentence,
-    AudioData,
-    AudioEnd,
-    AudioStart,
     FinalTranscript,
     Generator,
     SpokenLanguage,
     TurnEnd,
-    TurnError,
     TurnEvent,
 )
 from knowledge_base import KnowledgeBase
 from knowledge_base.types import Retriever
-from voices.audio_io import float_to_pcm16, pcm16_to_float
-from voices.types import AudioChunk, Synthesizer, Transcriber
+from voices.types import Synthesizer, Transcriber
 
 log = logging.getLogger(__name__)
 VoiceFor = Callable[[SpokenLanguage], Synthesizer]
 _END = object()
-
-
-def _resampled(chunk: AudioChunk, rate: int) -> bytes:
-    if chunk.sample_rate == rate:
-        return chunk.pcm
-    audio = soxr.resample(pcm16_to_float(chunk.pcm), chunk.sample_rate, rate)
-    return float_to_pcm16(np.asarray(audio, dtype=np.float32))
-
-
-async def speak(
-    events: AsyncIterator[TurnEvent], voice: Synthesizer, language: SpokenLanguage
-) -> AsyncIterator[TurnEvent]:
-    """`events` plus the audio of each AnswerSentence (AudioStart, AudioData..., AudioEnd)."""
-    start = time.perf_counter()
-    out: asyncio.Queue[object] = asyncio.Queue()
-    sentences: asyncio.Queue[str | None] = asyncio.Queue()
-    held: list[TurnEvent] = []  # TurnEnd waits for the audio
-
-    async def pump_answer() -> None:
-        try:
-            async with aclosing(events):
-                async for event in events:
-                    if isinstance(event, TurnEnd):
-                        held.append(event)
-                        continue
-                    await out.put(event)
-                    if isinstance(event, AnswerSentence):
-                        await sentences.put(event.text)
-                    if isinstance(event, TurnError):
-                        break
-        finally:
-            await sentences.put(None)
-
-    async def pump_speech() -> float | None:
-        first_audio: float | None = None
-        started = False
-        while (text := await sentences.get()) is not None:
-            chunks = iterate_in_thread(
-                lambda text=text: voice.synthesize(text, language), name="tts-synthesize"
-            )
-            try:
-                async with aclosing(chunks):
-                    async for chunk in chunks:
-                        if not started:
-                            await out.put(AudioStart(sample_rate=voice.sample_rate))
-                            started = True
-                            first_audio = round((time.perf_counter() - start) * 1000, 1)
-                        await out.put(AudioData(_resampled(chunk, voice.sample_rate)))
-            except Exception:  # one unspeakable sentence: the text was shown, go on
-                log.warning("could not speak %r", text[:80], exc_info=True)
-        if started:
-            await out.put(AudioEnd())
-        return first_audio
-
-    async def run() -> None:
-        try:
-            _, first_audio = await asyncio.gather(pump_answer(), pump_speech())
-            for event in held:
-                if isinstance(event, TurnEnd) and first_audio is not None:
-                    timings = {**event.timings, "first_audio": first_audio}
-                    event = dataclasses.replace(event, timings=timings)
-                await out.put(event)
-        except Exception as exc:  # e.g. the answer stream itself failed: never hang the turn
-            await out.put(TurnError("turn_failed", f"the turn failed: {exc}"))
-        finally:
-            await out.put(_END)
-
-    runner = asyncio.create_task(run())
-    try:
-        while (item := await out.get()) is not _END:
-            yield item  # type: ignore[misc]
-    finally:
-        runner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await runner
 
 
 class Assistant:
@@ -222,11 +139,12 @@ class Assistant:
         hint = language or (conversation.language if conversation is not None else None)
         transcript = await asyncio.to_thread(self.transcriber.transcribe, audio, language=hint)
         asr_ms = round((time.perf_counter() - started) * 1000, 1)
-        yield FinalTranscript(transcript.text, transcript.language)
+        lang = decide_language(transcript.text, declared=language, heard=transcript.language)
+        yield FinalTranscript(transcript.text, lang)
         async with aclosing(
             self.answer_spoken(
                 transcript.text,
-                language=transcript.language,
+                language=lang,
                 collection=collection,
                 conversation=conversation,
             )

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 
 DEFAULT_ACKNOWLEDGEMENTS = [
     "嗯",
-    "唔",
     "係",
     "系",
     "是",

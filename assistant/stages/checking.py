@@ -1,0 +1,76 @@
+"""Sentence checking: each sentence of the model's answer is checked before it is shown or
+spoken (numbers grounded in the sources, no prompt leak or echo, no loop, the caller's
+language). The checks themselves live in assistant.gate and assistant.prompts; this stage
+holds what one turn checks against and says the first problem of a sentence, or None."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from assistant.gate import (
+    allowed_numbers,
+    content_terms,
+    is_copied_scaffold,
+    leaks_prompt,
+    ungrounded_numbers,
+)
+from assistant.language import is_chinese, to_script
+from assistant.prompts import PromptSource, echoes_prompt_labels
+from assistant.speakable import clean_for_display, strip_citations
+from voices.types import SpokenLanguage
+
+
+@dataclass
+class SentenceChecker:
+    """What one turn's sentences are checked against."""
+
+    language: SpokenLanguage
+    question: str
+    sources: Sequence[PromptSource]
+    system_prompts: Sequence[str]  # every language's system prompt (a leak of any fails)
+    query: str = ""
+    hotline: str = ""
+    allowed: set = field(init=False)
+    scaffold: list[tuple[str, str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        texts = [s.text + s.title for s in self.sources]
+        self.allowed = allowed_numbers([*texts, self.question, self.query, self.hotline])
+        self.scaffold = [(s.title, s.text) for s in self.sources]
+
+    def copies_scaffold(self, sentence: str) -> bool:
+        """Only a source's '[n] title' heading or FAQ question, copied: skipped, not failed."""
+        return is_copied_scaffold(sentence, self.scaffold)
+
+    def problem(self, sentence: str) -> str | None:
+        display = to_script(clean_for_display(sentence), self.language)
+        if ungrounded_numbers(display, self.allowed):
+            return "ungrounded"
+        if leaks_prompt(display, self.system_prompts):
+            return "prompt_leak"
+        if echoes_prompt_labels(display) or repeats_question(display, self.question):
+            return "prompt_echo"  # copying the prompt's layout or the question, not answering
+        if degenerate(display):
+            return "degenerate"
+        if (self.language == "en") == is_chinese(display) and len(display) > 12:
+            return "wrong_language"
+        return None
+
+
+def degenerate(sentence: str) -> bool:
+    """A model stuck in a loop ("裴累裴累裴累…"): few distinct character pairs for its length."""
+    text = "".join(sentence.split())
+    if len(text) < 16:
+        return False
+    pairs = [text[i : i + 2] for i in range(len(text) - 1)]
+    return len(set(pairs)) < 0.3 * len(pairs)
+
+
+def repeats_question(sentence: str, question: str) -> bool:
+    """A question-shaped sentence with nothing beyond the caller's question's terms (the model
+    echoing the question, or a FAQ question from its sources, instead of answering)."""
+    if not sentence.rstrip().endswith(("?", "？")):
+        return False
+    terms = content_terms(strip_citations(sentence))
+    return not terms or terms <= content_terms(question)

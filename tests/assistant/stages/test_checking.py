@@ -1,0 +1,29 @@
+"""Sentence checking: the first problem of an answer sentence, or None."""
+
+from __future__ import annotations
+
+from assistant.prompts import PromptSource
+from assistant.stages.checking import SentenceChecker, degenerate, repeats_question
+
+SOURCES = [PromptSource(1, "Passport fees", "An adult passport costs HK$1,260 (32 pages).")]
+
+
+def checker(language="en", question="How much is a passport?") -> SentenceChecker:
+    return SentenceChecker(language, question, SOURCES, ["You answer citizens' questions"])
+
+
+def test_a_grounded_sentence_passes() -> None:
+    assert checker().problem("An adult passport costs HK$1,260 [1].") is None
+
+
+def test_invented_numbers_wrong_language_and_echoes_fail() -> None:
+    assert checker().problem("It costs HK$900 [1].") == "ungrounded"
+    assert checker().problem("護照的費用是港幣一千二百六十元，請留意。") == "wrong_language"
+    assert checker().problem("How much is a passport?") == "prompt_echo"
+
+
+def test_loops_and_copied_headings() -> None:
+    assert degenerate("裴累裴累裴累裴累裴累裴累裴累裴累")
+    assert not degenerate("An adult passport costs HK$1,260.")
+    assert repeats_question("How much is a passport?", "how much is a passport")
+    assert checker().copies_scaffold("[1] Passport fees")
