@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from assistant.config import AssistantSettings
+from assistant.frames import FinalTranscript, SessionEvent
 from assistant.models import embedded_model_path
 from assistant.types import (
     AnswerDelta,
@@ -28,6 +28,11 @@ from assistant.types import (
 )
 from knowledge_base.config import KnowledgeBaseSettings
 from voices.config import VoiceSettings
+from voices.types import Transcript
+
+if TYPE_CHECKING:
+    from assistant.answerer import Conversation
+    from assistant.session import VoiceSession
 
 _LANGUAGES = ("yue", "cmn", "en")
 
@@ -97,39 +102,100 @@ async def _run_turn(
     voices: VoiceSettings,
     settings: AssistantSettings,
 ) -> _Outcome:
+    """One turn through the same chain as the voice server: a `VoiceSession` fed the file's
+    audio (push-to-talk: the file's end is the end of speech) or the typed question."""
+    from assistant.session import SessionConfig, VoiceSession
     from assistant.turn import Assistant
     from knowledge_base import KnowledgeBase
+    from voices.streaming import AsyncStreamingRecognizer, StreamingRecognizer
 
-    asr_ms: float | None = None
+    transcriber = None
     if audio is not None:
         from voices.asr.faster_whisper import FasterWhisperTranscriber
-        from voices.files import transcribe_file
 
         transcriber = FasterWhisperTranscriber.from_settings(voices)
-        started = time.perf_counter()
-        transcript = await asyncio.to_thread(
-            transcribe_file, audio, transcriber, files=voices.files, vad=voices.vad,
-            language=language,
-        )  # fmt: skip
-        asr_ms = round((time.perf_counter() - started) * 1000, 1)
-        question, language = transcript.text, transcript.language
-    assert question is not None
     voice_for = None
     if speak_answer:
         from voices.tts.registry import VoiceRegistry
 
         voice_for = VoiceRegistry(voices.tts).voice
     assistant = Assistant.from_settings(settings, KnowledgeBase(kb), voice_for=voice_for)
-    outcome = _Outcome(transcript=question, language=language)
-    turn = assistant.answer_spoken if speak_answer else assistant.answer
-    try:
-        async for event in turn(question, language=language, collection=collection):
+    outcome = _Outcome(transcript=question or "", language=language)
+    finished = asyncio.Event()
+
+    async def emit(item: SessionEvent) -> None:
+        event = item.event
+        if isinstance(event, FinalTranscript):
+            outcome.transcript, outcome.language = event.text, event.language
+            if not event.text:
+                outcome.error = TurnError("no_speech", "no speech was recognised in the audio")
+                finished.set()
+        elif isinstance(event, TurnError) and item.turn_id is None:
+            outcome.error = event  # a notice about the input (e.g. the utterance was cut)
+        elif item.turn_id is not None and isinstance(event, TurnEvent):
             outcome.take(event, echo=echo)
+            if isinstance(event, TurnEnd | TurnError):
+                finished.set()
+
+    def run_turn(text: str, *, language: SpokenLanguage | None, conversation: Conversation):
+        turn = assistant.answer_spoken if speak_answer else assistant.answer
+        return turn(text, language=language, collection=collection, conversation=conversation)
+
+    streaming = voices.streaming.model_copy(
+        update={"partials": False, "max_utterance_s": voices.files.max_file_duration_s}
+    )
+    recognizer = AsyncStreamingRecognizer(
+        StreamingRecognizer(
+            transcriber or _NoTranscriber(),
+            language=language,
+            streaming=streaming,
+            vad=voices.vad,
+            endpointing=False,
+        )
+    )
+    session = VoiceSession(
+        recognizer=recognizer,
+        run_turn=run_turn,
+        conversation=assistant.new_conversation(),
+        emit=emit,
+        config=SessionConfig(language=language, max_utterance_s=streaming.max_utterance_s),
+    )
+    await session.start()
+    try:
+        if audio is not None:
+            await _feed_file(session, audio, voices)
+        else:
+            assert question is not None
+            await session.ask(question)
+        await finished.wait()
     finally:
+        await session.close()
         await assistant.aclose()
-    if asr_ms is not None:
-        outcome.timings = {"asr": asr_ms, **outcome.timings}
     return outcome
+
+
+class _NoTranscriber:
+    """Typed turns never transcribe."""
+
+    def transcribe(self, audio: object, **_: object) -> Transcript:
+        raise RuntimeError("a typed turn has no audio to transcribe")
+
+
+async def _feed_file(session: VoiceSession, audio: Path, voices: VoiceSettings) -> None:
+    """The file's audio as a caller's microphone would send it, then the end of speech."""
+    from voices.audio_io import float_to_pcm16, read_file_audio
+
+    samples = await asyncio.to_thread(
+        read_file_audio,
+        audio,
+        max_duration_s=voices.files.max_file_duration_s,
+        max_bytes=voices.files.max_file_bytes,
+    )
+    pcm = float_to_pcm16(samples)
+    step = 16_000 // 10 * 2  # 100 ms frames
+    for i in range(0, len(pcm), step):
+        await session.feed_audio(pcm[i : i + step])
+    await session.end_of_speech()
 
 
 def _write_wav(path: Path, outcome: _Outcome) -> None:
