@@ -1,7 +1,10 @@
 """Voice-to-voice latency over the real speech fixtures, push-to-talk and VAD end points, and
 barge-in cancel latency, against a real `samyu serve` (embedded models) on loopback.
 
-    .venv/bin/python bench/server_latency.py [--repeat 1] [--barge-ins 3]
+    .venv/bin/python bench/server_latency.py [--repeat 1] [--barge-ins 3] [--code DIR ...]
+
+`--code DIR ...` runs the server from each checkout in turn (e.g. `--code ../main .` for
+before/after in one run, same machine, same load); the client is this checkout's.
 
 Voice-to-voice is measured on the caller's clock: from the end of speech (push-to-talk
 release; in hands-free mode the last sample of speech, so the VAD's end-of-utterance silence
@@ -13,8 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+from pathlib import Path
 
-from server_common import AUDIO, CLIPS, machine, running_server
+import server_common
+from server_common import AUDIO, CLIPS, ROOT, machine, running_server
 
 from serving.loadtest import Caller, TurnResult, load_pcm16, summary
 
@@ -36,7 +42,17 @@ async def barge_in(url: str, question: str) -> TurnResult:
 
 
 async def main(args: argparse.Namespace) -> None:
-    print(f"# {machine()}")
+    print(f"# {machine()}; the machine is shared by 7 parallel helpers")
+    for code in args.code:
+        # the server runs from `code`: its working directory and import path
+        server_common.ROOT = code.resolve()
+        os.environ["PYTHONPATH"] = str(code.resolve())
+        print(f"# server code: {code.resolve()}")
+        await measure(args, label=code.resolve().name)
+        print(f"# load average after: {os.getloadavg()}")
+
+
+async def measure(args: argparse.Namespace, label: str) -> None:
     with running_server() as server:
         print(f"# server ready, RSS {server.rss_mb():.0f} MiB")
         for mode in ("push_to_talk", "hands_free"):
@@ -65,8 +81,8 @@ async def main(args: argparse.Namespace) -> None:
                         values.append(v2v)
                         if r.refused is False:
                             answered.append(v2v)
-            print(f"{mode}: voice-to-voice all turns {summary(values)}")
-            print(f"{mode}: voice-to-voice answered by the LLM {summary(answered)}")
+            print(f"[{label}] {mode}: voice-to-voice all turns {summary(values)}")
+            print(f"[{label}] {mode}: voice-to-voice answered by the LLM {summary(answered)}")
         client_ms, server_ms = [], []
         for i in range(args.barge_ins):
             r = await barge_in(server.ws_url, BARGE_IN_QUESTIONS[i % len(BARGE_IN_QUESTIONS)])
@@ -82,12 +98,13 @@ async def main(args: argparse.Namespace) -> None:
                 client_ms.append(r.interrupted_ms)
             if r.server_cancel_ms is not None:
                 server_ms.append(r.server_cancel_ms)
-        print(f"barge-in, first speech frame sent -> `interrupted` received: {summary(client_ms)}")
-        print(f"barge-in, speech onset frame -> answer cancelled (server): {summary(server_ms)}")
+        print(f"[{label}] barge-in, first speech frame sent -> `interrupted`: {summary(client_ms)}")
+        print(f"[{label}] barge-in, speech onset -> cancelled (server): {summary(server_ms)}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--barge-ins", type=int, default=3)
+    parser.add_argument("--code", type=Path, nargs="+", default=[ROOT])
     asyncio.run(main(parser.parse_args()))
