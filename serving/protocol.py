@@ -1,16 +1,35 @@
 """The /ws/talk wire protocol, version 1 (docs/protocol.md): client frames in, server frames out.
 
 Client frames are validated with pydantic; unknown fields are ignored so that a newer widget
-can talk to an older server (and the reverse). Server frames are plain dicts built here, so
-the names on the wire live in one place.
+can talk to an older server (and the reverse). Server frames are plain dicts built here from
+the pipeline's frames (assistant/frames.py), so the names on the wire live in one place.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from assistant.frames import (
+    AnswerDelta,
+    AudioData,
+    AudioEnd,
+    AudioStart,
+    FinalTranscript,
+    Frame,
+    Interrupted,
+    PartialTranscript,
+    SourcesFound,
+    SpeechStarted,
+    TurnEnd,
+    TurnError,
+    TurnStarted,
+)
+
+Outgoing = dict[str, Any] | bytes  # a JSON frame or an audio frame
 
 PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOLS = frozenset({1})
@@ -109,6 +128,60 @@ def parse_client_frame(raw: str) -> Start | EndOfSpeech | Text | Stop | Playback
 
 def error(code: str, message: str, *, fatal: bool = False) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message, "fatal": fatal}
+
+
+def server_frames(turn_id: int | None, frame: Frame, audio_frame_bytes: int) -> list[Outgoing]:
+    """One pipeline frame (assistant.frames) -> its wire frames: JSON objects, or audio bytes
+    in frames of at most `audio_frame_bytes`. Frames the protocol does not carry (whole
+    answer sentences) -> []."""
+    tagged = {"turn_id": turn_id} if turn_id is not None else {}
+    match frame:
+        case SpeechStarted():
+            return [{"type": "speech_started"}]
+        case PartialTranscript(text=text):
+            return [{"type": "partial", "text": text}]
+        case FinalTranscript(text=text, language=language):
+            return [{"type": "transcript", "text": text, "language": language}]
+        case TurnStarted(input=kind, question=question):
+            return [{"type": "turn_start", **tagged, "input": kind, "text": question}]
+        case SourcesFound(sources=sources):
+            return [{"type": "sources", **tagged, "sources": [asdict(s) for s in sources]}]
+        case AnswerDelta(delta=delta):
+            return [{"type": "answer", **tagged, "delta": delta}]
+        case AudioStart(sample_rate=rate, format=fmt):
+            return [{"type": "audio_start", **tagged, "format": fmt, "sample_rate": rate}]
+        case AudioData(pcm=pcm):
+            step = audio_frame_bytes
+            return [pcm[i : i + step] for i in range(0, len(pcm), step)]
+        case AudioEnd():
+            return [{"type": "audio_end", **tagged}]
+        case TurnEnd():
+            return [turn_end(turn_id, frame)]
+        case TurnError(code=code, message=message):
+            return [{**error(code, message), **tagged}]
+        case Interrupted(interrupted_turn=interrupted, reason=reason, cancel_ms=cancel_ms):
+            return [
+                {
+                    "type": "interrupted",
+                    "turn_id": interrupted,
+                    "reason": reason,
+                    "cancel_ms": round(cancel_ms, 1),
+                }
+            ]
+    return []
+
+
+def turn_end(turn_id: int | None, frame: TurnEnd) -> dict[str, Any]:
+    return {
+        "type": "turn_end",
+        "turn_id": turn_id,
+        "answer": frame.answer,
+        "refused": frame.refused,
+        "cancelled": frame.cancelled,
+        "outcome": frame.outcome,
+        "language": frame.language,
+        "timings": {k: round(v, 1) for k, v in frame.timings.items() if v is not None},
+    }
 
 
 def encode(frame: dict[str, Any]) -> str:

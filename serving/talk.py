@@ -16,28 +16,20 @@ import contextlib
 import logging
 import time
 import uuid
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from assistant.frames import (
-    AnswerDelta,
-    AudioData,
-    AudioEnd,
     AudioIn,
-    AudioStart,
     EndOfSpeech,
     FinalTranscript,
     Frame,
     Interrupted,
-    PartialTranscript,
     Playback,
     Question,
     SessionEvent,
-    SourcesFound,
-    SpeechStarted,
     StopTurn,
     TurnEnd,
     TurnError,
@@ -415,66 +407,25 @@ class TalkConnection:
         if event.reason == "barge_in":
             self.metrics.barge_ins.inc()
 
-    def _frames(self, turn_id: int | None, event: Frame) -> list[Outgoing]:
-        tagged = {"turn_id": turn_id} if turn_id is not None else {}
+    def _frames(self, turn_id: int | None, event: Frame) -> list[protocol.Outgoing]:
+        """Record what the frame means for metrics and logs, then its wire frames."""
         match event:
-            case SpeechStarted():
-                return [{"type": "speech_started"}]
-            case PartialTranscript(text=text):
-                return [{"type": "partial", "text": text}]
             case FinalTranscript(text=text, language=language):
                 log.info("session %s transcript (%s): %s", self.session_id, language, text)
-                return [{"type": "transcript", "text": text, "language": language}]
             case TurnStarted():
-                assert turn_id is not None
-                self.turn_inputs[turn_id] = event.input
-                return [
-                    {"type": "turn_start", **tagged, "input": event.input, "text": event.question}
-                ]
-            case SourcesFound(sources=sources):
-                return [
-                    {"type": "sources", **tagged, "sources": [asdict(source) for source in sources]}
-                ]
-            case AnswerDelta(delta=delta):
-                return [{"type": "answer", **tagged, "delta": delta}]
-            case AudioStart(sample_rate=rate, format=fmt):
-                return [{"type": "audio_start", **tagged, "format": fmt, "sample_rate": rate}]
-            case AudioData(pcm=pcm):
-                step = self.limits.output_frame_bytes
-                return [pcm[i : i + step] for i in range(0, len(pcm), step)]
-            case AudioEnd():
-                return [{"type": "audio_end", **tagged}]
+                if turn_id is not None:
+                    self.turn_inputs[turn_id] = event.input
             case TurnEnd():
-                return [self._turn_end(turn_id, event)]
-            case TurnError(code=code, message=message):
+                self._count_turn_end(turn_id, event)
+            case TurnError(code=code):
                 self.metrics.errors.labels(code=code).inc()
                 if turn_id is not None:  # a failed turn: its stage timings count too
                     self.metrics.observe_timings(event.timings)
-                return [{**protocol.error(code, message), **tagged}]
-            case Interrupted():
-                return [
-                    {
-                        "type": "interrupted",
-                        "turn_id": event.interrupted_turn,
-                        "reason": event.reason,
-                        "cancel_ms": round(event.cancel_ms, 1),
-                    }
-                ]
-        return []  # events the protocol does not carry (e.g. whole answer sentences)
+        return protocol.server_frames(turn_id, event, self.limits.output_frame_bytes)
 
-    def _turn_end(self, turn_id: int | None, event: TurnEnd) -> dict[str, Any]:
+    def _count_turn_end(self, turn_id: int | None, event: TurnEnd) -> None:
         outcome = "cancelled" if event.cancelled else "refused" if event.refused else "answered"
         kind = self.turn_inputs.pop(turn_id, "voice") if turn_id is not None else "voice"
         self.metrics.turns.labels(input=kind, outcome=outcome).inc()
         self.metrics.observe_timings(event.timings)
         log.info("session %s turn %s %s: %s", self.session_id, turn_id, outcome, event.answer)
-        return {
-            "type": "turn_end",
-            "turn_id": turn_id,
-            "answer": event.answer,
-            "refused": event.refused,
-            "cancelled": event.cancelled,
-            "outcome": event.outcome,
-            "language": event.language,
-            "timings": {k: round(v, 1) for k, v in event.timings.items() if v is not None},
-        }
