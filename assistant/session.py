@@ -29,8 +29,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-import uuid
-import wave
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -63,6 +61,7 @@ from assistant.frames import (
 from assistant.stages.acknowledgement import DEFAULT_ACKNOWLEDGEMENTS, is_acknowledgement
 from assistant.stages.language import decide_language
 from assistant.stages.pacing import PlaybackClock
+from assistant.stages.recording import UtteranceRecorder
 from voices.audio_io import AudioInputError
 from voices.streaming import RecognizerBusyError
 from voices.types import SpokenLanguage, StreamEvent, Utterance
@@ -187,7 +186,11 @@ class VoiceSession:
         self._turn_starts: deque[float] = deque()
         self._last_push_at = clock()
         self._pending_barge_in: float | None = None  # onset of speech over an answer
-        self._kept_audio = bytearray()  # only when config.audio_dir is set
+        self._recorder = UtteranceRecorder(
+            self.config.audio_dir,
+            sample_rate=self.config.sample_rate,
+            max_utterance_s=self.config.max_utterance_s,
+        )
         self._closed = False
         self.turns_started = 0
         self.barge_ins = 0
@@ -227,8 +230,7 @@ class VoiceSession:
         except AudioInputError as exc:
             await self._notice("bad_audio", str(exc))
             return
-        if self.config.audio_dir is not None:
-            self._keep(pcm)
+        self._recorder.keep(pcm)
 
     async def end_of_speech(self) -> None:
         """Push-to-talk release: the utterance ends now, without waiting for the VAD."""
@@ -321,17 +323,16 @@ class VoiceSession:
                 "utterance_too_long",
                 f"utterances are limited to {self.config.max_utterance_s:g} s; it was cut there",
             )
-        kept, self._kept_audio = bytes(self._kept_audio), bytearray()
         await self._emit(SessionEvent(None, FinalTranscript(text, language)))
         pending, self._pending_barge_in = self._pending_barge_in, None
-        if not text:  # silence, noise, or push-to-talk released with nothing said: no turn
+        acknowledgement = pending is not None and is_acknowledgement(
+            text, self.config.acknowledgements
+        )
+        self._recorder.finish(store=bool(text) and not acknowledgement)
+        if not text or acknowledgement:  # silence or noise; or "嗯" over the answer: no turn
             return
         if pending is not None:
-            if is_acknowledgement(text, self.config.acknowledgements):
-                return  # "嗯" over the answer: the answer goes on, no new turn
             await self._interrupt(onset_at=pending, reason="barge_in")
-        if kept:
-            self._store(kept)
         await self._start_turn(
             text,
             language,
@@ -448,24 +449,3 @@ class VoiceSession:
             turn.ended = True
             return dataclasses.replace(event, timings={**event.timings, **extra})
         return event
-
-    # ---- privacy: audio is kept only when configured -------------------------------------
-
-    def _keep(self, pcm: bytes) -> None:
-        """Keep the current utterance's audio (bounded by the utterance limit)."""
-        limit = int(self.config.max_utterance_s * self.config.sample_rate * 2) + len(pcm)
-        self._kept_audio += pcm
-        if len(self._kept_audio) > limit:
-            del self._kept_audio[: len(self._kept_audio) - limit]
-
-    def _store(self, pcm: bytes) -> None:
-        directory = self.config.audio_dir
-        if directory is None:
-            return
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.wav"
-        with wave.open(str(path), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(self.config.sample_rate)
-            out.writeframes(pcm)
