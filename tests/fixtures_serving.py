@@ -1,9 +1,10 @@
 """Session fixtures of the serving package: the real engines loaded once, and a real server.
 
 `serving_engines` builds the voice server's `Engines` from the voices package's session models
-(Whisper base, Silero VAD) plus the embedded LLM and the voice registry, over the session's
-demo knowledge base, to which a small `speech` collection is added whose documents answer
-what the real speech fixtures say (so a spoken turn finds sources and is not redirected).
+(Whisper base, Silero VAD) plus Smart Turn v3, the embedded LLM and the voice registry, over
+the session's demo knowledge base, to which a small `speech` collection is added whose
+documents answer what the real speech fixtures say (so a spoken turn finds sources and is
+not redirected).
 """
 
 from __future__ import annotations
@@ -71,7 +72,10 @@ def serving_engines(
         transcriber=transcriber,
         voice_for=voices.voice,
     )
-    return Engines(transcriber, vad_model, assistant, voices)
+    from voices.turn_detection import shared_turn_model
+
+    # as shipped: the semantic end of turn (Smart Turn v3) beside the VAD
+    return Engines(transcriber, vad_model, assistant, voices, turn_detector=shared_turn_model())
 
 
 def serving_settings(home: Path, **server: object) -> Settings:
