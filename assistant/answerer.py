@@ -184,7 +184,8 @@ class Answerer:
                 hits = await self._retrieve(query, collection, lang)
             except Exception as exc:  # the KB failing must not end the session: tell the caller
                 message = phrase("retrieval_failed", lang, hotline=self.settings.hotline)
-                yield TurnError("retrieval_failed", f"{message} ({exc})")
+                timings["total"] = clock.ms()
+                yield TurnError("retrieval_failed", f"{message} ({exc})", timings)
                 return
             timings["retrieval"] = round(clock.ms() - timings["rewrite"], 1)
             evidence = judge_evidence(
