@@ -15,7 +15,8 @@ Barge-in: speech heard while an answer is being written or is still playing on t
 side interrupts it, except (1) during the echo guard (`barge_in_guard_s` after the answer's
 audio starts: its own echo reaching the microphone), and (2) when the speech is only a short
 acknowledgement (嗯, 係, ok, 好: `acknowledgements`): with `barge_in_on="words"` (default) the
-answer is interrupted at the first partial or final transcript that is not one; with
+answer is interrupted at the first partial or final transcript that is not one, or once
+`barge_in_min_speech_s` (0.6 s) of speech was heard, whichever comes first; with
 `barge_in_on="speech"` at the speech onset itself (faster, but "mm" stops the answer too).
 When the caller reports playback (`Playback` frames), "still playing" and the memory of an
 interrupted answer use what was heard; otherwise an estimate from the audio sent.
@@ -98,6 +99,8 @@ class StreamingRecognizer(Protocol):
 
     async def cancel(self) -> None: ...
 
+    def voiced_s(self) -> float: ...
+
     def events(self) -> AsyncIterator[StreamEvent]: ...
 
 
@@ -117,9 +120,11 @@ class SessionConfig:
     language: SpokenLanguage | None = None  # None = detect per utterance
     barge_in: bool = True
     barge_in_guard_s: float = 0.3
-    # "words": interrupt at the first transcript that is not an acknowledgement (嗯, ok);
+    # "words": interrupt at the first transcript that is not an acknowledgement (嗯, ok), or
+    # once `barge_in_min_speech_s` of speech was heard (longer than an acknowledgement);
     # "speech": at the speech onset (acknowledgements interrupt too)
     barge_in_on: Literal["words", "speech"] = "words"
+    barge_in_min_speech_s: float = 0.6
     acknowledgements: tuple[str, ...] = tuple(DEFAULT_ACKNOWLEDGEMENTS)
     max_utterance_s: float = 30.0
     sample_rate: int = 16_000
@@ -231,6 +236,7 @@ class VoiceSession:
             await self._notice("bad_audio", str(exc))
             return
         self._recorder.keep(pcm)
+        await self._barge_in_on_length()
 
     async def end_of_speech(self) -> None:
         """Push-to-talk release: the utterance ends now, without waiting for the VAD."""
@@ -296,12 +302,22 @@ class VoiceSession:
                     await self._interrupt(onset_at=onset, reason="barge_in")
                 else:
                     self._pending_barge_in = onset
+                    await self._barge_in_on_length()
         elif isinstance(event, PartialTranscript):
             if event.text.strip():
                 await self._emit(SessionEvent(None, event))
                 await self._confirm_barge_in(event.text)
         elif isinstance(event, Utterance):
             await self._final(event)
+
+    async def _barge_in_on_length(self) -> None:
+        """Speech over an answer longer than an acknowledgement interrupts it without waiting
+        for its words (the recogniser's partials can take seconds on a busy machine)."""
+        onset = self._pending_barge_in
+        if onset is None or self.recognizer.voiced_s() < self.config.barge_in_min_speech_s:
+            return
+        self._pending_barge_in = None
+        await self._interrupt(onset_at=onset, reason="barge_in")
 
     async def _confirm_barge_in(self, text: str) -> None:
         """Speech over an answer: words that are not an acknowledgement interrupt it."""

@@ -113,8 +113,15 @@ class ServerSettings(BaseModel):
     barge_in_on: Literal["words", "speech"] = Field(
         default="words",
         description="What interrupts an answer: 'words' = the first transcript of the caller's "
-        "speech that is not an acknowledgement (see `acknowledgements`); 'speech' = the speech "
-        "onset itself (faster, but 'mm' stops the answer too).",
+        "speech that is not an acknowledgement (see `acknowledgements`), or "
+        "`barge_in_min_speech_ms` of speech; 'speech' = the speech onset itself (faster, but "
+        "'mm' stops the answer too).",
+    )
+    barge_in_min_speech_ms: float = Field(
+        default=600.0,
+        ge=0,
+        description="With barge_in_on='words': this much speech over an answer interrupts it "
+        "without waiting for its words (acknowledgements are shorter).",
     )
     acknowledgements: list[str] = Field(
         default_factory=lambda: list(DEFAULT_ACKNOWLEDGEMENTS),

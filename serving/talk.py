@@ -307,6 +307,7 @@ class TalkConnection:
                 barge_in=self.limits.barge_in,
                 barge_in_guard_s=self.limits.barge_in_guard_ms / 1000,
                 barge_in_on=self.limits.barge_in_on,
+                barge_in_min_speech_s=self.limits.barge_in_min_speech_ms / 1000,
                 acknowledgements=tuple(self.limits.acknowledgements),
                 max_utterance_s=self.limits.max_utterance_s,
                 sample_rate=frame.sample_rate,

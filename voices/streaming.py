@@ -277,6 +277,11 @@ class StreamingRecognizer:
                 events += self._end_now("close")
             return events
 
+    def voiced_s(self) -> float:
+        """Seconds of speech heard in the utterance in progress (0 between utterances)."""
+        with self._lock:
+            return self._voiced * _WINDOW_S if self._in_speech else 0.0
+
     def has_pending_decode(self) -> bool:
         with self._lock:
             return (
@@ -528,6 +533,10 @@ class AsyncStreamingRecognizer:
 
     async def end_of_speech(self) -> None:
         self._emit(self.core.mark_end_of_speech())
+
+    def voiced_s(self) -> float:
+        """Seconds of speech in the utterance in progress (barge-in decides on it)."""
+        return self.core.voiced_s()
 
     async def aclose(self) -> None:
         """Finish the current utterance, decode what is pending, then end `events()`."""

@@ -419,3 +419,22 @@ async def test_fake_playback_report_keeps_only_the_heard_part_in_memory(fake_cal
         assert answer == said[0].strip()
     finally:
         await call.session.close()
+
+
+async def test_fake_speech_longer_than_an_acknowledgement_interrupts_without_its_words(
+    fake_call,
+) -> None:
+    from tests.fakes import FakeGenerator
+
+    generator = FakeGenerator(hold_at=3)
+    # the recogniser would only ever say "嗯": the length of the speech alone decides
+    call = await fake_call("嗯 嗯 嗯 嗯", generator=generator, barge_in_guard_s=0.0)
+    try:
+        await call.session.ask("How much does a passport cost?")
+        await asyncio.wait_for(generator.held.wait(), 30)
+        await call.say(1000, pause_ms=0)  # still speaking: no final yet
+        interrupted = await call.log.wait(is_(Interrupted), timeout=30)
+        assert interrupted.event.reason == "barge_in"
+        assert not call.log.events(FinalTranscript)
+    finally:
+        await call.session.close()
