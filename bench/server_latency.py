@@ -55,7 +55,7 @@ async def main(args: argparse.Namespace) -> None:
 async def measure(args: argparse.Namespace, label: str) -> None:
     with running_server() as server:
         print(f"# server ready, RSS {server.rss_mb():.0f} MiB")
-        for mode in ("push_to_talk", "hands_free"):
+        for mode in ("push_to_talk", "hands_free") if args.turns else ():
             values: list[float] = []
             answered: list[float] = []
             for _ in range(args.repeat):
@@ -107,4 +107,7 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--barge-ins", type=int, default=3)
     parser.add_argument("--code", type=Path, nargs="+", default=[ROOT])
+    parser.add_argument(
+        "--no-turns", dest="turns", action="store_false", help="barge-ins only (quicker)"
+    )
     asyncio.run(main(parser.parse_args()))
