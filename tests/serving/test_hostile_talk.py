@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -27,9 +28,12 @@ def live(serving_home, serving_engines, **server: Any) -> Iterator[LiveServer]:
 
     settings = serving_settings(serving_home, **server)
     settings.server.seed_collections = {"speech": serving_home / "collections" / "speech"}
-    yield from contextlib.contextmanager(run_live_server)(
-        create_app(settings, engines=serving_engines)
-    )
+    for server_ in run_live_server(create_app(settings, engines=serving_engines)):
+        deadline = time.monotonic() + 60
+        while httpx.get(server_.url + "/readyz", timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "server not ready"
+            time.sleep(0.1)
+        yield server_
 
 
 def frames_until(ws: ClientConnection, done, timeout: float = 30) -> list[dict[str, Any]]:
