@@ -176,6 +176,8 @@ _EN = {
         r"\b(developer|god|dan|jailbreak) mode\b|\b(you are|you're) (now )?in (maintenance|"
         r"debug|developer|admin) mode\b",
         r"\bjailbreak|\bdo anything now\b",
+        r"\b(decode|decrypt|unscramble|translate)\b.{0,30}\b(and|then) (follow|obey|execute|"
+        r"run|do)\b",
     ],
     "role": [
         r"\byou are (now|no longer|actually|hereby)\b",
@@ -185,9 +187,11 @@ _EN = {
         r"\byour (new )?(role|persona|task|job|instructions?) (is|are|will be|has changed)\b",
     ],
     "addresses_assistant": [
+        # a label followed by what it says on the same line ("Note to AI assistants: ..."); a
+        # bare heading naming assistants is not itself an instruction
         r"\b(note|message|instructions?|notice|attention|reminder|correction|update|override) "
         r"(to|for) (the |any |all )?(ai|assistants?|bots?|chatbots?|llms?|language models?|"
-        r"automated|virtual|voice|anyone answering|whoever answers)\b",
+        r"automated|virtual|voice|anyone answering|whoever answers)\b[^\n:：]{0,40}[:：,-] *\S",
         r"\b(anyone|whoever|everyone|any system|any ai|any assistant) (answering|replying|"
         r"responding)\b",
         r"\b(when|if) (you are |you're )?(answering|replying to|responding to) (questions|"
@@ -247,6 +251,7 @@ _ZH = {
         r"一律|只可|只能|助理|助手)",
         r"(開發者|开发者)模式|你(現在|现在|而家)?(處於|处于|進入|进入|喺)(開發者|开发者|維護|维护|"
         r"調試|调试)模式",
+        r"(解碼|解码|解密|翻譯|翻译).{0,6}(並|并|然後|然后|再)?(照做|執行|执行|遵從|遵从|跟住做)",
     ],
     "role": [
         r"你(現在|现在|而家|宜家|從此|从此)(是|係|系|就是|扮演|變成|变成)",
@@ -349,22 +354,27 @@ BOUNDARY_CHARS = 240  # how much of each side of a chunk boundary the split chec
 def scan_chunks(chunks: Sequence[Chunk]) -> list[Chunk]:
     """The chunks of one document, each quarantined (with a reason) if it carries an injection.
 
-    A chunk is checked alone, then each boundary between neighbours is checked on the end of
-    one and the start of the next: an instruction split over two chunks quarantines both.
+    Each chunk is checked alone, then each boundary between neighbours: an instruction that
+    ends one chunk quarantines the next too (what it tells the model to say may follow there),
+    and an instruction seen only across the boundary quarantines both. A clean chunk before a
+    flagged one stays clean: instructions run forward, into what follows them.
     """
     reasons: list[str | None] = []
     for chunk in chunks:
         finding = detect(f"{chunk.title}\n{chunk.text}")
         reasons.append(finding.reason if finding else None)
     for i in range(len(chunks) - 1):
-        if reasons[i] and reasons[i + 1]:
-            continue
-        window = chunks[i].text[-BOUNDARY_CHARS:] + " " + chunks[i + 1].text[:BOUNDARY_CHARS]
-        finding = detect(window)
-        if finding is not None:
-            reason = f"split over chunks: {finding.reason}"
-            reasons[i] = reasons[i] or reason
-            reasons[i + 1] = reasons[i + 1] or reason
+        tail, head = chunks[i].text[-BOUNDARY_CHARS:], chunks[i + 1].text[:BOUNDARY_CHARS]
+        if reasons[i] and not reasons[i + 1]:
+            finding = detect(tail)
+            if finding is not None:
+                reasons[i + 1] = (
+                    f"continues an instruction ending the chunk before: {finding.reason}"
+                )
+        elif not reasons[i] and not reasons[i + 1]:
+            finding = detect(f"{tail} {head}")
+            if finding is not None:
+                reasons[i] = reasons[i + 1] = f"split over chunks: {finding.reason}"
     return [
         replace(chunk, quarantine=reason) if reason != chunk.quarantine else chunk
         for chunk, reason in zip(chunks, reasons, strict=True)
