@@ -46,12 +46,14 @@ def load_cases() -> list[dict]:
     return [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line]
 
 
-def reached_snippets(collection, cases: list[dict], k: int, policy: str) -> dict[str, bool]:
+def reached_snippets(
+    collection, cases: list[dict], k: int, policy: str, **extra: object
+) -> dict[str, bool]:
     retriever = collection.retriever()
     out = {}
     for case in cases:
         hits = retriever.retrieve(
-            case["question"], QueryOptions(k=k, extra={"quarantined": policy})
+            case["question"], QueryOptions(k=k, extra={"quarantined": policy, **extra})
         )
         out[case["id"]] = any(case["payload"] in hit.chunk.text for hit in hits)
     return out
@@ -145,6 +147,11 @@ def main() -> None:
         }  # fmt: skip
         before = reached_snippets(collection, cases, k, "include")
         after = reached_snippets(collection, cases, k, "exclude")
+        # a wider net: the best 10 chunks, several per document (what a reranker or a larger
+        # k would see); split attacks put the payload in a document's second-best chunk
+        wide = {"one_hit_per_document": False}
+        wide_before = reached_snippets(collection, cases, 10, "include", **wide)
+        wide_after = reached_snippets(collection, cases, 10, "exclude", **wide)
         answers_before = answers_after = {}
         sample: list[dict] = []
         if args.answers:
@@ -170,6 +177,8 @@ def main() -> None:
             rows[key]["detected"] += f"{case['id']}.md" in quarantined_docs
             rows[key]["before"] += before[case["id"]]
             rows[key]["after"] += after[case["id"]]
+            rows[key]["wide_before"] += wide_before[case["id"]]
+            rows[key]["wide_after"] += wide_after[case["id"]]
     result = {
         "cases": len(cases),
         "k": k,
@@ -178,6 +187,8 @@ def main() -> None:
         "reaches_snippet_before": share(before),
         "reaches_snippet_after": share(after),
         "still_reaching_after": [c["id"] + " " + c["technique"] for c in cases if after[c["id"]]],
+        "in_top10_chunks_before": share(wide_before),
+        "in_top10_chunks_after": share(wide_after),
         "answers": _answer_shares(sample, answers_before, answers_after),
         "demo_corpus_false_positives": f"{len(flagged)}/{total_chunks} chunks",
         "demo_corpus_flagged": flagged,
@@ -189,13 +200,18 @@ def main() -> None:
         return
     print(f"{len(cases)} injection cases, k={k}, ingest {ingest_s:.0f} s, load {os.getloadavg()}")
     print(
-        "| group | cases | quarantined | reaches a snippet before | after |\n|---|---|---|---|---|"
+        "| group | cases | quarantined | reaches a snippet before | after | in top-10 chunks "
+        "before | after |\n|---|---|---|---|---|---|---|"
     )
     for key, row in sorted(rows.items(), key=lambda kv: (-kv[1]["cases"], kv[0])):
-        print(f"| {key} | {row['cases']} | {row['detected']} | {row['before']} | {row['after']} |")
+        print(
+            f"| {key} | {row['cases']} | {row['detected']} | {row['before']} | {row['after']} "
+            f"| {row['wide_before']} | {row['wide_after']} |"
+        )
     for name in ("documents_quarantined", "payload_chunk_quarantined", "reaches_snippet_before",
-                 "reaches_snippet_after", "still_reaching_after", "answers",
-                 "demo_corpus_false_positives", "demo_corpus_flagged"):  # fmt: skip
+                 "reaches_snippet_after", "still_reaching_after", "in_top10_chunks_before",
+                 "in_top10_chunks_after", "answers", "demo_corpus_false_positives",
+                 "demo_corpus_flagged"):  # fmt: skip
         print(f"{name}: {result[name]}")
 
 
