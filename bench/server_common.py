@@ -66,6 +66,9 @@ def running_server(**server_env: str) -> Iterator[Server]:
             ),
             "SAMYU_SERVER__MAX_SESSIONS": "64",
             "SAMYU_SERVER__TURNS_PER_MINUTE": "1000",
+            # every simulated caller comes from 127.0.0.1: lift the per-IP limits
+            "SAMYU_SERVER__MAX_SESSIONS_PER_IP": "1000",
+            "SAMYU_SERVER__CONNECTS_PER_MINUTE_PER_IP": "100000",
             **{f"SAMYU_SERVER__{k.upper()}": v for k, v in server_env.items()},
         }
         log = open(Path(tmp) / "server.log", "w")  # noqa: SIM115 - closed below

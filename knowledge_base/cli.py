@@ -93,6 +93,11 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
                 f"{collection}: {counts}; {report.chunks_embedded} chunks embedded in "
                 f"{report.seconds:.1f} s; live version {report.version}"
             )
+            for item in report.quarantined:  # kept out of answers until the department fixes it
+                console.print(
+                    f"[yellow]quarantined[/yellow] {item['chunk']}: {item['reason']}",
+                    highlight=False,
+                )
         raise typer.Exit(0 if report.ok else 1)
 
     @kb.command("list")

@@ -42,7 +42,8 @@ from knowledge_base.index import (
     fsync_dir,
     fsync_tree,
 )
-from knowledge_base.loaders import LoadError, discover, load_file
+from knowledge_base.injection import scan_chunks
+from knowledge_base.loaders import Limits, LoadError, discover, load_file
 from knowledge_base.types import Chunk, Embedder, QueryTranslator, Reranker
 
 COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -61,6 +62,8 @@ class FileReport:
     chunks: int = 0
     documents: int = 0
     reason: str | None = None  # why it failed, or a note (e.g. the encoding used)
+    # chunks quarantined as prompt injection: [{"chunk": id, "reason": why}], for the department
+    quarantined: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +80,10 @@ class IngestReport:
     @property
     def ok(self) -> bool:
         return self.count("failed") == 0
+
+    @property
+    def quarantined(self) -> list[dict[str, str]]:
+        return [q for f in self.files for q in f.quarantined]
 
 
 @dataclass(frozen=True)
@@ -242,7 +249,11 @@ class Collection:
         kb = self.kb.settings
         try:
             loaded = load_file(
-                path, file_id, max_bytes=kb.max_file_bytes, max_faq_rows=kb.max_faq_rows
+                path,
+                file_id,
+                max_bytes=kb.max_file_bytes,
+                max_faq_rows=kb.max_faq_rows,
+                limits=limits_of(kb),
             )
             note = next((d.note for d in loaded if d.note), None)
             fresh = [d for d in loaded if d.content_hash != state.hash_of(d.id)]
@@ -253,24 +264,17 @@ class Collection:
                 return FileReport(file_id, "unchanged", chunks, len(loaded), note)
             new_chunks: list[tuple[DocumentRecord, list[Chunk]]] = []
             for document in fresh:
-                chunks = chunk_document(
-                    document,
-                    self.name,
-                    chunk_size=settings.chunk_size,
-                    chunk_overlap=settings.chunk_overlap,
-                    max_chunks=kb.max_chunks_per_document,
-                )
+                chunks = _chunk(self.name, document, settings, kb)
                 new_chunks.append((DocumentRecord.of(document, len(chunks)), chunks))
             all_chunks = [c for _r, cs in new_chunks for c in cs]
             vectors = embedder.embed_documents(chunk_texts(all_chunks))
         except LoadError as exc:
             return FileReport(file_id, "failed", reason=str(exc))
-        except FileNotFoundError:
-            return FileReport(file_id, "failed", reason="file not found")
         except EmbeddingError as exc:
             return FileReport(file_id, "failed", reason=f"embedding failed: {exc}")
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # any other failure is this file's alone, never the batch's
             return FileReport(file_id, "failed", reason=f"{type(exc).__name__}: {exc}")
+        quarantined = [{"chunk": c.id, "reason": c.quarantine} for c in all_chunks if c.quarantine]
         status: FileStatus = "updated" if known else "added"
         for doc_id in gone:
             state.remove(doc_id)
@@ -279,7 +283,7 @@ class Collection:
             state.put(record, chunks, vectors[offset : offset + len(chunks)])
             offset += len(chunks)
         total = sum(state.documents[d.id].chunk_count for d in loaded)
-        return FileReport(file_id, status, total, len(loaded), note)
+        return FileReport(file_id, status, total, len(loaded), note, quarantined)
 
     def delete(self, doc_id: str) -> None:
         """Remove one document (by id); raises CollectionError when it is not there."""
@@ -425,16 +429,35 @@ def _rechunk(
     for done, record in enumerate(records):
         if progress:
             progress(done, len(records), record.id)
-        chunks = chunk_document(
-            record.as_loaded(),
-            collection.name,
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            max_chunks=collection.kb.settings.max_chunks_per_document,
-        )
+        chunks = _chunk(collection.name, record.as_loaded(), settings, collection.kb.settings)
         record = DocumentRecord(**{**record.__dict__, "chunk_count": len(chunks)})
         state.put(record, chunks, embedder.embed_documents(chunk_texts(chunks)))
     return state.build(embedder.name, settings, collection.kb.settings.faiss_use_gpu)
+
+
+def limits_of(kb: KnowledgeBaseSettings) -> Limits:
+    """The loaders' decompression and structure limits from the `[kb]` settings."""
+    return Limits(
+        max_inflated_bytes=kb.max_inflated_bytes,
+        max_inflation_ratio=kb.max_inflation_ratio,
+        max_html_tags=kb.max_html_tags,
+        max_pdf_pages=kb.max_pdf_pages,
+        max_zip_members=kb.max_zip_members,
+    )
+
+
+def _chunk(
+    collection: str, document, settings: RetrievalSettings, kb: KnowledgeBaseSettings
+) -> list[Chunk]:
+    """A document's chunks, each checked for prompt injection (Chunk.quarantine) when on."""
+    chunks = chunk_document(
+        document,
+        collection,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        max_chunks=kb.max_chunks_per_document,
+    )
+    return scan_chunks(chunks) if kb.injection_check else chunks
 
 
 def _atomic_write(path: Path, text: str) -> None:

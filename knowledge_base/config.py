@@ -83,6 +83,17 @@ class RetrievalSettings(BaseModel):
     one_hit_per_document: bool = Field(
         default=True, description="Keep only the best chunk of each document in the hits."
     )
+    quarantined: Literal["exclude", "down_weight", "include"] = Field(
+        default="exclude",
+        description=(
+            "Chunks ingest quarantined as prompt injection (Chunk.quarantine): 'exclude' never "
+            "returns them, 'down_weight' multiplies their fused score by quarantine_weight, "
+            "'include' treats them like any chunk (for inspection with `kb query --explain`)."
+        ),
+    )
+    quarantine_weight: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="Score factor of quarantined chunks (down_weight)."
+    )
 
 
 class KnowledgeBaseSettings(BaseModel):
@@ -97,6 +108,28 @@ class KnowledgeBaseSettings(BaseModel):
     max_chunks_per_document: int = Field(default=5_000, description="Most chunks one file makes.")
     max_query_chars: int = Field(default=2_000, description="Longer queries are cut to this.")
     max_faq_rows: int = Field(default=50_000, description="Most rows one FAQ table may hold.")
+    max_inflated_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes one PDF/DOCX may inflate to while read (decompression bombs).",
+    )
+    max_inflation_ratio: float = Field(
+        default=100.0,
+        gt=1,
+        description="Most inflated bytes per file byte, checked past 4 MiB inflated.",
+    )
+    max_html_tags: int = Field(default=100_000, ge=1, description="Most tags in one HTML file.")
+    max_pdf_pages: int = Field(default=2_000, ge=1, description="Most pages in one PDF.")
+    max_zip_members: int = Field(
+        default=2_000, ge=1, description="Most parts in one zip-based file (DOCX)."
+    )
+    injection_check: bool = Field(
+        default=True,
+        description=(
+            "Quarantine chunks with instruction-like or claim-overriding text at ingest "
+            "(knowledge_base/injection.py); listed in the ingest report."
+        ),
+    )
     keep_versions: int = Field(
         default=2, ge=1, description="Index versions kept on disk (the live one included)."
     )

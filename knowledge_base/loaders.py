@@ -3,7 +3,12 @@ plain text, and FAQ tables (CSV / JSONL, one document per row).
 
 A document's id is its path relative to the folder given to ingest (posix slashes); an FAQ
 row's id is its `id` column when present, else `<relative path>#<row number from 1>`.
-Every problem with a file becomes a `LoadError` whose message is the report line.
+Every problem with a file becomes a `LoadError` whose message is the report line: `load_file`
+turns any exception a parser raises into one, so one bad file never takes a batch down.
+
+Hostile files: compressed formats (PDF streams, DOCX and other zip containers) are inflated
+under `Limits` enforced while reading, in bytes and in ratio to the file's size; an HTML file
+with more tags than `Limits.max_html_tags` is refused before a tree is built.
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +32,37 @@ from charset_normalizer import from_bytes
 
 class LoadError(ValueError):
     """A file that cannot become documents; the message says why, for the ingest report."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far a compressed or deeply structured file may expand while it is read.
+
+    `max_inflated_bytes`: all bytes one file may inflate to (PDF streams, zip members).
+    `max_inflation_ratio`: inflated bytes per byte of file, checked once a file has inflated
+    past `ratio_floor_bytes` (small files legitimately compress well; bombs are big).
+    """
+
+    max_inflated_bytes: int = 64 * 1024 * 1024
+    max_inflation_ratio: float = 100.0
+    ratio_floor_bytes: int = 4 * 1024 * 1024
+    max_html_tags: int = 100_000
+    max_pdf_pages: int = 2_000
+    max_zip_members: int = 2_000
+
+    def budget(self, file_bytes: int) -> int:
+        """The most bytes a file of this size may inflate to."""
+        by_ratio = int(max(file_bytes, 1) * self.max_inflation_ratio)
+        return min(self.max_inflated_bytes, max(by_ratio, self.ratio_floor_bytes))
+
+    def describe(self, file_bytes: int) -> str:
+        return (
+            f"{self.budget(file_bytes)} bytes (kb.max_inflated_bytes={self.max_inflated_bytes}, "
+            f"kb.max_inflation_ratio={self.max_inflation_ratio:g})"
+        )
+
+
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -120,10 +160,14 @@ def _plain(data: bytes, doc_id: str) -> list[LoadedDocument]:
     return [_document(doc_id, doc_id, first_line, text, data, [], None, encoding)]
 
 
-def _html(data: bytes, doc_id: str) -> list[LoadedDocument]:
+def _html(data: bytes, doc_id: str, limits: Limits) -> list[LoadedDocument]:
     from bs4 import BeautifulSoup
 
     text, encoding = decode_text(data)
+    # a parse tree costs ~1 KB of memory per tag: count the tags before building one
+    tags = text.count("<")
+    if tags > limits.max_html_tags:
+        raise LoadError(f"HTML with {tags} tags > kb.max_html_tags={limits.max_html_tags}")
     soup = BeautifulSoup(text, "lxml")
     canonical = soup.find("link", rel="canonical")
     url = canonical.get("href") if canonical else None
@@ -150,16 +194,118 @@ def _html(data: bytes, doc_id: str) -> list[LoadedDocument]:
     return [_document(doc_id, doc_id, title, body, data, sections, url, encoding)]
 
 
-def _pdf(data: bytes, doc_id: str) -> list[LoadedDocument]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+# The inflation budget of the PDF being read in this thread (pypdf inflates lazily, page by
+# page, so the budget must be charged where it inflates: see _install_pdf_budget).
+_PDF_BUDGET: ContextVar[list[int] | None] = ContextVar("pdf_inflation_budget", default=None)
 
+
+class _InflationLimit(Exception):
+    pass
+
+
+def _install_pdf_budget() -> None:
+    """Wrap pypdf's stream decoders once so that every inflated byte is charged to the budget of
+    the PDF being read (a contextvar: other threads and other callers are untouched).
+
+    pypdf's own per-stream limits (set per file below) stop one huge stream; the budget stops
+    many large ones, which together would cost minutes of CPU and the memory of the text.
+    """
+    from pypdf import filters
+
+    if getattr(filters, "_samyu_budgeted", False):
+        return
+
+    def charged(decode: Callable[..., object]) -> Callable[..., object]:
+        def wrapper(*args: object, **kwargs: object) -> object:
+            budget = _PDF_BUDGET.get()
+            try:
+                result = decode(*args, **kwargs)
+            except Exception as exc:
+                if budget is not None and type(exc).__name__ == "LimitReachedError":
+                    budget[1] = 1  # pypdf's text extraction swallows this: remember it
+                raise
+            if budget is not None and isinstance(result, bytes | bytearray):
+                budget[0] -= len(result)
+                if budget[0] < 0:
+                    budget[1] = 1
+                    raise _InflationLimit
+            return result
+
+        return wrapper
+
+    filters.decompress = charged(filters.decompress)  # FlateDecode's inflater
+    for name in ("LZWDecode", "RunLengthDecode", "ASCII85Decode", "ASCIIHexDecode"):
+        decoder = getattr(filters, name, None)
+        if decoder is not None and hasattr(decoder, "decode"):
+            decoder.decode = staticmethod(charged(decoder.decode))
+    filters._samyu_budgeted = True  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _pdf_limits(budget: int, state: list[int]) -> Iterator[None]:
+    """pypdf's per-stream limits lowered to this file's budget, and the budget installed."""
+    import pypdf
+
+    _install_pdf_budget()
+    token = _PDF_BUDGET.set(state)
+    apply = getattr(pypdf, "apply_configuration", None)
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta_title = reader.metadata.title if reader.metadata else None
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise LoadError(f"corrupt PDF: {exc}") from exc
+        if apply is None:  # pypdf < 6.? : module constants, process-wide
+            from pypdf import filters
+
+            filters.ZLIB_MAX_OUTPUT_LENGTH = budget
+            yield
+        else:
+            names = (
+                "zlib_maximum_output_length",
+                "lzw_maximum_output_length",
+                "run_length_maximum_output_length",
+                "brotli_maximum_output_length",
+                "jbig2_maximum_output_length",
+                "array_based_stream_maximum_output_length",
+                "stream_decoding_work_maximum_length",
+                "image_maximum_buffer_size",
+            )
+            known = set(getattr(pypdf.Configuration, "__dataclass_fields__", {}))
+            with apply(**{n: budget for n in names if n in known}):
+                yield
+    finally:
+        _PDF_BUDGET.reset(token)
+
+
+def _pdf(data: bytes, doc_id: str, limits: Limits) -> list[LoadedDocument]:
+    from pypdf import PdfReader
+
+    budget = limits.budget(len(data))
+    state = [budget, 0]  # bytes left to inflate, 1 once a limit was reached
+    pages: list[str] = []
+    extracted = 0
+    try:
+        with _pdf_limits(budget, state):
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            if len(reader.pages) > limits.max_pdf_pages:
+                raise LoadError(
+                    f"{len(reader.pages)} pages > kb.max_pdf_pages={limits.max_pdf_pages}"
+                )
+            for page in reader.pages:
+                text = page.extract_text() or ""
+                extracted += len(text)
+                if state[1] or extracted > budget:
+                    raise _InflationLimit
+                pages.append(text)
+            meta_title = reader.metadata.title if reader.metadata else None
+            if state[1]:
+                raise _InflationLimit
+    except _InflationLimit:
+        raise LoadError(f"PDF inflates past its limit of {limits.describe(len(data))}") from None
+    except LoadError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds, LimitReachedError among them
+        if type(exc).__name__ == "LimitReachedError":
+            raise LoadError(
+                f"PDF inflates past its limit of {limits.describe(len(data))}"
+            ) from None
+        raise LoadError(f"corrupt PDF: {type(exc).__name__}: {exc}") from exc
     sections: list[Section] = []
     parts: list[str] = []
     offset = 0
@@ -172,10 +318,49 @@ def _pdf(data: bytes, doc_id: str) -> list[LoadedDocument]:
     return [_document(doc_id, doc_id, title, text, data, sections, None, None)]
 
 
-def _docx(data: bytes, doc_id: str) -> list[LoadedDocument]:
+def check_zip(data: bytes, limits: Limits, kind: str) -> None:
+    """Refuse a zip container (DOCX, XLSX, ODT, EPUB...) that would inflate past its budget.
+
+    The central directory's declared sizes are checked first (cheap), then every member is
+    inflated in a stream with its bytes counted, because declared sizes can lie; nothing is
+    kept, so memory stays at one read buffer whatever the member holds.
+    """
+    budget = limits.budget(len(data))
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise LoadError(f"corrupt {kind}: not a zip container ({exc})") from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > limits.max_zip_members:
+            raise LoadError(
+                f"{kind} holds {len(members)} parts > kb.max_zip_members={limits.max_zip_members}"
+            )
+        declared = sum(m.file_size for m in members)
+        if declared > budget:
+            raise LoadError(
+                f"{kind} declares {declared} bytes inflated, over its limit of "
+                f"{limits.describe(len(data))}"
+            )
+        inflated = 0
+        for member in members:
+            try:
+                with archive.open(member) as stream:
+                    while block := stream.read(1024 * 1024):
+                        inflated += len(block)
+                        if inflated > budget:
+                            raise LoadError(
+                                f"{kind} inflates past its limit of {limits.describe(len(data))}"
+                            )
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as exc:
+                raise LoadError(f"corrupt {kind}: part {member.filename!r}: {exc}") from None
+
+
+def _docx(data: bytes, doc_id: str, limits: Limits) -> list[LoadedDocument]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    check_zip(data, limits, "DOCX")
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, ValueError, KeyError) as exc:
@@ -294,6 +479,8 @@ _SIMPLE: dict[str, Callable[[bytes, str], list[LoadedDocument]]] = {
     ".markdown": _markdown,
     ".txt": _plain,
     ".text": _plain,
+}
+_LIMITED: dict[str, Callable[[bytes, str, Limits], list[LoadedDocument]]] = {
     ".html": _html,
     ".htm": _html,
     ".pdf": _pdf,
@@ -302,9 +489,34 @@ _SIMPLE: dict[str, Callable[[bytes, str], list[LoadedDocument]]] = {
 
 
 def load_file(
-    path: Path, doc_id: str, *, max_bytes: int, max_faq_rows: int
+    path: Path,
+    doc_id: str,
+    *,
+    max_bytes: int,
+    max_faq_rows: int,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[LoadedDocument]:
-    """Read one file into documents, or raise LoadError with the reason."""
+    """Read one file into documents, or raise LoadError with the reason (never anything else:
+    whatever a parser raises on a hostile or broken file becomes that file's report line)."""
+    try:
+        return _load_file(path, doc_id, max_bytes, max_faq_rows, limits)
+    except LoadError:
+        raise
+    except FileNotFoundError:
+        raise LoadError("file not found") from None
+    except MemoryError:
+        raise LoadError("file needs more memory than the server can give it") from None
+    except RecursionError:
+        raise LoadError("file nested too deeply to read") from None
+    except Exception as exc:
+        raise LoadError(
+            f"unreadable {path.suffix.lower()} file: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _load_file(
+    path: Path, doc_id: str, max_bytes: int, max_faq_rows: int, limits: Limits
+) -> list[LoadedDocument]:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise LoadError(f"unsupported file type {suffix or '(no extension)'!r}")
@@ -318,6 +530,8 @@ def load_file(
         documents = _csv(data, doc_id, max_faq_rows)
     elif suffix == ".jsonl":
         documents = _jsonl(data, doc_id, max_faq_rows)
+    elif suffix in _LIMITED:
+        documents = _LIMITED[suffix](data, doc_id, limits)
     else:
         documents = _SIMPLE[suffix](data, doc_id)
     if not documents or all(not d.text.strip() for d in documents):

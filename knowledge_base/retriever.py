@@ -76,6 +76,7 @@ class HybridRetriever:
             )
         else:
             fused = weighted_rrf(lists, settings.rrf_c)
+        fused = _handle_quarantined(data, fused, settings)
         order = sorted(fused, key=lambda p: -fused[p])
         if settings.one_hit_per_document:
             order = _best_per_document(data, order)
@@ -160,6 +161,21 @@ def _note_best(best: dict[int, _Evidence], positions: np.ndarray, scores: np.nda
         p = int(position)
         if p not in best or best[p].score < float(score):
             best[p] = _Evidence(float(score), rank)
+
+
+def _handle_quarantined(
+    data: IndexData, fused: dict[int, float], settings: RetrievalSettings
+) -> dict[int, float]:
+    """Chunks ingest quarantined as prompt injection never reach the assistant by default
+    (so neither the prompt nor the snippets shown to callers carry them); see
+    RetrievalSettings.quarantined."""
+    if settings.quarantined == "include":
+        return fused
+    chunks = data.chunks
+    if settings.quarantined == "exclude":
+        return {p: s for p, s in fused.items() if not chunks[p].quarantine}
+    factor = settings.quarantine_weight
+    return {p: s * factor if chunks[p].quarantine else s for p, s in fused.items()}
 
 
 def _best_per_document(data: IndexData, order: list[int]) -> list[int]:

@@ -128,11 +128,27 @@ async def _save_uploads(files: list[UploadFile], folder: Path, limit: int) -> li
 def _safe_filename(raw: str, taken: set[str]) -> str:
     """The base name only (no directories: no path traversal), cleaned, made unique."""
     base = _SAFE_NAME.sub("_", PurePath(raw.replace("\\", "/")).name).strip(" .") or "upload"
+    base = _fit_name(base)
     name, n = base, 1
     while name in taken:
         stem, dot, ext = base.rpartition(".")
         name = f"{stem}-{n}.{ext}" if dot else f"{base}-{n}"
         n += 1
+    return name
+
+
+_MAX_NAME_BYTES = 200  # file systems allow 255 bytes; room left for "-n" suffixes
+
+
+def _fit_name(name: str) -> str:
+    """The name, or 400 when it is too long to store (a document's id is its file name, so
+    it is refused with a clear reason rather than silently cut)."""
+    size = len(name.encode())
+    if size > _MAX_NAME_BYTES:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"file name of {size} bytes; at most {_MAX_NAME_BYTES} bytes (UTF-8): {name[:40]}...",
+        )
     return name
 
 

@@ -49,12 +49,13 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.server.allowed_origins,
-        allow_methods=["GET", "POST", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type"],
-    )
+    if settings.server.cors_origins:  # off unless configured: same-origin pages need none
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     app.add_middleware(BodySizeLimit, limit=settings.server.max_upload_bytes, prefix="/admin")
     app.include_router(talk.router)
     app.include_router(admin.router)
@@ -113,26 +114,36 @@ class BodySizeLimit:
             return
         seen = 0
         started = False
+        refused = False
 
         async def counted_receive() -> Message:
-            nonlocal seen
+            # Over the limit: answer 413 at once and tell the app the client left. Raising here
+            # instead would reach the multipart parser, which turns any error into a 400.
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    refused = True
+                    if not started:
+                        await self._too_large(send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return  # the 413 was the answer; whatever the app says after it is dropped
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counted_receive, tracked_send)
-        except _TooLarge:
-            if not started:
-                await self._too_large(send)
+        except Exception:
+            if not refused:
+                raise
 
     async def _too_large(self, send: Send) -> None:
         response = JSONResponse(
@@ -140,10 +151,6 @@ class BodySizeLimit:
             status_code=413,
         )
         await response({"type": "http"}, _no_receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _no_receive() -> Message:

@@ -8,6 +8,8 @@ the pipeline's frames (assistant/frames.py), so the names on the wire live in on
 from __future__ import annotations
 
 import json
+import logging
+import re
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
@@ -30,6 +32,7 @@ from assistant.frames import (
 )
 
 Outgoing = dict[str, Any] | bytes  # a JSON frame or an audio frame
+log = logging.getLogger("samyu.protocol")
 
 PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOLS = frozenset({1})
@@ -116,14 +119,42 @@ def parse_client_frame(raw: str) -> Start | EndOfSpeech | Text | Stop | Playback
             f"unknown frame type {kind!r}; expected one of {', '.join(CLIENT_FRAME_TYPES)}",
         )
     try:
-        return _client_frame.validate_python(data)
+        frame = _client_frame.validate_python(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"][1:]) or kind
         raise ProtocolError("bad_frame", f"{kind}: {where}: {first['msg']}") from None
+    if isinstance(frame, Text) and _SURROGATE.search(frame.text):
+        # JSON may escape a lone surrogate ("\ud800"): valid JSON, not valid Unicode text,
+        # and it could never be sent back (UTF-8 cannot encode it)
+        raise ProtocolError("bad_text", "the text holds a lone surrogate (not valid Unicode)")
+    return frame
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # ---- server frames -------------------------------------------------------------------
+
+
+def encode_frame(payload: dict[str, Any], session_id: str = "") -> str:
+    """A server frame as JSON text that is sure to encode as UTF-8.
+
+    A frame that cannot be encoded (a lone surrogate reached it from somewhere) is never
+    dropped silently, which would leave the caller waiting on a dead line: it becomes an
+    `error` frame for the same turn, and a log line says which frame type was lost.
+    """
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        kind = payload.get("type", "?")
+        log.warning("session %s: %s frame not encodable as UTF-8; sent an error", session_id, kind)
+        frame = error("unencodable_frame", f"the server could not encode a {kind!r} frame")
+        if "turn_id" in payload:
+            frame["turn_id"] = payload["turn_id"]
+        text = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+    return text
 
 
 def error(code: str, message: str, *, fatal: bool = False) -> dict[str, Any]:

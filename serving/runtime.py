@@ -21,6 +21,7 @@ from assistant.session import Emit, SessionConfig, TurnRunner, VoiceSession
 from knowledge_base.collection import CollectionError, KnowledgeBase
 from knowledge_base.types import QueryOptions
 from serving.jobs import IngestJob, JobRegistry
+from serving.limits import ClientLimiter
 from serving.metrics import Metrics
 from serving.settings import Settings
 from voices.streaming import (
@@ -129,9 +130,19 @@ class Runtime:
         self.settings = settings
         self.metrics = Metrics()
         self.kb = KnowledgeBase(settings.kb)
-        self.jobs = JobRegistry(settings.server.max_jobs_kept, on_finish=self._job_finished)
+        self.jobs = JobRegistry(
+            settings.server.max_jobs_kept,
+            on_finish=self._job_finished,
+            store=settings.home / "jobs",
+            uploads=settings.home / "uploads",
+            job_retention_s=settings.server.job_retention_s,
+            upload_retention_s=settings.server.upload_retention_s,
+        )
         self.engines = engines
         self.active_sessions = 0
+        self.clients = ClientLimiter(
+            settings.server.max_sessions_per_ip, settings.server.connects_per_minute_per_ip
+        )
         self.status: dict[str, str] = {
             "models": "ready" if engines else ("loading" if settings.server.load_models else "off"),
             "collections": "loading",
@@ -142,6 +153,7 @@ class Runtime:
 
     def start_loading(self) -> None:
         """Load models and seed collections in the background; /readyz reports progress."""
+        self.jobs.recover(self.kb.collection)  # admin jobs a crash left unfinished
         self._loader = asyncio.create_task(self._load(), name="samyu-load")
 
     async def _load(self) -> None:

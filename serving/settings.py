@@ -66,10 +66,26 @@ class ServerSettings(BaseModel):
         default=15 * 60.0, gt=0, description="Longest session; then `session_expired` and close."
     )
     idle_timeout_s: float = Field(
-        default=120.0, gt=0, description="Close a session that sends nothing for this long."
+        default=120.0,
+        gt=0,
+        description="Close a session with no speech, no typed question and no answer in "
+        "progress for this long (silent audio or stray frames do not keep a line).",
     )
     start_timeout_s: float = Field(
-        default=10.0, gt=0, description="Time a new socket has to send its `start` frame."
+        default=3.0, gt=0, description="Time a new socket has to send its `start` frame."
+    )
+    max_sessions_per_ip: int = Field(
+        default=4,
+        ge=1,
+        description="Concurrent voice sessions (and sockets awaiting `start`) from one client "
+        "address; beyond it: `too_many_sessions` and close 1013. Behind a reverse proxy, run "
+        "uvicorn with --proxy-headers so the address is the caller's, not the proxy's.",
+    )
+    connects_per_minute_per_ip: float = Field(
+        default=30.0,
+        gt=0,
+        description="New /ws/talk connections one client address may open per minute (a "
+        "burst of as many is allowed); beyond it: `connect_rate_limited` and close 1013.",
     )
     turns_per_minute: int = Field(
         default=12, ge=1, description="Turns (spoken or typed) one session may start per minute."
@@ -88,9 +104,17 @@ class ServerSettings(BaseModel):
         description="Recoverable protocol errors tolerated before the server closes.",
     )
     allowed_origins: list[str] = Field(
-        default_factory=lambda: ["*"],
-        description="Browser Origins allowed on /ws/talk and by CORS; '*' = any. Sockets "
-        "without an Origin header (non-browser clients) are always allowed.",
+        default_factory=list,
+        description="Browser Origins allowed on /ws/talk, exact (e.g. "
+        '["https://www.dept.gov.hk"]). Empty (the default): same origin only, the page '
+        "must come from this server. '*' = any site (never in production: any page could "
+        "open a session on a citizen's behalf). Sockets without an Origin header (non-browser "
+        "clients) are always allowed.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed by CORS on the HTTP API (/admin): empty (the default) = "
+        "no CORS headers, so only same-origin pages and non-browser clients use it.",
     )
     input_sample_rates: list[int] = Field(
         default_factory=lambda: [8000, 16000, 22050, 24000, 44100, 48000],
@@ -141,6 +165,17 @@ class ServerSettings(BaseModel):
     )
     max_jobs_kept: int = Field(
         default=100, ge=1, description="Finished ingest jobs remembered for status polling."
+    )
+    job_retention_s: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="Finished job records older than this are deleted from SAMYU_HOME/jobs.",
+    )
+    upload_retention_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="Spooled upload folders that no job owns (a crash before the job was "
+        "recorded) are deleted at start-up once older than this.",
     )
 
     # ---- start-up --------------------------------------------------------------------

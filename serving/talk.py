@@ -27,9 +27,11 @@ from assistant.frames import (
     FinalTranscript,
     Frame,
     Interrupted,
+    PartialTranscript,
     Playback,
     Question,
     SessionEvent,
+    SpeechStarted,
     StopTurn,
     TurnEnd,
     TurnError,
@@ -37,7 +39,7 @@ from assistant.frames import (
 )
 from assistant.session import SessionConfig, VoiceSession
 from serving import protocol
-from serving.limits import TokenBucket
+from serving.limits import TokenBucket, origin_allowed
 from serving.protocol import ProtocolError
 
 if TYPE_CHECKING:
@@ -81,6 +83,8 @@ class TalkConnection:
         self.opened = time.monotonic()
         self.last_activity = self.opened
         self.counted = False
+        self.client = websocket.client.host if websocket.client else "unknown"
+        self.client_counted = False
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -108,6 +112,8 @@ class TalkConnection:
 
     async def run(self) -> None:
         refusal = self._refusal()
+        if refusal is None:
+            refusal = self._client_refusal()
         if refusal is not None:
             await self._refuse(*refusal)
             return
@@ -132,6 +138,19 @@ class TalkConnection:
                 await self._finish(sender, close)
             finally:
                 sender.cancel()
+
+    def _client_refusal(self) -> tuple[int, str, str] | None:
+        """Per-client (per-IP) limits: sessions at once and connections per minute."""
+        code = self.runtime.clients.admit(self.client)
+        if code is None:
+            self.client_counted = True
+            return None
+        log.warning("refused a session from %s: %s", self.client, code)
+        return (
+            protocol.CLOSE_TRY_AGAIN_LATER,
+            code,
+            "too many voice sessions from your network; please try again in a minute",
+        )
 
     async def _refuse(self, close_code: int, code: str, message: str) -> None:
         """Accept, say why in an error frame, close: a browser cannot read a refused handshake."""
@@ -158,6 +177,9 @@ class TalkConnection:
         log.info("session %s closed: %s (%d)", self.session_id, close.reason, close.code)
 
     def _release(self) -> None:
+        if self.client_counted:
+            self.client_counted = False
+            self.runtime.clients.release(self.client)
         if self.counted:
             self.counted = False
             self.runtime.active_sessions -= 1
@@ -165,9 +187,10 @@ class TalkConnection:
             self.metrics.session_seconds.observe(time.monotonic() - self.opened)
 
     def _origin_allowed(self) -> bool:
-        origin = self.ws.headers.get("origin")
-        allowed = self.limits.allowed_origins
-        return origin is None or "*" in allowed or origin in allowed
+        headers = self.ws.headers
+        return origin_allowed(
+            headers.get("origin"), headers.get("host"), self.limits.allowed_origins
+        )
 
     # ---- receiving -------------------------------------------------------------------------
 
@@ -208,7 +231,7 @@ class TalkConnection:
                 continue  # re-evaluate: an answer in progress keeps the session alive
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000))
-            self.last_activity = time.monotonic()
+            # not activity by itself: only speech, a question or an answer keep a line (idle)
             if not self.bucket.take():
                 raise _fatal(
                     protocol.CLOSE_POLICY_VIOLATION,
@@ -276,6 +299,8 @@ class TalkConnection:
                 "text_too_long", f"questions are limited to {self.limits.max_text_chars} characters"
             )
         assert self.session is not None
+        self.last_activity = time.monotonic()
+        log.info("session %s question: %s", self.session_id, text)  # redacted by the filter
         await self.session.send(Question(text))
 
     async def _on_start(self, frame: protocol.Start) -> None:
@@ -316,6 +341,7 @@ class TalkConnection:
             ),
         )
         await self.session.start()
+        self.last_activity = time.monotonic()
         self.metrics.sessions.inc()
         log.info(
             "session %s started: language=%s collection=%s rate=%d",
@@ -375,7 +401,8 @@ class TalkConnection:
                     await self.ws.send_bytes(payload)
                 else:
                     await self.ws.send_text(self._encode(payload))
-            except Exception:  # the client went away; the receive loop notices
+            except Exception as exc:  # the client went away; the receive loop notices
+                log.info("session %s: send failed (%s); sender stops", self.session_id, exc)
                 return
 
     def _encode(self, frame: dict[str, Any]) -> str:
@@ -393,6 +420,8 @@ class TalkConnection:
     async def _on_event(self, item: SessionEvent) -> None:
         """Session frame -> server frame(s)."""
         turn_id, event = item.turn_id, item.event
+        if isinstance(event, SpeechStarted | PartialTranscript | FinalTranscript):
+            self.last_activity = time.monotonic()  # the caller is speaking: not idle
         frames = self._frames(turn_id, event)
         if isinstance(event, Interrupted):
             self._count_interruption(event)

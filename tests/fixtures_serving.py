@@ -83,6 +83,9 @@ def serving_settings(home: Path, **server: object) -> Settings:
     settings = Settings(home=home)
     settings.server.seed_collections = {}
     settings.server.admin_tokens = [AdminToken(token=ADMIN_TOKEN)]
+    # every test client comes from one address: per-IP limits only where a test sets them
+    settings.server.max_sessions_per_ip = 1000
+    settings.server.connects_per_minute_per_ip = 100_000
     for key, value in server.items():
         setattr(settings.server, key, value)
     return settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,14 +21,25 @@ def free_port() -> int:
 
 @contextmanager
 def running_process(
-    command: Sequence[str], ready_url: str, log_path: Path, *, start_timeout_s: float = 120
-) -> Iterator[None]:
+    command: Sequence[str],
+    ready_url: str,
+    log_path: Path,
+    *,
+    start_timeout_s: float = 120,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[subprocess.Popen]:
     """Run `command` until `ready_url` answers 200; stop it (terminate, then kill) on exit.
 
     Output goes to a file, not a pipe: a chatty server blocks on a pipe nobody drains.
+    Yields the process (its pid for RSS, or to kill it the hard way).
     """
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            list(command),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=None if env is None else dict(env),
+        )
         try:
             deadline = time.monotonic() + start_timeout_s
             while True:
@@ -42,7 +53,7 @@ def running_process(
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{command[:3]} did not answer in {start_timeout_s:.0f} s")
                 time.sleep(0.5)
-            yield
+            yield process
         finally:
             process.terminate()
             try:

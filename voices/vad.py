@@ -9,11 +9,15 @@ arrive in frames of any size: samples that do not fill a window wait for the nex
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+# no telemetry store or events (read when onnxruntime is imported; serving sets it earlier too)
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 import onnxruntime
 from faster_whisper.utils import get_assets_path
 
@@ -39,6 +43,7 @@ class SileroVadModel:
     """The shared ONNX session (thread-safe; load once per process)."""
 
     def __init__(self, path: Path | None = None) -> None:
+        onnxruntime.disable_telemetry_events()
         opts = onnxruntime.SessionOptions()
         # One thread: a VAD window costs well under a millisecond, and Whisper needs the cores.
         opts.inter_op_num_threads = 1

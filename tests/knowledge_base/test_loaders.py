@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import resource
 from pathlib import Path
 
 import pytest
 
-from knowledge_base.loaders import LoadError, discover, load_file
+from knowledge_base.loaders import Limits, LoadError, check_zip, discover, load_file
+from tests.bombs import MiB, html_bomb, pdf_bomb, zip_bomb
 from tests.knowledge_base.files import write_docx, write_pdf
 
 LIMITS = {"max_bytes": 1_000_000, "max_faq_rows": 100}
@@ -129,3 +131,70 @@ def test_kbignore_skips_listed_files(tmp_path: Path) -> None:
     (tmp_path / "doc.md").write_text("x", encoding="utf-8")
     (tmp_path / ".kbignore").write_text("# comment\nREADME.md\n*.jsonl\n", encoding="utf-8")
     assert [i for _p, i in discover([tmp_path])] == ["doc.md"]
+
+
+# ---- hostile files: decompression limits enforced while reading, any failure a LoadError ----
+
+SMALL = Limits(max_inflated_bytes=16 * MiB, max_inflation_ratio=100, ratio_floor_bytes=MiB)
+
+
+@pytest.mark.parametrize(
+    ("build", "name", "reason"),
+    [
+        (pdf_bomb, "bomb.pdf", "PDF inflates past its limit"),
+        (zip_bomb, "bomb.docx", "DOCX declares"),
+    ],
+)
+def test_decompression_bombs_are_refused_while_reading(
+    tmp_path: Path, build, name: str, reason: str
+) -> None:
+    path = build(tmp_path / name, inflated_bytes=256 * MiB)
+    assert path.stat().st_size < 2 * MiB  # small on disk, 256 MiB when inflated
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(LoadError, match=reason):
+        load_file(path, name, max_bytes=20 * MiB, max_faq_rows=10, limits=SMALL)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 100, f"peak RSS grew {grown_mib:.0f} MiB reading a bomb"
+
+
+def test_zip_member_inflation_is_counted_not_trusted(tmp_path: Path) -> None:
+    """Sizes declared under the limit do not help: each part's inflated bytes are counted."""
+    path = zip_bomb(tmp_path / "bomb.docx", inflated_bytes=40 * MiB)
+    limits = Limits(max_inflated_bytes=8 * MiB, max_inflation_ratio=1000, ratio_floor_bytes=MiB)
+    with pytest.raises(LoadError, match="DOCX"):
+        load_file(path, "bomb.docx", max_bytes=20 * MiB, max_faq_rows=10, limits=limits)
+    check_zip(
+        path.read_bytes(), Limits(max_inflated_bytes=64 * MiB, max_inflation_ratio=1e6), "DOCX"
+    )
+
+
+def test_inflation_ratio_is_enforced_past_the_floor(tmp_path: Path) -> None:
+    path = pdf_bomb(tmp_path / "ratio.pdf", inflated_bytes=8 * MiB)  # ~8 KB inflating 1000x
+    limits = Limits(max_inflated_bytes=64 * MiB, max_inflation_ratio=50, ratio_floor_bytes=MiB)
+    with pytest.raises(LoadError, match="max_inflation_ratio=50"):
+        load_file(path, "ratio.pdf", max_bytes=20 * MiB, max_faq_rows=10, limits=limits)
+
+
+def test_html_with_too_many_tags_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = html_bomb(tmp_path / "tags.html", tags=300_000)
+    with pytest.raises(LoadError, match="max_html_tags"):
+        load_file(path, "tags.html", max_bytes=20 * MiB, max_faq_rows=10, limits=SMALL)
+
+
+def test_every_parser_exception_becomes_the_files_load_error(tmp_path: Path) -> None:
+    """Deeply nested PDF arrays make the parser recurse: a report line, not a traceback."""
+    nested = b"[" * 50_000 + b"]" * 50_000
+    path = tmp_path / "deep.pdf"
+    path.write_bytes(
+        b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R /X " + nested + b" >>\nendobj\n"
+        b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    )
+    with pytest.raises(LoadError):
+        load_file(path, "deep.pdf", max_bytes=20 * MiB, max_faq_rows=10)
+
+
+def test_ordinary_pdf_and_docx_load_under_the_limits(tmp_path: Path) -> None:
+    pdf = write_pdf(tmp_path / "a.pdf", ["Passport fees", "HK$370"])
+    docx_path = write_docx(tmp_path / "b.docx", "Heading", ["Paragraph " * 50])
+    assert "370" in load_file(pdf, "a.pdf", max_bytes=MiB, max_faq_rows=1, limits=SMALL)[0].text
+    assert "Paragraph" in load_file(docx_path, "b.docx", max_bytes=MiB, max_faq_rows=1)[0].text
