@@ -39,7 +39,7 @@ from assistant.types import (
     TurnError,
     TurnEvent,
 )
-from knowledge_base import KnowledgeBase
+from knowledge_base import KnowledgeBase, RedirectSettings
 from knowledge_base.types import Retriever
 from voices.audio_io import float_to_pcm16, pcm16_to_float
 from voices.types import AudioChunk, Synthesizer, Transcriber
@@ -139,12 +139,15 @@ class Assistant:
         collections: Callable[[], Sequence[str]] | None = None,
         transcriber: Transcriber | None = None,
         voice_for: VoiceFor | None = None,
+        redirect_for: Callable[[str], RedirectSettings] | None = None,
     ) -> None:
         self.settings = settings
         self.generator = generator
         self.transcriber = transcriber
         self.voice_for = voice_for
-        self.answerer = Answerer(settings, generator, retriever_for, collections)
+        self.answerer = Answerer(
+            settings, generator, retriever_for, collections, redirect_for=redirect_for
+        )
 
     @classmethod
     def from_settings(
@@ -164,6 +167,7 @@ class Assistant:
             collections=knowledge_base.collections,
             transcriber=transcriber,
             voice_for=voice_for,
+            redirect_for=lambda name: knowledge_base.collection(name).redirect,
         )
 
     def new_conversation(self) -> Conversation:

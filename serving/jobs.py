@@ -19,7 +19,9 @@ from typing import Any, Literal
 from knowledge_base.collection import Collection
 
 log = logging.getLogger("samyu.jobs")
-JobStatus = Literal["queued", "running", "done", "failed"]
+# done: every file loaded; partial: some files failed (reasons in `failures`); failed: every
+# file failed, or the ingest itself did (reason in `error`)
+JobStatus = Literal["queued", "running", "done", "partial", "failed"]
 
 
 @dataclass
@@ -35,6 +37,8 @@ class IngestJob:
     finished: float | None = None
     report: dict[str, Any] | None = None
     error: str | None = None
+    failures: list[str] = field(default_factory=list)  # "file: reason", one per failed file
+    sync: bool = False  # files of the collection not in this upload are removed
 
     def progress(self, done: int, total: int, current: str) -> None:
         """Called from the ingest thread; plain attribute writes are atomic enough to poll."""
@@ -57,8 +61,10 @@ class JobRegistry:
     def get(self, job_id: str) -> IngestJob | None:
         return self._jobs.get(job_id)
 
-    def submit(self, collection: Collection, folder: Path, files: list[str]) -> IngestJob:
-        job = IngestJob(id=uuid.uuid4().hex, collection=collection.name, files=files)
+    def submit(
+        self, collection: Collection, folder: Path, files: list[str], *, sync: bool = False
+    ) -> IngestJob:
+        job = IngestJob(id=uuid.uuid4().hex, collection=collection.name, files=files, sync=sync)
         self._jobs[job.id] = job
         self._forget_old()
         task = asyncio.create_task(self._run(job, collection, folder), name=f"ingest-{job.id}")
@@ -71,14 +77,20 @@ class JobRegistry:
         try:
             async with lock:
                 job.status = "running"
-                report = await asyncio.to_thread(collection.ingest, [folder], progress=job.progress)
+                report = await asyncio.to_thread(
+                    collection.ingest, [folder], sync=job.sync, progress=job.progress
+                )
                 job.report = {
                     "version": report.version,
                     "seconds": round(report.seconds, 3),
                     "chunks_embedded": report.chunks_embedded,
                     "files": [asdict(f) for f in report.files],
+                    "disagreements": [d.as_dict() for d in report.disagreements],
                 }
-                job.status = "done"
+                job.failures = report.failures()
+                job.status = report.outcome
+                if job.status == "failed":
+                    job.error = "no file could be loaded: " + "; ".join(job.failures)
         except Exception as exc:  # reported to the poller, never raised into the loop
             log.exception("ingest job %s failed", job.id)
             job.status, job.error = "failed", f"{type(exc).__name__}: {exc}"

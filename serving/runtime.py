@@ -21,6 +21,7 @@ from knowledge_base.collection import CollectionError, KnowledgeBase
 from knowledge_base.types import QueryOptions
 from serving.jobs import IngestJob, JobRegistry
 from serving.metrics import Metrics
+from serving.report import open_journal
 from serving.settings import Settings
 from voices.streaming import AsyncStreamingRecognizer, StreamingRecognizer
 from voices.vad import SileroVadModel
@@ -95,7 +96,7 @@ def load_engines(settings: Settings, kb: KnowledgeBase) -> Engines:
 class Runtime:
     def __init__(self, settings: Settings, engines: Engines | None = None) -> None:
         self.settings = settings
-        self.metrics = Metrics()
+        self.metrics = Metrics(journal=open_journal(settings))
         self.kb = KnowledgeBase(settings.kb)
         self.jobs = JobRegistry(settings.server.max_jobs_kept, on_finish=self._job_finished)
         self.engines = engines

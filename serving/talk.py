@@ -79,6 +79,8 @@ class TalkConnection:
         self.outbox: asyncio.Queue[tuple[int | None, Any]] = asyncio.Queue(maxsize=1024)
         self.dropped_turns: set[int] = set()
         self.turn_inputs: dict[int, str] = {}
+        self.turn_report: dict[int, dict[str, Any]] = {}  # question + documents, for the report
+        self.collection = ""
         self.protocol_errors = 0
         self.bucket = TokenBucket(self.limits.max_messages_per_s, self.limits.message_burst)
         self.opened = time.monotonic()
@@ -298,6 +300,7 @@ class TalkConnection:
         collection = frame.collection or self.runtime.default_collection
         if not self.runtime.has_collection(collection):
             raise ProtocolError("unknown_collection", f"no collection named {collection!r}")
+        self.collection = collection
         language = None if frame.language == "auto" else frame.language
         self.session = self.runtime.new_session(
             collection=collection,
@@ -382,6 +385,7 @@ class TalkConnection:
         frames = self._frames(turn_id, event)
         if isinstance(event, Interrupted):
             self.dropped_turns.add(event.interrupted_turn)
+            self.turn_report.pop(event.interrupted_turn, None)
             self.metrics.turns.labels(
                 input=self.turn_inputs.pop(event.interrupted_turn, "voice"), outcome="interrupted"
             ).inc()
@@ -404,10 +408,15 @@ class TalkConnection:
             case TurnStarted():
                 assert turn_id is not None
                 self.turn_inputs[turn_id] = event.input
+                self.turn_report[turn_id] = {"question": event.question, "sources": []}
+                if event.input == "text":  # typed questions are logged like transcripts
+                    log.info("session %s question (typed): %s", self.session_id, event.question)
                 return [
                     {"type": "turn_start", **tagged, "input": event.input, "text": event.question}
                 ]
             case SourcesFound(sources=sources):
+                if turn_id in self.turn_report:
+                    self.turn_report[turn_id]["sources"] = [s.doc_id for s in sources]
                 return [
                     {"type": "sources", **tagged, "sources": [asdict(source) for source in sources]}
                 ]
@@ -437,10 +446,9 @@ class TalkConnection:
         return []  # events the protocol does not carry (e.g. whole answer sentences)
 
     def _turn_end(self, turn_id: int | None, event: TurnEnd) -> dict[str, Any]:
-        outcome = "cancelled" if event.cancelled else "refused" if event.refused else "answered"
         kind = self.turn_inputs.pop(turn_id, "voice") if turn_id is not None else "voice"
-        self.metrics.turns.labels(input=kind, outcome=outcome).inc()
-        self.metrics.observe_timings(event.timings)
+        context = self.turn_report.pop(turn_id, {}) if turn_id is not None else {}
+        outcome = self.metrics.record_turn(event, input=kind, collection=self.collection, **context)
         log.info("session %s turn %s %s: %s", self.session_id, turn_id, outcome, event.answer)
         return {
             "type": "turn_end",
