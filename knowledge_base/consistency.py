@@ -1,7 +1,8 @@
 """Language versions of one document that disagree on numbers (an old fee left on one).
 
 Two documents are versions of each other when one is English and the other Chinese and they
-share a file stem (`en/passport-fees.md`, `zh-hant/passport-fees.md`) or a title. They
+share a file stem (`en/passport-fees.md`, `zh-hant/passport-fees.md`; a language suffix such
+as `.zh`, `-tc`, `_en` is ignored: `passport-fees.zh.md`) or a title. They
 disagree when a number of two or more digits (fees, days, ages, phone numbers) appears in
 one and not in the other. Single digits are left out: Chinese often writes them as words.
 The report is advice for the department at ingest: nothing is blocked or changed.
@@ -17,8 +18,17 @@ from pathlib import PurePosixPath
 
 from knowledge_base.index import DocumentRecord
 
-_NUMBER = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\d.,])\d{2,}(?:\.\d+)?")
+_NUMBER = re.compile(
+    r"((?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\d.,])\d+(?:\.\d+)?)"
+    r"(\s?(?:萬|万|億|亿|million\b|billion\b))?",
+    re.IGNORECASE,
+)
+_SCALE = {"萬": 10**4, "万": 10**4, "億": 10**8, "亿": 10**8, "million": 10**6, "billion": 10**9}
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_LANGUAGE_SUFFIX = re.compile(
+    r"[._-](?:en|eng|english|zh|zh-hant|zh-hans|zh-hk|zh-tw|zh-cn|hant|hans|tc|sc|chi|chs|cht)$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -38,13 +48,19 @@ class Disagreement:
 
 
 def numbers(text: str) -> dict[Decimal, str]:
-    """Numbers of two or more digits, by value (1,000 == 1000), with one written form each."""
+    """Numbers of two or more digits by value (1,000 == 1000; 500萬 == 5 million), with one
+    written form each. Single digits alone are left out (Chinese often writes them as words)."""
     found: dict[Decimal, str] = {}
-    for raw in _NUMBER.findall(text):
+    for digits, scale in _NUMBER.findall(text):
         try:
-            found.setdefault(Decimal(raw.replace(",", "")).normalize(), raw)
+            value = Decimal(digits.replace(",", ""))
         except InvalidOperation:
             continue
+        if scale:
+            value *= _SCALE[scale.strip().lower()]
+        elif len(digits.replace(",", "").split(".")[0]) < 2:
+            continue
+        found.setdefault(value.normalize(), (digits + scale).strip())
     return found
 
 
@@ -54,12 +70,11 @@ def _is_chinese(record: DocumentRecord) -> bool:
 
 
 def _key(record: DocumentRecord) -> set[str]:
-    keys = (
-        {f"stem:{PurePosixPath(record.source).stem.lower()}"}
-        if record.source == record.id
-        else set()
-    )
-    return keys | {f"title:{record.title.strip().casefold()}"}
+    keys = {f"title:{record.title.strip().casefold()}"}
+    if record.source == record.id:  # a whole file (not an FAQ row)
+        stem = _LANGUAGE_SUFFIX.sub("", PurePosixPath(record.source).stem.lower())
+        keys.add(f"stem:{stem}")
+    return keys
 
 
 def version_pairs(records: Iterable[DocumentRecord]) -> list[tuple[DocumentRecord, DocumentRecord]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,14 +21,21 @@ def free_port() -> int:
 
 @contextmanager
 def running_process(
-    command: Sequence[str], ready_url: str, log_path: Path, *, start_timeout_s: float = 120
+    command: Sequence[str],
+    ready_url: str,
+    log_path: Path,
+    *,
+    start_timeout_s: float = 120,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[None]:
     """Run `command` until `ready_url` answers 200; stop it (terminate, then kill) on exit.
 
     Output goes to a file, not a pipe: a chatty server blocks on a pipe nobody drains.
     """
     with log_path.open("wb") as log:
-        process = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            list(command), stdout=log, stderr=subprocess.STDOUT, env=dict(env) if env else None
+        )
         try:
             deadline = time.monotonic() + start_timeout_s
             while True:
