@@ -757,12 +757,19 @@
       this.finishTurn();
     }
 
+    setStopEnabled(enabled) {
+      // a button disabled under the keyboard focus drops the focus to the page: keep it here
+      const hadFocus = this.root.activeElement === this.stopBtn;
+      this.stopBtn.disabled = !enabled;
+      if (!enabled && hadFocus) this.talkBtn.focus();
+    }
+
     /** The answer is over (ended, stopped, or the socket closed): no more Stop answer. */
     finishTurn() {
       this.stopWait();
       this.turnOpen = false;
       if (!this.playing.size) {
-        this.stopBtn.disabled = true;
+        this.setStopEnabled(false);
         if (this.state === "thinking" || this.state === "speaking") {
           this.setState(this.sending ? "listening" : "idle");
         }
@@ -784,14 +791,14 @@
       source.start(at);
       this.playAt = at + audio.duration;
       this.playing.add(source);
-      this.stopBtn.disabled = false;
+      this.setStopEnabled(true);
       this.setState("speaking");
       source.onended = () => {
         if (!this.playing.delete(source)) return; // stopped by a barge-in: not counted
         this.counts.played += 1;
         this.host.dataset.playedBuffers = String(this.counts.played);
         if (!this.playing.size) {
-          if (!this.turnOpen) this.stopBtn.disabled = true; // played to the end
+          if (!this.turnOpen) this.setStopEnabled(false); // played to the end
           this.setState(this.turnOpen ? "thinking" : this.sending ? "listening" : "idle");
         }
       };
@@ -804,7 +811,7 @@
         try { source.stop(); } catch { /* already ended */ }
       }
       this.playAt = 0;
-      this.stopBtn.disabled = true;
+      this.setStopEnabled(false);
     }
 
     // ---- protocol frames -----------------------------------------------------------------
@@ -829,7 +836,7 @@
           this.current = this.addTurn("assistant", "");
           this.current.turnId = frame.turn_id;
           this.turnOpen = true;
-          this.stopBtn.disabled = false;
+          this.setStopEnabled(true);
           this.setState("thinking");
           this.startWait();
           break;

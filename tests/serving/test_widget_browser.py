@@ -239,15 +239,16 @@ def test_push_to_talk_with_the_keyboard(browser, department_site: str) -> None:
 
 # Texts of the interface in each language (a few of each: the button, send, the status).
 LABELS = {
-    "yue": {"talk": "按住講嘢", "send": "送出", "language": "語言", "box": "輸入你嘅問題"},
-    "cmn": {"talk": "按住说话", "send": "发送", "language": "语言", "box": "输入你的问题"},
+    "yue": {"talk": "按住講嘢", "listen": "開始聆聽", "send": "送出", "language": "語言"},
+    "cmn": {"talk": "按住说话", "listen": "开始聆听", "send": "发送", "language": "语言"},
     "en": {
         "talk": "Hold to talk",
+        "listen": "Start listening",
         "send": "Send",
         "language": "Language",
-        "box": "Type your question",
     },
 }
+BOX = {"yue": "輸入你嘅問題", "cmn": "输入你的问题", "en": "Type your question"}
 WAIT_WATCHER = """() => {
   const host = document.querySelector('.samyu-widget');
   window.seenWaits = [];
@@ -266,7 +267,7 @@ def assert_labels(page, language: str) -> None:
     assert talk.or_(listen).is_visible()  # push-to-talk or hands-free
     assert page.get_by_role("button", name=labels["send"], exact=True).is_visible()
     assert page.get_by_role("combobox", name=labels["language"]).is_visible()
-    assert page.get_by_role("textbox", name=labels["box"]).is_visible()
+    assert page.get_by_role("textbox", name=BOX[language]).is_visible()
 
 
 def test_landing_page_speaks_the_callers_language(browser, live_server, tmp_path) -> None:
@@ -282,7 +283,7 @@ def test_landing_page_speaks_the_callers_language(browser, live_server, tmp_path
     assert_accessible(page, "landing page")
 
     page.evaluate(WAIT_WATCHER)
-    box = page.get_by_role("textbox", name=LABELS["yue"]["box"])
+    box = page.get_by_role("textbox", name=BOX["yue"])
     box.fill("How much does it cost to replace a lost identity card?")
     box.press("Enter")
     page.wait_for_function(
@@ -372,8 +373,10 @@ def test_phone_launcher_full_screen_and_keyboard_only(
         timeout=60_000,
     )
     assert stop.is_disabled()
+    assert focused() == "primary talk"  # the focus is not dropped with the disabled button
     page.keyboard.press("Escape")
     assert data(page, "open") == "false"
+    launcher = page.get_by_role("button", name="查詢")  # in the language chosen
     assert launcher.evaluate("el => el.getRootNode().activeElement === el")
     page.close()
 
@@ -394,7 +397,7 @@ def test_operator_console(browser, live_server, tmp_path) -> None:
     page.get_by_role("button", name="Connect").click()
     page.get_by_role("status").filter(has_text="Connected").wait_for(timeout=30_000)
     page.get_by_label("Collection").select_option("demo")
-    page.get_by_label("Question").fill("護照費用幾多錢？")
+    page.get_by_label("Question", exact=True).fill("護照費用幾多錢？")
     page.get_by_label("BM25 weight").fill("0.5")
     page.get_by_role("button", name="Run").click()
     hits = page.locator("#query-result tbody tr")
