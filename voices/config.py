@@ -35,9 +35,8 @@ class AsrSettings(BaseModel):
     )
     beam_size: int = Field(default=1, ge=1, le=10, description="1 = greedy (fastest on CPU).")
     no_speech_threshold: float = Field(
-        default=0.6,
-        description="A segment above this no-speech probability (and below the "
-        "log-prob threshold) is dropped as silence.",
+        default=0.6, description="A segment above this no-speech probability (and below the "
+        "log-prob threshold) is dropped as silence."
     )
     log_prob_threshold: float = Field(default=-1.0, description="Average log-prob floor.")
     compression_ratio_threshold: float = Field(
@@ -86,10 +85,8 @@ class StreamingSettings(BaseModel):
         default=30.0, ge=1.0, le=120.0, description="Longer speech is cut: a forced final."
     )
     max_pending_finals: int = Field(
-        default=4,
-        ge=1,
-        description="Finished utterances waiting for a decode before the "
-        "recogniser refuses more audio (back-pressure instead of unbounded memory).",
+        default=4, ge=1, description="Finished utterances waiting for a decode before the "
+        "recogniser refuses more audio (back-pressure instead of unbounded memory)."
     )
     max_frame_bytes: int = Field(
         default=1_048_576, ge=2, description="Largest single PCM frame accepted."
@@ -115,10 +112,8 @@ class FileSettings(BaseModel):
     )
     max_file_bytes: int = Field(default=512 * 1024 * 1024, gt=0, description="Upload size cap.")
     chunk_s: float = Field(
-        default=30.0,
-        ge=5.0,
-        description="Files are transcribed VAD-segmented in pieces of at "
-        "most this length, so memory stays bounded whatever the duration.",
+        default=30.0, ge=5.0, description="Files are transcribed VAD-segmented in pieces of at "
+        "most this length, so memory stays bounded whatever the duration."
     )
 
 

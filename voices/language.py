@@ -39,26 +39,8 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fff
 _LATIN = re.compile(r"[A-Za-z]")
 # Characters (both scripts) that standard written Chinese does not use; 係 is handled apart.
 _CANTONESE_CHARS = "嘅唔咗喺冇啲佢咩嚟哋嗰嘢睇噉攞冚啱嘞喎囉㗎畀嚿嘥揾搵嗮咁嘛喇咪"
-_CANTONESE_WORDS = (
-    "乜嘢",
-    "點解",
-    "邊度",
-    "边度",
-    "點樣",
-    "点样",
-    "幾多",
-    "几多",
-    "而家",
-    "宜家",
-    "多謝",
-    "多谢",
-    "唔該",
-    "唔该",
-    "俾我",
-    "畀我",
-    "係咪",
-    "系咪",
-)
+_CANTONESE_WORDS = ("乜嘢", "點解", "邊度", "边度", "點樣", "点样", "幾多", "几多", "而家", "宜家",
+                    "多謝", "多谢", "唔該", "唔该", "俾我", "畀我", "係咪", "系咪")
 _HAI = re.compile(r"(?<![關关聯联干體体派世譜谱])係")
 # 嘛 喇 咪 咁 occur in Mandarin too, so alone they are weak; they count only with another marker.
 _WEAK = set("嘛喇咪咁")

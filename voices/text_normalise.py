@@ -57,41 +57,19 @@ def strip_markup(text: str) -> str:
 
 ABBREVIATIONS: dict[str, dict[str, str]] = {
     "en": {
-        "HKID": "H K I D",
-        "HKSAR": "H K S A R",
-        "MPF": "M P F",
-        "eTAX": "e-Tax",
-        "CSSA": "C S S A",
-        "e.g.": "for example",
-        "i.e.": "that is",
-        "etc.": "et cetera",
-        "Govt": "Government",
-        "Dept": "Department",
-        "approx.": "approximately",
-        "No.": "number",
-        "Mr.": "Mister",
-        "Mrs.": "Missus",
-        "Dr.": "Doctor",
-        "a.m.": "A M",
+        "HKID": "H K I D", "HKSAR": "H K S A R", "MPF": "M P F", "eTAX": "e-Tax",
+        "CSSA": "C S S A", "e.g.": "for example", "i.e.": "that is", "etc.": "et cetera",
+        "Govt": "Government", "Dept": "Department", "approx.": "approximately",
+        "No.": "number", "Mr.": "Mister", "Mrs.": "Missus", "Dr.": "Doctor", "a.m.": "A M",
         "p.m.": "P M",
     },
     "yue": {
-        "HKID": "香港身份證",
-        "HKSAR": "香港特區",
-        "MPF": "強積金",
-        "eTAX": "電子報稅",
-        "CSSA": "綜援",
-        "e.g.": "例如",
-        "etc.": "等等",
+        "HKID": "香港身份證", "HKSAR": "香港特區", "MPF": "強積金", "eTAX": "電子報稅",
+        "CSSA": "綜援", "e.g.": "例如", "etc.": "等等",
     },
     "cmn": {
-        "HKID": "香港身份证",
-        "HKSAR": "香港特区",
-        "MPF": "强积金",
-        "eTAX": "电子报税",
-        "CSSA": "综援",
-        "e.g.": "例如",
-        "etc.": "等等",
+        "HKID": "香港身份证", "HKSAR": "香港特区", "MPF": "强积金", "eTAX": "电子报税",
+        "CSSA": "综援", "e.g.": "例如", "etc.": "等等",
     },
 }
 _ALL_CAPS = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![A-Za-z])")
@@ -104,7 +82,9 @@ def _replace_abbreviations(text: str, language: SpokenLanguage) -> str:
         pattern = re.escape(short) + ("(?![A-Za-z0-9])" if short[-1].isalnum() else "")
         text = re.sub(r"(?<![A-Za-z0-9.])" + pattern, spoken, text)
     if language == "en":  # other initialisms are spelt out: "FEHD" -> "F E H D"
-        text = _ALL_CAPS.sub(lambda m: m[0] if m[0] in _SPOKEN_AS_WORDS else " ".join(m[0]), text)
+        text = _ALL_CAPS.sub(
+            lambda m: m[0] if m[0] in _SPOKEN_AS_WORDS else " ".join(m[0]), text
+        )
     return text
 
 
@@ -181,40 +161,14 @@ _MONEY = re.compile(
     + r"(\s?(?:萬|万|億|亿|million|billion|m\b|bn\b))?",
     re.IGNORECASE,
 )
-_CURRENCY_EN = {
-    "hk$": "Hong Kong dollar",
-    "hkd": "Hong Kong dollar",
-    "us$": "US dollar",
-    "usd": "US dollar",
-    "rmb": "yuan",
-    "¥": "yuan",
-    "￥": "yuan",
-    "$": "dollar",
-    "港幣": "Hong Kong dollar",
-    "港币": "Hong Kong dollar",
-}
-_CURRENCY_ZH = {
-    "hk$": "港元",
-    "hkd": "港元",
-    "us$": "美元",
-    "usd": "美元",
-    "rmb": "人民幣",
-    "¥": "人民幣",
-    "￥": "人民幣",
-    "$": "元",
-    "港幣": "港元",
-    "港币": "港元",
-}
-_SCALE_EN = {
-    "萬": " ten thousand",
-    "万": " ten thousand",
-    "億": " hundred million",
-    "亿": " hundred million",
-    "million": " million",
-    "m": " million",
-    "billion": " billion",
-    "bn": " billion",
-}
+_CURRENCY_EN = {"hk$": "Hong Kong dollar", "hkd": "Hong Kong dollar", "us$": "US dollar",
+                "usd": "US dollar", "rmb": "yuan", "¥": "yuan", "￥": "yuan",
+                "$": "dollar", "港幣": "Hong Kong dollar", "港币": "Hong Kong dollar"}
+_CURRENCY_ZH = {"hk$": "港元", "hkd": "港元", "us$": "美元", "usd": "美元", "rmb": "人民幣",
+                "¥": "人民幣", "￥": "人民幣", "$": "元", "港幣": "港元", "港币": "港元"}
+_SCALE_EN = {"萬": " ten thousand", "万": " ten thousand", "億": " hundred million",
+             "亿": " hundred million", "million": " million", "m": " million",
+             "billion": " billion", "bn": " billion"}
 _SCALE_ZH = {"million": "百萬", "m": "百萬", "billion": "十億", "bn": "十億"}
 
 
@@ -260,18 +214,8 @@ def _money_zh(
 # ---- dates, times, percentages ----------------------------------------------------------
 
 _MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
 ]
 # (?<!\d) rather than \b: in Chinese text a digit follows a word character (下午3:30)
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
@@ -301,10 +245,8 @@ def _read_dates_times(text: str, language: SpokenLanguage) -> str:
             return m[0]
         suffix = (m[3] or "").lower().replace(".", "")
         if language == "en":
-            minutes = (
-                ""
-                if minute == 0
-                else (f" oh {num2words(minute)}" if minute < 10 else f" {num2words(minute)}")
+            minutes = "" if minute == 0 else (
+                f" oh {num2words(minute)}" if minute < 10 else f" {num2words(minute)}"
             )
             tail = {"am": " A M", "pm": " P M"}.get(suffix, "" if minute else " o'clock")
             return f"{num2words(hour)}{minutes}{tail}"

