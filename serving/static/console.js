@@ -134,8 +134,8 @@
         table(["when", "language", "outcome", "cause", "question"], r.not_answered.map((t) => [
           new Date(t.ts * 1000).toLocaleString(), t.language, t.outcome, t.cause, t.question])));
       for (const [name, ids] of Object.entries(r.never_retrieved)) {
-        parts.push(el("h3", { text: `${name}: ${ids.length} documents never retrieved` }),
-          el("ul", {}, ids.map((id) => el("li", { class: "id", text: id }))));
+        parts.push(el("details", {}, [el("summary", { text: `${name}: ${ids.length} documents never retrieved` }),
+          el("ul", {}, ids.map((id) => el("li", { class: "id", text: id })))]));
       }
       show("report-result", ...parts);
     } catch (err) {

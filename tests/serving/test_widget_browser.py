@@ -404,6 +404,7 @@ def test_operator_console(browser, live_server, tmp_path) -> None:
     hits.first.wait_for(timeout=60_000)
     assert "passport" in page.locator("#query-result").inner_text().lower()
     assert "fused" in hits.first.inner_text() and "gives" in hits.first.inner_text()
+    shoot(page, tmp_path, "console.png")
 
     page.get_by_label("Questions, JSONL").fill(
         '{"query": "How much is a passport?", "relevant": ["en/passport-fees.md"], '
@@ -420,7 +421,6 @@ def test_operator_console(browser, live_server, tmp_path) -> None:
     page.get_by_role("button", name="Files and language-version check").click()
     page.locator("#files-result h3").wait_for(timeout=30_000)
     assert "faq.csv" in page.locator("#files-result").inner_text()
-    shoot(page, tmp_path, "console.png")
     assert_accessible(page, "operator console")
     page.close()
 
