@@ -204,3 +204,11 @@ def test_bad_collection_names_are_refused(admin_client, bad_name: str) -> None:
     client = admin_client()
     response = client.get(f"/admin/collections/{bad_name}/documents", headers=bearer(ADMIN))
     assert response.status_code in (404, 422)
+
+
+def test_a_limited_token_sees_only_its_own_collections_report(admin_client) -> None:
+    client = admin_client()
+    assert client.get("/admin/report?collection=demo", headers=bearer(DEMO_ONLY)).status_code == 403
+    assert client.get("/admin/report", headers=bearer(DEMO_ONLY)).status_code == 400
+    everything = client.get("/admin/report?hours=1", headers=bearer(ADMIN))
+    assert everything.status_code == 200 and "demo" in everything.json()["never_retrieved"]
