@@ -223,8 +223,8 @@
     :host { all: initial; font: 15px/1.45 system-ui, "Noto Sans HK", "PingFang HK", "Microsoft JhengHei", sans-serif; color: #1b1f24; }
     .panel { box-sizing: border-box; width: 100%; max-width: 480px; background: #fff; border: 1px solid #c9d1d9;
              border-radius: 12px; box-shadow: 0 6px 24px rgba(0,0,0,.12); display: flex; flex-direction: column; }
-    .panel.floating { position: fixed; right: 16px; bottom: 88px; z-index: 2147483000; width: min(440px, calc(100vw - 32px));
-                      max-height: calc(100vh - 104px); }
+    .panel.floating { position: fixed; right: 16px; bottom: 16px; z-index: 2147483000; width: min(440px, calc(100vw - 32px));
+                      max-height: calc(100vh - 32px); }
     .panel[hidden] { display: none; }
     .launcher { position: fixed; right: 16px; bottom: 16px; z-index: 2147483001; border-radius: 28px; min-height: 56px;
                 padding: 0 22px; font: 600 16px/1 inherit; font-family: inherit; background: #0b4f8a; color: #fff;
