@@ -865,7 +865,7 @@
           if (this.current && this.current.turnId === frame.turn_id) {
             this.stopWait();
             this.current.entry.append(el("span", { class: "meta", text: " " + this.ui.interrupted }));
-            this.turnOpen = false;
+            this.finishTurn();
           }
           break;
         case "turn_end":
