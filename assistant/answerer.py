@@ -26,6 +26,7 @@ from assistant.gate import (
 from assistant.injection import remove_instructions, remove_question_instructions
 from assistant.language import is_chinese, to_script
 from assistant.prompts import (
+    PHRASES,
     PromptSource,
     answer_messages,
     phrase,
@@ -53,6 +54,7 @@ from assistant.types import (
     TurnError,
     TurnEvent,
 )
+from knowledge_base.config import RedirectSettings
 from knowledge_base.types import Hit, Retriever
 from voices.sentences import SentenceSplitter, split_sentences
 
@@ -104,6 +106,7 @@ class _Answer:
     parts: list[str] = field(default_factory=list)
     fallback: str | None = None
     error: str | None = None
+    collection: str = ""  # whose redirect (hotline, wording) applies
 
     @property
     def text(self) -> str:
@@ -131,11 +134,13 @@ class Answerer:
         generator: Generator,
         retriever_for: Callable[[str], Retriever],
         collections: Callable[[], Sequence[str]] | None = None,
+        redirect_for: Callable[[str], RedirectSettings] | None = None,
     ) -> None:
         self.settings = settings
         self.generator = generator
         self.retriever_for = retriever_for
         self.collections = collections
+        self.redirect_for = redirect_for  # a collection's own hotline and redirect wording
         self._prompts = [system_prompt(lang, settings.hotline) for lang in _LANGUAGES]
 
     def new_conversation(self) -> Conversation:
@@ -161,7 +166,7 @@ class Answerer:
             yield error
             return
         asked = remove_question_instructions(question)
-        answer = _Answer(lang)
+        answer = _Answer(lang, collection=collection)
         timings: dict[str, float] = {}
         query = asked
         try:
@@ -240,7 +245,9 @@ class Answerer:
         return await retrieve(retriever, query, lang, self.settings.retrieval_k)
 
     def _redirect(self, answer: _Answer) -> list[TurnEvent]:
-        text = phrase("redirect", answer.language, hotline=self.settings.hotline)
+        own = self.redirect_for(answer.collection) if self.redirect_for else RedirectSettings()
+        wording = PHRASES["redirect"][answer.language]
+        text = own.text(answer.language, wording, self.settings.hotline)
         return [event for sentence in split_sentences(text) for event in answer.say(sentence)]
 
     def _prompt_sources(self, hits: Sequence[Hit]) -> list[PromptSource]:

@@ -32,7 +32,7 @@ from assistant.types import (
     TurnEnd,
     TurnEvent,
 )
-from knowledge_base import KnowledgeBase
+from knowledge_base import KnowledgeBase, RedirectSettings
 from knowledge_base.types import Retriever
 from voices.types import Synthesizer, Transcriber
 
@@ -56,12 +56,15 @@ class Assistant:
         collections: Callable[[], Sequence[str]] | None = None,
         transcriber: Transcriber | None = None,
         voice_for: VoiceFor | None = None,
+        redirect_for: Callable[[str], RedirectSettings] | None = None,
     ) -> None:
         self.settings = settings
         self.generator = generator
         self.transcriber = transcriber
         self.voice_for = voice_for
-        self.answerer = Answerer(settings, generator, retriever_for, collections)
+        self.answerer = Answerer(
+            settings, generator, retriever_for, collections, redirect_for=redirect_for
+        )
 
     @classmethod
     def from_settings(
@@ -81,6 +84,7 @@ class Assistant:
             collections=knowledge_base.collections,
             transcriber=transcriber,
             voice_for=voice_for,
+            redirect_for=lambda name: knowledge_base.collection(name).redirect,
         )
 
     def new_conversation(self) -> Conversation:

@@ -10,7 +10,11 @@ Public API (what the assistant and the admin API call)::
     col = kb.collection("demo")                      # -> Collection (cached, thread-safe)
     col.ingest(paths, sync=False, progress=None) -> IngestReport   # .files: list[FileReport]
     col.documents() -> list[DocumentInfo]
-    col.delete(doc_id) -> None                       # CollectionError when absent
+    col.files() -> list[FileInfo]                    # loaded files (an FAQ table = many documents)
+    col.delete(doc_id_or_file) -> list[str]          # ids removed; CollectionError when absent
+    col.disagreements() -> list[Disagreement]        # language versions whose numbers differ
+    col.redirect -> RedirectSettings                 # hotline + redirect wording per collection
+    col.update_redirect(**changes) -> RedirectSettings
     col.settings -> RetrievalSettings                # stored per collection
     col.update_settings(**changes) -> RetrievalSettings   # rebuilds if index-time changed
     retriever = col.retriever(query_translator=None, reranker=None)  # HybridRetriever
@@ -28,11 +32,12 @@ from knowledge_base.collection import (
     Collection,
     CollectionError,
     DocumentInfo,
+    FileInfo,
     FileReport,
     IngestReport,
     KnowledgeBase,
 )
-from knowledge_base.config import KnowledgeBaseSettings, RetrievalSettings
+from knowledge_base.config import KnowledgeBaseSettings, RedirectSettings, RetrievalSettings
 from knowledge_base.evaluation import EvalReport, evaluate_collection, load_questions
 from knowledge_base.retriever import HybridRetriever
 from knowledge_base.types import Chunk, Embedder, Hit, QueryOptions, Reranker, Retriever
@@ -44,6 +49,7 @@ __all__ = [
     "DocumentInfo",
     "Embedder",
     "EvalReport",
+    "FileInfo",
     "FileReport",
     "Hit",
     "HybridRetriever",
@@ -51,6 +57,7 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeBaseSettings",
     "QueryOptions",
+    "RedirectSettings",
     "Reranker",
     "RetrievalSettings",
     "Retriever",

@@ -1,4 +1,5 @@
-"""`samyu kb ...` commands: ingest, list, delete, query, eval, tune, settings."""
+"""`samyu kb ...` commands: ingest, list, files, delete, query, eval, tune, settings, redirect,
+disagreements."""
 
 from __future__ import annotations
 
@@ -98,6 +99,7 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
                     f"[yellow]quarantined[/yellow] {item['chunk']}: {item['reason']}",
                     highlight=False,
                 )
+            _print_disagreements(console, report.disagreements)
         raise typer.Exit(0 if report.ok else 1)
 
     @kb.command("list")
@@ -116,25 +118,80 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
         if as_json:
             typer.echo(json.dumps([asdict(d) for d in documents], ensure_ascii=False, indent=2))
             return
-        table = Table("id", "title", "chunks", "url")
+        # ids are what `kb delete` and question files need: never cut, whatever the width
+        table = Table(_whole_column("id", [d.id for d in documents]), "title", "chunks", "url")
         for d in documents:
             table.add_row(d.id, d.title, str(d.chunks), d.url or "")
-        console.print(table)
+        _print_wide(console, table, [d.id for d in documents])
+
+    @kb.command()
+    def files(
+        collection: str = typer.Option(..., "--collection", "-c"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """The loaded files of a collection (an FAQ table is one file of many documents)."""
+        found = open_collection(collection).files()
+        if as_json:
+            typer.echo(json.dumps([asdict(f) for f in found], ensure_ascii=False, indent=2))
+            return
+        table = Table(_whole_column("file", [f.path for f in found]), "documents", "chunks")
+        for f in found:
+            table.add_row(f.path, str(f.documents), str(f.chunks))
+        _print_wide(console, table, [f.path for f in found])
 
     @kb.command()
     def delete(
-        doc_id: str = typer.Argument(..., help="Document id, as `kb list` shows it."),
+        doc_id: str = typer.Argument(
+            ..., help="A document id (`kb list`) or a loaded file (`kb files`): all its rows."
+        ),
         collection: str = typer.Option(..., "--collection", "-c"),
     ) -> None:
-        """Remove one document from a collection."""
+        """Remove a document, or a file with every document it made, from a collection."""
         from knowledge_base.collection import CollectionError
 
         try:
-            open_collection(collection).delete(doc_id)
+            removed = open_collection(collection).delete(doc_id)
         except CollectionError as exc:
             errors.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc
-        console.print(f"deleted {doc_id} from {collection}")
+        console.print(f"deleted {doc_id} from {collection} ({len(removed)} documents)")
+
+    @kb.command()
+    def disagreements(
+        collection: str = typer.Option(..., "--collection", "-c"),
+        as_json: bool = typer.Option(False, "--json"),
+    ) -> None:
+        """Language versions of a document whose numbers differ (an old fee left on one)."""
+        found = open_collection(collection).disagreements()
+        if as_json:
+            typer.echo(json.dumps([d.as_dict() for d in found], ensure_ascii=False, indent=2))
+            return
+        _print_disagreements(console, found)
+        if not found:
+            console.print("no language versions disagree on numbers")
+
+    @kb.command()
+    def redirect(
+        collection: str = typer.Option(..., "--collection", "-c"),
+        set_: Annotated[
+            list[str] | None,
+            typer.Option("--set", help="hotline=..., yue=..., cmn=..., en=... ('' = default)."),
+        ] = None,
+    ) -> None:
+        """Show or change where the collection redirects callers it cannot answer."""
+        from pydantic import ValidationError
+
+        target = open_collection(collection)
+        changes: dict[str, object] = {}
+        for item in set_ or []:
+            name, _, value = item.partition("=")
+            changes[name.strip()] = value or None
+        try:
+            current = target.update_redirect(**changes) if changes else target.redirect
+        except ValidationError as exc:
+            errors.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        typer.echo(current.model_dump_json(indent=2))
 
     @kb.command()
     def query(
@@ -179,14 +236,21 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
         ],
         collection: str = typer.Option(..., "--collection", "-c"),
         as_json: bool = typer.Option(False, "--json"),
-        misses: bool = typer.Option(False, help="List questions not answered in the top 5."),
+        misses: bool = typer.Option(
+            False,
+            help="Also list the questions with no relevant document in the top 5 (miss) and "
+            "those with some but not all of them (partial), with what was found instead.",
+        ),
     ) -> None:
         """recall@1/5/10, MRR and nDCG@10, overall and per language."""
         from knowledge_base.evaluation import evaluate_collection, load_questions
 
         report = evaluate_collection(open_collection(collection), load_questions(questions))
         if as_json:
-            typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+            out = report.as_dict()
+            if misses:
+                out.update(report.misses_as_dict(5))
+            typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
             return
         table = Table(
             "language",
@@ -205,29 +269,50 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
             table.add_row(lang, str(m.count), *(f"{v:.3f}" for v in figures))
         console.print(table)
         if misses:
-            for miss in report.misses(5):
-                console.print(
-                    f"[red]miss[/red] [{miss.question.language}] {miss.question.query}"
-                    f" -> want {sorted(miss.question.relevant)}, got {miss.ranked_docs[:5]}"
-                )
+            listed = report.misses_as_dict(5)
+            for kind, style in (("misses", "red"), ("partial", "yellow")):
+                label = "miss" if kind == "misses" else "partial"
+                for row in listed[kind]:
+                    found = f" found {row['found']}," if row["found"] else ""
+                    console.print(
+                        f"[{style}]{label}[/{style}] [{row['language']}] {row['query']} ->"
+                        f"{found} missing {row['missing']}, top 5 {row['got']}",
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+            console.print(
+                f"{len(listed['misses'])} misses, {len(listed['partial'])} partial (top 5)"
+            )
 
     @kb.command()
     def tune(
         questions: Annotated[Path, typer.Argument(help="JSONL question file, as for `kb eval`.")],
         collection: str = typer.Option(..., "--collection", "-c"),
-        save: bool = typer.Option(False, help="Store the best setting on the collection."),
+        save: bool = typer.Option(False, help="Store the recommended setting on the collection."),
         top: int = typer.Option(10, help="Rows of the table to print."),
+        folds: int = typer.Option(5, help="k of the k-fold held-out scoring (>= 2)."),
+        seed: int = typer.Option(0, help="Seed of the fold shuffle."),
     ) -> None:
-        """Grid over fusion weights, RRF constant and chunk size; prints the table and the best."""
+        """Grid over fusion weights, RRF constant and chunk size, scored on held-out folds.
+
+        The table shows each setting on all questions; the recommendation comes from k-fold
+        cross-validation (choose on k-1 folds, score on the held-out one), with the spread."""
         from knowledge_base.evaluation import load_questions
+        from knowledge_base.tune import cross_validate
         from knowledge_base.tune import tune as run_tune
+
+        labelled = load_questions(questions)
+        if folds < 2:
+            errors.print("[red]--folds must be at least 2[/red]")
+            raise typer.Exit(2)
+        folds = min(folds, len(labelled))  # more folds than questions: leave one out
 
         target = open_collection(collection)
         with Progress(TextColumn("tune"), BarColumn(), MofNCompleteColumn(), console=errors) as bar:
             task = bar.add_task("tune", total=None)
             trials = run_tune(
                 target,
-                load_questions(questions),
+                labelled,
                 progress=lambda d, t: bar.update(task, completed=d, total=t),
             )
         languages = sorted(trials[0].report.by_language) if trials else []
@@ -254,10 +339,17 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
                 f"{m.ndcg:.3f}",
             )
         console.print(table)
-        best = trials[0]
-        console.print(f"best: {json.dumps(best.settings)}")
+        recommended = trials[0].settings
+        if folds >= 2:
+            validation = cross_validate(trials, folds=folds, seed=seed)
+            _print_folds(console, validation)
+            recommended = validation.recommended
+        else:
+            console.print("[yellow]one question: no held-out scoring possible[/yellow]")
+        console.print(f"best on all questions: {json.dumps(trials[0].settings)}")
+        console.print(f"recommended (chosen by most folds): {json.dumps(recommended)}")
         if save:
-            target.update_settings(**best.settings)
+            target.update_settings(**recommended)
             console.print(f"saved to collection {collection}")
 
     @kb.command("settings")
@@ -284,6 +376,51 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
             errors.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
         typer.echo(current.model_dump_json(indent=2))
+
+
+def _print_folds(console: Console, validation) -> None:
+    for number, fold in enumerate(validation.folds, start=1):
+        console.print(
+            f"fold {number}: chose {json.dumps(fold.chosen)}; recall@5 on the other folds "
+            f"{fold.train.overall.recall[5]:.3f}, "
+            f"held out {fold.held_out.overall.recall[5]:.3f} (n={fold.held_out.overall.count})",
+            highlight=False,
+        )
+    spread = validation.summary()
+    console.print(
+        f"held-out recall@5 {spread['held_out_recall@5_mean']:.3f} "
+        f"(min {spread['held_out_recall@5_min']:.3f}, "
+        f"max {spread['held_out_recall@5_max']:.3f}, "
+        f"stdev {spread['held_out_recall@5_stdev']:.3f}) vs "
+        f"{spread['train_recall@5_mean']:.3f} on the questions that chose it",
+        highlight=False,
+    )
+
+
+def _whole_column(header: str, values: list[str]):
+    from rich.table import Column
+
+    width = max([len(header), *(len(v) for v in values)])
+    return Column(header, no_wrap=True, min_width=width, overflow="ignore")
+
+
+def _print_wide(console: Console, table: Table, ids: list[str]) -> None:
+    """Print so that the id column is whole: a wider console when the terminal is narrow."""
+    need = max([0, *(len(i) for i in ids)]) + 40
+    if need > console.width:
+        console = Console(width=need, force_terminal=console.is_terminal)
+    console.print(table)
+
+
+def _print_disagreements(console: Console, found) -> None:
+    for d in found:
+        first, second = d.documents
+        console.print(
+            f"[yellow]numbers differ[/yellow] {first} vs {second}: only in {first} "
+            f"{list(d.only_in_first)}, only in {second} {list(d.only_in_second)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _num(value: float | int | None) -> str:

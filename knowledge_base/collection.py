@@ -3,6 +3,7 @@
 Layout of a collection directory:
     manifest.json        {"version": "<name>"}: the live version; swapped atomically
     settings.json        the collection's RetrievalSettings
+    redirect.json        the collection's RedirectSettings (hotline and redirect wording)
     versions/<name>/     one immutable IndexData per version
     versions/.tmp-*      a version being written (left behind by a killed ingest; cleaned)
     lock                 flock held by the one writer at a time
@@ -32,7 +33,8 @@ from typing import Literal
 import numpy as np
 
 from knowledge_base.chunking import chunk_document
-from knowledge_base.config import KnowledgeBaseSettings, RetrievalSettings
+from knowledge_base.config import KnowledgeBaseSettings, RedirectSettings, RetrievalSettings
+from knowledge_base.consistency import Disagreement, disagreements
 from knowledge_base.embedders import EmbeddingError, get_embedder
 from knowledge_base.index import (
     CHUNKING_FIELDS,
@@ -73,6 +75,8 @@ class IngestReport:
     version: str | None = None  # the live version after the ingest
     seconds: float = 0.0
     chunks_embedded: int = 0
+    # language versions of a document whose numbers differ (advice; nothing is blocked)
+    disagreements: list[Disagreement] = field(default_factory=list)
 
     def count(self, status: FileStatus) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -84,6 +88,31 @@ class IngestReport:
     @property
     def quarantined(self) -> list[dict[str, str]]:
         return [q for f in self.files for q in f.quarantined]
+
+    @property
+    def outcome(self) -> Literal["done", "partial", "failed"]:
+        """failed: files were given and none loaded; partial: some failed; done: none failed."""
+        failed = self.count("failed")
+        if not failed:
+            return "done"
+        return (
+            "failed"
+            if failed == len([f for f in self.files if f.status != "removed"])
+            else "partial"
+        )
+
+    def failures(self) -> list[str]:
+        """One line per failed file: `path: reason`."""
+        return [f"{f.path}: {f.reason}" for f in self.files if f.status == "failed"]
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """A file a department loaded (a document's `source`) and what it became."""
+
+    path: str
+    documents: int
+    chunks: int
 
 
 @dataclass(frozen=True)
@@ -176,7 +205,32 @@ class Collection:
 
         return HybridRetriever(self, query_translator=query_translator, reranker=reranker)
 
+    def files(self) -> list[FileInfo]:
+        """The loaded files: one FAQ table is one file of many documents (its rows)."""
+        by_source: dict[str, list[int]] = {}
+        for record in self.index().documents.values():
+            by_source.setdefault(record.source, []).append(record.chunk_count)
+        return [FileInfo(s, len(c), sum(c)) for s, c in sorted(by_source.items())]
+
+    def disagreements(self) -> list[Disagreement]:
+        """Language versions of a document that disagree on numbers (see consistency.py)."""
+        return disagreements(self.index().documents.values())
+
     # ------------------------------------------------------------------ settings
+
+    @property
+    def redirect(self) -> RedirectSettings:
+        path = self.path / "redirect.json"
+        if path.exists():
+            return RedirectSettings.model_validate_json(path.read_text(encoding="utf-8"))
+        return RedirectSettings()
+
+    def update_redirect(self, **changes: object) -> RedirectSettings:
+        """Validate and store the collection's hotline and redirect wording (None = default)."""
+        with self._writer():
+            new = RedirectSettings.model_validate({**self.redirect.model_dump(), **changes})
+            _atomic_write(self.path / "redirect.json", new.model_dump_json(indent=2))
+            return new
 
     @property
     def settings(self) -> RetrievalSettings:
@@ -226,12 +280,15 @@ class Collection:
                 report.files.append(self._ingest_file(state, path, file_id, settings, embedder))
             if progress:
                 progress(len(files), len(files), "")
-            if sync:
+            # sync: files not given are removed, unless nothing given could be loaded (a
+            # broken upload must not empty the collection)
+            if sync and any(f.status != "failed" for f in report.files):
                 seen = {file_id for _p, file_id in files}
                 for source in sorted({d.source for d in state.documents.values()} - seen):
                     removed = state.remove_source(source)
                     report.files.append(FileReport(source, "removed", documents=removed))
             report.chunks_embedded = state.embedded
+            report.disagreements = disagreements(state.documents.values())
             if state.changed or rebuilt:
                 self._publish(state.build(embedder.name, settings, self.kb.settings.faiss_use_gpu))
             report.version = self.live_version()
@@ -285,19 +342,26 @@ class Collection:
         total = sum(state.documents[d.id].chunk_count for d in loaded)
         return FileReport(file_id, status, total, len(loaded), note, quarantined)
 
-    def delete(self, doc_id: str) -> None:
-        """Remove one document (by id); raises CollectionError when it is not there."""
+    def delete(self, doc_id: str) -> list[str]:
+        """Remove a document by its id, or a loaded file (every row of an FAQ table) by its
+        path; returns the ids removed. Raises CollectionError when neither is there."""
         with self._writer():
             state = _Working.of(self.index())
-            if doc_id not in state.documents:
-                raise CollectionError(f"no document {doc_id!r} in collection {self.name!r}")
-            state.remove(doc_id)
+            if doc_id in state.documents:
+                removed = [doc_id]
+            else:
+                removed = sorted(d.id for d in state.documents.values() if d.source == doc_id)
+            if not removed:
+                raise CollectionError(f"no document or file {doc_id!r} in collection {self.name!r}")
+            for one in removed:
+                state.remove(one)
             settings = self.settings
             self._publish(
                 state.build(
                     self.kb.embedder(settings).name, settings, self.kb.settings.faiss_use_gpu
                 )
             )
+            return removed
 
     @contextmanager
     def _writer(self) -> Iterator[None]:

@@ -96,6 +96,31 @@ class RetrievalSettings(BaseModel):
     )
 
 
+class RedirectSettings(BaseModel):
+    """Where a collection sends callers it cannot answer (collections/<name>/redirect.json).
+
+    None = the server-wide default (`assistant.hotline` and the built-in wording). A wording may
+    name the number as `{hotline}`; it replaces the whole redirect sentence in that language.
+    """
+
+    hotline: str | None = Field(
+        default=None, max_length=40, description="Number named in the redirect, e.g. '2824 6111'."
+    )
+    yue: str | None = Field(
+        default=None, max_length=500, description="Redirect wording in Cantonese (Traditional)."
+    )
+    cmn: str | None = Field(
+        default=None, max_length=500, description="Redirect wording in Mandarin (Simplified)."
+    )
+    en: str | None = Field(default=None, max_length=500, description="Redirect wording in English.")
+
+    def text(self, language: str, default_wording: str, default_hotline: str) -> str:
+        """The redirect sentence in `language` ('yue' | 'cmn' | 'en') for this collection."""
+        wording = getattr(self, language, None) if language in ("yue", "cmn", "en") else None
+        hotline = self.hotline or default_hotline
+        return (wording or default_wording).replace("{hotline}", hotline)
+
+
 class KnowledgeBaseSettings(BaseModel):
     home: Path = Field(
         default=Path("~/.local/share/samyu").expanduser(),

@@ -83,7 +83,30 @@ class EvalReport:
         return out
 
     def misses(self, k: int = 5) -> list[QuestionResult]:
-        return [r for r in self.results if r.recall(k) < 1]
+        """Questions with no relevant document at all in the top k."""
+        return [r for r in self.results if r.recall(k) == 0]
+
+    def partial(self, k: int = 5) -> list[QuestionResult]:
+        """Questions with some, not all, of their relevant documents in the top k."""
+        return [r for r in self.results if 0 < r.recall(k) < 1]
+
+    def misses_as_dict(self, k: int = 5) -> dict[str, list[dict[str, object]]]:
+        """`kb eval --misses --json`: {"misses": [...], "partial": [...]} at cut-off k."""
+
+        def row(r: QuestionResult) -> dict[str, object]:
+            top = r.ranked_docs[:k]
+            return {
+                "query": r.question.query,
+                "language": r.question.language,
+                "found": sorted(r.question.relevant & set(top)),
+                "missing": sorted(r.question.relevant - set(top)),
+                "got": top,
+            }
+
+        return {
+            "misses": [row(r) for r in self.misses(k)],
+            "partial": [row(r) for r in self.partial(k)],
+        }
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -131,7 +154,12 @@ def ranked_documents(hits: Sequence[Hit]) -> list[str]:
 
 def evaluate(search: Callable[[str], list[Hit]], questions: Sequence[Question]) -> EvalReport:
     """Run every question through `search` (returning at least DEPTH hits) and score it."""
-    results = [QuestionResult(q, ranked_documents(search(q.query))) for q in questions]
+    return report_of([QuestionResult(q, ranked_documents(search(q.query))) for q in questions])
+
+
+def report_of(results: Sequence[QuestionResult]) -> EvalReport:
+    """The report of already-ranked questions (a subset of another report's, in tuning folds)."""
+    results = list(results)
     languages: dict[str, list[QuestionResult]] = {}
     for result in results:
         languages.setdefault(result.question.language, []).append(result)

@@ -1,8 +1,10 @@
 """File -> documents: PDF (pypdf), DOCX (python-docx), HTML (BeautifulSoup + lxml), Markdown,
 plain text, and FAQ tables (CSV / JSONL, one document per row).
 
-A document's id is its path relative to the folder given to ingest (posix slashes); an FAQ
-row's id is its `id` column when present, else `<relative path>#<row number from 1>`.
+A document's id is its path relative to the folder given to ingest (posix slashes). An FAQ
+row's id is its `id` column when present, else `<relative path>#q-<12 hex of the sha256 of its
+normalised question>`: stable when other rows are added, removed or reordered (a row number
+would renumber every row after a removed one); a repeated question gets `-2`, `-3`, ...
 Every problem with a file becomes a `LoadError` whose message is the report line: `load_file`
 turns any exception a parser raises into one, so one bad file never takes a batch down.
 
@@ -389,6 +391,7 @@ def _faq_rows(
     rows: list[dict[str, str]], doc_id: str, encoding: str | None
 ) -> list[LoadedDocument]:
     documents = []
+    taken: set[str] = set()
     for number, row in enumerate(rows, start=1):
         row = {
             str(k).strip().lower(): ("" if v is None else str(v)).strip() for k, v in row.items()
@@ -396,7 +399,8 @@ def _faq_rows(
         question, answer = row.get("question", ""), row.get("answer", "")
         if not question or not answer:
             raise LoadError(f"FAQ row {number} lacks a question or an answer")
-        row_id = row.get("id") or f"{doc_id}#{number}"
+        row_id = row.get("id") or _unique(f"{doc_id}#q-{question_key(question)}", taken)
+        taken.add(row_id)
         text = f"{question}\n{answer}"
         raw = json.dumps(row, sort_keys=True, ensure_ascii=False).encode()
         documents.append(
@@ -412,6 +416,19 @@ def _faq_rows(
             )
         )
     return documents
+
+
+def question_key(question: str) -> str:
+    """12 hex of the sha256 of a question, case and spacing folded: an FAQ row's stable id."""
+    folded = " ".join(question.casefold().split())
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()[:12]
+
+
+def _unique(row_id: str, taken: set[str]) -> str:
+    candidate, n = row_id, 2
+    while candidate in taken:
+        candidate, n = f"{row_id}-{n}", n + 1
+    return candidate
 
 
 def _csv(data: bytes, doc_id: str, max_rows: int) -> list[LoadedDocument]:

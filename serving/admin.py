@@ -3,6 +3,11 @@
 Every route needs a bearer token from `server.admin_tokens` (401 without one); a token limited
 to some collections gets 403 for the others. The knowledge base does the work; this module
 only maps HTTP onto it, running its blocking calls in worker threads.
+
+Documents are addressed by the file a department uploaded: `DELETE .../documents/faq.csv`
+removes every row of that table (a row alone by its id, as `GET .../documents` lists it);
+`PUT .../documents` replaces the collection's whole file set (sync: files not uploaded are
+removed). Jobs end `done`, `partial` (some files failed: `failures` says why) or `failed`.
 """
 
 from __future__ import annotations
@@ -14,15 +19,16 @@ import uuid
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile, status
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, ValidationError
 
 from knowledge_base.collection import Collection, CollectionError
-from knowledge_base.config import RetrievalSettings
+from knowledge_base.config import RedirectSettings, RetrievalSettings
 from knowledge_base.evaluation import Question, evaluate
 from knowledge_base.types import Hit, QueryOptions
 from serving.auth import AdminAuth, may_see, require_collection
+from serving.report import build_report
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -62,30 +68,58 @@ def list_documents(request: Request, token: AdminAuth, name: CollectionName) -> 
     return {"collection": name, "count": len(documents), "documents": documents}
 
 
+@router.get("/collections/{name}/files", summary="Files loaded into a collection")
+def list_files(request: Request, token: AdminAuth, name: CollectionName) -> dict[str, Any]:
+    """One entry per uploaded file; an FAQ table (CSV/JSONL) is one file of many documents."""
+    collection = _existing(request, token, name)
+    files = [f.__dict__ for f in collection.files()]
+    return {"collection": name, "count": len(files), "files": files}
+
+
 @router.delete(
-    "/collections/{name}/documents/{doc_id:path}", summary="Delete one document by its id"
+    "/collections/{name}/documents/{doc_id:path}",
+    summary="Delete a file (all the documents it made) or one document by its id",
 )
 async def delete_document(
     request: Request, token: AdminAuth, name: CollectionName, doc_id: str
-) -> dict[str, str]:
+) -> dict[str, Any]:
     collection = _existing(request, token, name)
     try:
-        await asyncio.to_thread(collection.delete, doc_id)
+        removed = await asyncio.to_thread(collection.delete, doc_id)
     except CollectionError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    return {"deleted": doc_id, "version": collection.live_version() or ""}
+    return {"deleted": doc_id, "documents": removed, "version": collection.live_version() or ""}
+
+
+_UPLOAD = Annotated[list[UploadFile], File(description="PDF, DOCX, HTML, MD, TXT, CSV, JSONL")]
 
 
 @router.post(
     "/collections/{name}/documents",
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Upload documents; they are ingested in the background (poll the job)",
+    summary="Upload documents (added or updated by file name); ingested in the background",
 )
 async def upload_documents(
-    request: Request,
-    token: AdminAuth,
-    name: CollectionName,
-    files: Annotated[list[UploadFile], File(description="PDF, DOCX, HTML, MD, TXT, CSV, JSONL")],
+    request: Request, token: AdminAuth, name: CollectionName, files: _UPLOAD
+) -> dict[str, Any]:
+    return await _submit(request, token, name, files, sync=False)
+
+
+@router.put(
+    "/collections/{name}/documents",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Replace the collection's whole file set (sync): files not uploaded are removed",
+)
+async def replace_documents(
+    request: Request, token: AdminAuth, name: CollectionName, files: _UPLOAD
+) -> dict[str, Any]:
+    """Unchanged files cost nothing; files whose load fails keep their previous version; when
+    no uploaded file loads at all, nothing is removed (the job ends `failed`)."""
+    return await _submit(request, token, name, files, sync=True)
+
+
+async def _submit(
+    request: Request, token: Any, name: str, files: list[UploadFile], *, sync: bool
 ) -> dict[str, Any]:
     collection = _collection(request, token, name)
     runtime = request.app.state.runtime
@@ -97,10 +131,11 @@ async def upload_documents(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    job = runtime.jobs.submit(collection, folder, names)
+    job = runtime.jobs.submit(collection, folder, names, sync=sync)
     return {
         "job_id": job.id,
         "status": job.status,
+        "sync": sync,
         "files": names,
         "poll": str(request.url_for("job_status", job_id=job.id)),
     }
@@ -173,7 +208,7 @@ class QueryRequest(BaseModel):
     )
 
 
-def _hit(hit: Hit, explain: bool) -> dict[str, Any]:
+def _hit(hit: Hit, explain: bool, settings: RetrievalSettings | None = None) -> dict[str, Any]:
     chunk = hit.chunk
     out: dict[str, Any] = {
         "doc_id": chunk.doc_id,
@@ -194,7 +229,36 @@ def _hit(hit: Hit, explain: bool) -> dict[str, Any]:
             "bm25_rank": hit.bm25_rank,
             "rerank_score": hit.rerank_score,
         }
+        if settings is not None:
+            out["explain"].update(_contributions(hit, settings))
     return out
+
+
+def _contributions(hit: Hit, settings: RetrievalSettings) -> dict[str, Any]:
+    """What each retriever added to the fused score, as RRF computes it (w / (c + rank)), as a
+    share of the hit's raw sum; and a sentence an operator can read."""
+    c = settings.rrf_c
+    dense = settings.dense_weight / (c + hit.dense_rank) if hit.dense_rank else 0.0
+    bm25 = settings.bm25_weight / (c + hit.bm25_rank) if hit.bm25_rank else 0.0
+    total = dense + bm25 or 1.0
+    parts = []
+    if hit.dense_rank:
+        parts.append(
+            f"dense #{hit.dense_rank} (cosine {hit.dense_score or 0:.2f}) gives {dense / total:.0%}"
+        )
+    else:
+        parts.append("dense: not in its list")
+    if hit.bm25_rank:
+        parts.append(f"BM25 #{hit.bm25_rank} ({hit.bm25_score or 0:.1f}) gives {bm25 / total:.0%}")
+    else:
+        parts.append("BM25: no matching words")
+    return {
+        "dense_contribution": round(dense, 5),
+        "bm25_contribution": round(bm25, 5),
+        "dense_share": round(dense / total, 3),
+        "bm25_share": round(bm25 / total, 3),
+        "summary": "; ".join(parts) + f"; fused {hit.score:.3f}",
+    }
 
 
 @router.post("/collections/{name}/query", summary="Retrieve, optionally with score explanations")
@@ -205,9 +269,12 @@ async def query(
     options = QueryOptions(k=body.k, extra=body.options)
     try:
         hits = await asyncio.to_thread(collection.retriever().retrieve, body.query, options)
+        effective = RetrievalSettings.model_validate(
+            {**collection.settings.model_dump(), **body.options}
+        )
     except (ValueError, ValidationError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    return {"query": body.query, "hits": [_hit(h, body.explain) for h in hits]}
+    return {"query": body.query, "hits": [_hit(h, body.explain, effective) for h in hits]}
 
 
 class EvalQuestion(BaseModel):
@@ -218,6 +285,9 @@ class EvalQuestion(BaseModel):
 
 class EvalRequest(BaseModel):
     questions: list[EvalQuestion] = Field(min_length=1, max_length=5000)
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Per-query overrides of retrieval settings."
+    )
 
 
 @router.post("/collections/{name}/eval", summary="recall@1/5/10, MRR, nDCG@10 on questions")
@@ -227,10 +297,14 @@ async def run_eval(
     collection = _existing(request, token, name)
     retriever = collection.retriever()
     questions = [Question(q.query, frozenset(q.relevant), q.language) for q in body.questions]
-    report = await asyncio.to_thread(
-        evaluate, lambda text: retriever.retrieve(text, QueryOptions(k=10)), questions
-    )
-    return {**report.as_dict(), "count": len(questions)}
+    options = QueryOptions(k=10, extra={"one_hit_per_document": True, **body.options})
+    try:
+        report = await asyncio.to_thread(
+            evaluate, lambda text: retriever.retrieve(text, options), questions
+        )
+    except (ValueError, ValidationError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return {**report.as_dict(), **report.misses_as_dict(5), "count": len(questions)}
 
 
 @router.get("/collections/{name}/settings", summary="The collection's retrieval settings")
@@ -255,3 +329,82 @@ async def change_settings(
         return await asyncio.to_thread(collection.update_settings, **changes)
     except ValidationError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+
+# ---- redirect, consistency, the operator report ------------------------------------------
+
+
+@router.get(
+    "/collections/{name}/redirect",
+    summary="Where the collection sends callers it cannot answer (hotline, wording)",
+)
+def read_redirect(request: Request, token: AdminAuth, name: CollectionName) -> RedirectSettings:
+    return _collection(request, token, name).redirect
+
+
+@router.patch(
+    "/collections/{name}/redirect",
+    summary="Set the hotline and the redirect wording (yue, cmn, en); null = server default",
+)
+async def change_redirect(
+    request: Request, token: AdminAuth, name: CollectionName, changes: dict[str, Any]
+) -> RedirectSettings:
+    collection = _collection(request, token, name)
+    unknown = set(changes) - set(RedirectSettings.model_fields)
+    if unknown:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown fields: {sorted(unknown)}"
+        )
+    try:
+        return await asyncio.to_thread(collection.update_redirect, **changes)
+    except ValidationError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+
+@router.get(
+    "/collections/{name}/disagreements",
+    summary="Language versions of a document whose numbers differ",
+)
+async def list_disagreements(
+    request: Request, token: AdminAuth, name: CollectionName
+) -> dict[str, Any]:
+    collection = _existing(request, token, name)
+    found = await asyncio.to_thread(collection.disagreements)
+    return {"collection": name, "disagreements": [d.as_dict() for d in found]}
+
+
+@router.get("/report", summary="Outcomes, stage latencies, refused questions, unused documents")
+async def report(
+    request: Request,
+    token: AdminAuth,
+    hours: Annotated[float | None, Query(gt=0, le=24 * 366)] = None,
+    collection: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] = None,
+    top: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> dict[str, Any]:
+    """The last `hours` (default `server.report_hours`) of turns, for the token's collections."""
+    runtime = request.app.state.runtime
+    journal = runtime.metrics.journal
+    if journal is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the turn journal is off")
+    if collection is None and token.collections is not None:
+        visible = [n for n in runtime.kb.collections() if may_see(token, n)]
+        if len(visible) != 1:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "name a collection (?collection=)")
+        collection = visible[0]
+    if collection is not None:
+        require_collection(token, collection)
+    names = [collection] if collection is not None else runtime.kb.collections()
+    names = [n for n in names if runtime.has_collection(n)]
+
+    def documents() -> dict[str, list[str]]:
+        return {n: [d.id for d in runtime.kb.collection(n).documents()] for n in names}
+
+    docs = await asyncio.to_thread(documents)
+    return await asyncio.to_thread(
+        build_report,
+        journal,
+        hours=hours or runtime.settings.server.report_hours,
+        collection=collection,
+        documents=docs,
+        top=top,
+    )

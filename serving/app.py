@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving import admin, talk
+from serving import admin, api_docs, talk
 from serving.protocol import PROTOCOL_VERSION
 from serving.redaction import install_redaction
 from serving.runtime import Engines, Runtime
@@ -47,6 +47,8 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
         description="Citizens talk on `/ws/talk` (see docs/protocol.md); departments and "
         "operators use the token-protected `/admin` API below.",
         lifespan=lifespan,
+        docs_url=None,  # served by api_docs from local assets, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     if settings.server.cors_origins:  # off unless configured: same-origin pages need none
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
     app.include_router(talk.router)
     app.include_router(admin.router)
     _health_routes(app)
+    api_docs.install(app)
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="widget")
     return app
 

@@ -32,7 +32,9 @@ from typing import IO, Any, Literal
 from knowledge_base.collection import Collection
 
 log = logging.getLogger("samyu.jobs")
-JobStatus = Literal["queued", "running", "done", "failed"]
+# done: every file loaded; partial: some files failed (reasons in `failures`); failed: every
+# file failed, or the ingest itself did (reason in `error`)
+JobStatus = Literal["queued", "running", "done", "partial", "failed"]
 
 
 @dataclass
@@ -50,6 +52,8 @@ class IngestJob:
     error: str | None = None
     folder: str = ""  # the spooled upload (absolute path)
     restarts: int = 0  # times a server restart resumed this job
+    failures: list[str] = field(default_factory=list)  # "file: reason", one per failed file
+    sync: bool = False  # files of the collection not in this upload are removed
 
     def progress(self, done: int, total: int, current: str) -> None:
         """Called from the ingest thread; plain attribute writes are atomic enough to poll."""
@@ -92,9 +96,15 @@ class JobRegistry:
     def get(self, job_id: str) -> IngestJob | None:
         return self._jobs.get(job_id)
 
-    def submit(self, collection: Collection, folder: Path, files: list[str]) -> IngestJob:
+    def submit(
+        self, collection: Collection, folder: Path, files: list[str], *, sync: bool = False
+    ) -> IngestJob:
         job = IngestJob(
-            id=uuid.uuid4().hex, collection=collection.name, files=files, folder=str(folder)
+            id=uuid.uuid4().hex,
+            collection=collection.name,
+            files=files,
+            folder=str(folder),
+            sync=sync,
         )
         self._claim(job.id)
         self._save(job)
@@ -115,15 +125,21 @@ class JobRegistry:
             async with lock:
                 job.status = "running"
                 self._save(job)
-                report = await asyncio.to_thread(collection.ingest, [folder], progress=job.progress)
+                report = await asyncio.to_thread(
+                    collection.ingest, [folder], sync=job.sync, progress=job.progress
+                )
                 job.report = {
                     "version": report.version,
                     "seconds": round(report.seconds, 3),
                     "chunks_embedded": report.chunks_embedded,
                     "files": [asdict(f) for f in report.files],
                     "quarantined": report.quarantined,
+                    "disagreements": [d.as_dict() for d in report.disagreements],
                 }
-                job.status = "done"
+                job.failures = report.failures()
+                job.status = report.outcome
+                if job.status == "failed":
+                    job.error = "no file could be loaded: " + "; ".join(job.failures)
         except asyncio.CancelledError:
             # the server is stopping: keep the spool and the record, the next start resumes
             interrupted = True

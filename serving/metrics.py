@@ -1,16 +1,89 @@
-"""Prometheus metrics of the voice server, in a registry per app (tests build many apps)."""
+"""Prometheus metrics of the voice server, in a registry per app (tests build many apps).
+
+A finished turn has exactly one outcome (`turn_outcome`), counted in `samyu_turns_total` and,
+when it is not the model's answer, the reason why in `samyu_turn_failures_total`:
+  model                the model answered from the sources
+  extractive_fallback  the model's answer was replaced by quoted source sentences (ungrounded,
+                       degenerate, wrong language...) while the model itself worked
+  refused              the evidence gate redirected the caller (the model was not asked)
+  timeout              the model did not answer in time; the caller got a quote or an apology
+  error                the model or retrieval failed otherwise
+  cancelled            the turn was stopped (a barge-in or a stop) before it ended
+Every turn's stage timings are observed, failed ones included: a slow stage that ends in a
+timeout is exactly what an operator needs to see.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+if TYPE_CHECKING:
+    from serving.report import TurnJournal
+
+Outcome = Literal["model", "extractive_fallback", "refused", "timeout", "error", "cancelled"]
+OUTCOMES: tuple[Outcome, ...] = (
+    "model",
+    "extractive_fallback",
+    "refused",
+    "timeout",
+    "error",
+    "cancelled",
+)
 # Timing stages of a turn, as in the `turn_end` frame's `timings` (milliseconds there).
-STAGES = ("asr", "retrieval", "first_token", "first_audio", "voice_to_voice")
-_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0)
+STAGES = (
+    "asr",
+    "rewrite",
+    "retrieval",
+    "first_token",
+    "first_audio",
+    "voice_to_voice",
+    "total",
+)
+_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0)
+# outcome names a turn-end record may carry explicitly, and what they mean here
+_EXPLICIT = {
+    "model": "model",
+    "answered": "model",
+    "extractive": "extractive_fallback",
+    "extractive_fallback": "extractive_fallback",
+    "fallback": "extractive_fallback",
+    "refused": "refused",
+    "redirected": "refused",
+    "timeout": "timeout",
+    "error": "error",
+    "failed": "error",
+    "cancelled": "cancelled",
+    "interrupted": "cancelled",
+}
+
+
+def turn_outcome(event: Any) -> Outcome:
+    """The one outcome of a turn-end record (assistant.types.TurnEnd or a newer one).
+
+    An explicit `outcome` field wins when the record has one; otherwise it is derived from
+    `cancelled`, `refused`, `error` (a GeneratorError code the turn survived) and `fallback`.
+    """
+    explicit = getattr(event, "outcome", None)
+    if isinstance(explicit, str) and explicit in _EXPLICIT:
+        return _EXPLICIT[explicit]  # type: ignore[return-value]
+    if getattr(event, "cancelled", False):
+        return "cancelled"
+    if getattr(event, "refused", False):
+        return "refused"
+    error = getattr(event, "error", None)
+    if error:
+        return "timeout" if error == "timeout" else "error"
+    if getattr(event, "fallback", None):
+        return "extractive_fallback"
+    return "model"
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, journal: TurnJournal | None = None) -> None:
+        self.journal = journal  # the operator report's store (serving/report.py), if any
         self.registry = CollectorRegistry()
         r = self.registry
         self.sessions_active = Gauge("samyu_sessions_active", "Open voice sessions.", registry=r)
@@ -19,17 +92,31 @@ class Metrics:
             "samyu_sessions_refused", "Sockets refused, by reason.", ["reason"], registry=r
         )
         self.turns = Counter(
-            "samyu_turns", "Turns finished, by input and outcome.", ["input", "outcome"], registry=r
+            "samyu_turns",
+            "Turns finished, by input (voice/text) and outcome (model, extractive_fallback, "
+            "refused, timeout, error, cancelled, interrupted).",
+            ["input", "outcome"],
+            registry=r,
+        )
+        self.turn_failures = Counter(
+            "samyu_turn_failures",
+            "Turns not answered by the model, by outcome and cause (a generator error code).",
+            ["outcome", "cause"],
+            registry=r,
         )
         self.barge_ins = Counter(
             "samyu_barge_ins", "Answers interrupted by the caller.", registry=r
         )
         self.errors = Counter(
-            "samyu_errors", "Error frames sent to clients, by code.", ["code"], registry=r
+            "samyu_errors",
+            "Errors, by code: error frames sent to clients, and model failures a turn survived "
+            "by quoting the sources or apologising (model_timeout, model_<generator code>).",
+            ["code"],
+            registry=r,
         )
         self.timing = Histogram(
             "samyu_turn_stage_seconds",
-            "Turn timings by stage (as in turn_end.timings).",
+            "Turn timings by stage (as in turn_end.timings), of every turn, failed ones too.",
             ["stage"],
             buckets=_BUCKETS_S,
             registry=r,
@@ -45,6 +132,44 @@ class Metrics:
         )
         for stage in STAGES:  # every series exists from the start (rate() needs a zero)
             self.timing.labels(stage=stage)
+        for outcome in ("timeout", "error", "extractive_fallback", "refused"):
+            self.turn_failures.labels(outcome=outcome, cause="none")
+
+    def record_turn(
+        self,
+        event: Any,
+        *,
+        input: str = "voice",
+        collection: str = "",
+        question: str = "",
+        sources: Sequence[str] = (),
+    ) -> Outcome:
+        """Count one finished turn, observe its timings and journal it; returns its outcome."""
+        outcome = turn_outcome(event)
+        self.turns.labels(input=input, outcome=outcome).inc()
+        cause = getattr(event, "error", None) or getattr(event, "fallback", None)
+        if outcome not in ("model", "cancelled"):
+            self.turn_failures.labels(outcome=outcome, cause=str(cause or "none")).inc()
+        if outcome in ("timeout", "error"):
+            self.errors.labels(code=f"model_{cause or outcome}").inc()
+        timings = getattr(event, "timings", None) or {}
+        self.observe_timings(timings)
+        if self.journal is not None:
+            from serving.report import TurnRecord
+
+            self.journal.record(
+                TurnRecord(
+                    collection=collection,
+                    input=input,
+                    language=str(getattr(event, "language", None) or "unknown"),
+                    outcome=outcome,
+                    question=question or str(getattr(event, "query", "") or ""),
+                    timings=timings,
+                    sources=tuple(sources),
+                    cause=str(cause) if cause else None,
+                )
+            )
+        return outcome
 
     def observe_timings(self, timings: dict[str, float]) -> None:
         for stage, ms in timings.items():

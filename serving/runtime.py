@@ -23,6 +23,7 @@ from knowledge_base.types import QueryOptions
 from serving.jobs import IngestJob, JobRegistry
 from serving.limits import ClientLimiter
 from serving.metrics import Metrics
+from serving.report import open_journal
 from serving.settings import Settings
 from voices.streaming import (
     AsyncStreamingRecognizer,
@@ -128,7 +129,7 @@ def _turn_detector(settings: Settings) -> TurnDetector | None:
 class Runtime:
     def __init__(self, settings: Settings, engines: Engines | None = None) -> None:
         self.settings = settings
-        self.metrics = Metrics()
+        self.metrics = Metrics(journal=open_journal(settings))
         self.kb = KnowledgeBase(settings.kb)
         self.jobs = JobRegistry(
             settings.server.max_jobs_kept,

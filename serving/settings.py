@@ -202,6 +202,19 @@ class ServerSettings(BaseModel):
         default=True, description="Redact HKID numbers, HK phone numbers and emails in logs."
     )
 
+    # ---- operator report (serving/report.py) -------------------------------------------
+    turn_journal: bool = Field(
+        default=True,
+        description="Journal each turn (redacted question, outcome, timings, documents "
+        "retrieved) in SAMYU_HOME/report/turns.sqlite3 for `samyu report` and the console.",
+    )
+    turn_journal_keep_days: float = Field(
+        default=30.0, gt=0, description="Journal rows older than this are deleted."
+    )
+    report_hours: float = Field(
+        default=24.0, gt=0, description="Default window of `samyu report` and /admin/report."
+    )
+
     @model_validator(mode="after")
     def _audio_dir_when_storing(self) -> ServerSettings:
         if self.store_audio and self.audio_dir is None:

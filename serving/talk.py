@@ -31,6 +31,7 @@ from assistant.frames import (
     Playback,
     Question,
     SessionEvent,
+    SourcesFound,
     SpeechStarted,
     StopTurn,
     TurnEnd,
@@ -78,6 +79,8 @@ class TalkConnection:
         self.session: VoiceSession | None = None
         self.outbox: asyncio.Queue[tuple[int | None, Outgoing]] = asyncio.Queue(maxsize=1024)
         self.turn_inputs: dict[int, str] = {}
+        self.turn_report: dict[int, dict[str, Any]] = {}  # question + documents, for the report
+        self.collection = ""
         self.protocol_errors = 0
         self.bucket = TokenBucket(self.limits.max_messages_per_s, self.limits.message_burst)
         self.opened = time.monotonic()
@@ -322,6 +325,7 @@ class TalkConnection:
         collection = frame.collection or self.runtime.default_collection
         if not self.runtime.has_collection(collection):
             raise ProtocolError("unknown_collection", f"no collection named {collection!r}")
+        self.collection = collection
         language = None if frame.language == "auto" else frame.language
         self.session = self.runtime.new_session(
             collection=collection,
@@ -432,6 +436,7 @@ class TalkConnection:
     def _count_interruption(self, event: Interrupted) -> None:
         turn = self.session.turn(event.interrupted_turn) if self.session else None
         kind = self.turn_inputs.pop(event.interrupted_turn, "voice")
+        self.turn_report.pop(event.interrupted_turn, None)
         if turn is None or not turn.ended:  # a finished turn was counted by its turn_end
             self.metrics.turns.labels(input=kind, outcome="interrupted").inc()
         if event.reason == "barge_in":
@@ -445,6 +450,10 @@ class TalkConnection:
             case TurnStarted():
                 if turn_id is not None:
                     self.turn_inputs[turn_id] = event.input
+                    self.turn_report[turn_id] = {"question": event.question, "sources": []}
+            case SourcesFound(sources=sources):
+                if turn_id in self.turn_report:
+                    self.turn_report[turn_id]["sources"] = [s.doc_id for s in sources]
             case TurnEnd():
                 self._count_turn_end(turn_id, event)
             case TurnError(code=code):
@@ -454,8 +463,7 @@ class TalkConnection:
         return protocol.server_frames(turn_id, event, self.limits.output_frame_bytes)
 
     def _count_turn_end(self, turn_id: int | None, event: TurnEnd) -> None:
-        outcome = "cancelled" if event.cancelled else "refused" if event.refused else "answered"
         kind = self.turn_inputs.pop(turn_id, "voice") if turn_id is not None else "voice"
-        self.metrics.turns.labels(input=kind, outcome=outcome).inc()
-        self.metrics.observe_timings(event.timings)
+        context = self.turn_report.pop(turn_id, {}) if turn_id is not None else {}
+        outcome = self.metrics.record_turn(event, input=kind, collection=self.collection, **context)
         log.info("session %s turn %s %s: %s", self.session_id, turn_id, outcome, event.answer)

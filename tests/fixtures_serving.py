@@ -133,7 +133,10 @@ def live_server(serving_home: Path, serving_engines) -> Iterator[LiveServer]:
     from serving.app import create_app
 
     settings = serving_settings(serving_home, max_sessions=16)
-    # the widget asks the default collection when its page names none: the first seed one
-    settings.server.seed_collections = {"speech": serving_home / "collections" / "speech"}
+    # the widget asks the default collection when its page names none: the first seed one,
+    # `demo` as in `make serve` (the landing page asks it); department pages name `speech`
+    settings.server.seed_collections = {
+        name: serving_home / "collections" / name for name in ("demo", "speech")
+    }
     app = create_app(settings, engines=serving_engines)
     yield from run_live_server(app)

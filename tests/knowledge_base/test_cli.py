@@ -88,7 +88,49 @@ def test_settings_and_tune_save(tmp_path: Path) -> None:
     )
     tuned = runner.invoke(app, ["kb", "tune", str(questions), "-c", "dept", "--save"])
     assert tuned.exit_code == 0, tuned.output
-    assert "best:" in tuned.stdout and "saved" in tuned.stdout
+    assert "no held-out scoring" in tuned.stdout and "saved" in tuned.stdout
+    questions.write_text(
+        "".join(
+            json.dumps({"query": q, "relevant": [d], "language": lang}) + "\n"
+            for q, d, lang in [
+                ("passport fee", "fees.md", "en"),
+                ("how much is a 32-page passport", "fees.md", "en"),
+                ("補領身份證", "id.md", "yue"),
+                ("身份證唔見咗點算", "id.md", "yue"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    tuned = runner.invoke(app, ["kb", "tune", str(questions), "-c", "dept", "--folds", "2"])
+    assert tuned.exit_code == 0, tuned.output
+    assert tuned.stdout.count("held out") == 2  # one line per fold
+    assert "held-out recall@5" in tuned.stdout and "recommended" in tuned.stdout
+
+
+def test_list_shows_whole_ids_and_files_delete_a_whole_table(tmp_path: Path) -> None:
+    settings = KnowledgeBaseSettings(home=tmp_path / "home")
+    app, runner = _app(settings), CliRunner()
+    corpus = tmp_path / "docs"
+    deep = corpus / "department-of-health" / "very-long-folder-name-for-the-clinic-schedules"
+    deep.mkdir(parents=True)
+    long_name = "general-out-patient-clinics-opening-hours-and-booking-arrangements.md"
+    (deep / long_name).write_text("# Clinics\nOpen 9 am to 1 pm.\n", "utf-8")
+    (corpus / "faq.csv").write_text(
+        "question,answer\nWhere is the clinic?,On Main Street.\nWhen?,Mornings.\n", "utf-8"
+    )
+    runner.invoke(app, ["kb", "ingest", str(corpus), "-c", "dept"])
+    listed = runner.invoke(app, ["kb", "list", "-c", "dept"], terminal_width=80)
+    full_id = f"{deep.relative_to(corpus).as_posix()}/{long_name}"
+    assert len(full_id) > 80 and full_id in listed.stdout
+    files = json.loads(runner.invoke(app, ["kb", "files", "-c", "dept", "--json"]).stdout)
+    assert {f["path"]: f["documents"] for f in files}["faq.csv"] == 2
+    deleted = runner.invoke(app, ["kb", "delete", "faq.csv", "-c", "dept"])
+    assert deleted.exit_code == 0 and "2 documents" in deleted.stdout
+    ids = {
+        d["id"]
+        for d in json.loads(runner.invoke(app, ["kb", "list", "-c", "dept", "--json"]).stdout)
+    }
+    assert ids == {full_id}
 
 
 def test_bad_collection_name_and_missing_path(tmp_path: Path) -> None:

@@ -106,6 +106,72 @@ def test_delete_and_bad_names(kb: KnowledgeBase, tmp_path: Path) -> None:
     assert kb.collections() == ["dept"]
 
 
+def test_a_file_is_deleted_with_all_its_rows(kb: KnowledgeBase, tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "docs")
+    (corpus / "more.jsonl").write_text(
+        '{"question": "Where?", "answer": "Here."}\n{"question": "When?", "answer": "Now."}\n',
+        encoding="utf-8",
+    )
+    col = kb.collection("dept")
+    col.ingest([corpus])
+    assert {f.path: f.documents for f in col.files()}["more.jsonl"] == 2
+    removed = col.delete("more.jsonl")
+    assert len(removed) == 2 and all(r.startswith("more.jsonl#q-") for r in removed)
+    assert "more.jsonl" not in {f.path for f in col.files()}
+    assert col.delete("faq.csv") == ["fare"]  # a table whose rows have their own ids
+
+
+def test_ingest_outcome_and_a_broken_sync_removes_nothing(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    col = kb.collection("dept")
+    good = col.ingest([_corpus(tmp_path / "docs")])
+    assert good.outcome == "done"
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "scan.pdf").write_bytes(b"%PDF-1.7 truncated")
+    report = col.ingest([broken], sync=True)
+    assert report.outcome == "failed" and report.failures()[0].startswith("scan.pdf: ")
+    assert {d.id for d in col.documents()} == {"fare", "id.md", "passport.md"}  # all kept
+    (broken / "ok.md").write_text("# Clinics\nOpen on Mondays.\n", "utf-8")
+    report = col.ingest([broken], sync=True)
+    assert report.outcome == "partial"
+    assert {d.id for d in col.documents()} == {"ok.md"}  # sync: the rest removed
+
+
+def test_language_versions_that_disagree_on_numbers_are_reported(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "docs"
+    (corpus / "en").mkdir(parents=True)
+    (corpus / "zh-hant").mkdir()
+    (corpus / "en" / "fees.md").write_text(
+        "# Passport fees\nA 32-page passport costs HK$370 and a 48-page one HK$460.\n", "utf-8"
+    )
+    (corpus / "zh-hant" / "fees.md").write_text(
+        "# 護照費用\n32頁護照收費港幣370元，48頁護照收費港幣420元。\n", "utf-8"
+    )
+    (corpus / "en" / "hours.md").write_text("# Hours\nOpen 9 to 17, 5 days.\n", "utf-8")
+    (corpus / "zh-hant" / "hours.md").write_text("# 辦公時間\n辦公時間為9時至17時。\n", "utf-8")
+    report = kb.collection("dept").ingest([corpus])
+    [found] = report.disagreements
+    assert found.documents == ("en/fees.md", "zh-hant/fees.md")
+    assert (found.only_in_first, found.only_in_second) == (("460",), ("420",))
+    assert kb.collection("dept").disagreements() == [found]
+
+
+def test_redirect_settings_are_stored_per_collection(kb: KnowledgeBase) -> None:
+    col = kb.collection("dept")
+    assert col.redirect.text("en", "Call {hotline}.", "1823") == "Call 1823."
+    col.update_redirect(hotline="2835 1473", yue="請致電運輸署熱線{hotline}。")
+    fresh = KnowledgeBase(kb.settings).collection("dept").redirect
+    assert fresh.text("yue", "請致電{hotline}。", "1823") == "請致電運輸署熱線2835 1473。"
+    assert fresh.text("cmn", "请致电{hotline}。", "1823") == "请致电2835 1473。"
+    assert kb.collection("other").redirect.hotline is None
+    with pytest.raises(ValueError):
+        col.update_redirect(hotline="x" * 100)
+
+
 def test_settings_are_stored_and_index_time_changes_rebuild(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:

@@ -56,3 +56,13 @@ def test_demo_questions_meet_the_recall_target(demo_kb) -> None:
     assert set(report.by_language) == {"en", "cmn", "yue"}
     for language, metrics in report.by_language.items():
         assert metrics.recall[5] >= 0.9, (language, metrics)
+
+
+def test_misses_and_partial_hits_are_told_apart() -> None:
+    ranked = {"none": ["x", "y"], "some": ["a", "x"], "all": ["a", "b"]}
+    questions = [Question(q, frozenset({"a", "b"}), "en") for q in ranked]
+    report = evaluate(lambda q: [_hit(d) for d in ranked[q]], questions)
+    listed = report.misses_as_dict(5)
+    assert [m["query"] for m in listed["misses"]] == ["none"]
+    [partial] = listed["partial"]
+    assert (partial["query"], partial["found"], partial["missing"]) == ("some", ["a"], ["b"])

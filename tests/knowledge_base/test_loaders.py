@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base.loaders import Limits, LoadError, check_zip, discover, load_file
+from knowledge_base.loaders import (
+    Limits,
+    LoadError,
+    check_zip,
+    discover,
+    load_file,
+    question_key,
+)
 from tests.bombs import MiB, html_bomb, pdf_bomb, zip_bomb
 from tests.knowledge_base.files import write_docx, write_pdf
 
@@ -64,7 +71,7 @@ def test_faq_csv_rows_are_documents_with_ids(tmp_path: Path) -> None:
     )
     first, second = load_file(path, "faq/faq.csv", **LIMITS)
     assert (first.id, first.url, first.source) == ("faq-1", "https://a", "faq/faq.csv")
-    assert second.id == "faq/faq.csv#2"
+    assert second.id == f"faq/faq.csv#q-{question_key('點樣補領身份證？')}"
     assert second.text == "點樣補領身份證？\n去人事登記處。"
 
 
@@ -76,8 +83,27 @@ def test_faq_jsonl_rows(tmp_path: Path) -> None:
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     docs = load_file(path, "faq.jsonl", **LIMITS)
-    assert [d.id for d in docs] == ["q1", "faq.jsonl#2"]
+    assert [d.id for d in docs] == ["q1", f"faq.jsonl#q-{question_key('Q2?')}"]
     assert docs[0].title == "T"
+
+
+def test_faq_row_ids_without_an_id_column_survive_removing_a_row(tmp_path: Path) -> None:
+    path = tmp_path / "faq.csv"
+    rows = [
+        "How much is a passport?,HK$370.",
+        "Where do I renew it?,Immigration Tower.",
+        "How long?,10 days.",
+    ]
+    path.write_text("question,answer\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    before = {d.text: d.id for d in load_file(path, "faq.csv", **LIMITS)}
+    path.write_text("question,answer\n" + "\n".join(rows[1:]) + "\n", encoding="utf-8")
+    after = {d.text: d.id for d in load_file(path, "faq.csv", **LIMITS)}
+    assert len(set(before.values())) == 3
+    assert all(before[text] == row_id for text, row_id in after.items())  # no renumbering
+    # the same question twice (case and spacing folded) still gets two distinct ids
+    path.write_text("question,answer\nHow long?,10 days.\nhow  LONG?,ten days.\n", "utf-8")
+    first, second = load_file(path, "faq.csv", **LIMITS)
+    assert second.id == first.id + "-2"
 
 
 def test_big5_text_is_decoded_and_noted(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ def wait_for_job(client: TestClient, job_id: str, token: str = ADMIN) -> dict:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         job = client.get(f"/admin/jobs/{job_id}", headers=bearer(token)).json()
-        if job["status"] in ("done", "failed"):
+        if job["status"] in ("done", "partial", "failed"):
             return job
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} did not finish")
@@ -50,6 +50,12 @@ def test_every_admin_route_needs_a_valid_token(admin_client) -> None:
         ("patch", "/admin/collections/demo/settings"),
         ("post", "/admin/collections/demo/eval"),
         ("delete", "/admin/collections/demo/documents/x.md"),
+        ("put", "/admin/collections/demo/documents"),
+        ("get", "/admin/collections/demo/files"),
+        ("get", "/admin/collections/demo/redirect"),
+        ("patch", "/admin/collections/demo/redirect"),
+        ("get", "/admin/collections/demo/disagreements"),
+        ("get", "/admin/report"),
         ("get", "/admin/jobs/123"),
     ]
     for method, path in routes:
@@ -90,7 +96,8 @@ def test_upload_ingests_in_the_background_then_list_query_delete(admin_client) -
     body = response.json()
     assert body["files"] == ["library card.md", "broken.pdf"]  # no path traversal
     job = wait_for_job(client, body["job_id"])
-    assert job["status"] == "done" and job["progress"] == 1.0
+    assert job["status"] == "partial" and job["progress"] == 1.0
+    assert [f.split(":")[0] for f in job["failures"]] == ["broken.pdf"]
     statuses = {f["path"]: f for f in job["report"]["files"]}
     assert statuses["library card.md"]["status"] == "added"
     assert statuses["broken.pdf"]["status"] == "failed" and statuses["broken.pdf"]["reason"]
@@ -105,6 +112,9 @@ def test_upload_ingests_in_the_background_then_list_query_delete(admin_client) -
     ).json()["hits"]
     assert hits[0]["doc_id"] == "library card.md"
     assert {"dense_rank", "bm25_rank", "fused"} <= set(hits[0]["explain"])
+    explain = hits[0]["explain"]
+    assert explain["dense_share"] + explain["bm25_share"] == pytest.approx(1.0, abs=0.002)
+    assert "dense #" in explain["summary"] and "fused" in explain["summary"]
 
     gone = client.delete(
         f"/admin/collections/{name}/documents/library card.md", headers=bearer(ADMIN)
@@ -162,6 +172,7 @@ def test_eval_reports_recall_per_language(admin_client) -> None:
     assert {"recall@1", "recall@5", "recall@10", "mrr", "ndcg@10", "by_language"} <= set(report)
     assert report["count"] == len(questions)
     assert report["recall@10"] > 0.5
+    assert {"misses", "partial"} <= set(report)
     assert set(report["by_language"]) == {q["language"] for q in questions}
 
 
@@ -193,3 +204,11 @@ def test_bad_collection_names_are_refused(admin_client, bad_name: str) -> None:
     client = admin_client()
     response = client.get(f"/admin/collections/{bad_name}/documents", headers=bearer(ADMIN))
     assert response.status_code in (404, 422)
+
+
+def test_a_limited_token_sees_only_its_own_collections_report(admin_client) -> None:
+    client = admin_client()
+    assert client.get("/admin/report?collection=demo", headers=bearer(DEMO_ONLY)).status_code == 403
+    assert client.get("/admin/report", headers=bearer(DEMO_ONLY)).status_code == 400
+    everything = client.get("/admin/report?hours=1", headers=bearer(ADMIN))
+    assert everything.status_code == 200 and "demo" in everything.json()["never_retrieved"]

@@ -3,6 +3,7 @@ frame order, timings, metrics. (Limits and refusals: test_talk_limits.py.)"""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -48,12 +49,16 @@ def test_a_typed_question_streams_sources_answer_and_audio(talk_client) -> None:
     answer = "".join(f["delta"] for f in rec.of_type("answer"))
     assert answer == end["answer"] and answer.strip()
     assert end["refused"] is False and end["language"] == "en"
+    metrics = client.get("/metrics").text
+    outcome = answered_outcome(metrics, "text")
+    assert 'samyu_turn_stage_seconds_count{stage="first_audio"} 1.0' in metrics
+    journal = client.app.state.runtime.metrics.journal  # the operator report's store
+    row = [t for t in journal.turns(0) if t["question"] == "When are the counters open?"][-1]
+    assert (row["outcome"], row["input"], row["language"]) == (outcome, "text", "en")
+    assert row["sources"][0] == "office-days.md" and row["timings"]["first_audio"] > 0
     assert {"retrieval", "first_token", "first_audio"} <= set(end["timings"])
     audio_start = rec.of_type("audio_start")[0]
     assert audio_start["format"] == "pcm_s16le" and audio_start["sample_rate"] >= 8000
-    metrics = client.get("/metrics").text
-    assert 'samyu_turns_total{input="text",outcome="answered"} 1.0' in metrics
-    assert 'samyu_turn_stage_seconds_count{stage="first_audio"} 1.0' in metrics
     assert 'samyu_turn_stage_seconds_count{stage="voice_to_voice"} 0.0' in metrics
 
 
@@ -97,7 +102,16 @@ def test_hands_free_turn_ends_at_the_vad_end_point(talk_client, shared_audio: Pa
     assert end["timings"]["voice_to_voice"] > 0
     metrics = client.get("/metrics").text
     assert 'samyu_turn_stage_seconds_count{stage="voice_to_voice"} 1.0' in metrics
-    assert 'samyu_turns_total{input="voice",outcome="answered"} 1.0' in metrics
+    answered_outcome(metrics, "voice")
+
+
+def answered_outcome(metrics: str, kind: str) -> str:
+    """The outcome of the one turn of this input kind: not refused, not cancelled (the model's
+    answer, or its quoted fallback when the small model's answer was rejected or late)."""
+    found = re.findall(rf'samyu_turns_total{{input="{kind}",outcome="(\w+)"}} 1\.0', metrics)
+    assert len(found) == 1, metrics
+    assert found[0] in ("model", "extractive_fallback", "timeout", "error"), found
+    return found[0]
 
 
 def test_storing_audio_needs_a_directory() -> None:
