@@ -164,6 +164,8 @@ class TurnEnd:
             return "refused"
         if self.error == "timeout":
             return "timeout"
+        if self.error is not None:  # the generator failed; the caller got a quoted fallback
+            return "error"
         if self.fallback is not None:
             return "extractive_fallback"
         return "model"

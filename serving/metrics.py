@@ -66,11 +66,11 @@ def turn_outcome(event: Any) -> Outcome:
     An explicit `outcome` field wins when the record has one; otherwise it is derived from
     `cancelled`, `refused`, `error` (a GeneratorError code the turn survived) and `fallback`.
     """
+    if getattr(event, "cancelled", False):
+        return "cancelled"
     explicit = getattr(event, "outcome", None)
     if isinstance(explicit, str) and explicit in _EXPLICIT:
         return _EXPLICIT[explicit]  # type: ignore[return-value]
-    if getattr(event, "cancelled", False):
-        return "cancelled"
     if getattr(event, "refused", False):
         return "refused"
     error = getattr(event, "error", None)

@@ -54,7 +54,7 @@ def test_a_follow_up_does_not_count_the_finished_turn_as_interrupted(fake_talk_c
     assert (
         sum(
             metric(text, "samyu_turns_total", input="text", outcome=o)
-            for o in ("answered", "refused")
+            for o in ("model", "extractive_fallback", "refused", "timeout", "error")
         )
         == 2
     )
