@@ -53,6 +53,15 @@ VARIANTS: dict[str, dict[str, object]] = {
     "no both-scripts query": {"both_scripts": False},
     "no query understanding": {"understand_queries": False},
     "rrf c=20": {"rrf_c": 20},
+    "relative d0.5/b0.5": {"fusion": "relative", "dense_weight": 0.5, "bm25_weight": 0.5},
+    "relative d0.3/b0.7": {"fusion": "relative", "dense_weight": 0.3, "bm25_weight": 0.7},
+    "relative d0.7/b0.3": {"fusion": "relative", "dense_weight": 0.7, "bm25_weight": 0.3},
+    "relative d0.5/b0.5, no balancing": {
+        "fusion": "relative",
+        "dense_weight": 0.5,
+        "bm25_weight": 0.5,
+        "balance_languages": False,
+    },
     "mmr 0.7": {"mmr_lambda": 0.7},
 }
 # index-time variants (rebuild BM25 only; vectors are reused)
@@ -208,6 +217,26 @@ def retriever_search(collection, overrides: dict[str, object], reranker=None, *,
     return lambda q: retriever.retrieve(q, options)
 
 
+def memo_queries(embedder) -> None:
+    """Keep query vectors in the on-disk vector cache too (--memo-queries: for tuning runs;
+    the latency columns then measure retrieval without query embedding)."""
+    from knowledge_base.embedders.cache import _key
+
+    inner = embedder.inner
+    embed = inner.embed_query
+
+    def embed_query(text: str) -> np.ndarray:
+        key = _key("\x00query\x00" + text)
+        found = embedder._lookup([key])
+        if key in found:
+            return found[key]
+        vector = embed(text)
+        embedder._store([key], vector[None, :])
+        return vector
+
+    inner.embed_query = embed_query
+
+
 DENSE_ONLY = {
     "dense_weight": 1.0,
     "bm25_weight": 0.0,
@@ -250,6 +279,9 @@ def main() -> None:
     parser.add_argument("--reranker-api", default="tei", choices=("tei", "score", "rerank"))
     parser.add_argument("--cache", type=Path, default=Path("~/.cache/samyu/bench-vectors"))
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--memo-queries", action="store_true", help="cache query vectors on disk (tuning runs)"
+    )
     args = parser.parse_args()
     sets = [s for s in args.sets.split(",") if s]
     embedders = [e for e in args.embedders.split(",") if e]
@@ -283,6 +315,9 @@ def main() -> None:
             for kind in embedders:
                 collection = kb.collection(f"{set_name}-{kind}")
                 collection.update_settings(embedder=kind)
+                if args.memo_queries and not getattr(kb.embedder(collection.settings), "memo", 0):
+                    memo_queries(kb.embedder(collection.settings))
+                    kb.embedder(collection.settings).memo = 1
                 started = time.perf_counter()
                 report = collection.ingest([folder])
                 print(

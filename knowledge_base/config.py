@@ -63,6 +63,13 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(default=50, ge=1, le=1000, description="Hits per retriever fused.")
     dense_weight: float = Field(default=0.7, ge=0.0, description="Weight of dense in RRF.")
     bm25_weight: float = Field(default=0.3, ge=0.0, description="Weight of BM25 in RRF.")
+    fusion: Literal["rrf", "relative"] = Field(
+        default="rrf",
+        description=(
+            "How dense and BM25 lists combine: 'rrf' (weighted reciprocal rank) or 'relative' "
+            "(weighted sum of each list's min-max normalised scores)."
+        ),
+    )
     rrf_c: int = Field(default=60, ge=1, description="RRF constant c in w / (c + rank).")
     min_score: float = Field(default=0.0, ge=0.0, description="Drop hits fused below this.")
     mmr_lambda: float | None = Field(

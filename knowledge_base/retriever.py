@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge_base.config import RetrievalSettings
-from knowledge_base.fusion import RankedList, language_balanced_rrf, mmr, weighted_rrf
+from knowledge_base.fusion import FUSERS, RankedList, language_balanced_rrf, mmr
 from knowledge_base.index import INDEX_TIME_FIELDS, IndexData
 from knowledge_base.normalise import other_script_variants
 from knowledge_base.query import understand
@@ -78,13 +78,14 @@ class HybridRetriever:
             understood = understand(query)
             query, extra_terms = understood.semantic, understood.lexical[len(understood.semantic) :]
         lists, dense_best, bm25_best = self._ranked_lists(data, query, extra_terms, settings)
+        fuse = FUSERS[settings.fusion]
         if settings.balance_languages:
             chunks = data.chunks
             fused = language_balanced_rrf(
-                lists, lambda p: "en" if chunks[p].language == "en" else "zh", settings.rrf_c
+                lists, lambda p: "en" if chunks[p].language == "en" else "zh", settings.rrf_c, fuse
             )
         else:
-            fused = weighted_rrf(lists, settings.rrf_c)
+            fused = fuse(lists, settings.rrf_c)
         order = sorted(fused, key=lambda p: -fused[p])
         if settings.one_hit_per_document:
             order = _best_per_document(data, order)
