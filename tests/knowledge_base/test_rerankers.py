@@ -1,5 +1,5 @@
-"""The HTTP reranker client against a real server on loopback (tests/knowledge_base/
-rerank_server.py: FastAPI + uvicorn + multilingual-e5-small from its wheel), in all three API shapes."""
+"""The HTTP reranker client against a real server on loopback, in all three API shapes
+(tests/knowledge_base/rerank_server.py: FastAPI + uvicorn + e5-small from its wheel)."""
 
 from __future__ import annotations
 
