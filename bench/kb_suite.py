@@ -273,6 +273,9 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join((*PUBLIC_SETS, "demo")))
     parser.add_argument("--embedders", default=",".join(EMBEDDERS))
     parser.add_argument("--variants", action="store_true", help="also the tuning grid")
+    parser.add_argument(
+        "--grid", action="store_true", help="tokeniser x fusion x weights grid (use --memo-queries)"
+    )
     parser.add_argument("--no-spoken", action="store_true", help="skip the spoken variants")
     parser.add_argument("--rate-sample", type=int, default=64, help="chunks timed per embedder")
     parser.add_argument("--reranker-url", default=None, help="TEI/vLLM rerank server")
@@ -385,8 +388,10 @@ def main() -> None:
                 main.update_settings(
                     **{k: getattr(stored, k) for k in INDEX_VARIANTS["tokeniser jieba"]}
                 )
+            if args.grid:
+                rows += grid(set_name, main, questions)
             _print(rows, set_name)
-        for kind in embedders:
+        for kind in embedders if args.rate_sample > 0 else ():
             rates.append(ingest_rate(settings, kind, rate_texts[: args.rate_sample]))
             print(rates[-1])
     print(f"load average at end: {os.getloadavg()}")
@@ -395,6 +400,29 @@ def main() -> None:
         args.json.write_text(
             json.dumps({"rows": rows, "ingest": rates}, indent=1, ensure_ascii=False)
         )
+
+
+def grid(set_name: str, collection, questions: Sequence[Question]) -> list[dict]:
+    """Every Chinese tokeniser x fusion x dense weight (BM25 weight = 1 - dense), balancing on
+    and off; the collection's settings are restored afterwards."""
+    out = []
+    stored = collection.settings
+    for tokenizer in ("jieba",):
+        collection.update_settings(chinese_tokenizer=tokenizer)
+        for fusion, weights in (("rrf", (0.3,)), ("relative", (0.2, 0.3, 0.4, 0.5, 0.6, 0.7))):
+            for dense in weights:
+                for balance in (True, False):
+                    overrides = {
+                        "fusion": fusion,
+                        "dense_weight": dense,
+                        "bm25_weight": round(1 - dense, 2),
+                        "balance_languages": balance,
+                    }
+                    label = f"grid {tokenizer} {fusion} d{dense}{'' if balance else ' nobal'}"
+                    search = retriever_search(collection, overrides, cold=False)
+                    out.append(row(set_name, label, *timed(search, questions)))
+    collection.update_settings(chinese_tokenizer=stored.chinese_tokenizer)
+    return out
 
 
 def _print(rows: list[dict], set_name: str) -> None:
@@ -412,7 +440,9 @@ def _print(rows: list[dict], set_name: str) -> None:
 
 def _summary(rows: list[dict], sets: list[str]) -> None:
     """recall@5 / MRR of each configuration on every set, and the mean over public sets."""
-    configs = [c for c in dict.fromkeys(r["config"] for r in rows) if not c.startswith("variant")]
+    configs = [
+        c for c in dict.fromkeys(r["config"] for r in rows) if not c.startswith(("variant", "grid"))
+    ]
     print("\nrecall@5 (MRR) by set")
     print(
         f"  {'config':36s} " + " ".join(f"{s[:13]:>14s}" for s in sets) + f" {'public mean':>14s}"

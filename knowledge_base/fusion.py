@@ -23,6 +23,9 @@ class RankedList:
     weight: float
     positions: Sequence[int]
     scores: Sequence[float]
+    # the best score any item could have (BM25: knowledge_base.bm25_store.best_possible);
+    # relative fusion then divides by it instead of min-max normalising the list
+    scale: float | None = None
 
 
 def weighted_rrf(lists: Sequence[RankedList], c: int = 60) -> dict[int, float]:
@@ -44,9 +47,12 @@ def weighted_rrf(lists: Sequence[RankedList], c: int = 60) -> dict[int, float]:
 
 
 def relative_score_fusion(lists: Sequence[RankedList], c: int = 60) -> dict[int, float]:
-    """score(d) = sum over lists of weight * (s - min) / (max - min) of the list's own scores,
-    divided by the sum of the weights, so fused scores lie in [0, 1]. A list with a single
-    score (or all equal) gives its items 1. `c` is unused (the signature matches RRF's)."""
+    """score(d) = sum over lists of weight * normalised score, divided by the sum of the
+    weights, so fused scores lie in [0, 1]. A list with a `scale` (BM25) is divided by it: a
+    text matching few of the query's words gets little credit even when it is BM25's best,
+    which is what happens to every BM25 hit when the answer is in the other language. Other
+    lists (dense) are min-max normalised; a single score (or all equal) gives 1. `c` is
+    unused (the signature matches RRF's)."""
     del c
     fused: dict[int, float] = {}
     total = sum(lst.weight for lst in lists if lst.weight > 0 and len(lst.positions))
@@ -56,9 +62,12 @@ def relative_score_fusion(lists: Sequence[RankedList], c: int = 60) -> dict[int,
         if lst.weight <= 0 or not len(lst.positions):
             continue
         scores = np.asarray(lst.scores, dtype=np.float64)
-        low, high = float(scores.min()), float(scores.max())
-        spread = high - low
-        normalised = (scores - low) / spread if spread > 1e-12 else np.ones_like(scores)
+        if lst.scale is not None:
+            normalised = np.clip(scores / max(lst.scale, 1e-12), 0.0, 1.0)
+        else:
+            low, high = float(scores.min()), float(scores.max())
+            spread = high - low
+            normalised = (scores - low) / spread if spread > 1e-12 else np.ones_like(scores)
         for position, value in zip(lst.positions, normalised, strict=True):
             fused[position] = fused.get(position, 0.0) + lst.weight * float(value)
     return {position: score / total for position, score in fused.items()}
@@ -124,7 +133,7 @@ def language_balanced_rrf(
             scores.append(score)
         for group, (positions, scores) in by_group.items():
             groups.setdefault(group, []).append(
-                RankedList(lst.source, lst.weight, positions, scores)
+                RankedList(lst.source, lst.weight, positions, scores, lst.scale)
             )
     fused: dict[int, float] = {}
     for group_lists in groups.values():

@@ -86,7 +86,7 @@ _EN_FILLERS = (
 _ZH_FILLER_RE = re.compile("|".join(map(re.escape, sorted(_ZH_FILLERS, key=len, reverse=True))))
 _ZH_PARTICLE_RE = re.compile(f"[{_ZH_PARTICLES}]+(?=[，,。？?！!\\s]|$)")
 _EN_FILLER_RE = re.compile("|".join(_EN_FILLERS), re.IGNORECASE)
-_PUNCT_RUN = re.compile(r"(?:\s*[，,、]\s*)+")
+_PUNCT_RUN = re.compile(r"(?:\s*(?:[，、]|,(?!\d))\s*)+")  # not the comma of 1,000
 _SPACES = re.compile(r"\s+")
 _DANGLING_COMMA = re.compile(r"\s*[，,、]\s*(?=[?？!！。.]|$)")
 

@@ -149,13 +149,22 @@ class HybridRetriever:
                 continue
             lexical_seen.add(tokens)
             scores, positions = data.bm25.search(lexical_text, settings.candidates)  # type: ignore[union-attr]
-            lists.append(_ranked("bm25", settings.bm25_weight, positions, scores))
+            scale = data.bm25.best_possible(lexical_text) if settings.fusion == "relative" else None  # type: ignore[union-attr]
+            lists.append(_ranked("bm25", settings.bm25_weight, positions, scores, scale))
             _note_best(bm25_best, positions, scores)
         return _share_weights(lists), dense_best, bm25_best
 
 
-def _ranked(source: str, weight: float, positions: np.ndarray, scores: np.ndarray) -> RankedList:
-    return RankedList(source, weight, [int(p) for p in positions], [float(s) for s in scores])
+def _ranked(
+    source: str,
+    weight: float,
+    positions: np.ndarray,
+    scores: np.ndarray,
+    scale: float | None = None,
+) -> RankedList:
+    return RankedList(
+        source, weight, [int(p) for p in positions], [float(s) for s in scores], scale
+    )
 
 
 def _share_weights(lists: list[RankedList]) -> list[RankedList]:
@@ -165,7 +174,7 @@ def _share_weights(lists: list[RankedList]) -> list[RankedList]:
         source: sum(1 for lst in lists if lst.source == source) for source in ("dense", "bm25")
     }
     return [
-        RankedList(lst.source, lst.weight / count[lst.source], lst.positions, lst.scores)
+        RankedList(lst.source, lst.weight / count[lst.source], lst.positions, lst.scores, lst.scale)
         for lst in lists
     ]
 

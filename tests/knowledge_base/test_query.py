@@ -57,3 +57,11 @@ def test_understand_keeps_the_question_and_adds_expansions_for_bm25_only() -> No
     assert understood.semantic == "我阿爸六十五歲，生果金幾多錢？"
     assert understood.lexical.startswith(understood.semantic)
     assert "65" in understood.lexical and "高齡津貼" in understood.lexical
+
+
+def test_numbers_with_commas_are_left_whole() -> None:
+    assert strip_fillers("um, is 1,000 dollars enough, you know?") == "is 1,000 dollars enough?"
+    assert (
+        strip_fillers("phosphatidylinositol-3,4-biphosphate")
+        == "phosphatidylinositol-3,4-biphosphate"
+    )
