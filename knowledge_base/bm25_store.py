@@ -32,6 +32,17 @@ class BM25Index:
             return np.zeros(num_docs, dtype=np.float32)
         return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
 
+    def best_possible(self, query: str) -> float:
+        """An upper bound of any text's score for the query: the sum over the query's tokens of
+        each token's best score in the index. score / best_possible says how much of the query
+        a text matches (1: every query word, as well as any text does), on a scale that is the
+        same for every query; 0 when no query token is indexed."""
+        ids = self._model.get_tokens_ids(self._tokenize(query))
+        if not ids:
+            return 0.0
+        data, indptr = self._model.scores["data"], self._model.scores["indptr"]
+        return float(sum(float(data[indptr[t] : indptr[t + 1]].max(initial=0.0)) for t in ids))
+
     def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, positions) of the top k texts with a positive score, best first."""
         scores = self.scores(query)

@@ -4,6 +4,7 @@ disagreements."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -11,7 +12,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from knowledge_base.config import KnowledgeBaseSettings
@@ -57,16 +65,22 @@ def register(app: typer.Typer, settings: Callable[[], KnowledgeBaseSettings]) ->
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
             TextColumn("{task.fields[current]}"),
             console=errors,
             disable=as_json,
             transient=False,
         ) as bar:
-            task = bar.add_task("ingest", total=None, current="")
+            task = bar.add_task("ingest", total=None, current="", rate="")
+            started = time.monotonic()
 
             def progress(done: int, total: int, current: str) -> None:
-                bar.update(task, completed=done, total=total, current=current)
+                elapsed = time.monotonic() - started
+                rate = f"{done / elapsed:.1f} files/s" if done and elapsed > 0 else ""
+                bar.update(task, completed=done, total=total, current=current, rate=rate)
                 if not errors.is_terminal and current:  # logs get one line per file instead
                     errors.print(f"ingest {done + 1}/{total} {current}", highlight=False)
 

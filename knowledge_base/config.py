@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 IndexType = Literal["flat", "ivf", "hnsw"]
-ChineseTokenizer = Literal["jieba", "bigram", "none"]
-EmbedderKind = Literal["use-multilingual", "local", "openai"]
+ChineseTokenizer = Literal["jieba", "bigram", "both", "none"]
+EmbedderKind = Literal["e5-small", "use-multilingual", "local", "openai"]
 
 
 class RetrievalSettings(BaseModel):
@@ -38,8 +38,9 @@ class RetrievalSettings(BaseModel):
     chinese_tokenizer: ChineseTokenizer = Field(
         default="bigram",  # measured: bench/kb_demo_ablation.py, docs/retrieval.md
         description=(
-            "index-time: BM25 Chinese tokens: jieba words, character bigrams, or none (a run "
-            "of characters is one token, as whitespace tokenizers do: a baseline to measure)"
+            "index-time: BM25 Chinese tokens: jieba words (with HK department and place "
+            "names), character bigrams, both, or none (a run of characters is one token, as "
+            "whitespace tokenizers do: a baseline to measure)"
         ),
     )
     fold_scripts: bool = Field(
@@ -62,6 +63,13 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(default=50, ge=1, le=1000, description="Hits per retriever fused.")
     dense_weight: float = Field(default=0.7, ge=0.0, description="Weight of dense in RRF.")
     bm25_weight: float = Field(default=0.3, ge=0.0, description="Weight of BM25 in RRF.")
+    fusion: Literal["rrf", "relative"] = Field(
+        default="rrf",
+        description=(
+            "How dense and BM25 lists combine: 'rrf' (weighted reciprocal rank) or 'relative' "
+            "(weighted sum of each list's min-max normalised scores)."
+        ),
+    )
     rrf_c: int = Field(default=60, ge=1, description="RRF constant c in w / (c + rank).")
     min_score: float = Field(default=0.0, ge=0.0, description="Drop hits fused below this.")
     mmr_lambda: float | None = Field(
@@ -77,6 +85,16 @@ class RetrievalSettings(BaseModel):
             "Fuse English and Chinese chunks each on their own scale, so the best document in "
             "the other language is not buried under same-language ones (cross-lingual recall)."
         ),
+    )
+    understand_queries: bool = Field(
+        default=True,
+        description=(
+            "Strip spoken fillers (呢個, 即係, 我想問下, um, you know) before retrieval and add "
+            "numbers in digits and HK names in full for BM25 (knowledge_base/query.py)."
+        ),
+    )
+    rerank_candidates: int = Field(
+        default=20, ge=1, le=200, description="Fused hits the reranker (if any) re-scores."
     )
     hnsw_ef_search: int = Field(default=64, ge=1, description="HNSW search breadth.")
     ivf_nprobe: int = Field(default=8, ge=1, description="IVF lists probed per query.")
@@ -168,6 +186,22 @@ class KnowledgeBaseSettings(BaseModel):
     )
     embed_threads: int = Field(default=2, ge=1, description="BLAS threads of the USE embedder.")
     embed_batch_size: int = Field(default=32, ge=1, description="Texts per embedding batch.")
+    embed_cache: bool = Field(
+        default=True,
+        description=(
+            "Keep every embedded chunk's vector on disk, keyed by embedder and text, so "
+            "re-ingests and rebuilds embed only new text (not used for the 'openai' server)."
+        ),
+    )
+    embed_cache_dir: Path | None = Field(
+        default=None, description="Where the vector cache lives; None = <home>/embedding-cache."
+    )
+    query_cache_size: int = Field(
+        default=1024, ge=0, description="Query vectors kept in memory (repeat questions)."
+    )
+    embed_cache_max_entries: int = Field(
+        default=2_000_000, ge=1, description="Vectors kept per embedder before the cache resets."
+    )
     openai_base_url: str = Field(
         default="http://127.0.0.1:8001/v1",
         description="OpenAI-compatible embeddings server (vLLM, TEI) base URL.",
@@ -176,6 +210,30 @@ class KnowledgeBaseSettings(BaseModel):
     openai_api_key: str = Field(default="none", description="Bearer token for the server.")
     openai_timeout_s: float = Field(default=60.0, gt=0, description="Per-request timeout.")
     openai_max_retries: int = Field(default=2, ge=0, description="Retries on connect/5xx.")
+    reranker: Literal["none", "http"] = Field(
+        default="none",
+        description=(
+            "Second stage over the fused top `rerank_candidates`: 'none' (no cross-encoder "
+            "ships in a package; measured in docs/retrieval.md) or 'http' (a TEI or vLLM "
+            "server with bge-reranker-v2-m3 at `reranker_url`)."
+        ),
+    )
+    reranker_url: str = Field(
+        default="http://127.0.0.1:8002", description="Rerank server base URL (TEI or vLLM)."
+    )
+    reranker_api: Literal["tei", "score", "rerank"] = Field(
+        default="tei",
+        description="'tei' (POST /rerank), 'score' (vLLM POST /v1/score), 'rerank' (/v1/rerank).",
+    )
+    reranker_model: str = Field(
+        default="bge-reranker-v2-m3", description="Model name sent to vLLM's endpoints."
+    )
+    reranker_api_key: str = Field(default="none", description="Bearer token for the server.")
+    reranker_timeout_s: float = Field(default=10.0, gt=0, description="Per-request timeout.")
+    reranker_max_retries: int = Field(default=2, ge=0, description="Retries on connect errors.")
+    reranker_max_chars: int = Field(
+        default=2_000, ge=100, description="Characters of each chunk sent to the reranker."
+    )
     faiss_use_gpu: bool = Field(
         default=True, description="Move FAISS indexes to a GPU when faiss-gpu finds one."
     )

@@ -1,4 +1,11 @@
-"""Weighted reciprocal rank fusion (as LangChain's EnsembleRetriever, c=60) and MMR."""
+"""Fusion of ranked lists: weighted reciprocal rank fusion (as LangChain's EnsembleRetriever,
+c=60) or weighted relative-score fusion (each list's scores min-max normalised, then a
+weighted sum, as Weaviate's relativeScoreFusion); MMR.
+
+RRF sees only ranks, so a document BM25 matches far better than anything else counts no more
+than a narrow BM25 winner; relative scores keep that margin. Measured on the public suite
+(bench/kb_suite.py, docs/retrieval.md).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,9 @@ class RankedList:
     weight: float
     positions: Sequence[int]
     scores: Sequence[float]
+    # the best score any item could have (BM25: knowledge_base.bm25_store.best_possible);
+    # relative fusion then divides by it instead of min-max normalising the list
+    scale: float | None = None
 
 
 def weighted_rrf(lists: Sequence[RankedList], c: int = 60) -> dict[int, float]:
@@ -34,6 +44,39 @@ def weighted_rrf(lists: Sequence[RankedList], c: int = 60) -> dict[int, float]:
         for rank, position in enumerate(lst.positions, start=1):
             fused[position] = fused.get(position, 0.0) + lst.weight / (c + rank)
     return {position: score / best_possible for position, score in fused.items()}
+
+
+def relative_score_fusion(lists: Sequence[RankedList], c: int = 60) -> dict[int, float]:
+    """score(d) = sum over lists of weight * normalised score, divided by the sum of the
+    weights, so fused scores lie in [0, 1]. A list with a `scale` (BM25) is divided by it: a
+    text matching few of the query's words gets little credit even when it is BM25's best,
+    which is what happens to every BM25 hit when the answer is in the other language. Other
+    lists (dense) are min-max normalised; a single score (or all equal) gives 1. `c` is
+    unused (the signature matches RRF's)."""
+    del c
+    fused: dict[int, float] = {}
+    total = sum(lst.weight for lst in lists if lst.weight > 0 and len(lst.positions))
+    if total <= 0:
+        return fused
+    for lst in lists:
+        if lst.weight <= 0 or not len(lst.positions):
+            continue
+        scores = np.asarray(lst.scores, dtype=np.float64)
+        if lst.scale is not None:
+            normalised = np.clip(scores / max(lst.scale, 1e-12), 0.0, 1.0)
+        else:
+            low, high = float(scores.min()), float(scores.max())
+            spread = high - low
+            normalised = (scores - low) / spread if spread > 1e-12 else np.ones_like(scores)
+        for position, value in zip(lst.positions, normalised, strict=True):
+            fused[position] = fused.get(position, 0.0) + lst.weight * float(value)
+    return {position: score / total for position, score in fused.items()}
+
+
+FUSERS: dict[str, Callable[[Sequence[RankedList], int], dict[int, float]]] = {
+    "rrf": weighted_rrf,
+    "relative": relative_score_fusion,
+}
 
 
 def mmr(
@@ -66,9 +109,13 @@ def mmr(
 
 
 def language_balanced_rrf(
-    lists: Sequence[RankedList], group_of: Callable[[int], str], c: int = 60
+    lists: Sequence[RankedList],
+    group_of: Callable[[int], str],
+    c: int = 60,
+    fuse: Callable[[Sequence[RankedList], int], dict[int, float]] = weighted_rrf,
 ) -> dict[int, float]:
-    """Weighted RRF computed inside each language group, each on its own [0, 1] scale.
+    """Fusion (weighted RRF by default) computed inside each language group, each on its own
+    [0, 1] scale.
 
     A multilingual embedder scores a document in the query's own language higher than an
     equally relevant one in another language, and BM25 only ever matches the query's own
@@ -86,9 +133,9 @@ def language_balanced_rrf(
             scores.append(score)
         for group, (positions, scores) in by_group.items():
             groups.setdefault(group, []).append(
-                RankedList(lst.source, lst.weight, positions, scores)
+                RankedList(lst.source, lst.weight, positions, scores, lst.scale)
             )
     fused: dict[int, float] = {}
     for group_lists in groups.values():
-        fused.update(weighted_rrf(group_lists, c))
+        fused.update(fuse(group_lists, c))
     return fused

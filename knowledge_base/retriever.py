@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge_base.config import RetrievalSettings
-from knowledge_base.fusion import RankedList, language_balanced_rrf, mmr, weighted_rrf
+from knowledge_base.fusion import FUSERS, RankedList, language_balanced_rrf, mmr
 from knowledge_base.index import INDEX_TIME_FIELDS, IndexData
 from knowledge_base.normalise import other_script_variants
+from knowledge_base.query import understand
 from knowledge_base.types import Hit, QueryOptions, QueryTranslator, Reranker
 
 # QueryOptions fields that map one-to-one onto RetrievalSettings
@@ -57,6 +58,10 @@ class HybridRetriever:
     ) -> None:
         self.collection = collection
         self.query_translator = query_translator
+        if reranker is None:  # the one the settings name ('none' by default)
+            from knowledge_base.rerankers import get_reranker
+
+            reranker = get_reranker(collection.kb.settings)
         self.reranker = reranker
 
     def retrieve(self, query: str, options: QueryOptions | None = None) -> list[Hit]:
@@ -68,14 +73,19 @@ class HybridRetriever:
         query = query.strip()[: self.collection.kb.settings.max_query_chars]
         if not query or data.dense is None or data.bm25 is None:
             return []
-        lists, dense_best, bm25_best = self._ranked_lists(data, query, settings)
+        extra_terms = ""
+        if settings.understand_queries:
+            understood = understand(query)
+            query, extra_terms = understood.semantic, understood.lexical[len(understood.semantic) :]
+        lists, dense_best, bm25_best = self._ranked_lists(data, query, extra_terms, settings)
+        fuse = FUSERS[settings.fusion]
         if settings.balance_languages:
             chunks = data.chunks
             fused = language_balanced_rrf(
-                lists, lambda p: "en" if chunks[p].language == "en" else "zh", settings.rrf_c
+                lists, lambda p: "en" if chunks[p].language == "en" else "zh", settings.rrf_c, fuse
             )
         else:
-            fused = weighted_rrf(lists, settings.rrf_c)
+            fused = fuse(lists, settings.rrf_c)
         fused = _handle_quarantined(data, fused, settings)
         order = sorted(fused, key=lambda p: -fused[p])
         if settings.one_hit_per_document:
@@ -94,7 +104,7 @@ class HybridRetriever:
                 bm25_score=bm25_best[p].score if p in bm25_best else None,
                 bm25_rank=bm25_best[p].rank if p in bm25_best else None,
             )
-            for p in order[: max(settings.k, settings.candidates if self.reranker else 0)]
+            for p in order[: max(settings.k, settings.rerank_candidates if self.reranker else 0)]
         ]
         if self.reranker is not None and hits:
             hits = self.reranker.rerank(query, hits)
@@ -108,7 +118,11 @@ class HybridRetriever:
             queries += [q for q in self.query_translator(query) if q and q.strip() not in queries]
         return queries
 
-    def _ranked_lists(self, data: IndexData, query: str, settings: RetrievalSettings):
+    def _ranked_lists(
+        self, data: IndexData, query: str, extra_terms: str, settings: RetrievalSettings
+    ):
+        """One dense and one BM25 list per query variant; BM25 also reads `extra_terms`
+        (numbers in digits, names in full: see knowledge_base.query)."""
         embedder = self.collection.kb.embedder(settings)
         if embedder.name != data.embedder_name:
             raise RuntimeError(
@@ -130,18 +144,28 @@ class HybridRetriever:
             keep = positions >= 0
             lists.append(_ranked("dense", settings.dense_weight, positions[keep], scores[keep]))
             _note_best(dense_best, positions[keep], scores[keep])
-            tokens = tuple(tokenize(query_text))
+            lexical_text = query_text + extra_terms
+            tokens = tuple(tokenize(lexical_text))
             if tokens in lexical_seen:  # script variants fold to the same BM25 tokens
                 continue
             lexical_seen.add(tokens)
-            scores, positions = data.bm25.search(query_text, settings.candidates)  # type: ignore[union-attr]
-            lists.append(_ranked("bm25", settings.bm25_weight, positions, scores))
+            scores, positions = data.bm25.search(lexical_text, settings.candidates)  # type: ignore[union-attr]
+            scale = data.bm25.best_possible(lexical_text) if settings.fusion == "relative" else None  # type: ignore[union-attr]
+            lists.append(_ranked("bm25", settings.bm25_weight, positions, scores, scale))
             _note_best(bm25_best, positions, scores)
         return _share_weights(lists), dense_best, bm25_best
 
 
-def _ranked(source: str, weight: float, positions: np.ndarray, scores: np.ndarray) -> RankedList:
-    return RankedList(source, weight, [int(p) for p in positions], [float(s) for s in scores])
+def _ranked(
+    source: str,
+    weight: float,
+    positions: np.ndarray,
+    scores: np.ndarray,
+    scale: float | None = None,
+) -> RankedList:
+    return RankedList(
+        source, weight, [int(p) for p in positions], [float(s) for s in scores], scale
+    )
 
 
 def _share_weights(lists: list[RankedList]) -> list[RankedList]:
@@ -151,7 +175,7 @@ def _share_weights(lists: list[RankedList]) -> list[RankedList]:
         source: sum(1 for lst in lists if lst.source == source) for source in ("dense", "bm25")
     }
     return [
-        RankedList(lst.source, lst.weight / count[lst.source], lst.positions, lst.scores)
+        RankedList(lst.source, lst.weight / count[lst.source], lst.positions, lst.scores, lst.scale)
         for lst in lists
     ]
 

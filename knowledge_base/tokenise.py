@@ -35,8 +35,19 @@ def _jieba_tokenizer() -> jieba.Tokenizer:
             jieba.setLogLevel(logging.WARNING)
             tokenizer = jieba.Tokenizer()
             tokenizer.initialize()
+            for word in hk_dictionary():
+                tokenizer.add_word(word, freq=2000)
             _jieba = tokenizer
     return _jieba
+
+
+def hk_dictionary() -> list[str]:
+    """HK department, scheme and place names (knowledge_base.query.HK_NAMES), as BM25 sees them
+    (folded to Simplified), so jieba keeps 入境事务处 or 长者卡 as one word."""
+    from knowledge_base.query import HK_NAMES
+
+    words = {w for key, values in HK_NAMES.items() for w in (key, *values)}
+    return sorted({for_matching(w) for w in words if re.fullmatch(r"[\u3400-\u9fff]{2,}", w)})
 
 
 def _stem(word: str) -> str:
@@ -61,6 +72,11 @@ def _jieba_words(run: str) -> list[str]:
     return [w for w in _jieba_tokenizer().lcut_for_search(run) if w.strip()]
 
 
+def _jieba_and_bigrams(run: str) -> list[str]:
+    # words where jieba knows them, bigrams where it cuts a name or term it has never seen
+    return _jieba_words(run) + (_bigrams(run) if len(run) > 2 else [])
+
+
 def _alias_replacer(
     aliases: Mapping[str, str], fold_scripts: bool, fold_cantonese: bool
 ) -> Callable[[str], str]:
@@ -83,7 +99,12 @@ def make_tokenizer(
 ) -> Callable[[str], list[str]]:
     """`aliases` maps words to the word BM25 should read instead (a collection's synonyms, e.g.
     a product name written two ways); both sides are folded like any text first."""
-    cut = {"jieba": _jieba_words, "bigram": _bigrams, "none": _whole_run}[chinese]
+    cut = {
+        "jieba": _jieba_words,
+        "bigram": _bigrams,
+        "both": _jieba_and_bigrams,
+        "none": _whole_run,
+    }[chinese]
     replace = _alias_replacer(aliases or {}, fold_scripts, fold_cantonese)
 
     def tokenize(text: str) -> list[str]:

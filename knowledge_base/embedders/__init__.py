@@ -1,7 +1,8 @@
 """Embedding engines behind `knowledge_base.types.Embedder`, one module per engine.
 
 `get_embedder(settings, kind)` returns a process-wide instance, so a model loads once however
-many collections and threads use it.
+many collections and threads use it; embedded engines come wrapped in an on-disk vector cache
+(`kb.embed_cache`), so text embedded once is never embedded again.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def get_embedder(settings: KnowledgeBaseSettings, kind: EmbedderKind) -> Embedde
 
         key: tuple = ("use-multilingual",)
         factory = lambda: UniversalSentenceEncoderEmbedder(  # noqa: E731
+            threads=settings.embed_threads, batch_size=settings.embed_batch_size
+        )
+    elif kind == "e5-small":
+        from knowledge_base.embedders.e5_small import E5SmallEmbedder
+
+        key = ("e5-small",)
+        factory = lambda: E5SmallEmbedder(  # noqa: E731
             threads=settings.embed_threads, batch_size=settings.embed_batch_size
         )
     elif kind == "local":
@@ -52,4 +60,18 @@ def get_embedder(settings: KnowledgeBaseSettings, kind: EmbedderKind) -> Embedde
     with _lock:
         if key not in _cache:
             _cache[key] = factory()
-        return _cache[key]
+        embedder = _cache[key]
+        if kind == "openai" or not settings.embed_cache:
+            return embedder
+        directory = settings.embed_cache_dir or settings.home / "embedding-cache"
+        cache_key = (*key, "cache", str(directory))
+        if cache_key not in _cache:
+            from knowledge_base.embedders.cache import CachedEmbedder
+
+            _cache[cache_key] = CachedEmbedder(
+                embedder,
+                directory,
+                max_entries=settings.embed_cache_max_entries,
+                query_cache_size=settings.query_cache_size,
+            )
+        return _cache[cache_key]

@@ -86,3 +86,57 @@ def test_unreachable_server_fails_files_and_keeps_the_index(tmp_path: Path) -> N
     [line] = report.files
     assert line.status == "failed" and "embedding failed" in (line.reason or "")
     assert collection.documents() == []
+
+
+def test_e5_small_puts_translations_together_with_pinned_weights() -> None:
+    embedder = get_embedder(KnowledgeBaseSettings(embed_cache=False), "e5-small")
+    assert embedder.name == "multilingual-e5-small-q4" and embedder.dimension == 384
+    vectors = embedder.embed_documents(
+        ["How do I replace a lost identity card?", "點樣補領遺失咗嘅身份證？", "今日天氣好熱。"]
+    )
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    query = embedder.embed_query("lost identity card")
+    assert query @ vectors[0] > query @ vectors[2]
+
+
+def test_e5_weights_are_checked_against_pinned_sha256(monkeypatch: pytest.MonkeyPatch) -> None:
+    from knowledge_base.embedders import e5_small
+
+    monkeypatch.setattr(e5_small, "_verified", set())
+    monkeypatch.setattr(e5_small, "SHA256", "0" * 64)
+    with pytest.raises(EmbeddingError, match="sha256"):
+        e5_small.weights_path()
+
+
+def test_vector_cache_embeds_each_text_once(tmp_path: Path) -> None:
+    from knowledge_base.embedders.cache import CachedEmbedder
+
+    real = get_embedder(KnowledgeBaseSettings(embed_cache=False), "use-multilingual")
+    cached = CachedEmbedder(real, tmp_path / "cache")
+    texts = ["passport fee", "護照費用", "passport fee"]
+    first = cached.embed_documents(texts)
+    assert cached.misses == 2 and cached.hits == 1  # the repeated text is embedded once
+    np.testing.assert_allclose(first, real.embed_documents(texts), atol=1e-6)
+    again = CachedEmbedder(real, tmp_path / "cache")  # a new process reads the same file
+    np.testing.assert_array_equal(again.embed_documents(texts[:2]), first[:2])
+    assert again.misses == 0 and again.hits == 2
+    assert cached.name == real.name and cached.dimension == real.dimension
+
+
+def test_reingest_after_a_chunking_change_reads_vectors_from_the_cache(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Fees\n" + "A passport costs HK$370. " * 30)
+    settings = KnowledgeBaseSettings(home=tmp_path / "home")
+    kb = KnowledgeBase(settings)
+    first = kb.collection("one")
+    first.ingest([corpus])
+    embedder = get_embedder(settings, "use-multilingual")
+    misses = embedder.misses  # type: ignore[attr-defined]
+    second = kb.collection("two")  # same text, another collection: nothing to embed
+    second.ingest([corpus])
+    assert embedder.misses == misses  # type: ignore[attr-defined]
+    hits = second.retriever().retrieve("passport", QueryOptions(k=1))
+    assert hits and hits[0].chunk.doc_id == "a.md"

@@ -36,3 +36,17 @@ def test_aliases_and_hk_card_character() -> None:
     tokenize = make_tokenizer("bigram", aliases={"JoyYou": "樂悠咭"})
     assert tokenize("乐悠卡") == tokenize("樂悠咭") == tokenize("joyyou")
     assert make_tokenizer("bigram")("樂悠咭") == make_tokenizer("bigram")("乐悠卡")
+
+
+def test_jieba_and_bigrams_together_keep_words_and_unseen_names() -> None:
+    from knowledge_base.tokenise import make_tokenizer
+
+    tokens = make_tokenizer("both")("長者咭申請")
+    assert "长者卡" in tokens or "长者" in tokens  # jieba words, HK dictionary included
+    assert "申请" in tokens and "者卡" in tokens  # and every bigram
+
+
+def test_hk_department_names_stay_one_jieba_word() -> None:
+    from knowledge_base.tokenise import make_tokenizer
+
+    assert "入境事务处" in make_tokenizer("jieba")("去入境事務處續證")
