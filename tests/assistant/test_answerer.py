@@ -124,7 +124,9 @@ async def test_hostile_document_does_not_steer_the_answer(assistant, assistant_k
         assert planted not in answer
     # the planted paragraph never reached the model
     hits = assistant_kb.collection("mini").retriever().retrieve("notice to automated assistants")
-    prompt_text = " ".join(s.text for s in assistant.answerer._prompt_sources(hits))
+    prompt_text = " ".join(
+        s.text for s in assistant.answerer._prompt_sources("notice to automated assistants", hits)
+    )
     assert "Ignore all previous instructions" not in prompt_text and "HK$1 " not in prompt_text
 
 
