@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from assistant.colloquial import to_colloquial
 from assistant.config import AssistantSettings
-from assistant.evidence import select_evidence
+from assistant.evidence import figure_support, select_evidence
 from assistant.extractive import extractive_answer
 from assistant.gate import (
     FactSource,
@@ -209,6 +209,16 @@ class Answerer:
             sources = [
                 to_source(n, hit, snippet_chars=_SNIPPET_CHARS) for n, hit in enumerate(hits, 1)
             ]
+            # issue 14: a figure the evidence does not state is refused, not guessed
+            if figure_support(query, self._prompt_sources(query, hits)) < (
+                self.settings.min_figure_support
+            ):
+                yield SourcesFound([])
+                for event in self._redirect(answer):
+                    yield event
+                timings["total"] = clock.ms()
+                yield TurnEnd(answer.text, True, lang, timings, query=query)
+                return
             yield SourcesFound(sources)
             async for event in self._generate(asked, query, hits, answer, clock, timings):
                 yield event
@@ -385,6 +395,7 @@ class Answerer:
             in_language or list(prompt_sources),
             lang,
             max_sentences=self.settings.extractive_sentences,
+            min_figure_support=self.settings.min_figure_support,
         )
         if quote is None:
             return self._redirect(answer)

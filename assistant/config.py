@@ -150,6 +150,14 @@ class AssistantSettings(BaseModel):
         "prompt and the question this keeps a prompt near 400 tokens in every language. "
         "0 would mean whole sources: not allowed, use max_source_chars for that.",
     )
+    min_figure_support: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A question asking for a figure (how much, how long, when ...) is answered "
+        "only when a source states a figure of that kind beside at least this share of the "
+        "question's content terms; else the polite redirect. 0 turns the gate off.",
+    )
     evidence_neighbours: int = Field(
         default=1, ge=0, le=5, description="Units kept on each side of a chosen evidence unit."
     )

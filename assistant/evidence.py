@@ -51,7 +51,9 @@ _ASKS_TIME = re.compile(
     re.IGNORECASE,
 )
 _TIME = re.compile(
-    r"\b(days?|weeks?|months?|years?|hours?|minutes?)\b|日|天|星期|週|周|個月|个月|年|小時|小时|分鐘|分钟",
+    r"\b(days?|weeks?|months?|years?|hours?|minutes?|century|centuries)\b|\b1\d{3}\b|\b20\d{2}\b|"
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december)\b|日|天|星期|週|周|個月|个月|年|小時|小时|分鐘|分钟|世紀|世纪",
     re.IGNORECASE,
 )
 FIGURE_BONUS = 0.35
@@ -82,6 +84,30 @@ def figure_bonus(question: str, unit: str) -> float:
     if _ASKS_TIME.search(question):
         return FIGURE_BONUS if _TIME.search(unit) else OTHER_FIGURE_BONUS
     return FIGURE_BONUS
+
+
+def figure_support(question: str, sources: Sequence[PromptSource]) -> float:
+    """How well the sources can answer a question that asks for a figure: the best share of
+    the question's content terms around a unit stating a figure of the asked kind (the unit,
+    the one before it, the source's title). 1.0 for a question that asks for no figure.
+
+    A small model asked "how much is it to courier a passport abroad?" over the passport fee
+    table answers with the fee: the figure is in its sources, its subject is not. Gating on
+    this share (settings.min_figure_support) refuses such questions before the model runs."""
+    if not asks_for_figure(question):
+        return 1.0
+    terms = content_terms(question)
+    if not terms:
+        return 1.0
+    best = 0.0
+    for source in sources:
+        units = units_of(source.text)
+        for i, unit in enumerate(units):
+            if figure_bonus(question, unit) < FIGURE_BONUS:
+                continue
+            context = f"{source.title}\n{units[i - 1] if i else ''}\n{unit}"
+            best = max(best, term_overlap(terms, context))
+    return best
 
 
 def units_of(text: str) -> list[str]:

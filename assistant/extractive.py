@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.colloquial import to_colloquial
-from assistant.evidence import RANK_PRIOR, Embed, ScoredUnit, score_units
+from assistant.evidence import RANK_PRIOR, Embed, ScoredUnit, figure_support, score_units
 from assistant.language import to_script
 from assistant.prompts import PromptSource
 from assistant.types import SpokenLanguage
@@ -62,9 +62,13 @@ def extractive_answer(
     *,
     max_sentences: int = 2,
     embed: Embed | None = None,
+    min_figure_support: float = 0.0,
 ) -> ExtractiveAnswer | None:
     """The best unit of the best source and, if close behind, one more of the same source;
-    None when no source shares anything with the question."""
+    None when no source shares anything with the question, or when it asks for a figure the
+    sources do not state (`figure_support` below `min_figure_support`)."""
+    if figure_support(question, sources) < min_figure_support:
+        return None
     scored = score_units(question, sources, embed=embed)
     candidates = [u for row in scored for u in row if _quotable(u, sources[u.source].title)]
     if not candidates:

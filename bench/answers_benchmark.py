@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -116,9 +117,25 @@ async def record_all(args: argparse.Namespace) -> None:
     from assistant.turn import Assistant
 
     kb = knowledge_base(args.home)
-    settings = AssistantSettings()
+    settings = AssistantSettings(first_token_timeout_s=args.first_token_timeout)
+    if args.model:  # only in checkouts that have the setting (not in the first version)
+        settings.llama_cpp.model = args.model
+    if args.contexts:
+        settings.llama_cpp.n_contexts = args.contexts
     assistant = Assistant.from_settings(settings, kb)
     import assistant as package
+
+    prompt_sizes: list[int] = []
+    chat_model = getattr(assistant.generator, "chat_model", None)
+    if hasattr(chat_model, "prompt_tokens"):  # the embedded engine of this version: count
+        count = chat_model.prompt_tokens
+
+        def counted(messages):
+            tokens, stop, system = count(messages)
+            prompt_sizes.append(len(tokens))
+            return tokens, stop, system
+
+        object.__setattr__(chat_model, "prompt_tokens", counted)
 
     print(f"assistant code: {Path(package.__file__).parent}", file=sys.stderr)
     jobs = [
@@ -130,6 +147,9 @@ async def record_all(args: argparse.Namespace) -> None:
             batch = jobs[start : start + args.sessions]
             done = await asyncio.gather(*(record(assistant, kb, row, name) for row, name in batch))
             for (row, _), outcome in zip(batch, done, strict=True):
+                if prompt_sizes and args.sessions == 1:
+                    outcome.timings["prompt_tokens"] = float(max(prompt_sizes))
+                prompt_sizes.clear()
                 outcomes.append(outcome)
                 print(
                     f"{row['language']} {outcome.first_text_ms or 0:>8.0f} ms "
@@ -162,6 +182,17 @@ def score_files(paths: list[Path]) -> None:
         timeouts = sum(o.error == "timeout" for o in outcomes)
         print(f"== {path} ({len(outcomes)} questions, {timeouts} first-token timeouts)")
         print(format_table(summarise(scores)))
+        sizes: dict[str, list[float]] = defaultdict(list)
+        for outcome in outcomes:
+            if "prompt_tokens" in outcome.timings:
+                sizes[outcome.language].append(outcome.timings["prompt_tokens"])
+        if sizes:
+            print(
+                "prompt tokens (p50 / max): "
+                + ", ".join(
+                    f"{lang} {statistics.median(v):.0f} / {max(v):.0f}" for lang, v in sizes.items()
+                )
+            )
 
 
 def main() -> None:
@@ -173,6 +204,9 @@ def main() -> None:
     rec.add_argument("--sets", nargs="+", default=["demo", "public"], choices=sorted(SETS))
     rec.add_argument("--per-language", type=int, default=6)
     rec.add_argument("--sessions", type=int, default=1, help="callers at once")
+    rec.add_argument("--first-token-timeout", type=float, default=30.0)
+    rec.add_argument("--model", default=None, help="packaged model key (llama_cpp.model)")
+    rec.add_argument("--contexts", type=int, default=0, help="llama_cpp.n_contexts")
     sc = commands.add_parser("score")
     sc.add_argument("outcomes", type=Path, nargs="+")
     args = parser.parse_args()

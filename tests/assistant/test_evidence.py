@@ -87,3 +87,17 @@ def test_extractive_answer_in_the_callers_script_and_words():
 
 def test_no_extractive_answer_without_anything_in_common():
     assert extractive_answer("What is the weather tomorrow?", SOURCES_EN, "en") is None
+
+
+def test_a_figure_the_sources_do_not_state_has_no_support():
+    from assistant.evidence import figure_support
+
+    assert figure_support("48頁護照要幾多錢？", SOURCES_ZH) >= 0.5
+    assert (
+        figure_support("護照速遞寄去外國要幾多錢？", SOURCES_ZH) < 0.5
+    )  # the fee table is no answer
+    assert figure_support("Who issues passports?", SOURCES_EN) == 1.0  # asks for no figure
+    assert (
+        extractive_answer("護照速遞寄去外國要幾多錢？", SOURCES_ZH, "yue", min_figure_support=0.5)
+        is None
+    )
