@@ -116,7 +116,7 @@ def invented_figures(outcome: Outcome, question: str, hotline: str = "1823") -> 
 
 
 def score(item: QAItem, outcome: Outcome) -> dict[str, Any]:
-    answered = bool(outcome.answer) and not outcome.refused and outcome.error is None
+    answered = bool(outcome.answer) and not outcome.refused  # a fallback after an error counts
     writer = "refusal" if not answered else ("extractive" if outcome.fallback else "model")
     return {
         "id": item.id,

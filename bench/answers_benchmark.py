@@ -84,18 +84,21 @@ def knowledge_base(home: Path):
     return kb
 
 
-async def record(assistant, kb, row: dict, collection: str) -> Recorded:
-    from assistant.types import AnswerDelta, SourcesFound, TurnEnd, TurnError
+async def record(assistant, kb, row: dict, collection: str, spoken: bool = False) -> Recorded:
+    from assistant.types import AnswerDelta, AudioData, SourcesFound, TurnEnd, TurnError
 
     outcome = Recorded(row["id"], row["language"])
     started = time.perf_counter()
     sources = []
-    async for event in assistant.answer(row["question"], collection=collection):
+    turn = assistant.answer_spoken if spoken else assistant.answer
+    async for event in turn(row["question"], collection=collection):
         elapsed = round((time.perf_counter() - started) * 1000, 1)
         if isinstance(event, SourcesFound):
             sources = event.sources
         elif isinstance(event, AnswerDelta) and outcome.first_text_ms is None:
             outcome.first_text_ms = elapsed
+        elif isinstance(event, AudioData) and outcome.first_audio_ms is None:
+            outcome.first_audio_ms = elapsed
         elif isinstance(event, TurnEnd):
             outcome.answer, outcome.refused = event.answer, event.refused
             outcome.fallback, outcome.timings = event.fallback, event.timings
@@ -122,7 +125,12 @@ async def record_all(args: argparse.Namespace) -> None:
         settings.llama_cpp.model = args.model
     if args.contexts:
         settings.llama_cpp.n_contexts = args.contexts
-    assistant = Assistant.from_settings(settings, kb)
+    voice_for = None
+    if args.spoken:
+        from voices.tts.registry import VoiceRegistry
+
+        voice_for = VoiceRegistry().voice
+    assistant = Assistant.from_settings(settings, kb, voice_for=voice_for)
     import assistant as package
 
     prompt_sizes: list[int] = []
@@ -145,7 +153,9 @@ async def record_all(args: argparse.Namespace) -> None:
     try:
         for start in range(0, len(jobs), args.sessions):
             batch = jobs[start : start + args.sessions]
-            done = await asyncio.gather(*(record(assistant, kb, row, name) for row, name in batch))
+            done = await asyncio.gather(
+                *(record(assistant, kb, row, name, args.spoken) for row, name in batch)
+            )
             for (row, _), outcome in zip(batch, done, strict=True):
                 if prompt_sizes and args.sessions == 1:
                     outcome.timings["prompt_tokens"] = float(max(prompt_sizes))
@@ -205,6 +215,7 @@ def main() -> None:
     rec.add_argument("--per-language", type=int, default=6)
     rec.add_argument("--sessions", type=int, default=1, help="callers at once")
     rec.add_argument("--first-token-timeout", type=float, default=30.0)
+    rec.add_argument("--spoken", action="store_true", help="synthesise speech (first audio)")
     rec.add_argument("--model", default=None, help="packaged model key (llama_cpp.model)")
     rec.add_argument("--contexts", type=int, default=0, help="llama_cpp.n_contexts")
     sc = commands.add_parser("score")
