@@ -29,6 +29,7 @@ from assistant.gate import (
     is_copied_scaffold,
     judge_evidence,
     leaks_prompt,
+    strip_copied_heading,
 )
 from assistant.injection import remove_instructions, remove_question_instructions
 from assistant.language import guess_language, is_chinese, to_script
@@ -278,7 +279,8 @@ class Answerer:
             if hit.chunk.quarantine is not None:  # no fact may come from a quarantined chunk
                 continue
             text, _removed = remove_instructions(hit.chunk.text)
-            sources.append(PromptSource(number, hit.chunk.title, prompt_text(text)))
+            text = prompt_text(text)[: self.settings.max_source_chars]
+            sources.append(PromptSource(number, hit.chunk.title, text))
         return select_evidence(
             question,
             sources,
@@ -338,6 +340,7 @@ class Answerer:
             for sentence in sentences:
                 if is_copied_scaffold(sentence, scaffold):
                     continue
+                sentence = strip_copied_heading(sentence, scaffold)  # issue 14
                 sentence, problem = self._checked(sentence, facts, free_texts, lang, question)
                 if problem:
                     return events, problem

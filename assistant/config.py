@@ -126,7 +126,11 @@ class AssistantSettings(BaseModel):
     # ---- retrieval and the evidence gate ---------------------------------------------
     retrieval_k: int = Field(default=3, ge=1, le=20, description="Sources put in the prompt.")
     max_source_chars: int = Field(
-        default=600, ge=100, description="Each source is cut to this many characters in the prompt."
+        default=4000,
+        ge=100,
+        description="Each source is cut to this many characters before evidence is selected "
+        "from it (bounds the scoring work on a huge chunk; the prompt itself is bounded by "
+        "evidence_budget_tokens).",
     )
     min_dense_score: float = Field(
         default=0.40,
@@ -152,8 +156,7 @@ class AssistantSettings(BaseModel):
         ge=32,
         description="Evidence put in the prompt (estimated tokens, titles included): the "
         "sentences of the top sources that answer, with their neighbours. With the system "
-        "prompt and the question this keeps a prompt near 400 tokens in every language. "
-        "0 would mean whole sources: not allowed, use max_source_chars for that.",
+        "prompt and the question this keeps a prompt near 400 tokens in every language.",
     )
     min_figure_support: float = Field(
         default=0.5,

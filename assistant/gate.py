@@ -250,6 +250,19 @@ def leaks_prompt(sentence: str, prompts: Sequence[str]) -> bool:
 _CITATION_PREFIX = re.compile(r"^\s*(\[\d+\]\s*)+")
 
 
+def strip_copied_heading(sentence: str, sources: Sequence[tuple[str, str]]) -> str:
+    """A sentence without a leading copy of a source's "[n] title" heading (a small model often
+    opens its answer with it, run into the text: "[1] 補領身份證時限身份證遺失…"); the citation
+    is put back at the end by the fact check."""
+    text = _CITATION_PREFIX.sub("", sentence)
+    if text == sentence:
+        return sentence
+    for title, _ in sources:
+        if title and text.startswith(title) and len(text) > len(title) + 1:
+            return text[len(title) :].lstrip(" :：，,")
+    return sentence
+
+
 def is_copied_scaffold(sentence: str, sources: Sequence[tuple[str, str]]) -> bool:
     """Whether a sentence only copies a source's scaffolding: its "[n] title" heading, or a FAQ
     question taken from it. Such a sentence answers nothing (the small model often opens by

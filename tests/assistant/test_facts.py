@@ -56,3 +56,13 @@ def test_a_fact_without_figures_cites_the_source_about_it():
     check = check_facts("The passport fee is refundable.", SOURCES)
     assert check.problem is None and check.cited == (3,)
     assert check_facts("Hello there.", SOURCES).cited == ()
+
+
+def test_a_copied_heading_run_into_the_answer_is_removed():
+    from assistant.gate import strip_copied_heading
+
+    sources = [("補領身份證時限", "身份證遺失…")]
+    assert strip_copied_heading("[1] 補領身份證時限身份證遺失須在30日內補領。", sources) == (
+        "身份證遺失須在30日內補領。"
+    )
+    assert strip_copied_heading("補領身份證時限係30日。", sources) == "補領身份證時限係30日。"
