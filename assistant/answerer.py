@@ -18,9 +18,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
+from assistant.colloquial import to_colloquial
 from assistant.config import AssistantSettings
+from assistant.evidence import figure_support, select_evidence
+from assistant.extractive import extractive_answer
 from assistant.gate import (
-    best_quote,
     judge_evidence,
 )
 from assistant.injection import remove_instructions, remove_question_instructions
@@ -107,6 +109,7 @@ class _Answer:
     fallback: str | None = None
     error: str | None = None
     collection: str = ""  # whose redirect (hotline, wording) applies
+    colloquial: bool = True  # issue 14: Cantonese said in spoken forms
 
     @property
     def text(self) -> str:
@@ -114,6 +117,8 @@ class _Answer:
 
     def say(self, sentence: str) -> list[TurnEvent]:
         display = to_script(clean_for_display(sentence), self.language)
+        if self.language == "yue" and self.colloquial:  # issue 14: 口語, not 書面語
+            display = to_colloquial(display)
         if not display:
             return []
         separator = " " if self.parts and self.language == "en" else ""
@@ -166,7 +171,7 @@ class Answerer:
             yield error
             return
         asked = remove_question_instructions(question)
-        answer = _Answer(lang, collection=collection)
+        answer = _Answer(lang, collection=collection, colloquial=self.settings.colloquial_cantonese)
         timings: dict[str, float] = {}
         query = asked
         try:
@@ -201,6 +206,16 @@ class Answerer:
                 min_dense_with_terms=self.settings.min_dense_with_terms,
             )
             if not evidence.enough:
+                yield SourcesFound([])
+                for event in self._redirect(answer):
+                    yield event
+                timings["total"] = clock.ms()
+                yield TurnEnd(answer.text, True, lang, timings, query=query)
+                return
+            # issue 14: a figure the evidence does not state is refused, not guessed
+            if figure_support(query, self._prompt_sources(query, hits)) < (
+                self.settings.min_figure_support
+            ):
                 yield SourcesFound([])
                 for event in self._redirect(answer):
                     yield event
@@ -250,13 +265,22 @@ class Answerer:
         text = own.text(answer.language, wording, self.settings.hotline)
         return [event for sentence in split_sentences(text) for event in answer.say(sentence)]
 
-    def _prompt_sources(self, hits: Sequence[Hit]) -> list[PromptSource]:
+    def _prompt_sources(self, question: str, hits: Sequence[Hit]) -> list[PromptSource]:
+        """issue 14: the evidence (the units that answer, within a token budget) of the
+        hits that are not quarantined; numbered as the caller's sources are."""
         sources = []
         for number, hit in enumerate(hits, 1):
+            if hit.chunk.quarantine is not None:  # no fact may come from a quarantined chunk
+                continue
             text, _removed = remove_instructions(hit.chunk.text)
             text = prompt_text(text)[: self.settings.max_source_chars]
             sources.append(PromptSource(number, hit.chunk.title, text))
-        return sources
+        return select_evidence(
+            question,
+            sources,
+            budget_tokens=self.settings.evidence_budget_tokens,
+            neighbours=self.settings.evidence_neighbours,
+        )
 
     async def _generate(
         self,
@@ -268,7 +292,7 @@ class Answerer:
         timings: dict[str, float],
     ) -> AsyncIterator[TurnEvent]:
         lang = answer.language
-        prompt_sources = self._prompt_sources(hits)
+        prompt_sources = self._prompt_sources(query, hits)
         messages = answer_messages(question, prompt_sources, lang, hotline=self.settings.hotline)
         checker = SentenceChecker(
             lang, question, prompt_sources, self._prompts, query, self.settings.hotline
@@ -281,7 +305,8 @@ class Answerer:
             for sentence in sentences:
                 if checker.copies_scaffold(sentence):
                     continue
-                if problem := checker.problem(sentence):
+                sentence, problem = checker.check(sentence)
+                if problem:
                     return events, problem
                 events += answer.say(sentence)
                 timings.setdefault("first_sentence", clock.ms())
@@ -327,30 +352,21 @@ class Answerer:
     def _extractive(
         self, question: str, prompt_sources: Sequence[PromptSource], answer: _Answer
     ) -> list[TurnEvent]:
-        """The quoted fallback; introduced by an apology when the model could not be reached."""
+        """issue 14: the one or two source units that answer, in the caller's script and
+        words, introduced by the source's title (no "service unavailable" apology)."""
         lang = answer.language
         answer.fallback = "extractive"
-        events: list[TurnEvent] = []
-        if answer.error is not None and not answer.parts:
-            for sentence in split_sentences(phrase("model_unavailable", lang)):
-                events += answer.say(sentence)
         in_language = [s for s in prompt_sources if is_chinese(s.text) == (lang != "en")]
-        candidates = in_language or list(prompt_sources)
-        quote = best_quote(
+        quote = extractive_answer(
             question,
-            [(s.number, s.title, s.text) for s in candidates],
+            in_language or list(prompt_sources),
+            lang,
             max_sentences=self.settings.extractive_sentences,
+            min_figure_support=self.settings.min_figure_support,
         )
         if quote is None:
-            for event in self._redirect(answer):
-                events.append(event)
-            return events
-        intro = phrase("quote_intro", lang, title=quote.title)
-        stop = "." if lang == "en" else "。"
-        for i, sentence in enumerate(quote.sentences):
-            text = f"{intro}{' ' if lang == 'en' else ''}{sentence}" if i == 0 else sentence
-            events += answer.say(text if text[-1:] in "。！？.!?" else text + stop)
-        return events
+            return self._redirect(answer)
+        return [event for sentence in quote.sentences for event in answer.say(sentence)]
 
 
 def sources_of(events: Sequence[TurnEvent]) -> list[Source]:

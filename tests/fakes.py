@@ -209,7 +209,9 @@ class FakeEmbedder:
         return vector / norm if norm else vector
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, 64))
+        return (
+            np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, 64))
+        )
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)

@@ -37,7 +37,9 @@ MINI_CORPUS = [
 @pytest.fixture(scope="session")
 def assistant_settings() -> AssistantSettings:
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
-    return AssistantSettings(cache=cache)
+    # speed is measured by bench/, not by tests: a busy CPU must not turn the real model's
+    # answers into timeouts (the default gives up after 10 s, then quotes the sources)
+    return AssistantSettings(cache=cache, first_token_timeout_s=120.0)
 
 
 @pytest.fixture(scope="session")

@@ -6,15 +6,31 @@ than taken from langchain-community, which would add a large dependency for one 
 whose `ChatLlamaCpp` streams through LangChain's default executor hop per token and cannot be
 stopped mid-answer.
 
+Several callers at once: one `Llama` context is not thread-safe, so the model keeps a pool of
+`n_contexts` contexts (each a `Llama` over the same memory-mapped GGUF: the weights are shared
+through the page cache, each context adds only its KV cache). A request takes a free context
+and waits only when all are busy, instead of queueing behind one locked context.
+
+Prompt reuse: a prompt is formatted with the GGUF's own chat template and tokenised here, and
+the request goes to the free context whose evaluated tokens share the longest prefix with it;
+llama.cpp then reads only the new part. The system prompt of each language is evaluated once
+per context and its KV state saved, so it is restored (not re-read) after another prompt (a
+follow-up rewrite, another language) used the context. `prefill(messages)` evaluates a prompt
+prefix ahead of time (system + evidence while the caller is still speaking): the answer that
+follows with the same prefix starts from there.
+
 Cancellation: generation runs in a worker thread that checks a stop flag between tokens; when
 the consuming task is cancelled (or the stream closed) the flag is set and the thread ends at
-the next token. One `Llama` context is not thread-safe, so generations are serialised by a lock.
+the next token.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -24,10 +40,10 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, PrivateAttr
 
 from assistant.config import AssistantSettings
-from assistant.generators.chat_model import ChatModelGenerator
+from assistant.generators.chat_model import ChatModelGenerator, to_langchain
 from assistant.models import embedded_model_path
 from assistant.threads import iterate_in_thread
-from assistant.types import GeneratorError
+from assistant.types import ChatTurn, GeneratorError
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 _patch_lock = threading.Lock()
@@ -57,8 +73,29 @@ def disable_extra_buffers() -> None:
         lib.llama_model_default_params = default_params
 
 
+@dataclass
+class _Context:
+    """One llama.cpp context of the pool and the system-prompt states saved in it."""
+
+    llama: Any
+    saved: dict[str, tuple[list[int], Any]] = field(default_factory=dict)  # key -> (tokens, state)
+    busy: bool = False
+
+    def evaluated(self) -> list[int]:
+        return list(self.llama.input_ids[: self.llama.n_tokens])
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 class LlamaCppChatModel(BaseChatModel):
-    """A chat model over one in-process llama.cpp context."""
+    """A chat model over a pool of in-process llama.cpp contexts (see the module docstring)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -71,61 +108,145 @@ class LlamaCppChatModel(BaseChatModel):
     extra_buffers: bool = False
     max_tokens: int = 256
     temperature: float = 0.1
+    n_contexts: int = 1
+    reuse_system_prompt: bool = True
 
-    _llama: Any = PrivateAttr(default=None)
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _contexts: list[_Context] = PrivateAttr(default_factory=list)
+    _free: threading.Condition = PrivateAttr(default_factory=threading.Condition)
+    _formatter: Any = PrivateAttr(default=None)
+    _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
         return "llama-cpp"
 
-    def load(self) -> Any:
-        """Load the model once (a few seconds); later calls return the loaded one."""
-        if self._llama is None:
-            from llama_cpp import Llama
+    def _new_llama(self) -> Any:
+        from llama_cpp import Llama
 
-            if not self.extra_buffers:
-                disable_extra_buffers()
-            try:
-                self._llama = Llama(
-                    model_path=self.model_path,
-                    n_ctx=self.n_ctx,
-                    n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads_batch,
-                    n_batch=self.n_batch,
-                    seed=self.seed,
-                    verbose=False,
-                )
-            except (ValueError, RuntimeError) as exc:
-                message = f"cannot load {self.model_path}: {exc}"
-                raise GeneratorError("model_error", message) from exc
-        return self._llama
+        if not self.extra_buffers:
+            disable_extra_buffers()
+        try:
+            return Llama(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads_batch,
+                n_batch=self.n_batch,
+                seed=self.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            message = f"cannot load {self.model_path}: {exc}"
+            raise GeneratorError("model_error", message) from exc
+
+    def load(self) -> Any:
+        """Load the model and its contexts once (a few seconds); returns the first context."""
+        with self._load_lock:
+            if not self._contexts:
+                contexts = [_Context(self._new_llama()) for _ in range(self.n_contexts)]
+                self._formatter = _chat_formatter(contexts[0].llama)
+                self._contexts = contexts
+        return self._contexts[0].llama
+
+    # ---- prompts -----------------------------------------------------------------------
+
+    def prompt_tokens(self, messages: Sequence[BaseMessage]) -> tuple[list[int], list[str], int]:
+        """The prompt's tokens as the GGUF's chat template writes it, its stop strings, and
+        how many of its tokens are the system prompt (0 when it has none)."""
+        llama = self.load()
+        payload = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        formatted = self._formatter(messages=payload)
+        prompt: str = formatted.prompt
+        tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        system = next((m["content"] for m in payload if m["role"] == "system"), "")
+        system_tokens = 0
+        if system and system in prompt:
+            end = prompt.index(system) + len(system)
+            system_tokens = len(
+                llama.tokenize(prompt[:end].encode("utf-8"), add_bos=False, special=True)
+            )
+            if tokens[:system_tokens] != llama.tokenize(
+                prompt[:end].encode("utf-8"), add_bos=False, special=True
+            ):
+                system_tokens = 0  # the system text merged with what follows: no clean prefix
+        stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]
+        return tokens, [s for s in stop if s], system_tokens
+
+    # ---- the pool ----------------------------------------------------------------------
+
+    @contextmanager
+    def _context_for(self, tokens: Sequence[int]) -> Iterator[_Context]:
+        """A free context, the one that has already read most of `tokens` (waits if none)."""
+        self.load()
+        with self._free:
+            while not (free := [c for c in self._contexts if not c.busy]):
+                self._free.wait()
+            context = max(free, key=lambda c: _common_prefix(c.evaluated(), tokens))
+            context.busy = True
+        try:
+            yield context
+        finally:
+            with self._free:
+                context.busy = False
+                self._free.notify()
+
+    def _restore_system_prompt(self, context: _Context, tokens: list[int], size: int) -> None:
+        """Make `context` hold the KV of the prompt's system part: already there, restored
+        from the state saved the first time, or read now and saved."""
+        if not self.reuse_system_prompt or size == 0:
+            return
+        if _common_prefix(context.evaluated(), tokens) >= size:
+            return
+        key = hashlib.sha1(bytes(str(tokens[:size]), "ascii")).hexdigest()
+        llama = context.llama
+        if key in context.saved:
+            llama.load_state(context.saved[key][1])
+            return
+        llama.reset()
+        llama.eval(tokens[:size])
+        context.saved[key] = (tokens[:size], llama.save_state())
+
+    def prefill(self, messages: Sequence[ChatTurn]) -> int:
+        """Evaluate a prompt ahead of time (blocking; run it in a thread) so a later request
+        that starts with it reads only what follows; returns the tokens now cached."""
+        tokens, _stop, system_size = self.prompt_tokens(to_langchain(messages))
+        with self._context_for(tokens) as context:
+            self._restore_system_prompt(context, tokens, system_size)
+            common = _common_prefix(context.evaluated(), tokens)
+            llama = context.llama
+            if common < len(tokens):
+                llama.n_tokens = common
+                llama.eval(tokens[common:])
+            return len(tokens)
 
     def _completion_chunks(
         self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any
     ) -> Iterator[str]:
-        """Token texts of one chat completion (caller holds the lock)."""
-        llama = self.load()
-        payload = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
-        try:
-            stream = llama.create_chat_completion(
-                messages=payload,
-                stream=True,
-                stop=stop,
-                max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
-                temperature=float(kwargs.get("temperature", self.temperature)),
-                seed=self.seed,
-            )
-        except ValueError as exc:  # e.g. the prompt does not fit the context window
-            message = f"the embedded model refused the prompt: {exc}"
-            raise GeneratorError("model_error", message) from exc
-        try:
-            for chunk in stream:
-                delta = chunk["choices"][0].get("delta", {})
-                if text := delta.get("content"):
-                    yield text
-        finally:
-            stream.close()
+        """Token texts of one chat completion, in one context of the pool."""
+        tokens, template_stop, system_size = self.prompt_tokens(messages)
+        if len(tokens) >= self.n_ctx:
+            message = f"the prompt ({len(tokens)} tokens) does not fit the context ({self.n_ctx})"
+            raise GeneratorError("model_error", message)
+        with self._context_for(tokens) as context:
+            self._restore_system_prompt(context, tokens, system_size)
+            try:
+                stream = context.llama.create_completion(
+                    prompt=tokens,
+                    stream=True,
+                    stop=[*(stop or []), *template_stop],
+                    max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
+                    temperature=float(kwargs.get("temperature", self.temperature)),
+                    seed=self.seed,
+                )
+            except ValueError as exc:  # e.g. the prompt does not fit the context window
+                message = f"the embedded model refused the prompt: {exc}"
+                raise GeneratorError("model_error", message) from exc
+            try:
+                for chunk in stream:
+                    if text := chunk["choices"][0].get("text"):
+                        yield text
+            finally:
+                stream.close()
 
     def _stream(
         self,
@@ -134,9 +255,8 @@ class LlamaCppChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        with self._lock:
-            for text in self._completion_chunks(messages, stop, **kwargs):
-                yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+        for text in self._completion_chunks(messages, stop, **kwargs):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text))
 
     def _generate(
         self,
@@ -156,11 +276,33 @@ class LlamaCppChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         def produce() -> Iterator[str]:
-            with self._lock:
-                yield from self._completion_chunks(messages, stop, **kwargs)
+            yield from self._completion_chunks(messages, stop, **kwargs)
 
         async for text in iterate_in_thread(produce, name="llama-cpp-generate"):
             yield ChatGenerationChunk(message=AIMessageChunk(content=text))
+
+
+def _chat_formatter(llama: Any) -> Any:
+    """The GGUF's own chat template (as llama-cpp-python applies it), or ChatML (Qwen)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        template = (
+            "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
+            "{% endfor %}<|im_start|>assistant\n"
+        )
+    vocab = llama._model
+
+    def token_text(token: int) -> str:
+        return vocab.token_get_text(token) if token >= 0 else ""
+
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=token_text(llama.token_eos()),
+        bos_token=token_text(llama.token_bos()),
+        stop_token_ids=[llama.token_eos()],
+    )
 
 
 def build_llama_cpp_generator(settings: AssistantSettings) -> ChatModelGenerator:
@@ -176,6 +318,8 @@ def build_llama_cpp_generator(settings: AssistantSettings) -> ChatModelGenerator
         extra_buffers=config.extra_buffers,
         max_tokens=settings.max_answer_tokens,
         temperature=settings.temperature,
+        n_contexts=config.n_contexts,
+        reuse_system_prompt=config.reuse_system_prompt,
     )
     chat_model.load()
     return ChatModelGenerator("llama_cpp", chat_model)

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.gate import (
-    allowed_numbers,
+    FactSource,
+    check_facts,
     content_terms,
     is_copied_scaffold,
     leaks_prompt,
-    ungrounded_numbers,
+    strip_copied_heading,
 )
 from assistant.language import is_chinese, to_script
 from assistant.prompts import PromptSource, echoes_prompt_labels
@@ -31,22 +32,35 @@ class SentenceChecker:
     system_prompts: Sequence[str]  # every language's system prompt (a leak of any fails)
     query: str = ""
     hotline: str = ""
-    allowed: set = field(init=False)
+    facts: list[FactSource] = field(init=False)
     scaffold: list[tuple[str, str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        texts = [s.text + s.title for s in self.sources]
-        self.allowed = allowed_numbers([*texts, self.question, self.query, self.hotline])
+        self.facts = [FactSource(s.number, s.title, s.text) for s in self.sources]
         self.scaffold = [(s.title, s.text) for s in self.sources]
 
     def copies_scaffold(self, sentence: str) -> bool:
         """Only a source's '[n] title' heading or FAQ question, copied: skipped, not failed."""
         return is_copied_scaffold(sentence, self.scaffold)
 
-    def problem(self, sentence: str) -> str | None:
+    def check(self, sentence: str) -> tuple[str, str | None]:
+        """The sentence as it may be said (a copied '[n] title' heading dropped, citations
+        made to follow its facts) and its first problem, or None."""
+        sentence = strip_copied_heading(sentence, self.scaffold)
         display = to_script(clean_for_display(sentence), self.language)
-        if ungrounded_numbers(display, self.allowed):
-            return "ungrounded"
+        facts = check_facts(
+            display, self.facts, also_allowed=[self.question, self.query, self.hotline]
+        )
+        if facts.problem:
+            return sentence, facts.problem
+        sentence = facts.sentence
+        return sentence, self._form_problem(to_script(clean_for_display(sentence), self.language))
+
+    def problem(self, sentence: str) -> str | None:
+        """The first problem of a sentence (facts first), or None."""
+        return self.check(sentence)[1]
+
+    def _form_problem(self, display: str) -> str | None:
         if leaks_prompt(display, self.system_prompts):
             return "prompt_leak"
         if echoes_prompt_labels(display) or repeats_question(display, self.question):

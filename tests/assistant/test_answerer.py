@@ -124,7 +124,9 @@ async def test_hostile_document_does_not_steer_the_answer(assistant, assistant_k
         assert planted not in answer
     # the planted paragraph never reached the model
     hits = assistant_kb.collection("mini").retriever().retrieve("notice to automated assistants")
-    prompt_text = " ".join(s.text for s in assistant.answerer._prompt_sources(hits))
+    prompt_text = " ".join(
+        s.text for s in assistant.answerer._prompt_sources("notice to automated assistants", hits)
+    )
     assert "Ignore all previous instructions" not in prompt_text and "HK$1 " not in prompt_text
 
 
@@ -254,8 +256,9 @@ async def test_model_server_down_still_gives_a_polite_sourced_answer(
     turn = await collect(answerer.answer("How much is a 48-page passport?", collection="mini"))
     assert time.perf_counter() - started < 10
     assert turn.end.error == "unreachable" and turn.end.fallback == "extractive"
-    assert turn.sentences[0].startswith("The answering service is not available")
-    assert "HK$460" in turn.end.answer
+    # issue 14: the answer itself, introduced by its source, not an apology
+    assert turn.sentences[0].startswith("According to HKSAR passport fees:")
+    assert "HK$460" in turn.sentences[0]
 
 
 async def test_refused_questions_never_reach_the_model(assistant_settings, assistant_kb):
@@ -293,3 +296,28 @@ async def test_model_server_that_never_answers_is_given_up_on_in_time(
     assert turn.end.timings["generation"] < 4000  # waited 1.5 s for a first token, no more
     assert turn.end.error == "timeout" and turn.end.fallback == "extractive"
     assert "HK$460" in turn.end.answer
+
+
+async def test_a_figure_from_another_subject_is_not_said(assistant_settings, assistant_kb):
+    # 370 is in the sources, but as the 32-page fee: the sentence's subject is the 48-page one
+    reply = "The 48-page passport costs HK$999 [1]."
+    async with ScriptedChatServer(reply) as server:
+        answerer = scripted_answerer(assistant_settings, assistant_kb, server.base_url)
+        turn = await collect(answerer.answer("How much is a 48-page passport?", collection="mini"))
+    assert turn.end.fallback == "extractive" and "999" not in turn.end.answer
+    assert turn.sentences[0].startswith("According to") and "HK$460" in turn.sentences[0]
+
+
+async def test_model_sentences_get_citations_and_cantonese_is_colloquial(
+    assistant_settings, assistant_kb
+):
+    reply = "補領身份證的費用是港幣370元。"  # no [n], written Chinese
+    async with ScriptedChatServer(reply) as server:
+        answerer = scripted_answerer(assistant_settings, assistant_kb, server.base_url)
+        turn = await collect(answerer.answer("補領身份證要幾多錢？", collection="mini"))
+    assert turn.end.fallback is None
+    cited = next(s.number for s in turn.sources if s.doc_id == "zh-hant/id-card-replacement.md")
+    assert turn.end.answer == f"補領身份證嘅費用係港幣370元[{cited}]。"
+    # the prompt carried evidence, not whole documents
+    prompt = server.requests[0]["messages"][-1]["content"]
+    assert "370" in prompt and len(prompt) < 700

@@ -15,6 +15,7 @@ import soundfile
 
 def samyu(args: list[str], kb_home: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "SAMYU_HOME": str(kb_home), "HF_HUB_OFFLINE": "1"}
+    env["SAMYU_ASSISTANT__FIRST_TOKEN_TIMEOUT_S"] = "120"  # speed is the bench's business
     return subprocess.run(
         [sys.executable, "-m", "serving.cli", *args],
         capture_output=True, text=True, env=env, timeout=timeout,
@@ -80,3 +81,26 @@ def test_ask_bad_question_prints_the_error_as_json(kb_home):
     assert result.returncode == 1
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["error"]["code"] == "no_words"
+
+
+def test_eval_answers_prints_the_table_per_language(kb_home, tmp_path):
+    qa = tmp_path / "qa.jsonl"
+    rows = [
+        {"id": "a", "language": "en", "question": "How much is a 48-page passport?",
+         "answers": ["460"], "answerable": True},
+        {"id": "b", "language": "en", "question": "How much does it cost to courier a passport "
+         "to an overseas address?", "answers": [], "answerable": False},
+    ]  # fmt: skip
+    qa.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    result = samyu(["eval", "answers", str(qa), "--collection", "mini", "--json"], kb_home)
+    assert result.returncode == 0, result.stderr
+    table = {row["language"]: row for row in json.loads(result.stdout.strip().splitlines()[-1])}
+    assert table["en"]["gold"] == "1/1" and table["en"]["refused_unanswerable"] == "1/1"
+    assert table["en"]["invented"] == "0/1"
+
+
+def test_eval_answers_rejects_a_bad_qa_file(kb_home, tmp_path):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text("not json\n", encoding="utf-8")
+    result = samyu(["eval", "answers", str(qa), "--collection", "mini"], kb_home)
+    assert result.returncode == 2 and "qa.jsonl:1" in result.stderr

@@ -145,3 +145,39 @@ async def test_garbage_from_the_server_is_a_clear_error(reply: bytes):
             await asyncio.wait_for(first_tokens(generator, 1), timeout=10)
     assert caught.value.code in {"bad_response", "server_error"}
     assert "language model server" in caught.value.message
+
+
+async def test_two_callers_are_answered_at_once_not_one_after_the_other(embedded_generator):
+    """The embedded engine keeps a pool of contexts: a second caller's first token comes
+    before the first caller's answer ends."""
+    assert embedded_generator.chat_model.n_contexts >= 2
+    first_token: dict[str, float] = {}
+    finished: dict[str, float] = {}
+
+    async def caller(name: str) -> None:
+        async for _ in embedded_generator.stream(COUNT, max_tokens=60, temperature=0.0):
+            first_token.setdefault(name, time.perf_counter())
+        finished[name] = time.perf_counter()
+
+    await asyncio.wait_for(asyncio.gather(caller("a"), caller("b")), timeout=600)
+    assert first_token["b"] < finished["a"] and first_token["a"] < finished["b"]
+
+
+async def test_prefill_and_the_system_prompt_are_reused(embedded_generator):
+    from assistant.generators.chat_model import to_langchain
+    from assistant.generators.llama_cpp import _common_prefix
+
+    model = embedded_generator.chat_model
+    system = ChatTurn("system", "You answer questions about Hong Kong passports briefly.")
+    prefix = [system, ChatTurn("user", "Sources: a 48-page passport costs HK$460.")]
+    full = [system, ChatTurn("user", "Sources: a 48-page passport costs HK$460.\nQ: cost?")]
+    cached = await asyncio.to_thread(model.prefill, prefix)
+    tokens, _stop, system_size = model.prompt_tokens(to_langchain(full))
+    assert 0 < system_size < cached
+    best = max(_common_prefix(c.evaluated(), tokens) for c in model._contexts)
+    assert best >= cached - 8  # all but the chat template's closing tokens are already read
+    # the system prompt's state is saved and restored after other prompts used the context
+    assert any(
+        saved[0] == tokens[:system_size] for c in model._contexts for saved in c.saved.values()
+    )
+    assert "".join(await first_tokens(embedded_generator, 3))

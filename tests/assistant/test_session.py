@@ -304,7 +304,7 @@ def fake_call(fake_kb):
 
 
 async def test_fake_voice_turn_frames_come_in_order(fake_call) -> None:
-    call = await fake_call("How much does a passport cost?")
+    call = await fake_call("How much is the passport fee?")
     try:
         await call.say(600)
         end = await call.log.wait(is_(TurnEnd, 1), timeout=30)
@@ -327,7 +327,7 @@ async def test_fake_barge_in_stops_the_model_and_the_words_become_the_next_turn(
     generator = FakeGenerator(hold_at=3)
     call = await fake_call("what about for a child", generator=generator, barge_in_guard_s=0.0)
     try:
-        await call.session.ask("How much does a passport cost?")
+        await call.session.ask("How much is the passport fee?")
         await asyncio.wait_for(generator.held.wait(), 30)  # the model is mid-answer
         await call.say(600)
         interrupted = await call.log.wait(is_(Interrupted), timeout=30)
@@ -347,7 +347,7 @@ async def test_fake_acknowledgement_does_not_stop_the_answer(fake_call) -> None:
     generator = FakeGenerator(hold_at=3)
     call = await fake_call("嗯", generator=generator, barge_in_guard_s=0.0)
     try:
-        await call.session.ask("How much does a passport cost?")
+        await call.session.ask("How much is the passport fee?")
         await asyncio.wait_for(generator.held.wait(), 30)
         await call.say(300)
         final = await call.log.wait(is_(FinalTranscript), timeout=30)
@@ -368,7 +368,7 @@ async def test_fake_acknowledgement_interrupts_when_configured_to_stop_on_speech
     generator = FakeGenerator(hold_at=3)
     call = await fake_call("嗯", generator=generator, barge_in_guard_s=0.0, barge_in_on="speech")
     try:
-        await call.session.ask("How much does a passport cost?")
+        await call.session.ask("How much is the passport fee?")
         await asyncio.wait_for(generator.held.wait(), 30)
         await call.say(300)
         interrupted = await call.log.wait(is_(Interrupted), timeout=30)
@@ -430,7 +430,7 @@ async def test_fake_speech_longer_than_an_acknowledgement_interrupts_without_its
     # the recogniser would only ever say "嗯": the length of the speech alone decides
     call = await fake_call("嗯 嗯 嗯 嗯", generator=generator, barge_in_guard_s=0.0)
     try:
-        await call.session.ask("How much does a passport cost?")
+        await call.session.ask("How much is the passport fee?")
         await asyncio.wait_for(generator.held.wait(), 30)
         await call.say(1000, pause_ms=0)  # still speaking: no final yet
         interrupted = await call.log.wait(is_(Interrupted), timeout=30)

@@ -38,3 +38,10 @@ def test_colloquial_cantonese_reads_as_standard_written_chinese_for_matching() -
     assert cantonese_to_written("長者兩蚊搭車使唔使申請？") == "長者兩元乘車需不需要申請？"
     assert for_matching("點樣補領") == "怎样补领"
     assert for_matching("點樣補領", fold_cantonese=False) == "点样补领"
+
+
+def test_script_conversion_keeps_lone_surrogates_instead_of_raising() -> None:
+    from knowledge_base.normalise import to_simplified, to_traditional_hk
+
+    assert to_simplified("護照 \ud800 費用") == "护照 \ud800 费用"
+    assert to_traditional_hk("护照\udfff费用") == "護照\udfff費用"

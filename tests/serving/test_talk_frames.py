@@ -29,7 +29,7 @@ def test_a_typed_turn_sends_its_frames_in_order_with_an_outcome(fake_talk_client
     client = fake_talk_client()
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
-        ws.send_json({"type": "text", "text": "How much does a passport cost?"})
+        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
         end = rec.until_type("turn_end")
     kinds = [k for k in rec.types() if k != "ready"]
     assert kinds[0] == "turn_start" and kinds[-1] == "turn_end"
@@ -44,7 +44,7 @@ def test_a_follow_up_does_not_count_the_finished_turn_as_interrupted(fake_talk_c
     client = fake_talk_client(synthesizer=FakeSynthesizer(ms_per_char=200))
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
-        ws.send_json({"type": "text", "text": "How much does a passport cost?"})
+        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
         rec.until_type("turn_end")
         ws.send_json({"type": "text", "text": "And for a child?"})
         rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
@@ -68,7 +68,7 @@ def test_speech_over_an_answer_interrupts_it_and_no_more_of_its_audio_is_sent(
     client = fake_talk_client(generator=generator, transcriber=transcriber, barge_in_guard_ms=0)
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
-        ws.send_json({"type": "text", "text": "How much does a passport cost?"})
+        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
         rec.until_type("sources")
         for frame in frames(tone(600) + silence(900)):
             ws.send_bytes(frame)
@@ -91,7 +91,7 @@ def test_a_frame_that_cannot_be_encoded_becomes_an_error_and_the_session_goes_on
         ws.send_json({"type": "text", "text": "Who issues passports?"})
         error = rec.until(lambda f: f["type"] == "error" and f["code"] == "unencodable_frame")
         assert error["turn_id"] == 1 and error["fatal"] is False
-        ws.send_json({"type": "text", "text": "How much does a passport cost?"})
+        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
         rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
     text = client.get("/metrics").text
     assert metric(text, "samyu_errors_total", code="unencodable_frame") >= 1
@@ -101,7 +101,7 @@ def test_playback_reports_are_accepted_and_checked(fake_talk_client) -> None:
     client = fake_talk_client()
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
-        ws.send_json({"type": "text", "text": "How much does a passport cost?"})
+        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
         rec.until_type("turn_end")
         ws.send_json({"type": "playback", "turn_id": 1, "sentence": 1, "played_ms": 800})
         ws.send_json({"type": "playback", "turn_id": 1, "sentence": -1, "played_ms": 0})

@@ -18,7 +18,7 @@ def test_a_grounded_sentence_passes() -> None:
 
 def test_invented_numbers_wrong_language_and_echoes_fail() -> None:
     assert checker().problem("It costs HK$900 [1].") == "ungrounded"
-    assert checker().problem("護照的費用是港幣一千二百六十元，請留意。") == "wrong_language"
+    assert checker().problem("護照的費用請參閱入境事務處的網頁，請留意。") == "wrong_language"
     assert checker().problem("How much is a passport?") == "prompt_echo"
 
 

@@ -1,0 +1,106 @@
+"""Pieces for speaking sooner, for the turn's flow to call (the flow itself is not here).
+
+- Preemptive work on a stable partial transcript: while the caller is still speaking,
+  `prepare()` rewrites nothing (a partial is not a question yet), retrieves, selects the
+  evidence and prefills the model with the prompt up to the question (system prompt +
+  evidence); `still_valid()` says whether the final transcript asks the same thing, so the
+  prepared evidence is kept and the model reads only the question's tokens.
+- `is_stable()`: a partial transcript is stable when the last partials agree on its words.
+- A short spoken acknowledgement ("好，我幫你查下。") when the answer will take longer than
+  `acknowledge_after_s`: `acknowledgement()` and `needs_acknowledgement()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.gate import content_terms
+from assistant.prompts import PromptSource, answer_messages
+from assistant.types import ChatTurn, SpokenLanguage
+from knowledge_base.types import Hit
+
+ACKNOWLEDGEMENTS: dict[SpokenLanguage, tuple[str, ...]] = {
+    "yue": ("好，我幫你查下。", "收到，等我睇睇。", "好呀，我搵一搵。"),
+    "cmn": ("好的，我帮你查一下。", "收到，我看一下。", "好，我找一找。"),
+    "en": ("Sure, let me check.", "One moment, I'm looking that up.", "Okay, let me find that."),
+}
+
+
+def acknowledgement(language: SpokenLanguage, turn_number: int = 0) -> str:
+    """A short acknowledgement in the caller's language, varied from turn to turn."""
+    phrases = ACKNOWLEDGEMENTS[language]
+    return phrases[turn_number % len(phrases)]
+
+
+def needs_acknowledgement(expected_first_audio_s: float, acknowledge_after_s: float) -> bool:
+    """Whether to say an acknowledgement first: the answer's first audio is expected later
+    than the threshold (e.g. the model is busy with another caller, or the prompt is long)."""
+    return expected_first_audio_s > acknowledge_after_s
+
+
+def expected_first_token_s(prompt_tokens: int, cached_tokens: int, tokens_per_s: float) -> float:
+    """The model's time to first token: what it still has to read, at its measured speed."""
+    return max(prompt_tokens - cached_tokens, 0) / max(tokens_per_s, 1e-6)
+
+
+def is_stable(partials: Sequence[str], agreeing: int = 2) -> bool:
+    """The last `agreeing` partial transcripts have the same content words (the recogniser
+    has stopped revising what the caller asked)."""
+    if len(partials) < agreeing:
+        return False
+    last = [content_terms(p) for p in partials[-agreeing:]]
+    return bool(last[0]) and all(terms == last[0] for terms in last[1:])
+
+
+def still_valid(prepared_question: str, final_question: str) -> bool:
+    """The final transcript asks about the same content words as the prepared partial."""
+    final_terms = content_terms(final_question)
+    return bool(final_terms) and content_terms(prepared_question) == final_terms
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What was done ahead of the final transcript, to reuse when it still asks the same."""
+
+    question: str
+    language: SpokenLanguage
+    hits: list[Hit]
+    evidence: list[PromptSource]
+    prefilled_tokens: int
+
+
+def prefix_messages(
+    evidence: Sequence[PromptSource], language: SpokenLanguage, *, hotline: str
+) -> list[ChatTurn]:
+    """The prompt up to the question: system prompt and evidence, the part worth prefilling
+    (the answer prompt puts the question last for this reason)."""
+    messages = answer_messages("", evidence, language, hotline=hotline)
+    user = messages[-1].content
+    label_at = user.rfind("\n\n")
+    return [*messages[:-1], ChatTurn("user", user[:label_at] if label_at > 0 else user)]
+
+
+async def prefill(generator: object, messages: Sequence[ChatTurn]) -> int:
+    """Have the engine read `messages` now (the embedded engine; a no-op elsewhere: vLLM
+    caches prefixes by itself). Returns the tokens now cached (0 when not supported)."""
+    chat_model = getattr(generator, "chat_model", None)
+    prefill_now = getattr(chat_model, "prefill", None)
+    if prefill_now is None:
+        return 0
+    return await asyncio.to_thread(prefill_now, list(messages))
+
+
+async def prepare(
+    answerer: object, question: str, *, collection: str, language: SpokenLanguage
+) -> Prepared:
+    """Retrieval, evidence and prefill for a stable partial transcript (see the docstring).
+
+    `answerer` is an `assistant.answerer.Answerer` (typed loosely: the pipeline's stages
+    may offer the same two steps)."""
+    hits = await answerer._retrieve(question, collection, language)  # type: ignore[attr-defined]
+    evidence = answerer._prompt_sources(question, hits)  # type: ignore[attr-defined]
+    hotline = answerer.settings.hotline  # type: ignore[attr-defined]
+    cached = await prefill(answerer.generator, prefix_messages(evidence, language, hotline=hotline))  # type: ignore[attr-defined]
+    return Prepared(question, language, hits, evidence, cached)

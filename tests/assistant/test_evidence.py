@@ -1,0 +1,103 @@
+"""Evidence selection and the extractive answer over real demo documents (no model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from assistant.evidence import estimate_tokens, prompt_tokens, select_evidence, units_of
+from assistant.extractive import extractive_answer
+from assistant.prompts import PromptSource, prompt_text
+
+DEMO = Path(__file__).resolve().parents[2] / "knowledge_base" / "demo_corpus"
+
+
+def source(number: int, name: str) -> PromptSource:
+    body = (DEMO / name).read_text(encoding="utf-8").split("---", 2)[-1].strip()
+    title = body.splitlines()[0].lstrip("# ")
+    return PromptSource(number, title, prompt_text(body))
+
+
+SOURCES_ZH = [
+    source(1, "zh-hant/passport-fees.md"),
+    source(2, "zh-hant/id-card-replacement.md"),
+]
+SOURCES_EN = [source(1, "en/passport-fees.md"), source(2, "en/id-card-replacement.md")]
+
+
+def test_token_estimate_counts_chinese_characters_and_english_words():
+    assert estimate_tokens("護照收費") == 4
+    assert 5 <= estimate_tokens("The passport fee is HK$460.") <= 12
+
+
+def test_evidence_keeps_the_answer_within_the_budget():
+    for question, sources in [
+        ("48頁護照要幾多錢？", SOURCES_ZH),
+        ("How much is a 48-page passport?", SOURCES_EN),
+    ]:
+        whole = prompt_tokens(sources)
+        evidence = select_evidence(question, sources, budget_tokens=120)
+        assert prompt_tokens(evidence) <= 120 < whole
+        text = "\n".join(s.text for s in evidence)
+        assert "460" in text
+        assert evidence[0].number == 1  # numbers kept, so citations still match
+
+
+def test_evidence_keeps_numbers_and_order_of_the_sources_it_uses():
+    evidence = select_evidence("補領身份證要幾多錢？", SOURCES_ZH, budget_tokens=100)
+    assert [s.number for s in evidence] == [2]
+    units = units_of(evidence[0].text)
+    full = units_of(SOURCES_ZH[1].text)
+    assert [full.index(u) for u in units] == sorted(full.index(u) for u in units)
+    assert any("370" in u for u in units)
+
+
+def test_evidence_uses_an_embedder_when_given():
+    calls = []
+
+    def embed(texts):
+        calls.append(len(texts))
+        vectors = np.array([[1.0, 0.0] if "48" in t else [0.0, 1.0] for t in texts])
+        vectors[0] = [1.0, 0.0]  # the question
+        return vectors
+
+    evidence = select_evidence("Xyzzy?", SOURCES_EN, budget_tokens=40, embed=embed)
+    assert calls and "48" in evidence[0].text
+
+
+def test_extractive_answer_quotes_the_fee_not_the_opening():
+    quote = extractive_answer("補領身份證要幾多錢？", SOURCES_ZH, "yue")
+    assert quote is not None and quote.number == 2
+    assert "370" in quote.sentences[0] and quote.sentences[0].startswith("根據《")
+    assert all(s.endswith("[2]。") for s in quote.sentences)
+    assert "服務" not in "".join(quote.sentences)  # no "service unavailable"
+
+
+def test_extractive_answer_in_the_callers_script_and_words():
+    cmn = extractive_answer("48页护照要多少钱？", SOURCES_ZH, "cmn")
+    assert cmn is not None and "48页护照" in cmn.sentences[0] and "港币460元" in cmn.sentences[0]
+    yue = extractive_answer("48頁護照要幾多錢？", SOURCES_ZH, "yue")
+    assert yue is not None and "460" in yue.sentences[0]
+    en = extractive_answer("How much is a 48-page passport?", SOURCES_EN, "en")
+    assert en is not None
+    assert en.sentences[0].startswith("According to HKSAR passport fees: ")
+    assert "HK$460" in en.sentences[0]
+
+
+def test_no_extractive_answer_without_anything_in_common():
+    assert extractive_answer("What is the weather tomorrow?", SOURCES_EN, "en") is None
+
+
+def test_a_figure_the_sources_do_not_state_has_no_support():
+    from assistant.evidence import figure_support
+
+    assert figure_support("48頁護照要幾多錢？", SOURCES_ZH) >= 0.5
+    assert (
+        figure_support("護照速遞寄去外國要幾多錢？", SOURCES_ZH) < 0.5
+    )  # the fee table is no answer
+    assert figure_support("Who issues passports?", SOURCES_EN) == 1.0  # asks for no figure
+    assert (
+        extractive_answer("護照速遞寄去外國要幾多錢？", SOURCES_ZH, "yue", min_figure_support=0.5)
+        is None
+    )

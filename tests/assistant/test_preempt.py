@@ -1,0 +1,41 @@
+"""Pieces for preemptive work and acknowledgements (pure logic, no model)."""
+
+from __future__ import annotations
+
+from assistant.preempt import (
+    acknowledgement,
+    expected_first_token_s,
+    is_stable,
+    needs_acknowledgement,
+    prefix_messages,
+    still_valid,
+)
+from assistant.prompts import PromptSource, answer_messages
+
+EVIDENCE = [PromptSource(1, "HKSAR passport fees", "48-page passport: HK$460")]
+
+
+def test_a_partial_is_stable_when_the_recogniser_stops_revising_it():
+    assert not is_stable(["How much is a"])
+    assert not is_stable(["How much is a pass", "How much is a passport"])
+    assert is_stable(["How much is a passport", "how much is a passport?"])
+
+
+def test_the_final_transcript_keeps_the_preparation_only_when_it_asks_the_same():
+    assert still_valid("How much is a 48-page passport", "How much is a 48-page passport?")
+    assert not still_valid("How much is a passport", "How much is a passport for children?")
+
+
+def test_the_prefilled_prefix_is_the_start_of_the_real_prompt():
+    prefix = prefix_messages(EVIDENCE, "en", hotline="1823")
+    full = answer_messages("How much is it?", EVIDENCE, "en", hotline="1823")
+    assert prefix[0] == full[0]
+    assert full[1].content.startswith(prefix[1].content)
+    assert "HK$460" in prefix[1].content and "How much" not in prefix[1].content
+
+
+def test_acknowledgements_in_the_callers_language_when_the_answer_will_be_late():
+    assert acknowledgement("yue") != acknowledgement("yue", 1)
+    assert "查" in acknowledgement("yue") and acknowledgement("en").startswith("Sure")
+    assert needs_acknowledgement(expected_first_token_s(600, 100, 250) + 0.5, 1.5)
+    assert not needs_acknowledgement(expected_first_token_s(300, 250, 250) + 0.5, 1.5)
