@@ -26,6 +26,7 @@ KNOWN_CODES = {
     "bad_audio",
     "empty_text",
     "text_too_long",
+    "bad_text",  # a lone surrogate in a typed question (docs/protocol.md)
     "message_too_big",
     "rate_limited",
 }
