@@ -276,6 +276,7 @@ def main() -> None:
     parser.add_argument(
         "--grid", action="store_true", help="tokeniser x fusion x weights grid (use --memo-queries)"
     )
+    parser.add_argument("--limit", type=int, default=0, help="first N questions per set only")
     parser.add_argument("--no-spoken", action="store_true", help="skip the spoken variants")
     parser.add_argument("--rate-sample", type=int, default=64, help="chunks timed per embedder")
     parser.add_argument("--reranker-url", default=None, help="TEI/vLLM rerank server")
@@ -310,6 +311,7 @@ def main() -> None:
         rate_texts: list[str] = []
         for set_name in sets:
             folder, questions = load_set(set_name, home / "sets")
+            questions = questions[: args.limit or None]
             started = time.perf_counter()
             baseline = PlainBM25(folder)
             rows.append(row(set_name, "bm25s+jieba+OpenCC", *timed(baseline.search, questions)))
@@ -409,16 +411,17 @@ def grid(set_name: str, collection, questions: Sequence[Question]) -> list[dict]
     stored = collection.settings
     for tokenizer in ("jieba",):
         collection.update_settings(chinese_tokenizer=tokenizer)
-        for fusion, weights in (("rrf", (0.3,)), ("relative", (0.2, 0.3, 0.4, 0.5, 0.6, 0.7))):
-            for dense in weights:
-                for balance in (True, False):
+        for credit in (0.0, 0.5):
+            for dense in (0.3, 0.4, 0.5, 0.6):
+                for balance in (True,):
                     overrides = {
-                        "fusion": fusion,
+                        "fusion": "relative",
+                        "bm25_full_credit": credit,
                         "dense_weight": dense,
                         "bm25_weight": round(1 - dense, 2),
                         "balance_languages": balance,
                     }
-                    label = f"grid {tokenizer} {fusion} d{dense}{'' if balance else ' nobal'}"
+                    label = f"grid {tokenizer} credit{credit} d{dense}{'' if balance else ' nb'}"
                     search = retriever_search(collection, overrides, cold=False)
                     out.append(row(set_name, label, *timed(search, questions)))
     collection.update_settings(chinese_tokenizer=stored.chinese_tokenizer)
