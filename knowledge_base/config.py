@@ -83,6 +83,14 @@ class RetrievalSettings(BaseModel):
             "count proportionally less. 0 = BM25 scores divided by the list's best."
         ),
     )
+    lexical_own_language: bool = Field(
+        default=True,
+        description=(
+            "Relative fusion with language balancing: count BM25 hits only in the query's own "
+            "language (English / Chinese); hits in the other language are incidental (a name, "
+            "a digit) and would cut the score of that language's best dense match."
+        ),
+    )
     rrf_c: int = Field(default=60, ge=1, description="RRF constant c in w / (c + rank).")
     min_score: float = Field(default=0.0, ge=0.0, description="Drop hits fused below this.")
     mmr_lambda: float | None = Field(

@@ -82,7 +82,7 @@ class HybridRetriever:
         if settings.balance_languages:
             chunks = data.chunks
             group_of = lambda p: "en" if chunks[p].language == "en" else "zh"  # noqa: E731
-            if settings.fusion == "relative":
+            if settings.fusion == "relative" and settings.lexical_own_language:
                 lists = _lexical_in_own_language(lists, group_of, "zh" if has_cjk(query) else "en")
             fused = language_balanced_rrf(lists, group_of, settings.rrf_c, fuse)
         else:
