@@ -46,24 +46,19 @@ SEED = 12
 
 # named hybrid variants (overrides of the shipped defaults) for --variants
 VARIANTS: dict[str, dict[str, object]] = {
-    "weights d0.5/b0.5": {"dense_weight": 0.5, "bm25_weight": 0.5},
-    "weights d0.7/b0.3": {"dense_weight": 0.7, "bm25_weight": 0.3},
-    "weights d0.3/b0.7": {"dense_weight": 0.3, "bm25_weight": 0.7},
+    "rrf, same weights": {"fusion": "rrf"},
+    "dense 0.4 / BM25 0.6": {"dense_weight": 0.4, "bm25_weight": 0.6},
+    "dense 0.5 / BM25 0.5": {"dense_weight": 0.5, "bm25_weight": 0.5},
+    "dense 0.7 / BM25 0.3": {"dense_weight": 0.7, "bm25_weight": 0.3},
+    "BM25 in every language": {"lexical_own_language": False},
+    "bm25_full_credit 0.5": {"bm25_full_credit": 0.5},
     "no language balancing": {"balance_languages": False},
     "no both-scripts query": {"both_scripts": False},
     "no query understanding": {"understand_queries": False},
-    "rrf c=20": {"rrf_c": 20},
-    "relative d0.5/b0.5": {"fusion": "relative", "dense_weight": 0.5, "bm25_weight": 0.5},
-    "relative d0.3/b0.7": {"fusion": "relative", "dense_weight": 0.3, "bm25_weight": 0.7},
-    "relative d0.7/b0.3": {"fusion": "relative", "dense_weight": 0.7, "bm25_weight": 0.3},
-    "relative d0.5/b0.5, no balancing": {
-        "fusion": "relative",
-        "dense_weight": 0.5,
-        "bm25_weight": 0.5,
-        "balance_languages": False,
-    },
     "mmr 0.7": {"mmr_lambda": 0.7},
 }
+# the defaults before issue 12 (with the bigram tokeniser): RRF, dense 0.7 / BM25 0.3
+PREVIOUS_DEFAULTS: dict[str, object] = {"fusion": "rrf", "dense_weight": 0.7, "bm25_weight": 0.3}
 # index-time variants (rebuild BM25 only; vectors are reused)
 INDEX_VARIANTS: dict[str, dict[str, object]] = {
     "tokeniser jieba": {"chinese_tokenizer": "jieba"},
@@ -276,6 +271,7 @@ def main() -> None:
     parser.add_argument(
         "--grid", action="store_true", help="tokeniser x fusion x weights grid (use --memo-queries)"
     )
+    parser.add_argument("--limit", type=int, default=0, help="first N questions per set only")
     parser.add_argument("--no-spoken", action="store_true", help="skip the spoken variants")
     parser.add_argument("--rate-sample", type=int, default=64, help="chunks timed per embedder")
     parser.add_argument("--reranker-url", default=None, help="TEI/vLLM rerank server")
@@ -310,6 +306,7 @@ def main() -> None:
         rate_texts: list[str] = []
         for set_name in sets:
             folder, questions = load_set(set_name, home / "sets")
+            questions = questions[: args.limit or None]
             started = time.perf_counter()
             baseline = PlainBM25(folder)
             rows.append(row(set_name, "bm25s+jieba+OpenCC", *timed(baseline.search, questions)))
@@ -374,10 +371,13 @@ def main() -> None:
                 stored = main.settings
                 for label, changes in INDEX_VARIANTS.items():
                     main.update_settings(**changes)
-                    for mode, overrides in (
+                    modes: list[tuple[str, dict[str, object]]] = [
                         ("hybrid", {}),
                         ("bm25 only", {"dense_weight": 0.0, "bm25_weight": 1.0}),
-                    ):
+                    ]
+                    if changes == {"chinese_tokenizer": "bigram"}:
+                        modes.append(("previous defaults", PREVIOUS_DEFAULTS))
+                    for mode, overrides in modes:
                         rows.append(
                             row(
                                 set_name,
@@ -409,16 +409,17 @@ def grid(set_name: str, collection, questions: Sequence[Question]) -> list[dict]
     stored = collection.settings
     for tokenizer in ("jieba",):
         collection.update_settings(chinese_tokenizer=tokenizer)
-        for fusion, weights in (("rrf", (0.3,)), ("relative", (0.2, 0.3, 0.4, 0.5, 0.6, 0.7))):
-            for dense in weights:
-                for balance in (True, False):
+        for credit in (0.0, 0.5):
+            for dense in (0.3, 0.4, 0.5, 0.6):
+                for balance in (True,):
                     overrides = {
-                        "fusion": fusion,
+                        "fusion": "relative",
+                        "bm25_full_credit": credit,
                         "dense_weight": dense,
                         "bm25_weight": round(1 - dense, 2),
                         "balance_languages": balance,
                     }
-                    label = f"grid {tokenizer} {fusion} d{dense}{'' if balance else ' nobal'}"
+                    label = f"grid {tokenizer} credit{credit} d{dense}{'' if balance else ' nb'}"
                     search = retriever_search(collection, overrides, cold=False)
                     out.append(row(set_name, label, *timed(search, questions)))
     collection.update_settings(chinese_tokenizer=stored.chinese_tokenizer)

@@ -23,8 +23,8 @@ class RankedList:
     weight: float
     positions: Sequence[int]
     scores: Sequence[float]
-    # the best score any item could have (BM25: knowledge_base.bm25_store.best_possible);
-    # relative fusion then divides by it instead of min-max normalising the list
+    # a score that earns full credit (BM25: a share of bm25_store.best_possible); relative
+    # fusion divides by the larger of it and the list's best instead of min-max normalising
     scale: float | None = None
 
 
@@ -48,9 +48,10 @@ def weighted_rrf(lists: Sequence[RankedList], c: int = 60) -> dict[int, float]:
 
 def relative_score_fusion(lists: Sequence[RankedList], c: int = 60) -> dict[int, float]:
     """score(d) = sum over lists of weight * normalised score, divided by the sum of the
-    weights, so fused scores lie in [0, 1]. A list with a `scale` (BM25) is divided by it: a
-    text matching few of the query's words gets little credit even when it is BM25's best,
-    which is what happens to every BM25 hit when the answer is in the other language. Other
+    weights, so fused scores lie in [0, 1]. A list with a `scale` (BM25) is divided by the
+    larger of its best score and that scale: a text matching few of the query's words gets
+    little credit even when it is BM25's best, which is what happens to every BM25 hit when
+    the answer is in the other language. Other
     lists (dense) are min-max normalised; a single score (or all equal) gives 1. `c` is
     unused (the signature matches RRF's)."""
     del c
@@ -62,8 +63,8 @@ def relative_score_fusion(lists: Sequence[RankedList], c: int = 60) -> dict[int,
         if lst.weight <= 0 or not len(lst.positions):
             continue
         scores = np.asarray(lst.scores, dtype=np.float64)
-        if lst.scale is not None:
-            normalised = np.clip(scores / max(lst.scale, 1e-12), 0.0, 1.0)
+        if lst.scale is not None:  # BM25: its best counts fully only if it matches well
+            normalised = np.clip(scores / max(lst.scale, float(scores.max()), 1e-12), 0.0, 1.0)
         else:
             low, high = float(scores.min()), float(scores.max())
             spread = high - low

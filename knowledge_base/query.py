@@ -177,6 +177,7 @@ _DIGITS |= {"六": 6, "七": 7, "八": 8, "九": 9}
 _UNITS = {"十": 10, "百": 100, "千": 1000, "萬": 10_000, "万": 10_000}
 # a numeral followed by a measure word (or after 第): a quantity, not part of a word like 一般
 _MEASURES = "歲岁元蚊個个日天月年號号點点分次人張张本層层倍成折週周%％"
+_DIGIT_UNITS = set("歲岁元蚊號号%％")
 _NUMERAL_RE = re.compile(
     rf"(?:(?<=第)[零〇一二兩两三四五六七八九十百千萬万]+|"
     rf"[零〇一二兩两三四五六七八九十百千萬万]+(?=[{_MEASURES}]|個月|小時|星期|鐘))"
@@ -234,14 +235,18 @@ def expansions(text: str) -> list[str]:
     extra: list[str] = []
     for match in _NUMERAL_RE.finditer(text):
         value = chinese_numeral_value(match.group(0))
-        if value is not None:
+        following = text[match.end() : match.end() + 1]
+        # small counts (三個, 兩次) are written in words in documents too, and a lone digit
+        # matches half a corpus; ages, money and numbers (兩蚊, 六十五歲, 三號) are digits
+        if value is not None and (value >= 10 or following in _DIGIT_UNITS):
             extra.append(str(value))
     for match in _EN_NUMBER_RE.finditer(text):
         if match.group(3):
-            extra.append(str(_EN_NUMBERS[match.group(3).lower()]))
+            value = _EN_NUMBERS[match.group(3).lower()]
         else:
-            tens, unit = match.group(1).lower(), match.group(2).lower()
-            extra.append(str(_EN_NUMBERS[tens] + _EN_NUMBERS[unit]))
+            value = _EN_NUMBERS[match.group(1).lower()] + _EN_NUMBERS[match.group(2).lower()]
+        if value >= 10:
+            extra.append(str(value))
     for match in _NAME_RE.finditer(text):
         extra.extend(HK_NAMES[match.group(0).lower()])
     seen: set[str] = set()

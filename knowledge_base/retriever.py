@@ -15,7 +15,7 @@ import numpy as np
 from knowledge_base.config import RetrievalSettings
 from knowledge_base.fusion import FUSERS, RankedList, language_balanced_rrf, mmr
 from knowledge_base.index import INDEX_TIME_FIELDS, IndexData
-from knowledge_base.normalise import other_script_variants
+from knowledge_base.normalise import has_cjk, other_script_variants
 from knowledge_base.query import understand
 from knowledge_base.types import Hit, QueryOptions, QueryTranslator, Reranker
 
@@ -81,9 +81,10 @@ class HybridRetriever:
         fuse = FUSERS[settings.fusion]
         if settings.balance_languages:
             chunks = data.chunks
-            fused = language_balanced_rrf(
-                lists, lambda p: "en" if chunks[p].language == "en" else "zh", settings.rrf_c, fuse
-            )
+            group_of = lambda p: "en" if chunks[p].language == "en" else "zh"  # noqa: E731
+            if settings.fusion == "relative" and settings.lexical_own_language:
+                lists = _lexical_in_own_language(lists, group_of, "zh" if has_cjk(query) else "en")
+            fused = language_balanced_rrf(lists, group_of, settings.rrf_c, fuse)
         else:
             fused = fuse(lists, settings.rrf_c)
         fused = _handle_quarantined(data, fused, settings)
@@ -150,7 +151,11 @@ class HybridRetriever:
                 continue
             lexical_seen.add(tokens)
             scores, positions = data.bm25.search(lexical_text, settings.candidates)  # type: ignore[union-attr]
-            scale = data.bm25.best_possible(lexical_text) if settings.fusion == "relative" else None  # type: ignore[union-attr]
+            scale = None
+            if settings.fusion == "relative":  # 0: BM25 divided by its own best (no min-max)
+                scale = settings.bm25_full_credit and (
+                    settings.bm25_full_credit * data.bm25.best_possible(lexical_text)  # type: ignore[union-attr]
+                )
             lists.append(_ranked("bm25", settings.bm25_weight, positions, scores, scale))
             _note_best(bm25_best, positions, scores)
         return _share_weights(lists), dense_best, bm25_best
@@ -178,6 +183,24 @@ def _share_weights(lists: list[RankedList]) -> list[RankedList]:
         RankedList(lst.source, lst.weight / count[lst.source], lst.positions, lst.scores, lst.scale)
         for lst in lists
     ]
+
+
+def _lexical_in_own_language(
+    lists: list[RankedList], group_of, query_group: str
+) -> list[RankedList]:
+    """BM25 hits outside the query's language (an English name or a digit inside a Chinese
+    text) are incidental: counted, they make a weak lexical list reach the other language's
+    group and halve the credit of its best dense match."""
+    kept = []
+    for lst in lists:
+        if lst.source == "bm25":
+            pairs = [(p, s) for p, s in zip(lst.positions, lst.scores, strict=True)]
+            pairs = [(p, s) for p, s in pairs if group_of(p) == query_group]
+            lst = RankedList(
+                lst.source, lst.weight, [p for p, _ in pairs], [s for _, s in pairs], lst.scale
+            )
+        kept.append(lst)
+    return kept
 
 
 def _note_best(best: dict[int, _Evidence], positions: np.ndarray, scores: np.ndarray) -> None:

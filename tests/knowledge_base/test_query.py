@@ -41,8 +41,9 @@ def test_chinese_numerals(numeral: str, value: int) -> None:
 def test_numbers_are_added_in_digits_only_where_they_count_something() -> None:
     assert "65" in expansions("我阿媽六十五歲，可唔可以申請？")
     assert "2" in expansions("兩蚊乘車優惠")
-    assert "3" in expansions("第三期")
+    assert "12" in expansions("第十二期")
     assert expansions("一般來說") == []  # 一 inside a word is not a number
+    assert expansions("三個子行業") == [] and expansions("two examples") == []  # small counts
     assert "65" in expansions("I am sixty-five years old")
 
 
