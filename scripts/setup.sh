@@ -32,6 +32,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q torch==2.9.1 torchaudio==2.9.1
   .venv/bin/python -m pip install -q -e '.[dev]'
+  # resemblyzer only for its packaged GE2E speaker-encoder weights (voices/diarization/ge2e.py
+  # rebuilds the network): --no-deps keeps out webrtcvad, which it imports but we never do
+  .venv/bin/python -m pip install -q --no-deps resemblyzer==0.1.4
   echo "$want" >"$stamp"
 fi
 
