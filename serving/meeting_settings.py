@@ -43,6 +43,12 @@ class MeetingSettings(BaseModel):
         default=1, ge=1, description="Recordings transcribed at once (others wait in order)."
     )
     max_live_sessions: int = Field(default=2, ge=1, description="Concurrent /ws/meeting captures.")
+    max_live_backlog_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Live audio received but not yet recognised; past it "
+        "the capture stops and what was recognised is saved (the CPU cannot keep up).",
+    )
     max_live_s: float = Field(default=4 * 3600.0, gt=0, description="Longest live capture.")
     live_idle_timeout_s: float = Field(
         default=120.0,

@@ -513,11 +513,24 @@ class LiveCapture:
         await self.ws.close(protocol.CLOSE_NORMAL, "done")
 
     async def _capture(self, live: Any, resampler: Any, recording: wave.Wave_write) -> None:
+        """Read frames promptly (so keep-alive pongs are never stuck behind audio) into a
+        backlog that one processing task recognises; return once the backlog is done."""
+        backlog = _Backlog(int(self.limits.max_live_backlog_s * 16000))
+        processor = asyncio.create_task(self._process(live, backlog))
+        try:
+            await self._read(resampler, recording, backlog, processor)
+        finally:
+            backlog.close()
+            await processor
+
+    async def _read(
+        self, resampler: Any, recording: wave.Wave_write, backlog: _Backlog, processor: Any
+    ) -> None:
         opened = time.monotonic()
-        while True:
+        while not processor.done():
             left = opened + self.limits.max_live_s - time.monotonic()
             if left <= 0:
-                await self.ws.send_json(
+                await self._send(
                     protocol.error(
                         "session_expired", "the longest live meeting was reached; saving it"
                     )
@@ -528,14 +541,14 @@ class LiveCapture:
                     self.ws.receive(), min(left, self.limits.live_idle_timeout_s)
                 )
             except TimeoutError:
-                await self.ws.send_json(protocol.error("idle_timeout", "no audio; saving"))
+                await self._send(protocol.error("idle_timeout", "no audio; saving"))
                 return
             if message["type"] == "websocket.disconnect":
                 return  # what was captured is still transcribed and kept
             data, text = message.get("bytes"), message.get("text")
             if data is not None:
                 if len(data) % 2 or len(data) > self.server.max_message_bytes:
-                    await self.ws.send_json(
+                    await self._send(
                         protocol.error(
                             "bad_audio",
                             "PCM16 frames: an even number of bytes, at most "
@@ -543,19 +556,67 @@ class LiveCapture:
                         )
                     )
                     continue
-                samples = pcm16_to_float(data)
-                samples = resampler.process(samples)
+                samples = resampler.process(pcm16_to_float(data))
                 recording.writeframes(_pcm16(samples))
-                for event in await asyncio.to_thread(live.accept, samples):
-                    await self.ws.send_json(_event_frame(event))
+                if not backlog.put(samples):
+                    await self._send(
+                        protocol.error(
+                            "too_far_behind",
+                            "the server cannot keep up with this meeting; saving "
+                            "what it has (meetings.max_live_backlog_s)",
+                        )
+                    )
+                    return
             elif text:
                 try:
                     frame = json.loads(text)
                 except json.JSONDecodeError:
                     frame = {}
-                if frame.get("type") == "stop":
+                if isinstance(frame, dict) and frame.get("type") == "stop":
                     return
-                await self.ws.send_json(protocol.error("bad_frame", "expected audio or stop"))
+                await self._send(protocol.error("bad_frame", "expected audio or stop"))
+
+    async def _process(self, live: Any, backlog: _Backlog) -> None:
+        while (samples := await backlog.take()) is not None:
+            for event in await asyncio.to_thread(live.accept, samples):
+                await self._send(_event_frame(event))
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # the client may be gone: the meeting is kept
+            await self.ws.send_json(frame)
+
+
+class _Backlog:
+    """Audio received but not yet recognised, bounded in samples."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[np.ndarray] = []
+        self.size = 0
+        self.closed = False
+        self.ready = asyncio.Event()
+
+    def put(self, samples: np.ndarray) -> bool:
+        if self.size + samples.size > self.limit:
+            return False
+        self.parts.append(samples)
+        self.size += samples.size
+        self.ready.set()
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+        self.ready.set()
+
+    async def take(self) -> np.ndarray | None:
+        while not self.parts:
+            if self.closed:
+                return None
+            self.ready.clear()
+            await self.ready.wait()
+        samples = np.concatenate(self.parts)
+        self.parts, self.size = [], 0
+        return samples
 
 
 def _pcm16(samples: np.ndarray) -> bytes:

@@ -66,6 +66,7 @@ class MeetingSegment:
     text: str
     words: list[Word] = field(default_factory=list)
     overlap: bool = False
+    edited: bool = False  # corrected by a person on the review page
 
 
 @dataclass
@@ -88,8 +89,12 @@ class MeetingTranscript:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MeetingTranscript:
+        known = set(MeetingSegment.__dataclass_fields__)
         segments = [
-            MeetingSegment(**{**s, "words": [Word(**w) for w in s.get("words", [])]})
+            MeetingSegment(
+                **{k: v for k, v in s.items() if k in known and k != "words"},
+                words=[Word(**w) for w in s.get("words", [])],
+            )
             for s in data["segments"]
         ]
         return cls(
