@@ -170,36 +170,43 @@ def transcribe_mixtures(mixtures, count: int) -> dict:
     attributed = total = 0
     for built, people in mixtures[:count]:
         transcript = engines.meetings.transcribe_file(built.path)
+        said: dict[Path, list[str]] = {}
+        time_by_label: dict[Path, dict[str, float]] = {}
         for turn, person in zip(built.reference, people, strict=True):
-            inside = [
-                s
-                for s in transcript.segments
-                if min(s.end, turn.end) - max(s.start, turn.start) > 0.3
-            ]
-            text = " ".join(s.text for s in inside)
+            for seg in transcript.segments:
+                shared = min(seg.end, turn.end) - max(seg.start, turn.start)
+                if shared <= 0:
+                    continue
+                votes = time_by_label.setdefault(person, {})
+                votes[seg.speaker] = votes.get(seg.speaker, 0.0) + shared
+                if shared > 0.5 * (seg.end - seg.start):  # the segment belongs to this turn
+                    said.setdefault(person, []).append(seg.text)
+        for person, texts in said.items():  # a person's turns together = the whole clip
             if person in refs:
                 ref_text, lang = refs[person]
-                scores[lang].append(wer_cer(text, ref_text, lang))
-        # attribution: each person's turns should carry one label no one else got
-        labels: dict[str, list[str]] = {}
-        for turn in built.reference:
-            mid = [
-                s.speaker
-                for s in transcript.segments
-                if s.start <= (turn.start + turn.end) / 2 <= s.end
-            ]
-            labels.setdefault(turn.speaker, []).extend(mid)
-        for person, found in labels.items():
+                scores[lang].append(wer_cer(" ".join(texts), ref_text, lang))
+        # attribution: the label with most of a person's time is nobody else's
+        majority = {p: max(v, key=v.__getitem__) for p, v in time_by_label.items()}
+        for label in majority.values():
             total += 1
-            top = max(set(found), key=found.count) if found else None
-            others = [max(set(v), key=v.count) for p, v in labels.items() if p != person and v]
-            attributed += top is not None and top not in others
+            attributed += sum(other == label for other in majority.values()) == 1
+        print(
+            json.dumps(
+                {
+                    "mixture": built.path.stem,
+                    "people": len(set(people)),
+                    "speakers_found": len(transcript.speakers),
+                    "elapsed_s": transcript.elapsed_s,
+                    "audio_s": transcript.duration_s,
+                }
+            )
+        )
     return {
         "mixtures_transcribed": min(count, len(mixtures)),
         "english_wer_mean": round(float(np.mean(scores["en"])), 3) if scores["en"] else None,
         "chinese_cer_mean": round(float(np.mean(scores["zh"])), 3) if scores["zh"] else None,
-        "turns_scored": {k: len(v) for k, v in scores.items()},
-        "people_with_their_own_label": f"{attributed}/{total}",
+        "people_scored": {k: len(v) for k, v in scores.items()},
+        "people_with_a_label_of_their_own": f"{attributed}/{total}",
         "loadavg": load(),
     }
 

@@ -5,6 +5,7 @@ transcription is tested in test_meetings.py), with a real recording kept beside 
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -111,6 +112,9 @@ def test_review_a_meeting_in_the_browser(server, tmp_path: Path) -> None:
             page.click("[data-export=md]")
         exported = Path(download.value.path()).read_text(encoding="utf-8")
         assert "**[00:00:08] President Kennedy**: ask what you can do" in exported
-        page.screenshot(path=str(tmp_path / "meeting-page.png"))
+        shot = tmp_path / "meeting-page.png"
+        page.screenshot(path=str(shot))
+        if os.environ.get("SAMYU_SCREENSHOT_DIR"):  # docs/img for docs/meetings.md
+            shutil.copy(shot, Path(os.environ["SAMYU_SCREENSHOT_DIR"]) / shot.name)
         assert not errors, errors
         browser.close()
