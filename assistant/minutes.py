@@ -341,14 +341,20 @@ def _collect(reply: str, valid_ids: set[int], checker: _Checker, minutes: Minute
         text = _REFS.sub("", body).strip(" .;")
         if not text or text.upper() == "NONE":
             continue
-        if not refs:
-            minutes.dropped.append(f"{kind}: {text} (cites no transcript line)")
-            continue
+        if not refs:  # small models forget the line numbers: the line that says it, if any
+            best = checker.best_line(text, valid_ids)
+            if best is None:
+                minutes.dropped.append(f"{kind}: {text} (no transcript line says it)")
+                continue
+            refs = [best]
         item = _build_item(kind, text, refs, checker)
         problem = checker.problem(item)
         if problem:
             minutes.dropped.append(f"{kind}: {text} ({problem})")
             continue
+        first = checker.segment(refs[0])
+        if kind == "ACTION" and _SELF.search(first.text):  # "I will ..." is the speaker's
+            item.who = first.speaker
         {
             "SUMMARY": minutes.summary,
             "DECISION": minutes.decisions,
@@ -392,6 +398,15 @@ class _Checker:
 
     def segment(self, segment_id: int) -> MeetingSegment:
         return self.by_id[segment_id]
+
+    def best_line(self, text: str, among: set[int]) -> int | None:
+        """The line holding at least half of the item's content terms (the most of them)."""
+        terms = content_terms(text)
+        if not terms:
+            return None
+        scored = [(len(terms & content_terms(self.by_id[i].text)) / len(terms), i) for i in among]
+        share, best = max(scored, default=(0.0, -1))
+        return best if share >= 0.5 else None
 
     def problem(self, item: MinutesItem) -> str | None:
         cited = [self.by_id[i].text for i in item.segments]

@@ -128,3 +128,17 @@ def test_the_embedded_model_writes_checked_minutes(embedded_generator) -> None:
     for item in items:  # whatever it wrote, nothing kept cites a line that does not exist
         assert set(item.segments) <= {0, 1, 2, 3}
         assert item.start == short.segments[item.segments[0]].start
+
+
+def test_items_without_line_numbers_are_tied_to_the_line_that_says_them() -> None:
+    reply = "\n".join(
+        [
+            "DECISION: open until 8 pm on Saturdays from March",  # line 2 says it
+            "ACTION: Mary | send the new timetable to all branches | Friday",  # Peter said "I will"
+            "DECISION: build a new swimming pool",  # nobody said it
+        ]
+    )
+    minutes = asyncio.run(write_minutes(meeting(), ScriptedGenerator(reply)))
+    assert [d.segments for d in minutes.decisions] == [[2]]
+    assert [(a.segments, a.who) for a in minutes.actions] == [([3], "Peter")]
+    assert minutes.dropped == ["DECISION: build a new swimming pool (no transcript line says it)"]
