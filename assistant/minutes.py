@@ -86,9 +86,10 @@ _DECISION = re.compile(
     re.IGNORECASE,
 )
 _ACTION = re.compile(
-    r"\b(I'll|I will|you'll|you will|he'll|she'll|they'll|"
-    r"(?!(?:It|This|That|There|What|Which) )[A-Z][a-z]+ will|will you|can you|"
-    r"could you|please|follow up|responsible for|action item|needs? to|has to|have to)\b"
+    r"\b(I'll|I will|(?i:you'll|you will|he'll|she'll|they'll)|"
+    r"(?!(?:It|This|That|There|What|Which) )[A-Z][a-z]+ will|"
+    r"(?i:will you|can you|could you|please|follow up|responsible for|action item|needs? to|"
+    r"has to|have to))\b"
     r"|負責|负责|跟進|跟进|我會|我会|我嚟|我來|我来|你去|請你|请你|麻煩你|麻烦你|交俾|交给|"
     r"之前.{0,12}(?:交|完成|準備|准备|提交|發|发)|聯絡|联络|联系|聯繫",
 )
