@@ -49,6 +49,21 @@ def register(app: typer.Typer, settings: Callable[[], Any]) -> None:
         if minutes not in ("extractive", "llm", "none"):
             raise typer.BadParameter("--minutes must be extractive, llm or none")
         cfg = settings()
+        try:  # a bad file fails before any model loads
+            from voices.audio_io import iter_file_audio
+
+            speech = cfg.meetings.speech
+            next(
+                iter_file_audio(
+                    audio,
+                    max_duration_s=speech.max_duration_s,
+                    max_bytes=speech.max_file_bytes,
+                    block_s=1.0,
+                )
+            )
+        except AudioInputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
         generator = None
         if minutes == "llm":
             from assistant.generators import build_generator
