@@ -35,6 +35,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # Smart Turn v3 (semantic end of turn, voices/turn_detection.py): only the ONNX file in the
   # wheel's package data is used; pipecat itself is never imported, so none of its deps.
   .venv/bin/python -m pip install -q --no-deps pipecat-ai==1.14.0
+  # resemblyzer only for its packaged GE2E speaker-encoder weights (voices/diarization/ge2e.py
+  # rebuilds the network): --no-deps keeps out webrtcvad, which it imports but we never do
+  .venv/bin/python -m pip install -q --no-deps resemblyzer==0.1.4
   echo "$want" >"$stamp"
 fi
 

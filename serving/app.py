@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving import admin, api_docs, talk
+from serving import admin, api_docs, meetings, talk
 from serving.protocol import PROTOCOL_VERSION
 from serving.redaction import install_redaction
 from serving.runtime import Engines, Runtime
@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
     app.add_middleware(BodySizeLimit, limit=settings.server.max_upload_bytes, prefix="/admin")
     app.include_router(talk.router)
     app.include_router(admin.router)
+    app.include_router(meetings.router)
+    app.add_api_websocket_route("/ws/meeting", meetings.live_meeting)
+    app.add_middleware(BodySizeLimit, limit=settings.meetings.max_upload_bytes, prefix="/meetings")
     _health_routes(app)
     api_docs.install(app)
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="widget")

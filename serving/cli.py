@@ -10,6 +10,7 @@ import typer
 
 from assistant import cli as assistant_cli
 from knowledge_base import cli as kb_cli
+from serving import meeting_cli
 from serving.settings import get_settings
 from voices import cli as voices_cli
 
@@ -28,6 +29,7 @@ assistant_cli.register(
     voices=lambda: get_settings().voices,
     assistant=lambda: get_settings().assistant,
 )
+meeting_cli.register(app, get_settings)
 
 
 @app.command()

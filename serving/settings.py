@@ -22,6 +22,7 @@ from pydantic_settings import (
 from assistant.config import AssistantSettings
 from assistant.stages.acknowledgement import DEFAULT_ACKNOWLEDGEMENTS
 from knowledge_base.config import KnowledgeBaseSettings
+from serving.meeting_settings import MeetingSettings
 from voices.config import VoiceSettings
 
 
@@ -239,6 +240,7 @@ class Settings(BaseSettings):
     voices: VoiceSettings = Field(default_factory=VoiceSettings)
     assistant: AssistantSettings = Field(default_factory=AssistantSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    meetings: MeetingSettings = Field(default_factory=MeetingSettings)
 
     @model_validator(mode="after")
     def _hand_down_paths(self) -> Settings:
