@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument("--dev", type=Path, help="extra manifest directory (development clips)")
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
+    parser.add_argument("--dev-only", action="store_true", help="only the --dev clips")
     args = parser.parse_args()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     settings = VoiceSettings(cache=cache)
@@ -98,7 +99,7 @@ def main() -> None:
     beam = FasterWhisperTranscriber(
         asr.model_dir, asr=AsrSettings(beam_size=5, yue_beam_size=5, chinese_vote=False)
     )
-    clips = load_manifest(SPEECH) + fixture_clips()
+    clips = [] if args.dev_only else load_manifest(SPEECH) + fixture_clips()
     if args.dev:
         clips += [dict(c, kind=c.get("kind", "dev") + "-dev") for c in load_manifest(args.dev)]
     if args.limit:
