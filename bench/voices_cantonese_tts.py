@@ -8,7 +8,7 @@ synthesis and time to the first audio chunk (clause streaming), and with --table
 listening table (said / heard) for docs/speech.md. No human listened: naturalness is not
 judged here.
 
-    PYTHONPATH=. .venv/bin/python bench/voices_cantonese_tts.py [--configs espeak kokoro:jf_alpha]
+    PYTHONPATH=. .venv/bin/python bench/voices_cantonese_tts.py [--configs espeak kokoro:jm_kumo]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def build(config: str, cache: Path):
     if engine == "kokoro":
         from voices.tts.kokoro_yue import KokoroCantoneseSynthesizer
 
-        voice = rest[0] if rest else "jf_alpha"
+        voice = rest[0] if rest else "jm_kumo"
         tones = rest[1] if len(rest) > 1 else "contour"
         speed = float(rest[2]) if len(rest) > 2 else 1.0
         return KokoroCantoneseSynthesizer(cache, voice=voice, tone_scheme=tones, speed=speed)
@@ -62,7 +62,7 @@ def build(config: str, cache: Path):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--configs", nargs="+", default=["espeak", "kokoro:jf_alpha:contour"])
+    parser.add_argument("--configs", nargs="+", default=["espeak", "kokoro:jm_kumo:contour"])
     parser.add_argument("--sentences", type=int, default=len(SENTENCES))
     parser.add_argument("--table", action="store_true", help="print said / heard per sentence")
     args = parser.parse_args()

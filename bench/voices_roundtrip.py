@@ -64,7 +64,7 @@ def engines(coqui_dir: Path | None):
     from voices.tts.kokoro_yue import KokoroCantoneseSynthesizer
 
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
-    yield "kokoro jf_alpha (Jyutping)", "yue", KokoroCantoneseSynthesizer(cache)
+    yield "kokoro jm_kumo (Jyutping)", "yue", KokoroCantoneseSynthesizer(cache)
     if coqui_dir:
         from voices.tts.coqui import CoquiSynthesizer
 

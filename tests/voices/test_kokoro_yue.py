@@ -107,7 +107,7 @@ def test_the_recogniser_hears_chinese_speech(kokoro, transcriber) -> None:
 
 @pytest.mark.slow
 def test_the_registry_builds_the_kokoro_voice_when_configured(voice_settings) -> None:
-    settings = TtsSettings(voices={"yue": VoiceChoice(engine="kokoro", voice="jm_kumo")})
+    settings = TtsSettings(voices={"yue": VoiceChoice(engine="kokoro", voice="jf_alpha")})
     voice = VoiceRegistry(settings, cache=voice_settings.cache).voice("yue")
     assert voice.name == "kokoro" and voice.sample_rate == 24_000
     assert list(voice.synthesize("多謝。"))

@@ -153,7 +153,7 @@ class KokoroCantoneseSynthesizer:
         self,
         cache_dir: Path,
         *,
-        voice: str = "jf_alpha",
+        voice: str = "jm_kumo",
         speed: float = 1.0,
         tone_scheme: str = "contour",
         threads: int = 1,
