@@ -1,52 +1,239 @@
-"""The language rule measured on the shared real-speech clips.
+"""Spoken language (yue / cmn / en) and transcription quality on the speech evaluation set.
 
-For each clip: Whisper's language id, and our yue|cmn|en label with no hint, with the
-caller's declared language (the fixture's language), and with a Cantonese session history;
-plus CER/WER against the reference after OpenCC normalisation.
+For every clip of bench/data/speech (and the shared fixtures, read by path when present):
+- the label in Auto mode (no hint) and with the widget's hint (the clip's true language); for
+  Chinese clips both come from one encoder pass and the two prompted greedy decodes, exactly
+  what transcribe() computes (the auto RTF is that cost);
+- the Cantonese/Mandarin vote's score (voices.asr.faster_whisper.ChineseVote);
+- CER (yue, cmn; after OpenCC to Simplified) / WER (en) and the real-time factor for each
+  decoding choice: greedy without prompt, greedy with the language's prompt, beam 5 with it
+  (the prompt-free and beam decodes only on the first --plain-clips / --beam-clips natural
+  clips per language, to bound the run on a shared CPU).
+Accuracy is printed per language and for short utterances (1-3 s) apart; spliced clips are
+counted apart. `--fit` refits the vote's weights by logistic regression on the clips given
+with --dev (a manifest.jsonl) plus the evaluation set's Mandarin speakers f1_P8 and f2_P7, and
+prints them; the other speakers stay held out.
 
-    .venv/bin/python bench/voices_language.py
+    PYTHONPATH=. .venv/bin/python bench/voices_language.py [--beam-clips 4] [--dev DIR --fit]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
+import time
+from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from voices.asr.faster_whisper import FasterWhisperTranscriber
+from voices.audio_io import read_file_audio
+from voices.config import AsrSettings, VoiceSettings
+from voices.language import cantonese_written_forms, decide_language, to_script
+from voices.scoring import cer, wer
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+SPEECH = ROOT / "bench" / "data" / "speech"
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "audio"
 
-from voices.asr.faster_whisper import FasterWhisperTranscriber  # noqa: E402
-from voices.audio_io import read_file_audio  # noqa: E402
-from voices.config import VoiceSettings  # noqa: E402
-from voices.scoring import cer, wer  # noqa: E402
 
-AUDIO_DIR = ROOT.parent / "shared" / "fixtures" / "audio"
-DECLARED = {"en": "en", "cmn": "cmn", "cmn+en": "cmn", "yue": "yue"}
+def load_manifest(directory: Path) -> list[dict]:
+    rows = []
+    for line in (directory / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        row["path"] = directory / row["file"]
+        rows.append(row)
+    return rows
+
+
+def fixture_clips() -> list[dict]:
+    if not (FIXTURES / "transcripts.json").exists():
+        return []
+    out = []
+    for entry in json.loads((FIXTURES / "transcripts.json").read_text(encoding="utf-8")):
+        if entry["language"] in ("yue", "cmn", "en"):
+            out.append(
+                {
+                    "file": entry["file"],
+                    "path": FIXTURES / entry["file"],
+                    "language": entry["language"],
+                    "text": entry["text"],
+                    "kind": "fixture",
+                    "speaker": entry["file"],
+                }
+            )
+    return out
+
+
+def written(vote, language: str) -> str:
+    """The transcript transcribe() would return for this side of the vote."""
+    if language == "yue":
+        return to_script(cantonese_written_forms(vote.yue.text), "yue")
+    return to_script(vote.cmn.text, "cmn")
+
+
+def score(language: str, ref: str, hyp: str) -> float:
+    return min(1.0, wer(ref, hyp) if language == "en" else cer(ref, hyp))
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--beam-clips", type=int, default=3)
+    parser.add_argument("--plain-clips", type=int, default=6)
+    parser.add_argument("--dev", type=Path, help="extra manifest directory (development clips)")
+    parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
+    parser.add_argument("--dev-only", action="store_true", help="only the --dev clips")
+    args = parser.parse_args()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
-    asr = FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
-    entries = json.loads((AUDIO_DIR / "transcripts.json").read_text(encoding="utf-8"))
-    print(
-        f"{'clip':12} {'truth':7} {'whisper':7} {'auto':5} {'hint':5} {'hist yue':8} "
-        f"{'err auto':>8} {'err hint':>8}  text with hint"
+    settings = VoiceSettings(cache=cache)
+    asr = FasterWhisperTranscriber.from_settings(settings)
+    plain = FasterWhisperTranscriber(
+        asr.model_dir, asr=AsrSettings(yue_prompt="", cmn_prompt="", chinese_vote=False)
     )
-    for entry in entries:
-        audio = read_file_audio(AUDIO_DIR / entry["file"], max_duration_s=60, max_bytes=10**8)
-        hint = DECLARED[entry["language"]]
-        auto = asr.transcribe(audio)
-        hinted = asr.transcribe(audio, language=hint)
-        history = asr.transcribe(audio, history=["yue", "yue"])
-        score = wer if entry["language"] == "en" else cer
+    beam = FasterWhisperTranscriber(
+        asr.model_dir, asr=AsrSettings(beam_size=5, yue_beam_size=5, chinese_vote=False)
+    )
+    clips = [] if args.dev_only else load_manifest(SPEECH) + fixture_clips()
+    if args.dev:
+        clips += [dict(c, kind=c.get("kind", "dev") + "-dev") for c in load_manifest(args.dev)]
+    if args.limit:
+        clips = clips[: args.limit]
+    print(f"load average at start: {os.getloadavg()} (2 cores shared by 7 helpers)")
+    rows, beam_done, plain_done = [], defaultdict(int), defaultdict(int)
+    for clip in clips:
+        audio = read_file_audio(clip["path"], max_duration_s=60, max_bytes=10**8)
+        seconds, lang = audio.size / 16000, clip["language"]
+        started = time.perf_counter()
+        if lang == "en":
+            auto = asr.transcribe(audio)
+            auto_s = time.perf_counter() - started
+            hinted = asr.transcribe(audio, language="en")
+            auto_label, auto_text, hint_label, hint_text = (
+                auto.language,
+                auto.text,
+                hinted.language,
+                hinted.text,
+            )
+            vote = None
+        else:
+            # one encoder pass and the two prompted decodes give what transcribe() does in
+            # Auto mode (the vote, then the winner's decode) and with the hint (that side's)
+            vote = asr.chinese_vote(audio)
+            auto_s = time.perf_counter() - started
+            auto_label = decide_language(vote.cmn.text, "zh", acoustic=vote.acoustic)
+            auto_text = written(vote, auto_label)
+            hint_side = vote.yue.text if lang == "yue" else vote.cmn.text
+            hint_label = decide_language(hint_side, "zh", hint=lang)
+            hint_text = written(vote, hint_label)
+        row = {
+            "file": clip["file"],
+            "language": lang,
+            "kind": clip.get("kind", "natural"),
+            "speaker": clip.get("speaker", ""),
+            "seconds": round(seconds, 2),
+            "auto": auto_label,
+            "hint": hint_label,
+            "auto_text": auto_text,
+            "hint_text": hint_text,
+            "auto_rtf": auto_s / seconds,
+            "score_auto": score(lang, clip["text"], auto_text),
+            "score_hint": score(lang, clip["text"], hint_text),
+        }
+        if vote is not None:
+            row["vote"] = round(vote.score, 2)
+            row["features"] = [round(f, 4) for f in vote.features]
+            row["vote_label"] = auto_label
+        natural = clip.get("kind") not in ("spliced",) and not clip.get("kind", "").endswith("-dev")
+        if plain_done[lang] < args.plain_clips and natural:
+            plain_done[lang] += 1
+            started = time.perf_counter()
+            hyp = plain.transcribe(audio, language=lang).text
+            row["score_plain"] = score(lang, clip["text"], hyp)
+            row["plain_rtf"] = (time.perf_counter() - started) / seconds
+        if beam_done[lang] < args.beam_clips and natural:
+            beam_done[lang] += 1
+            started = time.perf_counter()
+            row["score_beam"] = score(
+                lang, clip["text"], beam.transcribe(audio, language=lang).text
+            )
+            row["beam_rtf"] = (time.perf_counter() - started) / seconds
+        rows.append(row)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    summarise(rows)
+    if args.fit:
+        fit(rows)
+
+
+def summarise(rows: list[dict]) -> None:
+    print(f"\nload average at end: {os.getloadavg()}")
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        kind = "spliced" if r["kind"] == "spliced" else r["kind"]
+        groups[(r["language"], kind)].append(r)
+        if kind in ("natural", "fixture") and 1.0 <= r["seconds"] <= 3.0:
+            groups[(r["language"], "natural 1-3 s")].append(r)
+    print("| language | clips | n | auto right | hint right | vote decided (right) |")
+    print("|---|---|---|---|---|---|")
+    for (lang, kind), rs in sorted(groups.items()):
+        auto = sum(r["auto"] == lang for r in rs)
+        hint = sum(r["hint"] == lang for r in rs)
+        voted = [r for r in rs if "vote" in r and r.get("vote_label") is not None]
+        decided = [r for r in voted if r["vote"] >= 2.0 or r["vote"] <= -1.5]
+        right = sum(r["vote_label"] == lang for r in decided)
         print(
-            f"{entry['file']:12} {entry['language']:7} {auto.detected_language:7} "
-            f"{auto.language:5} {hinted.language:5} {history.language:8} "
-            f"{score(entry['text'], auto.text):8.2f} {score(entry['text'], hinted.text):8.2f}"
-            f"  {hinted.text}"
+            f"| {lang} | {kind} | {len(rs)} | {auto}/{len(rs)} | {hint}/{len(rs)} | "
+            f"{len(decided)} ({right}) |"
         )
+    print("\n| language | decoding | clips | CER/WER | RTF |")
+    print("|---|---|---|---|---|")
+    for lang in ("yue", "cmn", "en"):
+        rs = [r for r in rows if r["language"] == lang and r["kind"] in ("natural", "fixture")]
+        if not rs:
+            continue
+        for name, key, rtf in (
+            ("greedy, no prompt", "score_plain", "plain_rtf"),
+            ("greedy + prompt, hint", "score_hint", None),
+            ("auto (vote)", "score_auto", "auto_rtf"),
+            ("beam 5 + prompt, hint", "score_beam", "beam_rtf"),
+        ):
+            have = [r for r in rs if key in r]
+            speed = f"{np.median([r[rtf] for r in have]):.2f}" if rtf else "-"
+            print(
+                f"| {lang} | {name} | {len(have)} | {np.mean([r[key] for r in have]):.3f} | "
+                f"{speed} |"
+            )
+
+
+def fit(rows: list[dict]) -> None:
+    train = [
+        r
+        for r in rows
+        if "features" in r
+        and (r["kind"].endswith("-dev") or any(s in r["speaker"] for s in ("f1_P8", "f2_P7")))
+    ]
+    if not train:
+        print("no development clips to fit on")
+        return
+    x = np.array([r["features"] for r in train])
+    y = np.array([r["language"] == "yue" for r in train], dtype=float)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = (x - mu) / sd
+    w, b = np.zeros(z.shape[1]), 0.0
+    for _ in range(4000):  # plain L2-regularised logistic regression
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        w -= 0.3 * (z.T @ (p - y) / len(y) + 0.05 * w)
+        b -= 0.3 * float(np.mean(p - y))
+    weights, bias = w / sd, b - float((w / sd) @ mu)
+    print(
+        f"fitted on {len(train)} clips: vote_weights={tuple(np.round(weights, 2))} "
+        f"vote_bias={bias:.2f}"
+    )
 
 
 if __name__ == "__main__":

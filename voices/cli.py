@@ -101,4 +101,7 @@ def prepare_models(settings: VoiceSettings) -> list[str]:
              else f"asr: {whisper} (configured directory)"]
     lines.append(f"vad: {silero_model_path()}")
     lines.append(f"tts en (piper): {settings.tts.piper_model or joe_voice_path()}")
+    from voices.tts.kokoro_yue import kokoro_onnx_path
+
+    lines.append(f"tts yue (kokoro): {kokoro_onnx_path(settings.cache)} (sha256 verified)")
     return lines

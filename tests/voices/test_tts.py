@@ -137,7 +137,7 @@ def test_registry_uses_the_configured_coqui_voice(tiny_vits_dir: Path) -> None:
 def test_registry_defaults_and_fallback_to_espeak(tmp_path: Path) -> None:
     registry = VoiceRegistry()
     assert registry.voice("en").name == "piper"
-    assert registry.voice("yue").name == "espeak"
+    assert registry.voice("yue").name == "kokoro"  # measured better than espeak-ng for yue
     broken = VoiceRegistry(
         TtsSettings(
             voices={"cmn": VoiceChoice(engine="coqui"), "yue": VoiceChoice(engine="piper")},

