@@ -6,8 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng chromium chromium-driver libsndfile1 sox fonts-wqy-zenhei npm)
+APT_PACKAGES=(espeak-ng chromium chromium-driver libsndfile1 sox fonts-wqy-zenhei)
 missing=()
+# npm (axe-core below) from Debian only where the machine has none: a Node.js from elsewhere
+# already carries its own npm, and Debian's would conflict with it
+command -v npm >/dev/null || missing+=(npm)
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
