@@ -111,9 +111,9 @@ async def _run_turn(
 
     transcriber = None
     if audio is not None:
-        from voices.asr.faster_whisper import FasterWhisperTranscriber
+        from voices.asr import build_transcriber
 
-        transcriber = FasterWhisperTranscriber.from_settings(voices)
+        transcriber = build_transcriber(voices)
     voice_for = None
     if speak_answer:
         from voices.tts.registry import VoiceRegistry

@@ -83,7 +83,7 @@ class Engines:
 def load_engines(settings: Settings, kb: KnowledgeBase) -> Engines:
     """Load every model once (blocking: minutes on a cold cache, seconds on a warm one)."""
     from assistant.turn import Assistant
-    from voices.asr.faster_whisper import FasterWhisperTranscriber
+    from voices.asr import build_transcriber
     from voices.tts.registry import VoiceRegistry
     from voices.types import SPOKEN_LANGUAGES
     from voices.vad import shared_vad_model
@@ -99,7 +99,7 @@ def load_engines(settings: Settings, kb: KnowledgeBase) -> Engines:
 
     vad = timed("vad", shared_vad_model)
     transcriber = timed(
-        "asr", lambda: FasterWhisperTranscriber.from_settings(settings.voices, vad_model=vad)
+        "asr", lambda: build_transcriber(settings.voices, vad_model=vad)
     )
     voices = VoiceRegistry(settings.voices.tts)
     timed("voices", lambda: [voices.voice(lang) for lang in SPOKEN_LANGUAGES])

@@ -26,14 +26,14 @@ def register(app: typer.Typer, settings: Callable[[], VoiceSettings]) -> None:
         ] = "auto",
     ) -> None:
         """Transcribe an audio file: text, language (yue|cmn|en), duration."""
-        from voices.asr.faster_whisper import FasterWhisperTranscriber
+        from voices.asr import build_transcriber
         from voices.audio_io import AudioInputError
         from voices.files import transcribe_file
 
         hint = _language_option(language, allow_auto=True)
         cfg = settings()
         loading = time.perf_counter()
-        transcriber = FasterWhisperTranscriber.from_settings(cfg)
+        transcriber = build_transcriber(cfg)
         started = time.perf_counter()
         try:
             result = transcribe_file(
