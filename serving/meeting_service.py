@@ -109,6 +109,14 @@ class MeetingService:
         self._engines: MeetingEngines | None = None
         self._engines_lock = threading.Lock()
         self.sweep()
+        for record in self.store.records():  # jobs a previous process never finished
+            if record["status"] in ("queued", "running"):
+                record.update(
+                    status="failed",
+                    error="the server stopped before this "
+                    "meeting was transcribed; please upload it again",
+                )
+                self.store.save(record)
 
     def sweep(self) -> None:
         removed = self.store.sweep(
