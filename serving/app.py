@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
         runtime.start_loading()
         yield
         await runtime.shutdown()
+        if getattr(app.state, "meetings", None) is not None:
+            app.state.meetings.shutdown()  # queued meeting jobs are cancelled
 
     app = FastAPI(
         title="samyu voice assistant",

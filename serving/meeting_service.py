@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -109,6 +110,14 @@ class MeetingService:
         self._engines: MeetingEngines | None = None
         self._engines_lock = threading.Lock()
         self.sweep()
+        for record in self.store.records():  # jobs a stopped process never finished
+            if record["status"] in ("queued", "running") and not _alive(record.get("worker")):
+                record.update(
+                    status="failed",
+                    error="the server stopped before this "
+                    "meeting was transcribed; please upload it again",
+                )
+                self.store.save(record)
 
     def sweep(self) -> None:
         removed = self.store.sweep(
@@ -133,6 +142,7 @@ class MeetingService:
         return Path(tempfile.mkdtemp(prefix="upload-", dir=self.uploads))
 
     def submit(self, record: dict[str, Any], upload: Path) -> None:
+        record["worker"] = os.getpid()
         self.store.save(record)
         self.pool.submit(self._run, record, upload)
 
@@ -176,3 +186,16 @@ class MeetingService:
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _alive(pid: Any) -> bool:
+    """Whether the process that took a job still runs (several workers may share a folder)."""
+    if not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
