@@ -60,7 +60,14 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
     app.include_router(talk.router)
     app.include_router(admin.router)
     _health_routes(app)
-    app.mount("/", StaticFiles(directory=STATIC, html=True), name="widget")
+    # The widget's files are public (no credentials, nothing secret): any page may load them,
+    # and a department's page on another origin must, for its AudioWorklet module, which
+    # browsers fetch in CORS mode. Sessions are guarded by allowed_origins on /ws/talk, and
+    # /admin gets CORS headers only from server.cors_origins above.
+    widget_files = CORSMiddleware(
+        StaticFiles(directory=STATIC, html=True), allow_origins=["*"], allow_methods=["GET"]
+    )
+    app.mount("/", widget_files, name="widget")
     return app
 
 
