@@ -64,9 +64,14 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
     # and a department's page on another origin must, for its AudioWorklet module, which
     # browsers fetch in CORS mode. Sessions are guarded by allowed_origins on /ws/talk, and
     # /admin gets CORS headers only from server.cors_origins above.
-    widget_files = CORSMiddleware(
-        StaticFiles(directory=STATIC, html=True), allow_origins=["*"], allow_methods=["GET"]
-    )
+    files = StaticFiles(directory=STATIC, html=True)
+    shared = CORSMiddleware(files, allow_origins=["*"], allow_methods=["GET"])
+
+    async def widget_files(scope: Scope, receive: Receive, send: Send) -> None:
+        # a preflight for an /admin route lands here (no OPTIONS route): no CORS for it
+        under_admin = scope.get("path", "").startswith("/admin")
+        await (files if under_admin else shared)(scope, receive, send)
+
     app.mount("/", widget_files, name="widget")
     return app
 
