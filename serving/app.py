@@ -68,7 +68,20 @@ def create_app(settings: Settings | None = None, *, engines: Engines | None = No
     app.add_middleware(BodySizeLimit, limit=settings.meetings.max_upload_bytes, prefix="/meetings")
     _health_routes(app)
     api_docs.install(app)
-    app.mount("/", StaticFiles(directory=STATIC, html=True), name="widget")
+    # The widget's files are public (no credentials, nothing secret): any page may load them,
+    # and a department's page on another origin must, for its AudioWorklet module, which
+    # browsers fetch in CORS mode. Sessions are guarded by allowed_origins on /ws/talk, and
+    # /admin gets CORS headers only from server.cors_origins above.
+    files = StaticFiles(directory=STATIC, html=True)
+    shared = CORSMiddleware(files, allow_origins=["*"], allow_methods=["GET"])
+
+    async def widget_files(scope: Scope, receive: Receive, send: Send) -> None:
+        # a preflight for an /admin or /meetings route lands here (no OPTIONS route): no
+        # CORS for it
+        under_admin = scope.get("path", "").startswith(("/admin", "/meetings"))
+        await (files if under_admin else shared)(scope, receive, send)
+
+    app.mount("/", widget_files, name="widget")
     return app
 
 

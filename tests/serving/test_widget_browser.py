@@ -114,7 +114,15 @@ def department_site(live_server, tmp_path: Path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    # the voice server lets this department's site (and itself) open sessions, as a
+    # deployment embedding the widget configures it (server.allowed_origins; default: same
+    # origin only)
+    limits = live_server.app.state.settings.server
+    default = limits.allowed_origins
+    limits.allowed_origins = [origin, live_server.url]
+    yield origin + "/"
+    limits.allowed_origins = default
     server.shutdown()
     thread.join(timeout=5)
 
