@@ -243,7 +243,9 @@ def fake_engines(
 
     voices = FakeVoices(synthesizer or FakeSynthesizer())
     assistant = Assistant(
-        settings or AssistantSettings(),
+        # no holding phrase unless a test asks for one: a busy CPU holding a scripted
+        # generator for 1.5 s must not add audio to tests about something else
+        settings or AssistantSettings(acknowledge_after_s=None),
         generator=generator or FakeGenerator(),
         retriever_for=lambda name: kb.collection(name).retriever(),
         collections=kb.collections,
