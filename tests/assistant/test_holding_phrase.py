@@ -29,10 +29,12 @@ QUESTION = "How much is the passport fee?"
 OFF_TOPIC = "Qwertyuiop zxcvbnm asdfghjkl?"
 
 
-def assistant_over(fake_kb, generator: FakeGenerator, after_s: float | None) -> Assistant:
+def assistant_over(
+    fake_kb, generator: FakeGenerator, after_s: float | None, **settings: float
+) -> Assistant:
     voices = FakeVoices(FakeSynthesizer())
     return Assistant(
-        AssistantSettings(acknowledge_after_s=after_s),
+        AssistantSettings(acknowledge_after_s=after_s, **settings),
         generator=generator,
         retriever_for=lambda name: fake_kb.collection(name).retriever(),
         collections=fake_kb.collections,
@@ -140,3 +142,19 @@ async def test_stopping_the_turn_during_the_phrase_stops_the_model(fake_kb) -> N
             break  # the consumer stops, as a barge-in's cancel does
     await stream.aclose()
     assert generator.closed == 1  # the held model's stream was closed, not left running
+
+
+async def test_a_model_that_never_answers_gets_the_phrase_then_the_quoted_fallback(
+    fake_kb,
+) -> None:
+    generator = FakeGenerator(hold_at=0)  # never released: the first-token timeout ends it
+    assistant = assistant_over(fake_kb, generator, after_s=0.001, first_token_timeout_s=0.05)
+    conversation = assistant.new_conversation()
+    stream = assistant.answerer.answer(QUESTION, collection="demo", conversation=conversation)
+    events = [event async for event in stream]
+    assert [type(e).__name__ for e in events].count("HoldingPhrase") == 1
+    end = events[-1]
+    assert isinstance(end, TurnEnd) and end.error == "timeout" and end.answer
+    assert generator.closed == 1  # the timeout stopped the held model's stream
+    phrase = next(e for e in events if isinstance(e, HoldingPhrase)).text
+    assert phrase not in end.answer and phrase not in conversation.history[-1][1]
