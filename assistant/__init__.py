@@ -24,6 +24,10 @@ Events of `answer()`, in order:
   punctuation), `unknown_collection`, `retrieval_failed`; the message is in the caller's
   language and fit to show. Nothing follows a TurnError.
 - `SourcesFound(sources)`: the numbered `Source`s given to the model ([] when refused).
+- at most once, before the first sentence: `HoldingPhrase(text, language)` ("好，我幫你查下。")
+  when the model has no checked sentence `assistant.acknowledge_after_s` after the evidence
+  gate passed; spoken by `answer_spoken` (its audio: `AudioData(holding=True)`), never part
+  of the answer text or the conversation memory, never for a refusal.
 - per checked sentence: `AnswerDelta(text)` (display text, with [n] citation marks, in the
   caller's script) then `AnswerSentence(text)` (the same without marks: what to speak).
 - `TurnEnd(answer, refused, language, timings, query=..., fallback=..., error=...)`:
@@ -32,7 +36,8 @@ Events of `answer()`, in order:
   was unreachable: then `error` holds the GeneratorError code) and quoted source sentences
   were given instead; `query` = the standalone query retrieval used. Timings in ms:
   `rewrite` and `retrieval` (durations), `first_token`, `first_sentence`, `total` (since
-  the turn started), `generation` (duration); `answer_spoken` adds `first_audio`,
+  the turn started), `generation` (duration), `acknowledgement` (the holding phrase, if
+  any); `answer_spoken` adds `first_audio` (the answer's) and `acknowledgement_audio`,
   `answer_audio` adds `asr`.
 
 Cancellation (barge-in): cancel the task iterating the stream, or close it (`aclose()`):

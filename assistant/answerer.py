@@ -27,6 +27,7 @@ from assistant.gate import (
 )
 from assistant.injection import remove_instructions, remove_question_instructions
 from assistant.language import is_chinese, to_script
+from assistant.preempt import DUE, acknowledgement, until_due
 from assistant.prompts import (
     PHRASES,
     PromptSource,
@@ -49,6 +50,7 @@ from assistant.types import (
     AnswerSentence,
     Generator,
     GeneratorError,
+    HoldingPhrase,
     Source,
     SourcesFound,
     SpokenLanguage,
@@ -110,6 +112,7 @@ class _Answer:
     error: str | None = None
     collection: str = ""  # whose redirect (hotline, wording) applies
     colloquial: bool = True  # issue 14: Cantonese said in spoken forms
+    turn_number: int = 0  # varies the holding phrase from turn to turn
 
     @property
     def text(self) -> str:
@@ -171,7 +174,12 @@ class Answerer:
             yield error
             return
         asked = remove_question_instructions(question)
-        answer = _Answer(lang, collection=collection, colloquial=self.settings.colloquial_cantonese)
+        answer = _Answer(
+            lang,
+            collection=collection,
+            colloquial=self.settings.colloquial_cantonese,
+            turn_number=len(conversation.history),
+        )
         timings: dict[str, float] = {}
         query = asked
         try:
@@ -323,8 +331,17 @@ class Answerer:
                     max_tokens=self.settings.max_answer_tokens,
                     temperature=self.settings.temperature,
                 )
-                async with aclosing(stream):
-                    async for delta in stream:
+                # issues 10/14: a holding phrase when no sentence is ready in time
+                waited = until_due(
+                    stream, self.settings.acknowledge_after_s, lambda: not answer.parts
+                )
+                async with aclosing(stream), aclosing(waited):
+                    async for delta in waited:
+                        if delta is DUE:
+                            timings["acknowledgement"] = clock.ms()
+                            yield HoldingPhrase(acknowledgement(lang, answer.turn_number), lang)
+                            continue
+                        assert isinstance(delta, str)
                         if "first_token" not in timings:
                             timings["first_token"] = clock.ms()
                             deadline.reschedule(loop.time() + self.settings.answer_timeout_s)

@@ -117,6 +117,14 @@ class AssistantSettings(BaseModel):
     answer_timeout_s: float = Field(
         default=120.0, gt=0, description="Give up on an answer that takes longer in total."
     )
+    acknowledge_after_s: float | None = Field(
+        default=1.5,
+        ge=0,
+        description='Say a short holding phrase ("好，我幫你查下。", "Sure, let me check.") '
+        "when the model has not produced an answer sentence this long after the evidence gate "
+        "passed (a busy or slow model), so the caller is not left in silence. Spoken once, "
+        "never for refusals, not part of the answer or the memory. 0 or null: never.",
+    )
 
     # ---- input limits ----------------------------------------------------------------
     max_question_chars: int = Field(

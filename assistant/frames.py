@@ -11,8 +11,12 @@ defined here. `serving` converts these frames to socket frames and back, and not
 A turn's frames, in order (typed turns start at TurnStarted):
 
     SpeechStarted, PartialTranscript..., FinalTranscript      (not part of a turn: turn_id None)
-    TurnStarted, SourcesFound, (AnswerDelta, AnswerSentence)..., AudioStart, AudioData...,
-    AudioEnd, TurnEnd                                          (or TurnError instead of TurnEnd)
+    TurnStarted, SourcesFound, [HoldingPhrase], (AnswerDelta, AnswerSentence)..., AudioStart,
+    AudioData..., AudioEnd, TurnEnd                            (or TurnError instead of TurnEnd)
+
+`HoldingPhrase` ("好，我幫你查下。") comes at most once, only when the model has not produced an
+answer sentence `acknowledge_after_s` after the evidence gate passed; it is spoken before the
+answer but is not part of it (not in AnswerDelta, TurnEnd.answer or the conversation memory).
     Interrupted                                                (the caller spoke over the turn)
 
 Input frames (what the caller sends a session): AudioIn, EndOfSpeech, Question, StopTurn,
@@ -127,6 +131,15 @@ class AnswerSentence:
 
 
 @dataclass(frozen=True)
+class HoldingPhrase:
+    """A "please wait" acknowledgement spoken while the model is slow to answer (not the
+    caller's own backchannels, see assistant/stages/acknowledgement.py): not answer text."""
+
+    text: str
+    language: SpokenLanguage
+
+
+@dataclass(frozen=True)
 class AudioStart:
     sample_rate: int
     format: str = "pcm_s16le"
@@ -135,6 +148,7 @@ class AudioStart:
 @dataclass(frozen=True)
 class AudioData:
     pcm: bytes
+    holding: bool = False  # audio of a HoldingPhrase, not of the answer (timings skip it)
 
 
 @dataclass(frozen=True)
@@ -200,6 +214,7 @@ TurnEvent = (
     | SourcesFound
     | AnswerDelta
     | AnswerSentence
+    | HoldingPhrase
     | AudioStart
     | AudioData
     | AudioEnd
@@ -227,6 +242,7 @@ __all__ = [
     "EndOfSpeech",
     "FinalTranscript",
     "Frame",
+    "HoldingPhrase",
     "InputFrame",
     "Interrupted",
     "Outcome",

@@ -7,13 +7,15 @@
   prepared evidence is kept and the model reads only the question's tokens.
 - `is_stable()`: a partial transcript is stable when the last partials agree on its words.
 - A short spoken acknowledgement ("好，我幫你查下。") when the answer will take longer than
-  `acknowledge_after_s`: `acknowledgement()` and `needs_acknowledgement()`.
+  `acknowledge_after_s`: `acknowledgement()` and `needs_acknowledgement()`; the answerer says it
+  when `until_due()` reports the model has produced no sentence in time (a HoldingPhrase frame).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from assistant.gate import content_terms
@@ -43,6 +45,62 @@ def needs_acknowledgement(expected_first_audio_s: float, acknowledge_after_s: fl
 def expected_first_token_s(prompt_tokens: int, cached_tokens: int, tokens_per_s: float) -> float:
     """The model's time to first token: what it still has to read, at its measured speed."""
     return max(prompt_tokens - cached_tokens, 0) / max(tokens_per_s, 1e-6)
+
+
+class Due:
+    """The marker `until_due()` yields once when the deadline passed while still waiting."""
+
+
+DUE = Due()
+
+
+async def until_due(
+    stream: AsyncIterator[str], after_s: float | None, waiting: Callable[[], bool]
+) -> AsyncIterator[str | Due]:
+    """`stream`'s items, plus `DUE` once if `after_s` passes while `waiting()` is still true
+    (no answer sentence yet) and no item is ready. The deadline never stops the model.
+
+    The stream is read (and closed) by one task of its own, so a generator that holds a
+    connection (httpx, anyio scopes) is entered and left in the same task; stopping this
+    iterator (a barge-in, a timeout, enough sentences) cancels that task, which closes it."""
+    if not after_s:
+        async for item in stream:
+            yield item
+        return
+    queue: asyncio.Queue[tuple[str | None, Exception | None]] = asyncio.Queue(maxsize=1)
+
+    async def pump() -> None:
+        try:
+            async with aclosing(stream):  # type: ignore[type-var]
+                async for item in stream:
+                    await queue.put((item, None))
+            await queue.put((None, None))
+        except Exception as exc:  # e.g. GeneratorError: the consumer raises it
+            await queue.put((None, exc))
+
+    reader = asyncio.create_task(pump(), name="answer-stream")
+    due: float | None = asyncio.get_running_loop().time() + after_s
+    try:
+        while True:
+            if due is not None and waiting():
+                try:
+                    async with asyncio.timeout_at(due):
+                        item, error = await queue.get()
+                except TimeoutError:
+                    due = None
+                    yield DUE
+                    continue
+            else:
+                due = None
+                item, error = await queue.get()
+            if error is not None:
+                raise error
+            if item is None:
+                return
+            yield item
+    finally:
+        reader.cancel()
+        await asyncio.wait({reader})
 
 
 def is_stable(partials: Sequence[str], agreeing: int = 2) -> bool:

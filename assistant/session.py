@@ -454,7 +454,9 @@ class VoiceSession:
         if isinstance(event, AudioStart):
             turn.output_rate = event.sample_rate
         elif isinstance(event, AudioData):
-            if turn.playback.started_at is None and turn.end_of_speech_at is not None:
+            # the answer's first audio, not a holding phrase's ("好，我幫你查下。")
+            answer_audio = not event.holding and turn.end_of_speech_at is not None
+            if answer_audio and "voice_to_voice" not in extra:
                 extra["voice_to_voice"] = round((now - turn.end_of_speech_at) * 1000, 1)
             turn.playback.on_audio(len(event.pcm) / 2 / turn.output_rate, now)
         elif isinstance(event, AnswerDelta):

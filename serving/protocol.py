@@ -22,6 +22,7 @@ from assistant.frames import (
     AudioStart,
     FinalTranscript,
     Frame,
+    HoldingPhrase,
     Interrupted,
     PartialTranscript,
     SourcesFound,
@@ -179,6 +180,8 @@ def server_frames(turn_id: int | None, frame: Frame, audio_frame_bytes: int) -> 
             return [{"type": "sources", **tagged, "sources": [asdict(s) for s in sources]}]
         case AnswerDelta(delta=delta):
             return [{"type": "answer", **tagged, "delta": delta}]
+        case HoldingPhrase(text=text, language=language):  # not answer text: its own frame
+            return [{"type": "holding", **tagged, "text": text, "language": language}]
         case AudioStart(sample_rate=rate, format=fmt):
             return [{"type": "audio_start", **tagged, "format": fmt, "sample_rate": rate}]
         case AudioData(pcm=pcm):

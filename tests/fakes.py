@@ -31,6 +31,7 @@ from knowledge_base.config import RetrievalSettings
 from voices.types import PIPELINE_SAMPLE_RATE, AudioChunk, SpokenLanguage, Transcript
 
 if TYPE_CHECKING:
+    from assistant.config import AssistantSettings
     from serving.runtime import Engines
 
 SPEECH_RMS = 0.02
@@ -209,9 +210,7 @@ class FakeEmbedder:
         return vector / norm if norm else vector
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return (
-            np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, 64))
-        )
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, 64))
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
@@ -235,6 +234,7 @@ def fake_engines(
     transcriber: FakeTranscriber | None = None,
     generator: FakeGenerator | None = None,
     synthesizer: FakeSynthesizer | None = None,
+    settings: AssistantSettings | None = None,
 ) -> Engines:
     """serving.runtime.Engines over `kb` with every model faked (the real assistant code)."""
     from assistant.config import AssistantSettings
@@ -243,7 +243,9 @@ def fake_engines(
 
     voices = FakeVoices(synthesizer or FakeSynthesizer())
     assistant = Assistant(
-        AssistantSettings(),
+        # no holding phrase unless a test asks for one: a busy CPU holding a scripted
+        # generator for 1.5 s must not add audio to tests about something else
+        settings or AssistantSettings(acknowledge_after_s=None),
         generator=generator or FakeGenerator(),
         retriever_for=lambda name: kb.collection(name).retriever(),
         collections=kb.collections,

@@ -38,8 +38,9 @@ MINI_CORPUS = [
 def assistant_settings() -> AssistantSettings:
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     # speed is measured by bench/, not by tests: a busy CPU must not turn the real model's
-    # answers into timeouts (the default gives up after 10 s, then quotes the sources)
-    return AssistantSettings(cache=cache, first_token_timeout_s=120.0)
+    # answers into timeouts (the default gives up after 10 s, then quotes the sources); nor
+    # into holding phrases ("Sure, let me check."): tests of that set acknowledge_after_s
+    return AssistantSettings(cache=cache, first_token_timeout_s=120.0, acknowledge_after_s=None)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,10 @@ sent) while the model writes sentence 2. Closing or cancelling the consumer of `
 cancels both: the model stops at its next token and the synthesizer at its next chunk.
 `TurnEnd` comes last, after the audio, with `first_audio` added to its timings (measured here,
 once: from the start of the turn's answer to its first audio chunk).
+
+A `HoldingPhrase` ("好，我幫你查下。", said when the model is slow) is spoken in the same queue,
+so before the answer's first sentence; its audio is `AudioData(holding=True)` and its first
+chunk is timed as `acknowledgement_audio`, never as `first_audio`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from assistant.frames import (
     AudioData,
     AudioEnd,
     AudioStart,
+    HoldingPhrase,
     TurnEnd,
     TurnError,
     TurnEvent,
@@ -51,7 +56,7 @@ async def speak(
     """`events` plus the audio of each AnswerSentence (AudioStart, AudioData..., AudioEnd)."""
     start = time.perf_counter()
     out: asyncio.Queue[object] = asyncio.Queue()
-    sentences: asyncio.Queue[str | None] = asyncio.Queue()
+    sentences: asyncio.Queue[tuple[str, bool] | None] = asyncio.Queue()  # (text, holding)
     held: list[TurnEvent] = []  # TurnEnd waits for the audio
 
     async def pump_answer() -> None:
@@ -63,16 +68,20 @@ async def speak(
                         continue
                     await out.put(event)
                     if isinstance(event, AnswerSentence):
-                        await sentences.put(event.text)
+                        await sentences.put((event.text, False))
+                    elif isinstance(event, HoldingPhrase):
+                        await sentences.put((event.text, True))
                     if isinstance(event, TurnError):
                         break
         finally:
             await sentences.put(None)
 
-    async def pump_speech() -> float | None:
-        first_audio: float | None = None
+    async def pump_speech() -> dict[str, float]:
+        timed: dict[str, float] = {}  # first_audio (the answer's), acknowledgement_audio
         started = False
-        while (text := await sentences.get()) is not None:
+        while (queued := await sentences.get()) is not None:
+            text, holding = queued
+            timing = "acknowledgement_audio" if holding else "first_audio"
             chunks = iterate_in_thread(
                 lambda text=text: voice.synthesize(text, language), name="tts-synthesize"
             )
@@ -82,21 +91,22 @@ async def speak(
                         if not started:
                             await out.put(AudioStart(sample_rate=voice.sample_rate))
                             started = True
-                            first_audio = round((time.perf_counter() - start) * 1000, 1)
-                        await out.put(AudioData(_resampled(chunk, voice.sample_rate)))
+                        if timing not in timed:
+                            timed[timing] = round((time.perf_counter() - start) * 1000, 1)
+                        pcm = _resampled(chunk, voice.sample_rate)
+                        await out.put(AudioData(pcm, holding=holding))
             except Exception:  # one unspeakable sentence: the text was shown, go on
                 log.warning("could not speak %r", text[:80], exc_info=True)
         if started:
             await out.put(AudioEnd())
-        return first_audio
+        return timed
 
     async def run() -> None:
         try:
-            _, first_audio = await asyncio.gather(pump_answer(), pump_speech())
+            _, timed = await asyncio.gather(pump_answer(), pump_speech())
             for event in held:
-                if isinstance(event, TurnEnd) and first_audio is not None:
-                    timings = {**event.timings, "first_audio": first_audio}
-                    event = dataclasses.replace(event, timings=timings)
+                if isinstance(event, TurnEnd) and timed:
+                    event = dataclasses.replace(event, timings={**event.timings, **timed})
                 await out.put(event)
         except Exception as exc:  # e.g. the answer stream itself failed: never hang the turn
             await out.put(TurnError("turn_failed", f"the turn failed: {exc}"))

@@ -276,10 +276,13 @@ def fake_call(fake_kb):
     calls: list[FakeCall] = []
 
     async def make(
-        *utterances: str, generator: FakeGenerator | None = None, **config: Any
+        *utterances: str,
+        generator: FakeGenerator | None = None,
+        assistant_settings: Any = None,
+        **config: Any,
     ) -> FakeCall:
         generator = generator or FakeGenerator()
-        engines = fake_engines(fake_kb, generator=generator)
+        engines = fake_engines(fake_kb, generator=generator, settings=assistant_settings)
         assistant: Assistant = engines.assistant
         clock = ManualClock()
         core = StreamingRecognizer(
@@ -436,5 +439,58 @@ async def test_fake_speech_longer_than_an_acknowledgement_interrupts_without_its
         interrupted = await call.log.wait(is_(Interrupted), timeout=30)
         assert interrupted.event.reason == "barge_in"
         assert not call.log.events(FinalTranscript)
+    finally:
+        await call.session.close()
+
+
+async def test_fake_holding_phrase_is_spoken_and_barge_in_stops_it(fake_call) -> None:
+    from assistant.config import AssistantSettings
+    from assistant.types import HoldingPhrase
+    from tests.fakes import FakeGenerator
+
+    generator = FakeGenerator(hold_at=0)  # a slow model: never released here
+    call = await fake_call(
+        "what about for a child",
+        generator=generator,
+        assistant_settings=AssistantSettings(acknowledge_after_s=0.001),
+        barge_in_guard_s=0.0,
+    )
+    try:
+        await call.session.ask("How much is the passport fee?")
+        await call.log.wait(is_(HoldingPhrase, 1), timeout=30)
+        await call.log.wait(lambda e: isinstance(e.event, AudioData) and e.event.holding, 30)
+        await call.say(600)  # the caller talks over the phrase
+        interrupted = await call.log.wait(is_(Interrupted), timeout=30)
+        assert interrupted.event.interrupted_turn == 1 and interrupted.event.reason == "barge_in"
+        assert generator.closed == 1  # the model waiting behind the phrase was stopped
+        await call.log.wait(is_(TurnStarted, 2), timeout=30)
+        assert not call.log.events(AnswerDelta, 1) and not call.session.conversation.history
+    finally:
+        await call.session.close()
+
+
+async def test_fake_voice_to_voice_times_the_answer_not_the_holding_phrase(fake_call) -> None:
+    from assistant.config import AssistantSettings
+    from assistant.types import HoldingPhrase
+    from tests.fakes import FakeGenerator
+
+    generator = FakeGenerator(hold_at=0)
+    call = await fake_call(
+        "How much is the passport fee?",
+        generator=generator,
+        assistant_settings=AssistantSettings(acknowledge_after_s=0.001),
+    )
+    try:
+        await call.say(600)
+        await call.log.wait(lambda e: isinstance(e.event, AudioData) and e.event.holding, 30)
+        call.clock.advance(2.0)  # the caller hears the phrase; the model is still busy
+        generator.release.set()
+        end = (await call.log.wait(is_(TurnEnd, 1), timeout=30)).event
+        assert len(call.log.events(HoldingPhrase, 1)) == 1
+        # the session's clock moved 2 s between the phrase's audio and the answer's
+        assert end.timings["voice_to_voice"] >= 2000
+        phrase = call.log.events(HoldingPhrase, 1)[0].text
+        assert phrase not in end.answer
+        assert [a for _q, a in call.session.conversation.history] == [end.answer]
     finally:
         await call.session.close()

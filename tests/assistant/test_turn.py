@@ -19,6 +19,7 @@ from assistant.types import (
     AudioEnd,
     AudioStart,
     FinalTranscript,
+    HoldingPhrase,
     TurnEnd,
 )
 from tests.assistant.turns import collect
@@ -151,3 +152,35 @@ async def test_a_sentence_the_voice_cannot_speak_is_shown_and_the_turn_still_end
     assert turn.sentences == ["A 48-page passport costs HK$460.", "Ok."]
     assert "HK$460" in turn.end.answer
     assert kinds(turn.events).count("AudioStart") == 1  # "Ok." was spoken
+
+
+async def test_a_slow_model_is_preceded_by_a_spoken_holding_phrase(
+    assistant_settings, assistant_kb, voices
+):
+    # the real client over loopback: the server writes a word every 0.3 s, so the first
+    # sentence (6 words) cannot be ready before 1.5 s; the phrase is due at 0.2 s
+    reply = "A 48-page passport costs HK$460 [1]."
+    settings = assistant_settings.model_copy(update={"acknowledge_after_s": 0.2})
+    async with ScriptedChatServer(reply, delay_s=0.3) as server:
+        config = OpenAICompatibleSettings(base_url=server.base_url, model="scripted")
+        answerer = Answerer(
+            settings,
+            OpenAICompatibleGenerator(config),
+            lambda name: assistant_kb.collection(name).retriever(),
+        )
+        conversation = answerer.new_conversation()
+        events = answerer.answer(
+            "How much is a 48-page passport?", collection="mini", conversation=conversation
+        )
+        turn = await collect(speak(events, voices.voice("en"), "en"))
+    names = kinds(turn.events)
+    assert names.count("HoldingPhrase") == 1
+    holding = next(e for e in turn.events if isinstance(e, HoldingPhrase))
+    assert names.index("HoldingPhrase") < names.index("AnswerDelta")
+    audio = [e for e in turn.events if isinstance(e, AudioData)]
+    assert audio[0].holding and not audio[-1].holding  # the phrase is heard, then the answer
+    end = turn.end
+    assert end.answer == "A 48-page passport costs HK$460 [1]." and end.fallback is None
+    assert holding.text not in end.answer
+    assert end.timings["acknowledgement_audio"] < end.timings["first_audio"]
+    assert [a for _q, a in conversation.history] == [end.answer]

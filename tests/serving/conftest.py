@@ -72,13 +72,20 @@ def talk_client(serving_home, serving_engines) -> Iterator[Callable[..., TestCli
 @pytest.fixture
 def fake_talk_client(fake_kb) -> Iterator[Callable[..., TestClient]]:
     """A factory of TestClients of voice apps whose engines are all fakes (tests/fakes.py):
-    `make(generator=..., transcriber=..., synthesizer=..., **server_limits)`; no model loads."""
+    `make(generator=..., transcriber=..., synthesizer=..., assistant=AssistantSettings(...),
+    **server_limits)`; no model loads."""
     from tests.fakes import fake_engines
     from tests.fixtures_serving import serving_settings
 
-    def build(generator=None, transcriber=None, synthesizer=None, **server: object) -> FastAPI:
+    def build(
+        generator=None, transcriber=None, synthesizer=None, assistant=None, **server: object
+    ) -> FastAPI:
         engines = fake_engines(
-            fake_kb, generator=generator, transcriber=transcriber, synthesizer=synthesizer
+            fake_kb,
+            generator=generator,
+            transcriber=transcriber,
+            synthesizer=synthesizer,
+            settings=assistant,
         )
         return create_app(serving_settings(fake_kb.settings.home, **server), engines=engines)
 

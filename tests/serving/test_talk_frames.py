@@ -4,8 +4,11 @@ tests/serving/test_talk.py runs the same socket with the real engines."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 
+from assistant.config import AssistantSettings
 from tests.fakes import FakeGenerator, FakeSynthesizer, FakeTranscriber, frames, silence, tone
 from tests.serving.talk_client import Recorder
 
@@ -108,3 +111,51 @@ def test_playback_reports_are_accepted_and_checked(fake_talk_client) -> None:
         error = rec.until_type("error")
         assert error["code"] == "bad_frame" and "sentence" in error["message"]
         assert len(rec.of_type("error")) == 1  # the good report was taken silently
+
+
+class ThreadHeldGenerator(FakeGenerator):
+    """A slow model: no word until the test thread (the socket client) sets `go`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+
+    async def stream(self, messages, *, max_tokens: int, temperature: float):  # type: ignore[override]
+        await asyncio.to_thread(self.go.wait, 30)
+        async for word in super().stream(messages, max_tokens=max_tokens, temperature=temperature):
+            yield word
+
+
+def test_a_slow_answer_gets_a_holding_frame_that_is_not_answer_text(fake_talk_client) -> None:
+    generator = ThreadHeldGenerator()
+    client = fake_talk_client(
+        generator=generator, assistant=AssistantSettings(acknowledge_after_s=0.001)
+    )
+    with client.websocket_connect("/ws/talk") as ws:
+        rec = started(ws)
+        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
+        holding = rec.until_type("holding")
+        generator.go.set()  # the model answers only after the phrase was sent
+        end = rec.until_type("turn_end")
+    kinds = rec.types()
+    assert holding["turn_id"] == 1 and holding["language"] == "en" and holding["text"]
+    assert kinds.count("holding") == 1
+    assert kinds.index("sources") < kinds.index("holding") < kinds.index("answer")
+    assert kinds.index("audio_start") < kinds.index("answer")  # the phrase is spoken first
+    answer = "".join(f["delta"] for f in rec.of_type("answer"))
+    assert holding["text"] not in answer and holding["text"] not in end["answer"]
+    assert end["outcome"] in ("model", "extractive_fallback")
+    timings = end["timings"]
+    assert timings["acknowledgement_audio"] <= timings["first_audio"]
+
+
+def test_a_fast_answer_and_a_refusal_get_no_holding_frame(fake_talk_client) -> None:
+    client = fake_talk_client(assistant=AssistantSettings(acknowledge_after_s=1.5))
+    with client.websocket_connect("/ws/talk") as ws:
+        rec = started(ws)
+        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
+        rec.until_type("turn_end")
+        ws.send_json({"type": "text", "text": "Qwertyuiop zxcvbnm asdfghjkl?"})
+        refused = rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
+    assert refused["outcome"] == "refused"
+    assert "holding" not in rec.types()
