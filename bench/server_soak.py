@@ -291,7 +291,7 @@ class Soak:
             for job_id in self.accepted:
                 for _ in range(600):
                     job = (await client.get(f"{self.url}/admin/jobs/{job_id}", headers=AUTH)).json()
-                    if job.get("status") in ("done", "failed", None):
+                    if job.get("status") in ("done", "partial", "failed", None):
                         break
                     await asyncio.sleep(1)
                 statuses[str(job.get("status"))] += 1

@@ -59,7 +59,7 @@ def wait_job(url: str, job_id: str, timeout: float = 600) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = httpx.get(f"{url}/admin/jobs/{job_id}", headers=AUTH, timeout=10).json()
-        if job["status"] in ("done", "failed"):
+        if job["status"] in ("done", "partial", "failed"):
             return job
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} did not finish")
@@ -95,7 +95,7 @@ def test_bombs_fail_alone_and_cost_the_server_little_memory(tmp_path: Path) -> N
         job = wait_job(url, response.json()["job_id"])
         after = peak_rss_mib(process.pid)
         print(f"\nserver peak RSS {before:.0f} MiB before the bomb upload, {after:.0f} after")
-        assert job["status"] == "done"
+        assert job["status"] == "partial"  # the good files landed, the bombs failed
         files = {f["path"]: f for f in job["report"]["files"]}
         assert files["passport.md"]["status"] == files["library.md"]["status"] == "added"
         assert files["bomb.pdf"]["status"] == "failed"
