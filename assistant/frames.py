@@ -11,8 +11,8 @@ defined here. `serving` converts these frames to socket frames and back, and not
 A turn's frames, in order (typed turns start at TurnStarted):
 
     SpeechStarted, PartialTranscript..., FinalTranscript      (not part of a turn: turn_id None)
-    TurnStarted, SourcesFound, (AnswerDelta, AnswerSentence)..., AudioStart, AudioData...,
-    AudioEnd, TurnEnd                                          (or TurnError instead of TurnEnd)
+    TurnStarted, SourcesFound, (AnswerDelta, AnswerSentence)..., AudioStart,
+    (AudioData..., AudioMark)..., AudioEnd, TurnEnd            (or TurnError instead of TurnEnd)
     Interrupted                                                (the caller spoke over the turn)
 
 Input frames (what the caller sends a session): AudioIn, EndOfSpeech, Question, StopTurn,
@@ -143,6 +143,14 @@ class AudioEnd:
 
 
 @dataclass(frozen=True)
+class AudioMark:
+    """The audio of the turn's first `sentences` answer sentences has all been sent (so a
+    player can tell which sentences were heard completely)."""
+
+    sentences: int
+
+
+@dataclass(frozen=True)
 class TurnEnd:
     """The last frame of a turn: the answer and the one timings record (docs/protocol.md)."""
 
@@ -202,6 +210,7 @@ TurnEvent = (
     | AnswerSentence
     | AudioStart
     | AudioData
+    | AudioMark
     | AudioEnd
     | TurnEnd
     | TurnError
@@ -223,6 +232,7 @@ __all__ = [
     "AudioData",
     "AudioEnd",
     "AudioIn",
+    "AudioMark",
     "AudioStart",
     "EndOfSpeech",
     "FinalTranscript",

@@ -25,6 +25,7 @@ from assistant.frames import (
     AnswerSentence,
     AudioData,
     AudioEnd,
+    AudioMark,
     AudioStart,
     TurnEnd,
     TurnError,
@@ -48,7 +49,8 @@ def _resampled(chunk: AudioChunk, rate: int) -> bytes:
 async def speak(
     events: AsyncIterator[TurnEvent], voice: Synthesizer, language: SpokenLanguage
 ) -> AsyncIterator[TurnEvent]:
-    """`events` plus the audio of each AnswerSentence (AudioStart, AudioData..., AudioEnd)."""
+    """`events` plus the audio of each AnswerSentence (AudioStart, AudioData..., AudioEnd), with
+    an AudioMark after each sentence's audio once audio has started."""
     start = time.perf_counter()
     out: asyncio.Queue[object] = asyncio.Queue()
     sentences: asyncio.Queue[str | None] = asyncio.Queue()
@@ -72,6 +74,7 @@ async def speak(
     async def pump_speech() -> float | None:
         first_audio: float | None = None
         started = False
+        done = 0  # answer sentences whose audio has been put out (or that had none)
         while (text := await sentences.get()) is not None:
             chunks = iterate_in_thread(
                 lambda text=text: voice.synthesize(text, language), name="tts-synthesize"
@@ -86,6 +89,9 @@ async def speak(
                         await out.put(AudioData(_resampled(chunk, voice.sample_rate)))
             except Exception:  # one unspeakable sentence: the text was shown, go on
                 log.warning("could not speak %r", text[:80], exc_info=True)
+            done += 1
+            if started:  # cumulative: a mark skipped before the first audio is implied later
+                await out.put(AudioMark(done))
         if started:
             await out.put(AudioEnd())
         return first_audio
