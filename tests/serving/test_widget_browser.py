@@ -379,6 +379,28 @@ def test_the_widget_reports_what_the_caller_heard(browser, live_server, caplog) 
     metrics = page.request.get(live_server.url + "/metrics").text()
     total = re.search(r"^samyu_playback_reports_total ([0-9.]+)$", metrics, re.M)
     assert total and float(total[1]) >= sent
+
+    # the next answer stopped while it plays: a last report says how far the caller heard
+    box = page.get_by_role("textbox", name=BOX["en"])  # Auto followed the caller
+    box.fill("How much does it cost to replace a lost identity card?")
+    box.press("Enter")
+    page.wait_for_function(
+        "n => { const d = document.querySelector('.samyu-widget').dataset;"
+        " return d.state === 'speaking' && Number(d.playbackReports) >= n; }",
+        arg=sent + 2,
+        timeout=300_000,
+    )
+    page.get_by_role("button", name="Stop answer").click()
+    stopped = int(data(page, "playbackReports"))
+    for _ in range(100):
+        if len(reports()) >= stopped:
+            break
+        page.wait_for_timeout(100)
+    second = [ms for turn, _, ms in reports() if turn == 2]
+    assert len(second) >= 3 and second == sorted(second), second
+    at = next(i for i, f in enumerate(received) if isinstance(f, dict) and f.get("turn_id") == 2)
+    sent_ms = sum(f for f in received[at:] if isinstance(f, int)) / 2 / rate * 1000
+    assert 0 < second[-1] < sent_ms - 100, (second, sent_ms)  # stopped before its end
     page.close()
 
 
