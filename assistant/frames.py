@@ -12,12 +12,13 @@ A turn's frames, in order (typed turns start at TurnStarted):
 
     SpeechStarted, PartialTranscript..., FinalTranscript      (not part of a turn: turn_id None)
     TurnStarted, SourcesFound, [HoldingPhrase], (AnswerDelta, AnswerSentence)..., AudioStart,
-    AudioData..., AudioEnd, TurnEnd                            (or TurnError instead of TurnEnd)
+    (AudioData..., AudioMark)..., AudioEnd, TurnEnd            (or TurnError instead of TurnEnd)
+    Interrupted                                                (the caller spoke over the turn)
 
 `HoldingPhrase` ("好，我幫你查下。") comes at most once, only when the model has not produced an
 answer sentence `acknowledge_after_s` after the evidence gate passed; it is spoken before the
 answer but is not part of it (not in AnswerDelta, TurnEnd.answer or the conversation memory).
-    Interrupted                                                (the caller spoke over the turn)
+`AudioMark` follows the audio of each answer sentence (not the holding phrase's).
 
 Input frames (what the caller sends a session): AudioIn, EndOfSpeech, Question, StopTurn,
 Playback.
@@ -157,6 +158,14 @@ class AudioEnd:
 
 
 @dataclass(frozen=True)
+class AudioMark:
+    """The audio of the turn's first `sentences` answer sentences has all been sent (so a
+    player can tell which sentences were heard completely)."""
+
+    sentences: int
+
+
+@dataclass(frozen=True)
 class TurnEnd:
     """The last frame of a turn: the answer and the one timings record (docs/protocol.md)."""
 
@@ -217,6 +226,7 @@ TurnEvent = (
     | HoldingPhrase
     | AudioStart
     | AudioData
+    | AudioMark
     | AudioEnd
     | TurnEnd
     | TurnError
@@ -238,6 +248,7 @@ __all__ = [
     "AudioData",
     "AudioEnd",
     "AudioIn",
+    "AudioMark",
     "AudioStart",
     "EndOfSpeech",
     "FinalTranscript",

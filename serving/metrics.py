@@ -107,6 +107,11 @@ class Metrics:
         self.barge_ins = Counter(
             "samyu_barge_ins", "Answers interrupted by the caller.", registry=r
         )
+        self.playback_reports = Counter(
+            "samyu_playback_reports",
+            "Client `playback` progress reports received (widgets that report what was heard).",
+            registry=r,
+        )
         self.errors = Counter(
             "samyu_errors",
             "Errors, by code: error frames sent to clients, and model failures a turn survived "

@@ -19,6 +19,7 @@ from assistant.frames import (
     AnswerDelta,
     AudioData,
     AudioEnd,
+    AudioMark,
     AudioStart,
     FinalTranscript,
     Frame,
@@ -187,6 +188,8 @@ def server_frames(turn_id: int | None, frame: Frame, audio_frame_bytes: int) -> 
         case AudioData(pcm=pcm):
             step = audio_frame_bytes
             return [pcm[i : i + step] for i in range(0, len(pcm), step)]
+        case AudioMark(sentences=sentences):
+            return [{"type": "audio_mark", **tagged, "sentence": sentences}]
         case AudioEnd():
             return [{"type": "audio_end", **tagged}]
         case TurnEnd():

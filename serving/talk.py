@@ -286,6 +286,14 @@ class TalkConnection:
         elif isinstance(frame, protocol.Text):
             await self._on_question(frame.text)
         elif isinstance(frame, protocol.Playback):
+            self.metrics.playback_reports.inc()
+            log.debug(
+                "session %s turn %s playback: sentence %s, %.0f ms",
+                self.session_id,
+                frame.turn_id,
+                frame.sentence,
+                frame.played_ms,
+            )
             await self.session.send(Playback(frame.turn_id, frame.sentence, frame.played_ms))
         elif isinstance(frame, protocol.Stop):
             if frame.scope == "turn":

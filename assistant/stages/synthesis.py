@@ -29,6 +29,7 @@ from assistant.frames import (
     AnswerSentence,
     AudioData,
     AudioEnd,
+    AudioMark,
     AudioStart,
     HoldingPhrase,
     TurnEnd,
@@ -53,7 +54,8 @@ def _resampled(chunk: AudioChunk, rate: int) -> bytes:
 async def speak(
     events: AsyncIterator[TurnEvent], voice: Synthesizer, language: SpokenLanguage
 ) -> AsyncIterator[TurnEvent]:
-    """`events` plus the audio of each AnswerSentence (AudioStart, AudioData..., AudioEnd)."""
+    """`events` plus the audio of each AnswerSentence (AudioStart, AudioData..., AudioEnd), with
+    an AudioMark after each sentence's audio once audio has started."""
     start = time.perf_counter()
     out: asyncio.Queue[object] = asyncio.Queue()
     sentences: asyncio.Queue[tuple[str, bool] | None] = asyncio.Queue()  # (text, holding)
@@ -79,6 +81,7 @@ async def speak(
     async def pump_speech() -> dict[str, float]:
         timed: dict[str, float] = {}  # first_audio (the answer's), acknowledgement_audio
         started = False
+        done = 0  # answer sentences whose audio has been put out (or that had none)
         while (queued := await sentences.get()) is not None:
             text, holding = queued
             timing = "acknowledgement_audio" if holding else "first_audio"
@@ -97,6 +100,11 @@ async def speak(
                         await out.put(AudioData(pcm, holding=holding))
             except Exception:  # one unspeakable sentence: the text was shown, go on
                 log.warning("could not speak %r", text[:80], exc_info=True)
+            if holding:
+                continue  # the holding phrase is not an answer sentence: no mark
+            done += 1
+            if started:  # cumulative: a mark skipped before the first audio is implied later
+                await out.put(AudioMark(done))
         if started:
             await out.put(AudioEnd())
         return timed

@@ -29,6 +29,7 @@
   const TARGET_RATE = 16000;
   const SLOW_AFTER_MS = 10000; // "still working" after this long without an answer
   const VERY_SLOW_AFTER_MS = 30000;
+  const PLAYBACK_REPORT_MS = 300; // `playback` progress reports while an answer plays
   const script = document.currentScript;
   const opts = (script && script.dataset) || {};
   const scriptUrl = new URL((script && script.src) || "widget.js", document.baseURI);
@@ -320,11 +321,13 @@
       this.playing = new Set();
       this.playAt = 0;
       this.outRate = 16000;
+      this.audioTurn = null; // turn_id of the answer audio now arriving (its audio_start)
+      this.heard = null; // playback progress of that turn's audio, reported to the server
       this.current = null; // the caption entry of the turn in progress
       this.turnOpen = false; // a turn started and its turn_end has not come
       this.state = "idle";
       this.errorKey = null;
-      this.counts = { turns: 0, played: 0, interruptions: 0 };
+      this.counts = { turns: 0, played: 0, interruptions: 0, reports: 0 };
       this.render();
       this.applyTexts();
     }
@@ -790,6 +793,11 @@
       const at = Math.max(ctx.currentTime + 0.02, this.playAt);
       source.start(at);
       this.playAt = at + audio.duration;
+      const heard = this.trackPlayback();
+      if (heard) {
+        heard.buffers.push({ at, duration: audio.duration });
+        heard.receivedS += audio.duration;
+      }
       this.playing.add(source);
       this.setStopEnabled(true);
       this.setState("speaking");
@@ -798,6 +806,7 @@
         this.counts.played += 1;
         this.host.dataset.playedBuffers = String(this.counts.played);
         if (!this.playing.size) {
+          if (this.heard && this.heard.audioEnded) this.endPlaybackReport(); // all of it played
           if (!this.turnOpen) this.setStopEnabled(false); // played to the end
           this.setState(this.turnOpen ? "thinking" : this.sending ? "listening" : "idle");
         }
@@ -805,6 +814,7 @@
     }
 
     stopPlayback() {
+      this.endPlaybackReport(); // what was heard up to now, before the sources stop
       const sources = [...this.playing];
       this.playing.clear();
       for (const source of sources) {
@@ -812,6 +822,53 @@
       }
       this.playAt = 0;
       this.setStopEnabled(false);
+    }
+
+    // ---- playback reports: what the caller has heard (docs/protocol.md, `playback`) -------
+    /** The progress record of the turn whose audio arrives now (made at its first audio). */
+    trackPlayback() {
+      if (this.audioTurn == null) return null;
+      if (this.heard && this.heard.turnId === this.audioTurn) return this.heard;
+      this.endPlaybackReport();
+      this.heard = { turnId: this.audioTurn, ws: this.ws, buffers: [], marks: [], receivedS: 0,
+        audioEnded: false, lastMs: -1,
+        timer: setInterval(() => this.reportPlayback(false), PLAYBACK_REPORT_MS) };
+      return this.heard;
+    }
+
+    /** Seconds of the turn's audio played so far, on the AudioContext clock. */
+    playedSeconds(heard) {
+      const now = this.audioCtx ? this.audioCtx.currentTime : 0;
+      let played = 0;
+      for (const b of heard.buffers) played += Math.min(Math.max(now - b.at, 0), b.duration);
+      return played;
+    }
+
+    reportPlayback(final) {
+      const heard = this.heard;
+      if (!heard || heard.ws !== this.ws) return; // a report belongs to its own session
+      const playedS = this.playedSeconds(heard);
+      const playedMs = Math.round(playedS * 1000);
+      if (!final && playedMs === heard.lastMs) return; // nothing new heard (e.g. a gap)
+      heard.lastMs = playedMs;
+      // sentences heard completely: the last audio_mark whose audio has all been played
+      let sentence = 0;
+      for (const mark of heard.marks) {
+        if (mark.atS <= playedS + 1e-6) sentence = Math.max(sentence, mark.sentence);
+      }
+      this.send(JSON.stringify({ type: "playback", turn_id: heard.turnId, sentence,
+        played_ms: playedMs }));
+      this.counts.reports += 1;
+      this.host.dataset.playbackReports = String(this.counts.reports);
+    }
+
+    /** The last report of a turn's playback (played to the end, stopped or interrupted). */
+    endPlaybackReport() {
+      const heard = this.heard;
+      if (!heard) return;
+      clearInterval(heard.timer);
+      this.reportPlayback(true);
+      this.heard = null;
     }
 
     // ---- protocol frames -----------------------------------------------------------------
@@ -855,10 +912,23 @@
           break;
         case "audio_start":
           this.outRate = frame.sample_rate || 16000;
+          this.audioTurn = frame.turn_id;
+          break;
+        case "audio_mark":
+          // the audio received so far ends the turn's first `sentence` sentences
+          if (this.heard && this.heard.turnId === frame.turn_id) {
+            this.heard.marks.push({ sentence: frame.sentence, atS: this.heard.receivedS });
+          }
           break;
         case "audio_end":
+          if (this.audioTurn === frame.turn_id) this.audioTurn = null;
+          if (this.heard && this.heard.turnId === frame.turn_id) {
+            this.heard.audioEnded = true;
+            if (!this.playing.size) this.endPlaybackReport();
+          }
           break;
         case "interrupted":
+          if (this.audioTurn === frame.turn_id) this.audioTurn = null; // no more of its audio
           this.stopPlayback();
           this.counts.interruptions += 1;
           this.host.dataset.interruptions = String(this.counts.interruptions);

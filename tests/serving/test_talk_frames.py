@@ -159,3 +159,26 @@ def test_a_fast_answer_and_a_refusal_get_no_holding_frame(fake_talk_client) -> N
         refused = rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
     assert refused["outcome"] == "refused"
     assert "holding" not in rec.types()
+
+
+def test_audio_marks_count_the_sentences_whose_audio_was_sent(fake_talk_client) -> None:
+    client = fake_talk_client()
+    with client.websocket_connect("/ws/talk") as ws:
+        rec = started(ws)
+        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
+        rec.until_type("turn_end")
+        ws.send_json({"type": "playback", "turn_id": 1, "sentence": 1, "played_ms": 500})
+        ws.send_json({"type": "playback", "turn_id": 1, "sentence": 1, "played_ms": 900})
+        ws.send_json({"type": "text", "text": "And for a child?"})  # the reports came first
+        rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
+    kinds = rec.types()
+    first = [i for i, f in enumerate(rec.frames) if isinstance(f, dict) and f.get("turn_id") == 1]
+    marks = [rec.frames[i] for i in first if rec.frames[i]["type"] == "audio_mark"]
+    assert marks, kinds
+    assert [m["sentence"] for m in marks] == list(range(1, len(marks) + 1)), marks
+    # each mark follows that sentence's audio and comes before the turn's audio_end
+    mark_at = [i for i in first if rec.frames[i]["type"] == "audio_mark"]
+    end_at = next(i for i in first if rec.frames[i]["type"] == "audio_end")
+    assert kinds[mark_at[0] - 1] == "__audio__" and mark_at[-1] < end_at
+    text = client.get("/metrics").text
+    assert re.search(r"^samyu_playback_reports_total 2\.0$", text, re.M), text

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
+import logging
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -328,6 +331,84 @@ def test_landing_page_speaks_the_callers_language(browser, live_server, tmp_path
     assert_accessible(page, "landing page after an answer")
     errors = [line for line in console if line.startswith("error")]
     assert not errors, errors
+    page.close()
+
+
+PLAYBACK_LOG = re.compile(r"session (\S+) turn (\d+) playback: sentence (\d+), (\d+) ms")
+
+
+@pytest.mark.slow
+def test_the_widget_reports_what_the_caller_heard(browser, live_server, caplog) -> None:
+    """While an answer plays the widget sends `playback` reports (sentences heard, ms played
+    on the AudioContext clock): the server receives them with played_ms increasing, and the
+    last one, at the end of playback, counts all the answer's audio and sentences."""
+    caplog.set_level(logging.DEBUG, logger="samyu.talk")
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    received: list[dict | int] = []  # server frames as the browser got them (audio: bytes)
+
+    def on_frame(payload: str | bytes) -> None:
+        received.append(json.loads(payload) if isinstance(payload, str) else len(payload))
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    page.goto(live_server.url + "/")
+    box = page.get_by_role("textbox", name=BOX["yue"])
+    box.fill("How much does it cost to replace a lost identity card?")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => { const d = document.querySelector('.samyu-widget').dataset;"
+        " return Number(d.turns) >= 1 && Number(d.playedBuffers) > 0 && d.state === 'idle'; }",
+        timeout=300_000,
+    )
+    session, sent = data(page, "sessionId"), int(data(page, "playbackReports"))
+
+    def reports() -> list[tuple[int, int, int]]:
+        found = [PLAYBACK_LOG.search(r.getMessage()) for r in caplog.records]
+        return [(int(m[2]), int(m[3]), int(m[4])) for m in found if m and m[1] == session]
+
+    for _ in range(100):  # the last report may still be on its way to the server
+        if len(reports()) >= sent:
+            break
+        page.wait_for_timeout(100)
+    heard = reports()
+    assert len(heard) == sent >= 3, (heard, sent)
+    assert {turn for turn, _, _ in heard} == {1}
+    played = [ms for _, _, ms in heard]
+    assert played == sorted(played) and len(set(played)) >= 3, played
+    sentences = [n for _, n, _ in heard]
+    assert sentences == sorted(sentences), sentences
+
+    frames = [f for f in received if isinstance(f, int) or f.get("turn_id") in (None, 1)]
+    starts = [f for f in frames if isinstance(f, dict) and f["type"] == "audio_start"]
+    rate = starts[0]["sample_rate"]
+    audio_ms = sum(f for f in frames if isinstance(f, int)) / 2 / rate * 1000
+    assert abs(played[-1] - audio_ms) < 50, (played[-1], audio_ms)  # played to the end
+    marks = [f["sentence"] for f in frames if isinstance(f, dict) and f["type"] == "audio_mark"]
+    assert marks and sentences[-1] == max(marks), (sentences, marks)
+    metrics = page.request.get(live_server.url + "/metrics").text()
+    total = re.search(r"^samyu_playback_reports_total ([0-9.]+)$", metrics, re.M)
+    assert total and float(total[1]) >= sent
+
+    # the next answer stopped while it plays: a last report says how far the caller heard
+    box = page.get_by_role("textbox", name=BOX["en"])  # Auto followed the caller
+    box.fill("How much does it cost to replace a lost identity card?")
+    box.press("Enter")
+    page.wait_for_function(
+        "n => { const d = document.querySelector('.samyu-widget').dataset;"
+        " return d.state === 'speaking' && Number(d.playbackReports) >= n; }",
+        arg=sent + 2,
+        timeout=300_000,
+    )
+    page.get_by_role("button", name="Stop answer").click()
+    stopped = int(data(page, "playbackReports"))
+    for _ in range(100):
+        if len(reports()) >= stopped:
+            break
+        page.wait_for_timeout(100)
+    second = [ms for turn, _, ms in reports() if turn == 2]
+    assert len(second) >= 3 and second == sorted(second), second
+    at = next(i for i, f in enumerate(received) if isinstance(f, dict) and f.get("turn_id") == 2)
+    sent_ms = sum(f for f in received[at:] if isinstance(f, int)) / 2 / rate * 1000
+    assert 0 < second[-1] < sent_ms - 100, (second, sent_ms)  # stopped before its end
     page.close()
 
 
