@@ -129,7 +129,15 @@ def run_live_server(app: object) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="session")
 def live_server(serving_home: Path, serving_engines) -> Iterator[LiveServer]:
-    """One real server for the browser and load tests (default limits, 16 sessions)."""
+    """One real server for the load and hostile tests (default limits, 16 sessions)."""
+    yield from start_live_server(serving_home, serving_engines)
+
+
+def start_live_server(serving_home: Path, serving_engines) -> Iterator[LiveServer]:
+    """A real server over the shared models and collections (default limits, 16 sessions).
+
+    Browser test modules start their own (module scope): sockets that other modules' hostile
+    and load tests leave to the idle timeout cannot then hold the session slots they need."""
     from serving.app import create_app
 
     settings = serving_settings(serving_home, max_sessions=16)

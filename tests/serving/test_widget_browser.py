@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures_serving import start_live_server
+
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_VERSION = "4.11.0"
 AXE = (
@@ -48,6 +50,12 @@ main {{ padding: 24px; max-width: 640px; }}</style></head>
 <main><h1>Street lighting</h1><p>Report a faulty street lamp, or ask our assistant.</p></main>
 <script src="{server}/widget.js" data-collection="speech" data-mode="hands_free" {extra}></script>
 </body></html>"""
+
+
+@pytest.fixture(scope="module")
+def live_server(serving_home, serving_engines):
+    """This module's own server (see tests/fixtures_serving.start_live_server)."""
+    yield from start_live_server(serving_home, serving_engines)
 
 
 @pytest.fixture(scope="module")

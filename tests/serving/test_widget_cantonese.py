@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures_serving import start_live_server
 from voices.language import has_han, to_script
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,6 +39,12 @@ DEPARTMENT_PAGE = """<!doctype html>
 <body><main><h1>就業服務</h1><p>有問題可以問我哋嘅助理。</p></main>
 <script src="{server}/widget.js" data-collection="speech" data-mode="hands_free"></script>
 </body></html>"""
+
+
+@pytest.fixture(scope="module")
+def live_server(serving_home, serving_engines):
+    """This module's own server (see tests/fixtures_serving.start_live_server)."""
+    yield from start_live_server(serving_home, serving_engines)
 
 
 @pytest.fixture(scope="module")
@@ -103,15 +110,17 @@ def test_a_cantonese_caller_in_auto_mode_is_answered_in_cantonese(
     console: list[str] = []
     page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
     page.goto(cantonese_site)
-    selector = page.get_by_role("combobox", name="Language 語言")
+    # the page is in Cantonese, so the widget speaks it: launcher 查詢, language 語言, 開始聆聽
+    page.get_by_role("button", name="查詢").click()
+    selector = page.get_by_role("combobox", name="語言")
     assert selector.input_value() == "auto"  # nobody tells the server the language
 
-    page.get_by_role("button", name="Start listening").click()
+    page.get_by_role("button", name="開始聆聽").click()
     page.wait_for_function(
         "() => Number(document.querySelector('.samyu-widget').dataset.turns) >= 1",
         timeout=400_000,
     )
-    captions = page.get_by_role("log", name="Conversation captions")
+    captions = page.get_by_role("log", name="對話")
     caller = captions.locator(".turn.you").first
     assert caller.get_attribute("lang") == "zh-HK", (caller.inner_text(), console)  # yue
     heard = caller.locator(".text").inner_text()
