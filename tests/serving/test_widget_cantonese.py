@@ -98,7 +98,14 @@ def cantonese_site(live_server, tmp_path: Path):
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    # the department's site is another origin: the voice server must allow it (default: same
+    # origin only), as a deployment embedding the widget configures server.allowed_origins
+    limits = live_server.app.state.settings.server
+    default = limits.allowed_origins
+    limits.allowed_origins = [origin, live_server.url]
+    yield origin + "/"
+    limits.allowed_origins = default
     server.shutdown()
     thread.join(timeout=5)
 
