@@ -72,6 +72,27 @@ def _subtitles(transcript: MeetingTranscript, clean: Callable[[str], str], *, sr
     return "\n".join(lines)
 
 
+def _headings(transcript: MeetingTranscript, minutes: Minutes | None) -> tuple[str, ...]:
+    """Section headings in the minutes' language (the transcript's main one without minutes)."""
+    language = minutes.language if minutes else transcript.main_language
+    return tuple(_HEADINGS.get(language, _HEADINGS["en"]))
+
+
+def _minutes_sections(
+    heads: tuple[str, ...], minutes: Minutes | None
+) -> list[tuple[str, list[MinutesItem], bool]]:
+    """(heading, items, is_action) for each non-empty minutes section, in reading order."""
+    if minutes is None:
+        return []
+    sections = (
+        (heads[0], minutes.summary, False),
+        (heads[1], minutes.decisions, False),
+        (heads[2], minutes.actions, True),
+        (heads[3], minutes.questions, False),
+    )
+    return [(head, list(items), action) for head, items, action in sections if items]
+
+
 def _item_line(item: MinutesItem, clean: Callable[[str], str], action: bool) -> str:
     where = f"[{format_clock(item.start)}]"
     if action:
@@ -88,21 +109,13 @@ def markdown(
     clean: Callable[[str], str],
     title: str,
 ) -> str:
-    language = minutes.language if minutes else transcript.main_language
-    heads = _HEADINGS.get(language, _HEADINGS["en"])
+    heads = _headings(transcript, minutes)
     out = [f"# {title}", ""]
     if record.get("created"):
         out.append(f"{record['created']} · {format_clock(transcript.duration_s)}")
     out += [f"{heads[5]}: " + ", ".join(clean(s) for s in transcript.speakers), ""]
-    if minutes is not None:
-        for head, items, action in (
-            (heads[0], minutes.summary, False),
-            (heads[1], minutes.decisions, False),
-            (heads[2], minutes.actions, True),
-            (heads[3], minutes.questions, False),
-        ):
-            if items:
-                out += [f"## {head}", ""] + [_item_line(i, clean, action) for i in items] + [""]
+    for head, items, action in _minutes_sections(heads, minutes):
+        out += [f"## {head}", ""] + [_item_line(i, clean, action) for i in items] + [""]
     out += [f"## {heads[4]}", ""]
     for seg in transcript.segments:
         out.append(f"**[{format_clock(seg.start)}] {clean(seg.speaker)}**: {clean(seg.text)}")
@@ -119,25 +132,16 @@ def _docx(
 ) -> bytes:
     from docx import Document
 
-    language = minutes.language if minutes else transcript.main_language
-    heads = _HEADINGS.get(language, _HEADINGS["en"])
+    heads = _headings(transcript, minutes)
     doc = Document()
     doc.add_heading(title, level=0)
     doc.add_paragraph(f"{heads[5]}: " + ", ".join(clean(s) for s in transcript.speakers))
-    if minutes is not None:
-        for head, items, action in (
-            (heads[0], minutes.summary, False),
-            (heads[1], minutes.decisions, False),
-            (heads[2], minutes.actions, True),
-            (heads[3], minutes.questions, False),
-        ):
-            if not items:
-                continue
-            doc.add_heading(head, level=1)
-            for item in items:
-                doc.add_paragraph(
-                    _item_line(item, clean, action)[2:].replace("**", ""), style="List Bullet"
-                )
+    for head, items, action in _minutes_sections(heads, minutes):
+        doc.add_heading(head, level=1)
+        for item in items:
+            doc.add_paragraph(
+                _item_line(item, clean, action)[2:].replace("**", ""), style="List Bullet"
+            )
     doc.add_heading(heads[4], level=1)
     for seg in transcript.segments:
         paragraph = doc.add_paragraph()

@@ -10,6 +10,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from tests.knowledge_base.files import write_pdf_objects
+
 MiB = 1024 * 1024
 _BLOCK = 16 * MiB
 
@@ -38,20 +40,7 @@ def pdf_bomb(path: Path, inflated_bytes: int = 1024 * MiB) -> Path:
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    path.write_bytes(bytes(out))
-    return path
+    return write_pdf_objects(path, objects)
 
 
 def zip_bomb(
