@@ -16,8 +16,9 @@ import asyncio
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path, PurePath
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile, status
 from fastapi import Path as PathParam
@@ -307,6 +308,24 @@ async def run_eval(
     return {**report.as_dict(), **report.misses_as_dict(5), "count": len(questions)}
 
 
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+async def _patch(
+    update: Callable[..., _Model], model: type[_Model], changes: dict[str, Any]
+) -> _Model:
+    """Apply a PATCH body through `update`: 422 for names `model` lacks or values it refuses."""
+    unknown = set(changes) - set(model.model_fields)
+    if unknown:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown fields: {sorted(unknown)}"
+        )
+    try:
+        return await asyncio.to_thread(update, **changes)
+    except ValidationError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+
 @router.get("/collections/{name}/settings", summary="The collection's retrieval settings")
 def read_settings(request: Request, token: AdminAuth, name: CollectionName) -> RetrievalSettings:
     return _collection(request, token, name).settings
@@ -320,15 +339,7 @@ async def change_settings(
     request: Request, token: AdminAuth, name: CollectionName, changes: dict[str, Any]
 ) -> RetrievalSettings:
     collection = _collection(request, token, name)
-    unknown = set(changes) - set(RetrievalSettings.model_fields)
-    if unknown:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown settings: {sorted(unknown)}"
-        )
-    try:
-        return await asyncio.to_thread(collection.update_settings, **changes)
-    except ValidationError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return await _patch(collection.update_settings, RetrievalSettings, changes)
 
 
 # ---- redirect, consistency, the operator report ------------------------------------------
@@ -350,15 +361,7 @@ async def change_redirect(
     request: Request, token: AdminAuth, name: CollectionName, changes: dict[str, Any]
 ) -> RedirectSettings:
     collection = _collection(request, token, name)
-    unknown = set(changes) - set(RedirectSettings.model_fields)
-    if unknown:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown fields: {sorted(unknown)}"
-        )
-    try:
-        return await asyncio.to_thread(collection.update_redirect, **changes)
-    except ValidationError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    return await _patch(collection.update_redirect, RedirectSettings, changes)
 
 
 @router.get(
