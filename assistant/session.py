@@ -89,13 +89,14 @@ __all__ = [
 class StreamingRecognizer(Protocol):
     """voices.streaming.AsyncStreamingRecognizer as the session uses it.
 
-    `push` runs the VAD (and turn detection) at once and raises for a frame it cannot take;
-    decoding runs in a worker thread and its results come out of `events()`.
+    `accept` runs the VAD (and turn detection) at once, returns its cheap events
+    (SpeechStarted, empty finals) to the session directly and raises for a frame it cannot
+    take; `events()` decodes in a worker thread and yields the results.
     """
 
-    async def push(self, pcm: bytes) -> None: ...
+    def accept(self, pcm: bytes) -> list[StreamEvent]: ...
 
-    async def end_of_speech(self) -> None: ...
+    def mark_end_of_speech(self) -> list[StreamEvent]: ...
 
     async def cancel(self) -> None: ...
 
@@ -225,7 +226,7 @@ class VoiceSession:
             return
         self._last_push_at = self._clock()
         try:
-            await self.recognizer.push(pcm)
+            events = self.recognizer.accept(pcm)
         except RecognizerBusyError:
             await self._notice(
                 "asr_busy",
@@ -236,12 +237,15 @@ class VoiceSession:
             await self._notice("bad_audio", str(exc))
             return
         self._recorder.keep(pcm)
+        for event in events:  # the VAD's own events: acted on now (barge-in), no queue
+            await self._handle_safely(event)
         await self._barge_in_on_length()
 
     async def end_of_speech(self) -> None:
         """Push-to-talk release: the utterance ends now, without waiting for the VAD."""
         if not self._closed:
-            await self.recognizer.end_of_speech()
+            for event in self.recognizer.mark_end_of_speech():
+                await self._handle_safely(event)
 
     async def ask(self, text: str) -> None:
         """A typed question: it becomes a turn at once (interrupting any answer in progress)."""
@@ -285,13 +289,17 @@ class VoiceSession:
     # ---- recognition -------------------------------------------------------------------
 
     async def _consume(self) -> None:
+        """What decoding produces (partials, finals), as the recogniser's `events()` yields it."""
         async for event in self.recognizer.events():
-            try:
-                await self._handle(event)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # one bad event must not end the session
-                log.exception("session event %r failed", type(event).__name__)
+            await self._handle_safely(event)
+
+    async def _handle_safely(self, event: StreamEvent) -> None:
+        try:
+            await self._handle(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one bad event must not end the session
+            log.exception("session event %r failed", type(event).__name__)
 
     async def _handle(self, event: StreamEvent) -> None:
         if isinstance(event, SpeechStarted):

@@ -1,12 +1,11 @@
 """The turn API: `Assistant` answers a question (typed or spoken) as a stream of events, and
 speaks the answer sentence by sentence while the model is still writing.
 
-Speech overlaps generation: the answer events are consumed by one task that queues each
-`AnswerSentence` for a second task running the synthesizer in a worker thread, so sentence 1
-is being synthesised (and its audio sent) while the model writes sentence 2. Cancelling the
-task that consumes `answer_spoken()` cancels both tasks: the model stops at its next token and
-the synthesizer at its next chunk. `TurnEnd` comes last, after the audio, with `first_audio`
-added to its timings.
+A spoken turn is one chain of async generators, no queue or task between them:
+`Answerer.answer` (rewrite, retrieval, evidence gate, generation, sentence checks) ->
+`stages.synthesis.speak` (each sentence's audio as it comes). Closing or cancelling the
+consumer of `answer_spoken()` stops the model at its next token and the synthesizer at its
+next chunk. `TurnEnd` comes last, after the audio, with `first_audio` added to its timings.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ from voices.types import Synthesizer, Transcriber
 
 log = logging.getLogger(__name__)
 VoiceFor = Callable[[SpokenLanguage], Synthesizer]
-_END = object()
 
 
 class Assistant:
