@@ -27,6 +27,7 @@ It never imports `serving`: the CLI or a test can drive a session the same way t
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
 import time
@@ -59,6 +60,7 @@ from assistant.frames import (
     TurnInput,
     TurnStarted,
 )
+from assistant.preempt import SPECULATION, Speculation, is_stable
 from assistant.stages.acknowledgement import DEFAULT_ACKNOWLEDGEMENTS, is_acknowledgement
 from assistant.stages.language import decide_language
 from assistant.stages.pacing import PlaybackClock
@@ -74,6 +76,7 @@ __all__ = [
     "Interrupted",
     "SessionConfig",
     "SessionEvent",
+    "Speculate",
     "SpeechStarted",
     "StreamingRecognizer",
     "TurnHandle",
@@ -113,6 +116,13 @@ class TurnRunner(Protocol):
     ) -> AsyncIterator[TurnEvent]: ...
 
 
+class Speculate(Protocol):
+    """Starts retrieval for a stable partial transcript (assistant.turn.Assistant.speculate,
+    bound to the session's collection)."""
+
+    def __call__(self, question: str, *, language: SpokenLanguage) -> Speculation: ...
+
+
 Emit = Callable[[SessionEvent], Awaitable[None]]
 
 
@@ -132,6 +142,9 @@ class SessionConfig:
     turns_per_minute: int = 12
     audio_dir: Path | None = None  # store each utterance as a wav here; None = never store
     cancel_wait_s: float = 1.0  # longest wait for a cancelled turn task to unwind
+    # retrieve on a stable partial transcript while the caller still speaks (assistant.preempt);
+    # the turn reuses it when the final transcript asks the same, else it is discarded
+    speculate: bool = True
 
 
 @dataclass
@@ -147,6 +160,7 @@ class TurnHandle:
     interrupted: bool = False
     ended: bool = False  # its TurnEnd (or TurnError) was emitted: it finished on its own
     task: asyncio.Task[None] | None = None
+    speculation: Speculation | None = None  # retrieval started on its partial transcript
 
     def interrupt(self) -> None:
         """Stop the turn now: the model stops at its next token, the voice at its next chunk."""
@@ -178,6 +192,7 @@ class VoiceSession:
         emit: Emit,
         config: SessionConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        speculate: Speculate | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.run_turn = run_turn
@@ -197,6 +212,10 @@ class VoiceSession:
             sample_rate=self.config.sample_rate,
             max_utterance_s=self.config.max_utterance_s,
         )
+        self._speculate = speculate if self.config.speculate else None
+        self._partials: list[str] = []  # this utterance's partial transcripts
+        self._speculation: Speculation | None = None  # for the utterance in progress
+        self.speculations: deque[Speculation] = deque(maxlen=8)  # the last few (tests, logs)
         self._closed = False
         self.turns_started = 0
         self.barge_ins = 0
@@ -304,6 +323,7 @@ class VoiceSession:
     async def _handle(self, event: StreamEvent) -> None:
         if isinstance(event, SpeechStarted):
             onset = self._last_push_at  # the frame that carried the onset arrived then
+            self._partials = []
             await self._emit(SessionEvent(None, event))
             if self.config.barge_in and self._may_barge_in(onset):
                 if self.config.barge_in_on == "speech":
@@ -315,6 +335,7 @@ class VoiceSession:
             if event.text.strip():
                 await self._emit(SessionEvent(None, event))
                 await self._confirm_barge_in(event.text)
+                self._speculate_on(event.text)
         elif isinstance(event, Utterance):
             await self._final(event)
 
@@ -335,7 +356,37 @@ class VoiceSession:
         self._pending_barge_in = None
         await self._interrupt(onset_at=onset, reason="barge_in")
 
+    def _speculate_on(self, partial: str) -> None:
+        """Start retrieval once the caller's partial transcript is stable (one per utterance;
+        not while they speak over an answer: that may be only 嗯)."""
+        self._partials.append(partial)
+        if self._speculate is None or self._speculation is not None:
+            return
+        if self._pending_barge_in is not None or not is_stable(self._partials):
+            return
+        language = decide_language(
+            partial, declared=self.config.language, previous=self.conversation.language
+        )
+        try:
+            self._speculation = self._speculate(partial, language=language)
+        except Exception:  # speculation is an optimisation: the turn retrieves as usual
+            log.warning("speculative retrieval could not start", exc_info=True)
+            return
+        self.speculations.append(self._speculation)
+
     async def _final(self, event: Utterance) -> None:
+        speculation, self._speculation = self._speculation, None
+        self._partials = []
+        try:
+            await self._final_turn(event, speculation)
+        finally:
+            if speculation is not None and speculation is not self._turn_speculation():
+                speculation.discard()  # no turn took it (silence, 嗯, a limit)
+
+    def _turn_speculation(self) -> Speculation | None:
+        return self._turn.speculation if self._turn is not None else None
+
+    async def _final_turn(self, event: Utterance, speculation: Speculation | None) -> None:
         now = self._clock()
         end_point_at = now - event.end_latency_s
         text = event.transcript.text.strip()
@@ -363,6 +414,7 @@ class VoiceSession:
             "voice",
             end_of_speech_at=end_point_at,
             asr_ms=event.end_latency_s * 1000,
+            speculation=speculation,
         )
 
     async def _notice(self, code: str, message: str) -> None:
@@ -403,6 +455,7 @@ class VoiceSession:
         *,
         end_of_speech_at: float | None,
         asr_ms: float | None = None,
+        speculation: Speculation | None = None,
     ) -> None:
         now = self._clock()
         if not self._turn_allowed(now):
@@ -416,8 +469,11 @@ class VoiceSession:
         self.turns_started += 1
         await self._emit(SessionEvent(turn_id, TurnStarted(kind, question, language)))
         turn = TurnHandle(turn_id, kind, started=now, end_of_speech_at=end_of_speech_at)
+        turn.speculation = speculation
+        context = contextvars.copy_context()  # the turn's retrieval stage finds it there
+        context.run(SPECULATION.set, speculation)
         turn.task = asyncio.create_task(
-            self._run(turn, question, language, asr_ms), name=f"turn-{turn_id}"
+            self._run(turn, question, language, asr_ms), name=f"turn-{turn_id}", context=context
         )
         self._turns = {turn_id: turn} | {
             i: t for i, t in self._turns.items() if i >= turn_id - 4
@@ -455,6 +511,9 @@ class VoiceSession:
             log.exception("turn %s failed", turn.id)
             turn.ended = True
             await self._emit(SessionEvent(turn.id, TurnError("turn_failed", str(exc) or "failed")))
+        finally:
+            if turn.speculation is not None:
+                turn.speculation.discard()  # unused (e.g. refused before retrieval): stop it
 
     def _observe(self, turn: TurnHandle, event: TurnEvent, extra: dict[str, float]) -> TurnEvent:
         """Keep the turn's playback clock; add the session's timings to its TurnEnd."""

@@ -22,7 +22,9 @@ import numpy as np
 from assistant.answerer import Answerer, Conversation
 from assistant.config import AssistantSettings
 from assistant.generators import build_generator
+from assistant.preempt import Speculation
 from assistant.stages.language import decide_language
+from assistant.stages.retrieval import retrieve_now
 from assistant.stages.synthesis import speak
 from assistant.types import (
     FinalTranscript,
@@ -93,6 +95,17 @@ class Assistant:
     ) -> SpokenLanguage:
         previous = conversation.language if conversation is not None else None
         return decide_language(question, declared=language, previous=previous)
+
+    def speculate(self, question: str, *, collection: str, language: SpokenLanguage) -> Speculation:
+        """Retrieval for a caller's stable partial transcript, started now; the turn reuses
+        it when its final query asks the same (assistant.preempt)."""
+        k = self.settings.retrieval_k
+        retriever = self.answerer.retriever_for(collection)
+        hits = asyncio.create_task(
+            retrieve_now(retriever, question, language, k), name="speculative-retrieval"
+        )
+        hits.add_done_callback(lambda task: task.cancelled() or task.exception())  # retrieved
+        return Speculation(question, language, k, hits)
 
     def answer(
         self,

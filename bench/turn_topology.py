@@ -56,6 +56,11 @@ PIPELINE_PREFIXES = (
     "voices/streaming.py",
 )
 QUESTION = "How much is the passport fee?"
+# three sentences: what is created per sentence spoken shows
+REPLY = (
+    "Passport fees are listed on the page [1]. The fee is paid when you apply [1]. "
+    "The page lists every fee [1]."
+)
 
 
 def _relative(filename: str) -> str | None:
@@ -196,6 +201,7 @@ def run_one_turn(recorder: Recorder, home: Path) -> dict[str, Any]:
     from knowledge_base import KnowledgeBaseSettings
     from serving.app import create_app
     from tests.fakes import (
+        FakeGenerator,
         FakeKnowledgeBase,
         FakeTranscriber,
         fake_engines,
@@ -210,7 +216,10 @@ def run_one_turn(recorder: Recorder, home: Path) -> dict[str, Any]:
     kb.collection("demo").ingest([DEMO_CORPUS / "en"])
     # the default assistant settings (a holding phrase armed, as in production)
     engines = fake_engines(
-        kb, transcriber=FakeTranscriber.saying(QUESTION), settings=AssistantSettings()
+        kb,
+        transcriber=FakeTranscriber.saying(QUESTION),
+        generator=FakeGenerator.replying(REPLY, REPLY),  # the rewrite may take one
+        settings=AssistantSettings(),
     )
     app = create_app(serving_settings(home), engines=engines)
     with TestClient(app) as client, client.websocket_connect("/ws/talk") as ws:

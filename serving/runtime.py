@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from assistant.answerer import Conversation
-from assistant.session import Emit, SessionConfig, TurnRunner, VoiceSession
+from assistant.session import Emit, SessionConfig, Speculate, TurnRunner, VoiceSession
 from knowledge_base.collection import CollectionError, KnowledgeBase
 from knowledge_base.types import QueryOptions
 from serving.jobs import IngestJob, JobRegistry
@@ -67,6 +67,10 @@ class Engines:
     def turn_runner(self, collection: str) -> TurnRunner:
         """The spoken turn over `collection`: the assistant's own chain, bound (no wrapper)."""
         return functools.partial(self.assistant.answer_spoken, collection=collection)
+
+    def speculator(self, collection: str) -> Speculate:
+        """Retrieval ahead of the final transcript, for the turns over `collection`."""
+        return functools.partial(self.assistant.speculate, collection=collection)
 
     def new_conversation(self) -> Conversation:
         return self.assistant.new_conversation()
@@ -243,6 +247,7 @@ class Runtime:
         return VoiceSession(
             recognizer=AsyncStreamingRecognizer(core),
             run_turn=self.engines.turn_runner(collection),
+            speculate=self.engines.speculator(collection),
             conversation=self.engines.new_conversation(),
             emit=emit,
             config=config,
