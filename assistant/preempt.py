@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from assistant.gate import content_terms
 from assistant.prompts import PromptSource, answer_messages
@@ -190,6 +191,40 @@ class Speculation:
         self.hits.cancel()
         if self.outcome == "pending":
             self.outcome = "discarded"
+
+
+class Speculate(Protocol):
+    """Starts retrieval for a stable partial transcript (assistant.turn.Assistant.speculate,
+    bound to a session's collection)."""
+
+    def __call__(self, question: str, *, language: SpokenLanguage) -> Speculation: ...
+
+
+class Speculator:
+    """The speculation stage of one caller: watches an utterance's partial transcripts and
+    starts one speculative retrieval once they are stable."""
+
+    def __init__(self, speculate: Speculate | None) -> None:
+        self.speculate = speculate
+        self.partials: list[str] = []  # this utterance's partial transcripts
+        self.current: Speculation | None = None  # for the utterance in progress
+        self.started: deque[Speculation] = deque(maxlen=8)  # the last few (tests, logs)
+
+    def on_partial(self, text: str, language: SpokenLanguage) -> None:
+        self.partials.append(text)
+        if self.speculate is None or self.current is not None or not is_stable(self.partials):
+            return
+        try:
+            self.current = self.speculate(text, language=language)
+        except Exception:  # speculation is an optimisation: the turn retrieves as usual
+            log.warning("speculative retrieval could not start", exc_info=True)
+            return
+        self.started.append(self.current)
+
+    def take(self) -> Speculation | None:
+        """The utterance ended: its speculation (if any) goes to its turn; start afresh."""
+        current, self.current, self.partials = self.current, None, []
+        return current
 
 
 # the speculation of the turn running in this context (the session sets it per turn task)

@@ -60,7 +60,7 @@ from assistant.frames import (
     TurnInput,
     TurnStarted,
 )
-from assistant.preempt import SPECULATION, Speculation, is_stable
+from assistant.preempt import SPECULATION, Speculate, Speculation, Speculator
 from assistant.stages.acknowledgement import DEFAULT_ACKNOWLEDGEMENTS, is_acknowledgement
 from assistant.stages.language import decide_language
 from assistant.stages.pacing import PlaybackClock
@@ -114,13 +114,6 @@ class TurnRunner(Protocol):
     def __call__(
         self, question: str, *, language: SpokenLanguage | None, conversation: Conversation
     ) -> AsyncIterator[TurnEvent]: ...
-
-
-class Speculate(Protocol):
-    """Starts retrieval for a stable partial transcript (assistant.turn.Assistant.speculate,
-    bound to the session's collection)."""
-
-    def __call__(self, question: str, *, language: SpokenLanguage) -> Speculation: ...
 
 
 Emit = Callable[[SessionEvent], Awaitable[None]]
@@ -212,10 +205,7 @@ class VoiceSession:
             sample_rate=self.config.sample_rate,
             max_utterance_s=self.config.max_utterance_s,
         )
-        self._speculate = speculate if self.config.speculate else None
-        self._partials: list[str] = []  # this utterance's partial transcripts
-        self._speculation: Speculation | None = None  # for the utterance in progress
-        self.speculations: deque[Speculation] = deque(maxlen=8)  # the last few (tests, logs)
+        self.speculator = Speculator(speculate if self.config.speculate else None)
         self._closed = False
         self.turns_started = 0
         self.barge_ins = 0
@@ -323,7 +313,7 @@ class VoiceSession:
     async def _handle(self, event: StreamEvent) -> None:
         if isinstance(event, SpeechStarted):
             onset = self._last_push_at  # the frame that carried the onset arrived then
-            self._partials = []
+            self.speculator.take()  # a new utterance (the last one's went to its final)
             await self._emit(SessionEvent(None, event))
             if self.config.barge_in and self._may_barge_in(onset):
                 if self.config.barge_in_on == "speech":
@@ -335,7 +325,13 @@ class VoiceSession:
             if event.text.strip():
                 await self._emit(SessionEvent(None, event))
                 await self._confirm_barge_in(event.text)
-                self._speculate_on(event.text)
+                if self._pending_barge_in is None:  # over an answer it may be only 嗯
+                    language = decide_language(
+                        event.text,
+                        declared=self.config.language,
+                        previous=self.conversation.language,
+                    )
+                    self.speculator.on_partial(event.text, language)
         elif isinstance(event, Utterance):
             await self._final(event)
 
@@ -356,27 +352,8 @@ class VoiceSession:
         self._pending_barge_in = None
         await self._interrupt(onset_at=onset, reason="barge_in")
 
-    def _speculate_on(self, partial: str) -> None:
-        """Start retrieval once the caller's partial transcript is stable (one per utterance;
-        not while they speak over an answer: that may be only 嗯)."""
-        self._partials.append(partial)
-        if self._speculate is None or self._speculation is not None:
-            return
-        if self._pending_barge_in is not None or not is_stable(self._partials):
-            return
-        language = decide_language(
-            partial, declared=self.config.language, previous=self.conversation.language
-        )
-        try:
-            self._speculation = self._speculate(partial, language=language)
-        except Exception:  # speculation is an optimisation: the turn retrieves as usual
-            log.warning("speculative retrieval could not start", exc_info=True)
-            return
-        self.speculations.append(self._speculation)
-
     async def _final(self, event: Utterance) -> None:
-        speculation, self._speculation = self._speculation, None
-        self._partials = []
+        speculation = self.speculator.take()
         try:
             await self._final_turn(event, speculation)
         finally:

@@ -201,37 +201,37 @@ class TalkConnection:
 
     # ---- receiving -------------------------------------------------------------------------
 
-    def _timeout(self) -> tuple[float, _Close]:
+    def _timeout(self) -> tuple[float, str]:
+        """Seconds until the nearest limit, and which one (start, idle or session time)."""
         now = time.monotonic()
         session_left = self.opened + self.limits.max_session_s - now
         if self.session is None:
             start_left = self.opened + self.limits.start_timeout_s - now
             if start_left < session_left:
-                return start_left, _fatal(
-                    protocol.CLOSE_POLICY_VIOLATION,
-                    "start_timeout",
-                    f"no start frame within {self.limits.start_timeout_s:g} s",
-                )
+                return start_left, "start_timeout"
         if self.session is not None and self.session.answering:
             self.last_activity = now  # an answer in progress is activity
         idle_left = self.last_activity + self.limits.idle_timeout_s - now
         if idle_left < session_left:
-            return idle_left, _fatal(
-                protocol.CLOSE_NORMAL,
-                "idle_timeout",
-                f"nothing received for {self.limits.idle_timeout_s:g} s; closing",
-            )
-        return session_left, _fatal(
-            protocol.CLOSE_NORMAL,
-            "session_expired",
-            f"sessions last at most {self.limits.max_session_s:g} s; please reconnect",
-        )
+            return idle_left, "idle_timeout"
+        return session_left, "session_expired"
+
+    def _timed_out(self, limit: str) -> _Close:
+        s = self.limits
+        if limit == "start_timeout":
+            message = f"no start frame within {s.start_timeout_s:g} s"
+            return _fatal(protocol.CLOSE_POLICY_VIOLATION, limit, message)
+        if limit == "idle_timeout":
+            message = f"nothing received for {s.idle_timeout_s:g} s; closing"
+            return _fatal(protocol.CLOSE_NORMAL, limit, message)
+        message = f"sessions last at most {s.max_session_s:g} s; please reconnect"
+        return _fatal(protocol.CLOSE_NORMAL, limit, message)
 
     async def _receive_loop(self) -> None:
         while True:
-            timeout, on_timeout = self._timeout()
+            timeout, limit = self._timeout()
             if timeout <= 0:
-                raise on_timeout
+                raise self._timed_out(limit)
             try:
                 # asyncio.timeout, not wait_for: no task is created per frame received
                 async with asyncio.timeout(min(timeout, 1.0)):

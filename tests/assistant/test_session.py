@@ -539,7 +539,7 @@ async def test_fake_retrieval_on_a_stable_partial_is_reused_by_the_turn(fake_cal
     call = await fake_call(question, partial="How much is the passport fee")
     try:
         await _speak_until_partials(call, 2)  # two agreeing partials: stable
-        (speculation,) = call.session.speculations
+        (speculation,) = call.session.speculator.started
         await speculation.hits  # retrieved while the caller was still speaking
         assert call.retrievals == ["How much is the passport fee"]
         await _pause(call)
@@ -557,7 +557,7 @@ async def test_fake_retrieval_on_a_partial_the_final_contradicts_is_discarded(fa
     call = await fake_call(question, partial="Where do I renew my identity card")
     try:
         await _speak_until_partials(call, 2)
-        (speculation,) = call.session.speculations
+        (speculation,) = call.session.speculator.started
         await _pause(call)
         await call.log.wait(is_(TurnEnd, 1), timeout=30)
         assert speculation.outcome == "discarded"
@@ -583,7 +583,7 @@ async def test_fake_no_speculation_while_the_caller_talks_over_an_answer(fake_ca
         await asyncio.wait_for(generator.held.wait(), 30)
         await _speak_until_partials(call, 2)
         assert not call.log.events(Interrupted)  # still answering
-        assert not call.session.speculations  # 嗯 over an answer is not a question yet
+        assert not call.session.speculator.started  # 嗯 over an answer is not a question yet
     finally:
         generator.release.set()
         await call.session.close()
