@@ -221,6 +221,11 @@ class Speculator:
             return
         self.started.append(self.current)
 
+    def new_utterance(self) -> None:
+        """Speech started: its partials start afresh (a speculation still pending belongs to
+        the utterance before, whose final may not be decoded yet: it keeps it)."""
+        self.partials = []
+
     def take(self) -> Speculation | None:
         """The utterance ended: its speculation (if any) goes to its turn; start afresh."""
         current, self.current, self.partials = self.current, None, []

@@ -313,7 +313,7 @@ class VoiceSession:
     async def _handle(self, event: StreamEvent) -> None:
         if isinstance(event, SpeechStarted):
             onset = self._last_push_at  # the frame that carried the onset arrived then
-            self.speculator.take()  # a new utterance (the last one's went to its final)
+            self.speculator.new_utterance()
             await self._emit(SessionEvent(None, event))
             if self.config.barge_in and self._may_barge_in(onset):
                 if self.config.barge_in_on == "speech":
