@@ -418,7 +418,8 @@ class StreamingRecognizer:
     def _check_turn(self, check: _TurnCheck) -> list[StreamEvent]:
         assert self.turn_detector is not None
         probability = self.turn_detector.end_probability(check.audio)
-        threshold = self.turn_settings.thresholds.get(check.language, 0.5)
+        thresholds = self.turn_settings.thresholds
+        threshold = thresholds.get(check.language, thresholds.get("en", 0.5))
         with self._lock:
             self.turn_checks += 1
             still_paused = (
