@@ -13,8 +13,9 @@ consumer stops the model at its next token (the reader task is cancelled where t
 waits) and the voice at its next chunk.
 
 A `HoldingPhrase` ("好，我幫你查下。", said when the model is slow) is spoken the same way, so
-before the answer's first sentence; its audio is `AudioData(holding=True)` and its first
-chunk is timed as `acknowledgement_audio`, never as `first_audio`.
+before the answer's first sentence, and the answer's frames wait until its audio has
+started; its audio is `AudioData(holding=True)` and its first chunk is timed as
+`acknowledgement_audio`, never as `first_audio`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
@@ -182,14 +184,24 @@ async def speak(
     an AudioMark after each sentence's audio once audio has started; TurnEnd last."""
     speech = _Speech(voice.sample_rate)
     turn = _Turn(events, voice, language)
+    # the answer's frames that came while a holding phrase was still silent: the caller hears
+    # "好，我幫你查下。" before the answer appears
+    deferred: deque[object] = deque()
+    holding_silent = False
     try:
         while not (speech.read_all and speech.in_flight == 0):
-            item = await turn.queue.get()
+            if deferred and not holding_silent:
+                item = deferred.popleft()
+            else:
+                item = await turn.queue.get()
             if isinstance(item, _Failure):
                 raise item.exc
             if isinstance(item, _Spoken):
+                holding_silent = holding_silent and not isinstance(item.item, HoldingPhrase)
                 for event in speech.audio(item) if item.chunk else speech.said(item):
                     yield event
+            elif holding_silent:
+                deferred.append(item)
             elif item is _END or speech.read_all:
                 speech.read_all = True  # nothing after the end (or an error) is read
             elif isinstance(item, TurnEnd):
@@ -199,6 +211,7 @@ async def speak(
                 if isinstance(item, AnswerSentence | HoldingPhrase):
                     speech.in_flight += 1
                     turn.say(item)
+                    holding_silent = isinstance(item, HoldingPhrase)
                 elif isinstance(item, TurnError):
                     speech.read_all = True
         for event in speech.finish():

@@ -11,6 +11,7 @@ from assistant.frames import (
     AudioEnd,
     AudioMark,
     AudioStart,
+    HoldingPhrase,
     SourcesFound,
     TurnEnd,
     TurnError,
@@ -97,3 +98,19 @@ async def test_a_failing_answer_stream_ends_the_turn_with_an_error() -> None:
     out = [event async for event in speak(writer(), FakeSynthesizer(), "en")]
     assert isinstance(out[-1], TurnError) and out[-1].code == "turn_failed"
     assert out[0] == AnswerSentence("First sentence.")  # what came before is passed on
+
+
+async def test_the_answer_waits_for_the_holding_phrase_to_be_heard_first() -> None:
+    async def writer():
+        yield HoldingPhrase("Sure, let me check.", "en")
+        yield AnswerDelta("Passports cost HK$460.")  # the model answered at once after all
+        yield AnswerSentence("Passports cost HK$460.")
+        yield TurnEnd("Passports cost HK$460.", False, "en", {})
+
+    out = [event async for event in speak(writer(), FakeSynthesizer(), "en")]
+    first_audio = next(i for i, e in enumerate(out) if isinstance(e, AudioData))
+    assert out[first_audio].holding and first_audio < out.index(
+        AnswerDelta("Passports cost HK$460.")
+    )
+    timings = out[-1].timings
+    assert timings["acknowledgement_audio"] <= timings["first_audio"]
