@@ -1,5 +1,10 @@
 """Pieces for speaking sooner, for the turn's flow to call (the flow itself is not here).
 
+- Speculative retrieval (wired: assistant/session.py starts it, the retrieval stage uses it):
+  when the caller's partial transcript is stable (`is_stable`), `Speculation` retrieves for
+  it while they are still speaking; the turn's retrieval stage (`speculative_hits`, called
+  by assistant/stages/retrieval.py) reuses those hits when the final query asks the same
+  (`still_valid`) in the same language, and discards them (cancelled) otherwise.
 - Preemptive work on a stable partial transcript: while the caller is still speaking,
   `prepare()` rewrites nothing (a partial is not a question yet), retrieves, selects the
   evidence and prefills the model with the prompt up to the question (system prompt +
@@ -14,9 +19,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from assistant.gate import content_terms
 from assistant.prompts import PromptSource, answer_messages
@@ -162,3 +171,87 @@ async def prepare(
     hotline = answerer.settings.hotline  # type: ignore[attr-defined]
     cached = await prefill(answerer.generator, prefix_messages(evidence, language, hotline=hotline))  # type: ignore[attr-defined]
     return Prepared(question, language, hits, evidence, cached)
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Speculation:
+    """Retrieval started on a stable partial transcript, before the caller finished."""
+
+    question: str  # the partial it was started on
+    language: SpokenLanguage
+    k: int
+    hits: asyncio.Task[list[Hit]]
+    outcome: Literal["pending", "reused", "discarded"] = "pending"
+
+    def discard(self) -> None:
+        """Not needed (another question, no turn, or the turn is over): stop it."""
+        self.hits.cancel()
+        if self.outcome == "pending":
+            self.outcome = "discarded"
+
+
+class Speculate(Protocol):
+    """Starts retrieval for a stable partial transcript (assistant.turn.Assistant.speculate,
+    bound to a session's collection)."""
+
+    def __call__(self, question: str, *, language: SpokenLanguage) -> Speculation: ...
+
+
+class Speculator:
+    """The speculation stage of one caller: watches an utterance's partial transcripts and
+    starts one speculative retrieval once they are stable."""
+
+    def __init__(self, speculate: Speculate | None) -> None:
+        self.speculate = speculate
+        self.partials: list[str] = []  # this utterance's partial transcripts
+        self.current: Speculation | None = None  # for the utterance in progress
+        self.started: deque[Speculation] = deque(maxlen=8)  # the last few (tests, logs)
+
+    def on_partial(self, text: str, language: SpokenLanguage) -> None:
+        self.partials.append(text)
+        if self.speculate is None or self.current is not None or not is_stable(self.partials):
+            return
+        try:
+            self.current = self.speculate(text, language=language)
+        except Exception:  # speculation is an optimisation: the turn retrieves as usual
+            log.warning("speculative retrieval could not start", exc_info=True)
+            return
+        self.started.append(self.current)
+
+    def new_utterance(self) -> None:
+        """Speech started: its partials start afresh (a speculation still pending belongs to
+        the utterance before, whose final may not be decoded yet: it keeps it)."""
+        self.partials = []
+
+    def take(self) -> Speculation | None:
+        """The utterance ended: its speculation (if any) goes to its turn; start afresh."""
+        current, self.current, self.partials = self.current, None, []
+        return current
+
+
+# the speculation of the turn running in this context (the session sets it per turn task)
+SPECULATION: ContextVar[Speculation | None] = ContextVar("samyu_speculation", default=None)
+
+
+async def speculative_hits(query: str, language: SpokenLanguage, k: int) -> list[Hit] | None:
+    """The hits retrieved ahead for this turn when they answer the same query (same content
+    words, language and k); None otherwise, and the speculation is discarded."""
+    speculation = SPECULATION.get()
+    if speculation is None or speculation.outcome != "pending":
+        return None
+    same = speculation.language == language and speculation.k == k
+    if not same or not still_valid(speculation.question, query):
+        log.debug("speculative retrieval for %r discarded (asked %r)", speculation.question, query)
+        speculation.discard()
+        return None
+    try:
+        hits = await speculation.hits
+    except Exception:  # it failed: the turn retrieves as usual
+        log.warning("speculative retrieval failed", exc_info=True)
+        speculation.discard()
+        return None
+    speculation.outcome = "reused"
+    return hits

@@ -27,6 +27,7 @@ It never imports `serving`: the CLI or a test can drive a session the same way t
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
 import time
@@ -59,6 +60,7 @@ from assistant.frames import (
     TurnInput,
     TurnStarted,
 )
+from assistant.preempt import SPECULATION, Speculate, Speculation, Speculator
 from assistant.stages.acknowledgement import DEFAULT_ACKNOWLEDGEMENTS, is_acknowledgement
 from assistant.stages.language import decide_language
 from assistant.stages.pacing import PlaybackClock
@@ -74,6 +76,7 @@ __all__ = [
     "Interrupted",
     "SessionConfig",
     "SessionEvent",
+    "Speculate",
     "SpeechStarted",
     "StreamingRecognizer",
     "TurnHandle",
@@ -89,13 +92,14 @@ __all__ = [
 class StreamingRecognizer(Protocol):
     """voices.streaming.AsyncStreamingRecognizer as the session uses it.
 
-    `push` runs the VAD (and turn detection) at once and raises for a frame it cannot take;
-    decoding runs in a worker thread and its results come out of `events()`.
+    `accept` runs the VAD (and turn detection) at once, returns its cheap events
+    (SpeechStarted, empty finals) to the session directly and raises for a frame it cannot
+    take; `events()` decodes in a worker thread and yields the results.
     """
 
-    async def push(self, pcm: bytes) -> None: ...
+    def accept(self, pcm: bytes) -> list[StreamEvent]: ...
 
-    async def end_of_speech(self) -> None: ...
+    def mark_end_of_speech(self) -> list[StreamEvent]: ...
 
     async def cancel(self) -> None: ...
 
@@ -131,6 +135,9 @@ class SessionConfig:
     turns_per_minute: int = 12
     audio_dir: Path | None = None  # store each utterance as a wav here; None = never store
     cancel_wait_s: float = 1.0  # longest wait for a cancelled turn task to unwind
+    # retrieve on a stable partial transcript while the caller still speaks (assistant.preempt);
+    # the turn reuses it when the final transcript asks the same, else it is discarded
+    speculate: bool = True
 
 
 @dataclass
@@ -146,6 +153,7 @@ class TurnHandle:
     interrupted: bool = False
     ended: bool = False  # its TurnEnd (or TurnError) was emitted: it finished on its own
     task: asyncio.Task[None] | None = None
+    speculation: Speculation | None = None  # retrieval started on its partial transcript
 
     def interrupt(self) -> None:
         """Stop the turn now: the model stops at its next token, the voice at its next chunk."""
@@ -177,6 +185,7 @@ class VoiceSession:
         emit: Emit,
         config: SessionConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        speculate: Speculate | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.run_turn = run_turn
@@ -196,6 +205,7 @@ class VoiceSession:
             sample_rate=self.config.sample_rate,
             max_utterance_s=self.config.max_utterance_s,
         )
+        self.speculator = Speculator(speculate if self.config.speculate else None)
         self._closed = False
         self.turns_started = 0
         self.barge_ins = 0
@@ -225,7 +235,7 @@ class VoiceSession:
             return
         self._last_push_at = self._clock()
         try:
-            await self.recognizer.push(pcm)
+            events = self.recognizer.accept(pcm)
         except RecognizerBusyError:
             await self._notice(
                 "asr_busy",
@@ -236,12 +246,15 @@ class VoiceSession:
             await self._notice("bad_audio", str(exc))
             return
         self._recorder.keep(pcm)
+        for event in events:  # the VAD's own events: acted on now (barge-in), no queue
+            await self._handle_safely(event)
         await self._barge_in_on_length()
 
     async def end_of_speech(self) -> None:
         """Push-to-talk release: the utterance ends now, without waiting for the VAD."""
         if not self._closed:
-            await self.recognizer.end_of_speech()
+            for event in self.recognizer.mark_end_of_speech():
+                await self._handle_safely(event)
 
     async def ask(self, text: str) -> None:
         """A typed question: it becomes a turn at once (interrupting any answer in progress)."""
@@ -285,17 +298,22 @@ class VoiceSession:
     # ---- recognition -------------------------------------------------------------------
 
     async def _consume(self) -> None:
+        """What decoding produces (partials, finals), as the recogniser's `events()` yields it."""
         async for event in self.recognizer.events():
-            try:
-                await self._handle(event)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # one bad event must not end the session
-                log.exception("session event %r failed", type(event).__name__)
+            await self._handle_safely(event)
+
+    async def _handle_safely(self, event: StreamEvent) -> None:
+        try:
+            await self._handle(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one bad event must not end the session
+            log.exception("session event %r failed", type(event).__name__)
 
     async def _handle(self, event: StreamEvent) -> None:
         if isinstance(event, SpeechStarted):
             onset = self._last_push_at  # the frame that carried the onset arrived then
+            self.speculator.new_utterance()
             await self._emit(SessionEvent(None, event))
             if self.config.barge_in and self._may_barge_in(onset):
                 if self.config.barge_in_on == "speech":
@@ -307,6 +325,13 @@ class VoiceSession:
             if event.text.strip():
                 await self._emit(SessionEvent(None, event))
                 await self._confirm_barge_in(event.text)
+                if self._pending_barge_in is None:  # over an answer it may be only 嗯
+                    language = decide_language(
+                        event.text,
+                        declared=self.config.language,
+                        previous=self.conversation.language,
+                    )
+                    self.speculator.on_partial(event.text, language)
         elif isinstance(event, Utterance):
             await self._final(event)
 
@@ -328,6 +353,17 @@ class VoiceSession:
         await self._interrupt(onset_at=onset, reason="barge_in")
 
     async def _final(self, event: Utterance) -> None:
+        speculation = self.speculator.take()
+        try:
+            await self._final_turn(event, speculation)
+        finally:
+            if speculation is not None and speculation is not self._turn_speculation():
+                speculation.discard()  # no turn took it (silence, 嗯, a limit)
+
+    def _turn_speculation(self) -> Speculation | None:
+        return self._turn.speculation if self._turn is not None else None
+
+    async def _final_turn(self, event: Utterance, speculation: Speculation | None) -> None:
         now = self._clock()
         end_point_at = now - event.end_latency_s
         text = event.transcript.text.strip()
@@ -355,6 +391,7 @@ class VoiceSession:
             "voice",
             end_of_speech_at=end_point_at,
             asr_ms=event.end_latency_s * 1000,
+            speculation=speculation,
         )
 
     async def _notice(self, code: str, message: str) -> None:
@@ -395,6 +432,7 @@ class VoiceSession:
         *,
         end_of_speech_at: float | None,
         asr_ms: float | None = None,
+        speculation: Speculation | None = None,
     ) -> None:
         now = self._clock()
         if not self._turn_allowed(now):
@@ -408,8 +446,11 @@ class VoiceSession:
         self.turns_started += 1
         await self._emit(SessionEvent(turn_id, TurnStarted(kind, question, language)))
         turn = TurnHandle(turn_id, kind, started=now, end_of_speech_at=end_of_speech_at)
+        turn.speculation = speculation
+        context = contextvars.copy_context()  # the turn's retrieval stage finds it there
+        context.run(SPECULATION.set, speculation)
         turn.task = asyncio.create_task(
-            self._run(turn, question, language, asr_ms), name=f"turn-{turn_id}"
+            self._run(turn, question, language, asr_ms), name=f"turn-{turn_id}", context=context
         )
         self._turns = {turn_id: turn} | {
             i: t for i, t in self._turns.items() if i >= turn_id - 4
@@ -447,6 +488,9 @@ class VoiceSession:
             log.exception("turn %s failed", turn.id)
             turn.ended = True
             await self._emit(SessionEvent(turn.id, TurnError("turn_failed", str(exc) or "failed")))
+        finally:
+            if turn.speculation is not None:
+                turn.speculation.discard()  # unused (e.g. refused before retrieval): stop it
 
     def _observe(self, turn: TurnHandle, event: TurnEvent, extra: dict[str, float]) -> TurnEvent:
         """Keep the turn's playback clock; add the session's timings to its TurnEnd."""

@@ -1,12 +1,11 @@
 """The turn API: `Assistant` answers a question (typed or spoken) as a stream of events, and
 speaks the answer sentence by sentence while the model is still writing.
 
-Speech overlaps generation: the answer events are consumed by one task that queues each
-`AnswerSentence` for a second task running the synthesizer in a worker thread, so sentence 1
-is being synthesised (and its audio sent) while the model writes sentence 2. Cancelling the
-task that consumes `answer_spoken()` cancels both tasks: the model stops at its next token and
-the synthesizer at its next chunk. `TurnEnd` comes last, after the audio, with `first_audio`
-added to its timings.
+A spoken turn is one chain of async generators, no queue or task between them:
+`Answerer.answer` (rewrite, retrieval, evidence gate, generation, sentence checks) ->
+`stages.synthesis.speak` (each sentence's audio as it comes). Closing or cancelling the
+consumer of `answer_spoken()` stops the model at its next token and the synthesizer at its
+next chunk. `TurnEnd` comes last, after the audio, with `first_audio` added to its timings.
 """
 
 from __future__ import annotations
@@ -23,7 +22,9 @@ import numpy as np
 from assistant.answerer import Answerer, Conversation
 from assistant.config import AssistantSettings
 from assistant.generators import build_generator
+from assistant.preempt import Speculation
 from assistant.stages.language import decide_language
+from assistant.stages.retrieval import retrieve_now
 from assistant.stages.synthesis import speak
 from assistant.types import (
     FinalTranscript,
@@ -38,7 +39,6 @@ from voices.types import Synthesizer, Transcriber
 
 log = logging.getLogger(__name__)
 VoiceFor = Callable[[SpokenLanguage], Synthesizer]
-_END = object()
 
 
 class Assistant:
@@ -95,6 +95,17 @@ class Assistant:
     ) -> SpokenLanguage:
         previous = conversation.language if conversation is not None else None
         return decide_language(question, declared=language, previous=previous)
+
+    def speculate(self, question: str, *, collection: str, language: SpokenLanguage) -> Speculation:
+        """Retrieval for a caller's stable partial transcript, started now; the turn reuses
+        it when its final query asks the same (assistant.preempt)."""
+        k = self.settings.retrieval_k
+        retriever = self.answerer.retriever_for(collection)
+        hits = asyncio.create_task(
+            retrieve_now(retriever, question, language, k), name="speculative-retrieval"
+        )
+        hits.add_done_callback(lambda task: task.cancelled() or task.exception())  # retrieved
+        return Speculation(question, language, k, hits)
 
     def answer(
         self,

@@ -1,21 +1,23 @@
-"""End of turn: silence-only endpointing vs the VAD with Smart Turn v3, on real speech with pauses.
+"""End of turn: silence-only endpointing vs the VAD with Smart Turn v3, on real turns with pauses.
 
-    .venv/bin/python bench/end_of_turn.py [--audio ../shared/fixtures/audio] [--pause-ms 900]
+    PYTHONPATH=$PWD .venv/bin/python bench/end_of_turn.py [--turns FILE.jsonl]
+        [--check-ms 300 500] [--threshold 0.5 0.7] [--verbose]
 
-Each clip is one caller's turn (real human speech). Two versions of each are run through the
-real streaming recogniser's endpointing (Silero VAD, and Smart Turn when enabled) at real
-rate, frame by frame: the clip as recorded (its own pauses), and the clip with its longest
-inner pause (between 25 % and 85 % of the speech, a real word boundary found by the VAD)
-stretched to `--pause-ms` of silence, as a caller does who stops to think mid-sentence.
-The transcriber is a stub (no Whisper): only end points are measured, in audio time.
+The turns (bench/data/end-of-turn/README.md) are real people's speech that nobody here
+wrote or edited: read passages and telephone-call scripts from the SPPAS samples, in seven
+languages, cut at the ends of sentences with their natural pauses inside (inter-pausal units
+from the recordings' own annotations). Each turn is fed, as recorded and followed by 3 s of
+silence, through the real streaming recogniser's endpointing (Silero VAD, and Smart Turn
+when enabled) frame by frame in audio time. The transcriber is a stub (no Whisper): only end
+points are measured.
 
-- cut-off: the recogniser ended the utterance before the caller finished (an end point
-  inside the turn); counted per turn;
-- added delay: from the end of the caller's speech (the last voiced VAD window) to the end
-  point that closed the turn.
+- cut-off: the recogniser ended an utterance before the caller's labelled end of speech (it
+  would have answered half a question); counted per turn, and apart for the turns that
+  have a pause inside;
+- added delay: from the labelled end of speech to the end point that closed the turn.
 
-Turn detection's own compute (one model call per check, in the decode worker) is printed
-apart: on a loaded machine it adds that much wall time to each check's decision.
+Smart Turn's compute (one model call per check, in the decode worker) is printed apart: on a
+loaded machine it adds that much wall time to each check's decision.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,15 +37,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from voices.audio_io import read_file_audio  # noqa: E402
-from voices.config import StreamingSettings, TurnDetectionSettings, VadSettings  # noqa: E402
+from voices.config import StreamingSettings, TurnDetectionSettings  # noqa: E402
 from voices.streaming import StreamingRecognizer  # noqa: E402
 from voices.turn_detection import SmartTurnModel  # noqa: E402
 from voices.types import PIPELINE_SAMPLE_RATE, SpokenLanguage, Transcript, Utterance  # noqa: E402
-from voices.vad import WINDOW, SileroVad, shared_vad_model  # noqa: E402
+from voices.vad import shared_vad_model  # noqa: E402
 
 SR = PIPELINE_SAMPLE_RATE
 FRAME = 320  # 20 ms frames, as the widget sends
 TRAILING_S = 3.0
+TOLERANCE_S = 0.05  # an end point this close before the labelled end is not a cut-off
 
 
 class StubTranscriber:
@@ -66,45 +70,9 @@ class TimedModel:
         return value
 
 
-def voiced_windows(audio: np.ndarray) -> np.ndarray:
-    probs = SileroVad(shared_vad_model()).process(audio)
-    return probs >= VadSettings().threshold
-
-
-def speech_end_s(audio: np.ndarray) -> float:
-    voiced = np.flatnonzero(voiced_windows(audio))
-    return float((voiced[-1] + 1) * WINDOW / SR) if voiced.size else 0.0
-
-
-def with_long_pause(audio: np.ndarray, pause_ms: float) -> np.ndarray | None:
-    """The clip with its longest inner pause stretched to `pause_ms` (None: no inner pause)."""
-    voiced = voiced_windows(audio)
-    idx = np.flatnonzero(voiced)
-    if idx.size < 4:
-        return None
-    first, last = idx[0], idx[-1]
-    best: tuple[int, int] | None = None
-    run_start = None
-    for i in range(first, last + 1):
-        if not voiced[i] and run_start is None:
-            run_start = i
-        elif voiced[i] and run_start is not None:
-            lo, hi = first + 0.25 * (last - first), first + 0.85 * (last - first)
-            if lo <= run_start <= hi and (best is None or i - run_start > best[1] - best[0]):
-                best = (run_start, i)
-            run_start = None
-    if best is None:
-        # no silent window inside: cut at the middle of the speech (a word boundary or not)
-        middle = int((first + last) / 2)
-        best = (middle, middle)
-    cut = ((best[0] + best[1]) // 2) * WINDOW
-    gap = np.zeros(int(pause_ms / 1000 * SR), np.float32)
-    return np.concatenate([audio[:cut], gap, audio[cut:]])
-
-
 def end_points(
     audio: np.ndarray,
-    language: SpokenLanguage,
+    language: SpokenLanguage | None,
     detector: TimedModel | None,
     silence_ms: int,
     turn: TurnDetectionSettings | None = None,
@@ -127,75 +95,142 @@ def end_points(
     return points
 
 
+@dataclass(frozen=True)
+class Turn:
+    id: str
+    language: str  # ISO code (cmn, yue, en, deu, fra, jpn, por, spa)
+    audio: np.ndarray  # the turn as recorded, from a little before its first word
+    end_s: float  # the labelled end of speech, in the clip's time
+    paused: bool  # a pause inside the turn (between two of its units)
+
+    @property
+    def spoken(self) -> SpokenLanguage | None:
+        """The recogniser's language for the turn (None: not one the service speaks)."""
+        return self.language if self.language in ("yue", "cmn", "en") else None  # type: ignore[return-value]
+
+
+def load_turns(path: Path) -> list[Turn]:
+    recordings: dict[str, np.ndarray] = {}
+    turns = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        if entry["file"] not in recordings:
+            recordings[entry["file"]] = read_file_audio(
+                path.parent / entry["file"], max_duration_s=120, max_bytes=10**8
+            )
+        audio = recordings[entry["file"]]
+        start = int(entry["start_s"] * SR)
+        end = int(entry["end_s"] * SR)
+        turns.append(
+            Turn(
+                entry["id"],
+                entry["language"],
+                audio[start:end],
+                (end - start) / SR,
+                bool(entry["inner_pauses_s"]),
+            )
+        )
+    return turns
+
+
+@dataclass
+class Tally:
+    turns: int = 0
+    cut_offs: int = 0
+    paused: int = 0
+    paused_cut_offs: int = 0
+    delays_ms: list[float] = field(default_factory=list)
+
+    def add(self, turn: Turn, points: list[float]) -> None:
+        early = [p for p in points if p < turn.end_s - TOLERANCE_S]
+        closing = [p for p in points if p >= turn.end_s - TOLERANCE_S]
+        self.turns += 1
+        self.cut_offs += bool(early)
+        self.paused += turn.paused
+        self.paused_cut_offs += bool(early) and turn.paused
+        if closing:
+            self.delays_ms.append((closing[0] - turn.end_s) * 1000)
+
+    def row(self, name: str) -> str:
+        d = sorted(self.delays_ms)
+        p50 = statistics.median(d) if d else float("nan")
+        p90 = d[min(len(d) - 1, int(0.9 * len(d)))] if d else float("nan")
+        return (
+            f"| {name} | {self.cut_offs}/{self.turns} | {self.paused_cut_offs}/{self.paused} "
+            f"| {p50:.0f} | {p90:.0f} |"
+        )
+
+
 def main(args: argparse.Namespace) -> None:
-    entries = json.loads((args.audio / "transcripts.json").read_text(encoding="utf-8"))
+    turns = load_turns(args.turns)
     model = TimedModel(SmartTurnModel())
     default = TurnDetectionSettings()
     configs: dict[str, tuple[TimedModel | None, int, TurnDetectionSettings | None]] = {
-        "silence 700 ms (before)": (None, 700, None),
+        "silence 700 ms": (None, 700, None),
         "silence 1600 ms": (None, 1600, None),
-        f"VAD + Smart Turn, defaults (after): first check {default.check_silence_ms} ms, "
-        f"then every {default.recheck_ms} ms, thresholds {default.thresholds}, "
-        f"max {default.max_silence_ms} ms": (model, 700, default),
+        f"Smart Turn (default: first check {default.check_silence_ms} ms, thresholds "
+        f"{sorted(set(default.thresholds.values()))}, max {default.max_silence_ms} ms)": (
+            model,
+            700,
+            default,
+        ),
     }
     for check_ms in args.check_ms:
         for threshold in args.threshold:
             turn = TurnDetectionSettings(
                 check_silence_ms=check_ms, thresholds=dict.fromkeys(("yue", "cmn", "en"), threshold)
             )
-            name = f"VAD + Smart Turn: first check {check_ms} ms, threshold {threshold:g}"
-            configs[name] = (model, 700, turn)
-    turns: list[tuple[str, str, np.ndarray, SpokenLanguage]] = []
-    for entry in entries:
-        audio = read_file_audio(args.audio / entry["file"], max_duration_s=60, max_bytes=10**8)
-        lang: SpokenLanguage = {"yue": "yue", "en": "en"}.get(entry["language"], "cmn")  # type: ignore[assignment]
-        turns.append((entry["file"], "as recorded", audio, lang))
-        paused = with_long_pause(audio, args.pause_ms)
-        if paused is not None:
-            turns.append((entry["file"], f"pause {args.pause_ms:g} ms", paused, lang))
-    print(f"# {len(turns)} turns from {args.audio}; load {os.getloadavg()}")
-    print("# (the machine is shared by 7 parallel helpers: compute figures vary with load)")
-    for name, (detector, silence_ms, turn) in configs.items():
-        cut_offs, delays = 0, []
-        for clip, variant, audio, lang in turns:
-            end = speech_end_s(audio)
-            points = end_points(audio, lang, detector, silence_ms, turn)
-            early = [p for p in points if p < end]
-            closing = [p for p in points if p >= end]
-            cut_offs += bool(early)
-            if closing:
-                delays.append((closing[0] - end) * 1000)
+            configs[f"Smart Turn: first check {check_ms} ms, threshold {threshold:g}"] = (
+                model,
+                700,
+                turn,
+            )
+    paused = sum(t.paused for t in turns)
+    languages = sorted({t.language for t in turns})
+    print(
+        f"# {len(turns)} real turns ({paused} with a pause inside) from {args.turns}, "
+        f"languages {languages}; load {os.getloadavg()}"
+    )
+    print("# (the machine is shared by parallel helpers: compute figures vary with load)")
+    print("\n| endpointing | cut off | cut off, turns with a pause | delay p50 ms | p90 ms |")
+    print("|---|---|---|---|---|")
+    by_language: dict[str, dict[str, Tally]] = {}
+    for name, (detector, silence_ms, turn_settings) in configs.items():
+        tally = Tally()
+        for turn in turns:
+            points = end_points(turn.audio, turn.spoken, detector, silence_ms, turn_settings)
+            tally.add(turn, points)
+            by_language.setdefault(name, {}).setdefault(turn.language, Tally()).add(turn, points)
             if args.verbose:
-                print(
-                    json.dumps(
-                        {
-                            "config": name,
-                            "clip": clip,
-                            "variant": variant,
-                            "speech_end_s": round(end, 2),
-                            "end_points_s": [round(p, 2) for p in points],
-                            "cut_off": bool(early),
-                        }
-                    )
-                )
-        p50 = statistics.median(delays) if delays else float("nan")
-        print(
-            f"{name}: cut-offs {cut_offs}/{len(turns)} turns; added delay after the end of "
-            f"speech p50 {p50:.0f} ms, max {max(delays, default=float('nan')):.0f} ms "
-            f"(n={len(delays)})"
-        )
+                record = {"config": name, "turn": turn.id, "end_s": round(turn.end_s, 2)}
+                record["end_points_s"] = [round(p, 2) for p in points]
+                print(json.dumps(record))
+        print(tally.row(name))
+    print("\nPer language (cut off | delay p50 ms):\n")
+    names = list(configs)
+    print("| language | turns | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for language in languages:
+        cells = []
+        for name in names:
+            t = by_language[name][language]
+            p50 = statistics.median(t.delays_ms) if t.delays_ms else float("nan")
+            cells.append(f"{t.cut_offs} / {p50:.0f}")
+        count = by_language[names[0]][language].turns
+        print(f"| {language} | {count} | " + " | ".join(cells) + " |")
     if model.seconds:
         ms = sorted(s * 1000 for s in model.seconds)
         print(
-            f"Smart Turn compute per check: p50 {ms[len(ms) // 2]:.0f} ms, max {ms[-1]:.0f} ms "
+            f"\nSmart Turn compute per check: p50 {ms[len(ms) // 2]:.0f} ms, max {ms[-1]:.0f} ms "
             f"({len(ms)} checks, 1 thread); load {os.getloadavg()}"
         )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--audio", type=Path, default=ROOT.parent / "shared" / "fixtures" / "audio")
-    parser.add_argument("--pause-ms", type=float, default=900)
+    parser.add_argument(
+        "--turns", type=Path, default=ROOT / "bench" / "data" / "end-of-turn" / "turns.jsonl"
+    )
     parser.add_argument("--check-ms", type=int, nargs="*", default=[])
     parser.add_argument("--threshold", type=float, nargs="*", default=[0.5])
     parser.add_argument("--verbose", action="store_true", help="one JSON line per turn")

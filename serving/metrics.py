@@ -1,7 +1,8 @@
 """Prometheus metrics of the voice server, in a registry per app (tests build many apps).
 
-A finished turn has exactly one outcome (`turn_outcome`), counted in `samyu_turns_total` and,
-when it is not the model's answer, the reason why in `samyu_turn_failures_total`:
+A finished turn has exactly one outcome (`TurnEnd.outcome`, or `cancelled`), counted in
+`samyu_turns_total` and, when it is not the model's answer, the reason why in
+`samyu_turn_failures_total`:
   model                the model answered from the sources
   extractive_fallback  the model's answer was replaced by quoted source sentences (ungrounded,
                        degenerate, wrong language...) while the model itself worked
@@ -16,9 +17,11 @@ timeout is exactly what an operator needs to see.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from assistant.frames import TurnEnd
 
 if TYPE_CHECKING:
     from serving.report import TurnJournal
@@ -43,42 +46,12 @@ STAGES = (
     "total",
 )
 _BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0)
-# outcome names a turn-end record may carry explicitly, and what they mean here
-_EXPLICIT = {
-    "model": "model",
-    "answered": "model",
-    "extractive": "extractive_fallback",
-    "extractive_fallback": "extractive_fallback",
-    "fallback": "extractive_fallback",
-    "refused": "refused",
-    "redirected": "refused",
-    "timeout": "timeout",
-    "error": "error",
-    "failed": "error",
-    "cancelled": "cancelled",
-    "interrupted": "cancelled",
-}
 
 
-def turn_outcome(event: Any) -> Outcome:
-    """The one outcome of a turn-end record (assistant.types.TurnEnd or a newer one).
-
-    An explicit `outcome` field wins when the record has one; otherwise it is derived from
-    `cancelled`, `refused`, `error` (a GeneratorError code the turn survived) and `fallback`.
-    """
-    if getattr(event, "cancelled", False):
-        return "cancelled"
-    explicit = getattr(event, "outcome", None)
-    if isinstance(explicit, str) and explicit in _EXPLICIT:
-        return _EXPLICIT[explicit]  # type: ignore[return-value]
-    if getattr(event, "refused", False):
-        return "refused"
-    error = getattr(event, "error", None)
-    if error:
-        return "timeout" if error == "timeout" else "error"
-    if getattr(event, "fallback", None):
-        return "extractive_fallback"
-    return "model"
+def turn_outcome(event: TurnEnd) -> Outcome:
+    """The one outcome of a finished turn: `TurnEnd.outcome` (assistant/frames.py, where it
+    is computed), or `cancelled` when the turn was stopped before it ended."""
+    return "cancelled" if event.cancelled else event.outcome
 
 
 class Metrics:
@@ -142,7 +115,7 @@ class Metrics:
 
     def record_turn(
         self,
-        event: Any,
+        event: TurnEnd,
         *,
         input: str = "voice",
         collection: str = "",
@@ -152,12 +125,12 @@ class Metrics:
         """Count one finished turn, observe its timings and journal it; returns its outcome."""
         outcome = turn_outcome(event)
         self.turns.labels(input=input, outcome=outcome).inc()
-        cause = getattr(event, "error", None) or getattr(event, "fallback", None)
+        cause = event.error or event.fallback
         if outcome not in ("model", "cancelled"):
             self.turn_failures.labels(outcome=outcome, cause=str(cause or "none")).inc()
         if outcome in ("timeout", "error"):
             self.errors.labels(code=f"model_{cause or outcome}").inc()
-        timings = getattr(event, "timings", None) or {}
+        timings = event.timings
         self.observe_timings(timings)
         if self.journal is not None:
             from serving.report import TurnRecord
@@ -166,9 +139,9 @@ class Metrics:
                 TurnRecord(
                     collection=collection,
                     input=input,
-                    language=str(getattr(event, "language", None) or "unknown"),
+                    language=str(event.language or "unknown"),
                     outcome=outcome,
-                    question=question or str(getattr(event, "query", "") or ""),
+                    question=question or event.query,
                     timings=timings,
                     sources=tuple(sources),
                     cause=str(cause) if cause else None,

@@ -139,26 +139,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # ---- server frames -------------------------------------------------------------------
 
 
-def encode_frame(payload: dict[str, Any], session_id: str = "") -> str:
-    """A server frame as JSON text that is sure to encode as UTF-8.
-
-    A frame that cannot be encoded (a lone surrogate reached it from somewhere) is never
-    dropped silently, which would leave the caller waiting on a dead line: it becomes an
-    `error` frame for the same turn, and a log line says which frame type was lost.
-    """
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        kind = payload.get("type", "?")
-        log.warning("session %s: %s frame not encodable as UTF-8; sent an error", session_id, kind)
-        frame = error("unencodable_frame", f"the server could not encode a {kind!r} frame")
-        if "turn_id" in payload:
-            frame["turn_id"] = payload["turn_id"]
-        text = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
-    return text
-
-
 def error(code: str, message: str, *, fatal: bool = False) -> dict[str, Any]:
     return {"type": "error", "code": code, "message": message, "fatal": fatal}
 
@@ -221,15 +201,31 @@ def turn_end(turn_id: int | None, frame: TurnEnd) -> dict[str, Any]:
     }
 
 
-def encode(frame: dict[str, Any]) -> str:
-    """A server frame as the JSON text sent; raises ValueError when it cannot be sent (e.g. a
-    lone surrogate from a client's text, which UTF-8 cannot carry)."""
+def encode(frame: dict[str, Any], session_id: str = "") -> tuple[str, bool]:
+    """A server frame as the JSON text to send, and whether it went as it was.
+
+    A frame that cannot be encoded (a lone surrogate reached it from a client's text, which
+    UTF-8 cannot carry) is never dropped silently, which would leave the caller waiting on a
+    dead line: it becomes an `error` frame (code `unencodable_frame`) for the same turn, a
+    log line says which frame type was lost, and the second value is False (the caller
+    counts it). The one encoding path of every server frame.
+    """
     text = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
     try:
         text.encode("utf-8")
+        return text, True
     except UnicodeEncodeError as exc:
-        raise ValueError(f"frame {frame.get('type')!r} is not valid UTF-8: {exc.reason}") from None
-    return text
+        kind = frame.get("type", "?")
+        log.warning(
+            "session %s: %s frame not encodable as UTF-8 (%s); sent an error",
+            session_id,
+            kind,
+            exc.reason,
+        )
+    lost = error("unencodable_frame", f"a {kind} frame was lost")
+    if "turn_id" in frame:
+        lost["turn_id"] = frame["turn_id"]
+    return json.dumps(lost, ensure_ascii=False, separators=(",", ":")), False
 
 
 def ready(

@@ -9,15 +9,15 @@ admin jobs, metrics. Tests build `Engines` once per test session and hand it to
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from assistant.answerer import Conversation
-from assistant.frames import TurnEvent
-from assistant.session import Emit, SessionConfig, TurnRunner, VoiceSession
+from assistant.session import Emit, SessionConfig, Speculate, TurnRunner, VoiceSession
 from knowledge_base.collection import CollectionError, KnowledgeBase
 from knowledge_base.types import QueryOptions
 from serving.jobs import IngestJob, JobRegistry
@@ -65,16 +65,12 @@ class Engines:
         return int(self.voices.voice(language).sample_rate)
 
     def turn_runner(self, collection: str) -> TurnRunner:
-        assistant = self.assistant
+        """The spoken turn over `collection`: the assistant's own chain, bound (no wrapper)."""
+        return functools.partial(self.assistant.answer_spoken, collection=collection)
 
-        def run_turn(
-            question: str, *, language: SpokenLanguage | None, conversation: Conversation
-        ) -> AsyncIterator[TurnEvent]:
-            return assistant.answer_spoken(
-                question, language=language, collection=collection, conversation=conversation
-            )
-
-        return run_turn
+    def speculator(self, collection: str) -> Speculate:
+        """Retrieval ahead of the final transcript, for the turns over `collection`."""
+        return functools.partial(self.assistant.speculate, collection=collection)
 
     def new_conversation(self) -> Conversation:
         return self.assistant.new_conversation()
@@ -98,9 +94,7 @@ def load_engines(settings: Settings, kb: KnowledgeBase) -> Engines:
         return value
 
     vad = timed("vad", shared_vad_model)
-    transcriber = timed(
-        "asr", lambda: build_transcriber(settings.voices, vad_model=vad)
-    )
+    transcriber = timed("asr", lambda: build_transcriber(settings.voices, vad_model=vad))
     voices = VoiceRegistry(settings.voices.tts)
     timed("voices", lambda: [voices.voice(lang) for lang in SPOKEN_LANGUAGES])
     assistant = timed(
@@ -253,6 +247,7 @@ class Runtime:
         return VoiceSession(
             recognizer=AsyncStreamingRecognizer(core),
             run_turn=self.engines.turn_runner(collection),
+            speculate=self.engines.speculator(collection),
             conversation=self.engines.new_conversation(),
             emit=emit,
             config=config,

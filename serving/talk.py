@@ -4,9 +4,11 @@ The socket is a thin shell around `assistant.session.VoiceSession`: it enforces 
 (origin, concurrent sessions, frame size, floods, idle and session time), converts client
 frames into pipeline input frames (assistant.frames) and the session's frames into server
 frames, and nothing else. Everything the server sends goes through one queue and one sender
-task, so frames never interleave; frames of a turn whose handle says `interrupted` (audio
-still waiting in the queue) are dropped, not sent. A frame that cannot be encoded becomes an
-`error` frame (code `unencodable_frame`), is logged, and the session goes on.
+task, so frames never interleave: the session puts its frames into that queue itself (no
+callback in between) and the sender converts each into wire frames as it sends them; frames
+of a turn whose handle says `interrupted` (audio still waiting in the queue) are dropped.
+A frame that cannot be encoded becomes an `error` frame (code `unencodable_frame`), is
+logged, and the session goes on.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ if TYPE_CHECKING:
     from serving.settings import ServerSettings
 
 log = logging.getLogger("samyu.talk")
-Outgoing = dict[str, Any] | bytes | None  # a JSON frame, an audio frame, or the end
+# a session frame (converted by the sender), a JSON frame of the socket's own, or the end
+Outgoing = SessionEvent | dict[str, Any] | None
+Wire = protocol.Outgoing  # a JSON frame or audio bytes, as sent
 router = APIRouter()
 
 
@@ -77,7 +81,7 @@ class TalkConnection:
         self.metrics = runtime.metrics
         self.session_id = uuid.uuid4().hex[:16]
         self.session: VoiceSession | None = None
-        self.outbox: asyncio.Queue[tuple[int | None, Outgoing]] = asyncio.Queue(maxsize=1024)
+        self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue(maxsize=1024)
         self.turn_inputs: dict[int, str] = {}
         self.turn_report: dict[int, dict[str, Any]] = {}  # question + documents, for the report
         self.collection = ""
@@ -169,8 +173,8 @@ class TalkConnection:
             await self.session.close()
         if close.error is not None:
             self.metrics.errors.labels(code=close.error["code"]).inc()
-            await self._put(None, close.error)
-        await self._put(None, None)  # the sender stops after what is queued
+            await self.outbox.put(close.error)
+        await self.outbox.put(None)  # the sender stops after what is queued
         with contextlib.suppress(Exception):
             await asyncio.wait_for(sender, timeout=5.0)
         sender.cancel()
@@ -197,39 +201,41 @@ class TalkConnection:
 
     # ---- receiving -------------------------------------------------------------------------
 
-    def _timeout(self) -> tuple[float, _Close]:
+    def _timeout(self) -> tuple[float, str]:
+        """Seconds until the nearest limit, and which one (start, idle or session time)."""
         now = time.monotonic()
         session_left = self.opened + self.limits.max_session_s - now
         if self.session is None:
             start_left = self.opened + self.limits.start_timeout_s - now
             if start_left < session_left:
-                return start_left, _fatal(
-                    protocol.CLOSE_POLICY_VIOLATION,
-                    "start_timeout",
-                    f"no start frame within {self.limits.start_timeout_s:g} s",
-                )
+                return start_left, "start_timeout"
         if self.session is not None and self.session.answering:
             self.last_activity = now  # an answer in progress is activity
         idle_left = self.last_activity + self.limits.idle_timeout_s - now
         if idle_left < session_left:
-            return idle_left, _fatal(
-                protocol.CLOSE_NORMAL,
-                "idle_timeout",
-                f"nothing received for {self.limits.idle_timeout_s:g} s; closing",
-            )
-        return session_left, _fatal(
-            protocol.CLOSE_NORMAL,
-            "session_expired",
-            f"sessions last at most {self.limits.max_session_s:g} s; please reconnect",
-        )
+            return idle_left, "idle_timeout"
+        return session_left, "session_expired"
+
+    def _timed_out(self, limit: str) -> _Close:
+        s = self.limits
+        if limit == "start_timeout":
+            message = f"no start frame within {s.start_timeout_s:g} s"
+            return _fatal(protocol.CLOSE_POLICY_VIOLATION, limit, message)
+        if limit == "idle_timeout":
+            message = f"nothing received for {s.idle_timeout_s:g} s; closing"
+            return _fatal(protocol.CLOSE_NORMAL, limit, message)
+        message = f"sessions last at most {s.max_session_s:g} s; please reconnect"
+        return _fatal(protocol.CLOSE_NORMAL, limit, message)
 
     async def _receive_loop(self) -> None:
         while True:
-            timeout, on_timeout = self._timeout()
+            timeout, limit = self._timeout()
             if timeout <= 0:
-                raise on_timeout
+                raise self._timed_out(limit)
             try:
-                message = await asyncio.wait_for(self.ws.receive(), timeout=min(timeout, 1.0))
+                # asyncio.timeout, not wait_for: no task is created per frame received
+                async with asyncio.timeout(min(timeout, 1.0)):
+                    message = await self.ws.receive()
             except TimeoutError:
                 continue  # re-evaluate: an answer in progress keeps the session alive
             if message["type"] == "websocket.disconnect":
@@ -337,7 +343,7 @@ class TalkConnection:
         language = None if frame.language == "auto" else frame.language
         self.session = self.runtime.new_session(
             collection=collection,
-            emit=self._on_event,
+            emit=self.outbox.put,  # the session's frames go straight to the sender
             endpointing=frame.mode == "hands_free",
             config=SessionConfig(
                 language=language,
@@ -362,8 +368,7 @@ class TalkConnection:
             collection,
             frame.sample_rate,
         )
-        await self._put(
-            None,
+        await self.outbox.put(
             protocol.ready(
                 session_id=self.session_id,
                 limits=self._announced_limits(),
@@ -391,46 +396,35 @@ class TalkConnection:
 
     # ---- sending ----------------------------------------------------------------------
 
-    async def _send_error(self, code: str, message: str, turn_id: int | None = None) -> None:
+    async def _send_error(self, code: str, message: str) -> None:
         self.metrics.errors.labels(code=code).inc()
-        frame = protocol.error(code, message)
-        if turn_id is not None:
-            frame["turn_id"] = turn_id
-        await self._put(None, frame)
-
-    async def _put(self, turn_id: int | None, payload: Outgoing) -> None:
-        await self.outbox.put((turn_id, payload))
+        await self.outbox.put(protocol.error(code, message))
 
     async def _sender(self) -> None:
-        while True:
-            turn_id, payload = await self.outbox.get()
-            if payload is None:
-                return
-            if self.session is not None and self.session.interrupted(turn_id):
-                continue  # audio and text of an interrupted answer: never sent
+        """The one sender: session frames become wire frames here, in order."""
+        while (item := await self.outbox.get()) is not None:
             try:
-                if isinstance(payload, bytes):
-                    await self.ws.send_bytes(payload)
-                else:
-                    await self.ws.send_text(self._encode(payload))
+                for turn_id, payload in self._wire(item):
+                    if self.session is not None and self.session.interrupted(turn_id):
+                        continue  # audio and text of an interrupted answer: never sent
+                    if isinstance(payload, bytes):
+                        await self.ws.send_bytes(payload)
+                    else:
+                        await self.ws.send_text(self._encode(payload))
             except Exception as exc:  # the client went away; the receive loop notices
                 log.info("session %s: send failed (%s); sender stops", self.session_id, exc)
                 return
 
     def _encode(self, frame: dict[str, Any]) -> str:
-        """JSON text of a frame; one that cannot be encoded becomes an error frame (logged)."""
-        try:
-            return protocol.encode(frame)
-        except (TypeError, ValueError) as exc:
-            log.error("session %s: %s frame not sent: %s", self.session_id, frame.get("type"), exc)
+        text, sent_as_is = protocol.encode(frame, self.session_id)
+        if not sent_as_is:
             self.metrics.errors.labels(code="unencodable_frame").inc()
-            error = protocol.error("unencodable_frame", f"a {frame.get('type')} frame was lost")
-            if "turn_id" in frame:
-                error["turn_id"] = frame["turn_id"]
-            return protocol.encode(error)
+        return text
 
-    async def _on_event(self, item: SessionEvent) -> None:
-        """Session frame -> server frame(s)."""
+    def _wire(self, item: SessionEvent | dict[str, Any]) -> list[tuple[int | None, Wire]]:
+        """What goes on the wire for one outbox item, each with the turn it belongs to."""
+        if not isinstance(item, SessionEvent):
+            return [(None, item)]  # the socket's own frames (ready, errors) belong to no turn
         turn_id, event = item.turn_id, item.event
         if isinstance(event, SpeechStarted | PartialTranscript | FinalTranscript):
             self.last_activity = time.monotonic()  # the caller is speaking: not idle
@@ -438,8 +432,7 @@ class TalkConnection:
         if isinstance(event, Interrupted):
             self._count_interruption(event)
             turn_id = None  # the interruption itself must get through
-        for frame in frames:
-            await self._put(turn_id, frame)
+        return [(turn_id, frame) for frame in frames]
 
     def _count_interruption(self, event: Interrupted) -> None:
         turn = self.session.turn(event.interrupted_turn) if self.session else None

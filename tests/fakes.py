@@ -74,12 +74,14 @@ class FakeVadModel:
 class FakeTranscriber:
     """The recogniser's engine: each final decode takes the next scripted (text, language).
 
-    Partial (provisional) decodes return the first half of the next final's words. An
+    Partial (provisional) decodes return the first half of the next final's words, or
+    `partial` when set (a caller whose words the recogniser already has, or mishears). An
     exhausted script transcribes as empty text (noise). `calls` records every decode.
     """
 
     script: deque[tuple[str, SpokenLanguage]] = field(default_factory=deque)
     calls: list[tuple[float, bool]] = field(default_factory=list)  # (audio seconds, final)
+    partial: str | None = None
 
     @classmethod
     def saying(cls, *utterances: str | tuple[str, SpokenLanguage]) -> FakeTranscriber:
@@ -99,7 +101,9 @@ class FakeTranscriber:
         seconds = audio.size / PIPELINE_SAMPLE_RATE
         self.calls.append((seconds, not provisional))
         text, label = self.script[0] if self.script else ("", language or "en")
-        if provisional:
+        if provisional and self.partial is not None:
+            text = self.partial
+        elif provisional:
             words = text.split()
             text = " ".join(words[: max(1, len(words) // 2)]) if words else ""
         elif self.script:

@@ -43,11 +43,11 @@ Threading / asyncio
     `accept(pcm)` (VAD and buffering only: sub-millisecond per 20 ms frame) and
     `decode_pending()` (Whisper: CPU-heavy, hundreds of ms). Their shared state is guarded by
     a lock and decoding happens outside it, so `accept` never waits for Whisper.
-    `AsyncStreamingRecognizer` is the asyncio face: `await push(pcm)` runs `accept` on the
-    loop (cheap) and a worker task runs `decode_pending` in a thread (`asyncio.to_thread`),
-    so the event loop is never blocked and SpeechStarted is not delayed by a decode in
-    flight; partials are coalesced (at most one pending) when decoding is slower than speech.
-    Consume with `async for event in recognizer.events()`.
+    `AsyncStreamingRecognizer` is the asyncio face: `accept(pcm)` runs the VAD on the loop
+    (cheap) and returns its events at once, so SpeechStarted is never delayed by a decode in
+    flight; `events()` runs `decode_pending` in a thread (`asyncio.to_thread`) whenever work
+    is due and yields the results, so the event loop is never blocked; partials are
+    coalesced (at most one pending) when decoding is slower than speech.
 
 Session language
     `language` is the caller's declared language (or None for auto); the labels of this
@@ -418,7 +418,8 @@ class StreamingRecognizer:
     def _check_turn(self, check: _TurnCheck) -> list[StreamEvent]:
         assert self.turn_detector is not None
         probability = self.turn_detector.end_probability(check.audio)
-        threshold = self.turn_settings.thresholds.get(check.language, 0.5)
+        thresholds = self.turn_settings.thresholds
+        threshold = thresholds.get(check.language, thresholds.get("en", 0.5))
         with self._lock:
             self.turn_checks += 1
             still_paused = (
@@ -511,28 +512,46 @@ class StreamingRecognizer:
 class AsyncStreamingRecognizer:
     """asyncio face of `StreamingRecognizer`: decoding runs in a worker thread.
 
-    Usage (one per WebSocket):
+    Usage (one per WebSocket), the direct way (what `assistant.session.VoiceSession` does):
         rec = AsyncStreamingRecognizer(StreamingRecognizer(transcriber, sample_rate=16000))
-        async for event in rec.events():   # in one task
-            ...
-        await rec.push(frame)              # in another, for each binary frame
-        await rec.end_of_speech()          # push-to-talk release (optional)
-        await rec.aclose()                 # at the end: finishes decoding, ends events()
+        for event in rec.accept(frame): ...      # VAD now: SpeechStarted, empty finals
+        async for event in rec.events(): ...     # in one task: what decoding produced
+    `accept` hands the cheap events back to its caller at once (no queue: a barge-in acts on
+    SpeechStarted in the same call), and `events()` runs the decoding itself: it waits for
+    due work, decodes it in a worker thread (the loop is never blocked) and yields the
+    results; no worker task and no event queue sit between the recogniser and its consumer.
+
+    The older push style still works: `await push(frame)` / `await end_of_speech()` keep the
+    cheap events for `events()` to yield (before the next decode results), and
+    `await aclose()` finishes the utterance, decodes what is pending, then ends `events()`.
     """
 
     def __init__(self, core: StreamingRecognizer) -> None:
         self.core = core
-        self._events: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+        self._held: deque[StreamEvent] = deque()  # push-style events, for events() to yield
         self._wake = asyncio.Event()
         self._closing = False
-        self._worker: asyncio.Task[None] | None = None
+        self._cancelled = False
+
+    def accept(self, pcm: bytes) -> list[StreamEvent]:
+        """Feed one frame; its cheap events now. Raises AudioInputError / RecognizerBusyError
+        (frame not consumed)."""
+        events = self.core.accept(pcm)
+        self._wake.set()
+        return events
+
+    def mark_end_of_speech(self) -> list[StreamEvent]:
+        """Push-to-talk release: the utterance ends now (its final comes from `events()`)."""
+        events = self.core.mark_end_of_speech()
+        self._wake.set()
+        return events
 
     async def push(self, pcm: bytes) -> None:
-        """Feed one frame. Raises AudioInputError / RecognizerBusyError (frame not consumed)."""
-        self._emit(self.core.accept(pcm))
+        """`accept`, keeping the events for `events()` (the push style)."""
+        self._held.extend(self.accept(pcm))
 
     async def end_of_speech(self) -> None:
-        self._emit(self.core.mark_end_of_speech())
+        self._held.extend(self.mark_end_of_speech())
 
     def voiced_s(self) -> float:
         """Seconds of speech in the utterance in progress (barge-in decides on it)."""
@@ -543,39 +562,26 @@ class AsyncStreamingRecognizer:
         if self._closing:
             return
         self._closing = True
-        self._emit(self.core.mark_closed())
-        await self._ensure_worker()
+        self._held.extend(self.core.mark_closed())
+        self._wake.set()
 
     async def cancel(self) -> None:
-        """Stop at once (the caller hung up): pending decodes are dropped."""
-        self._closing = True
-        if self._worker is not None:
-            self._worker.cancel()
-        self._events.put_nowait(None)
+        """Stop at once (the caller hung up): pending decodes are dropped, `events()` ends."""
+        self._closing = self._cancelled = True
+        self._wake.set()
 
     async def events(self) -> AsyncIterator[StreamEvent]:
-        while (event := await self._events.get()) is not None:
-            yield event
-
-    def _emit(self, events: list[StreamEvent]) -> None:
-        for event in events:
-            self._events.put_nowait(event)
-        if self._worker is None:
-            self._worker = asyncio.get_running_loop().create_task(self._decode_loop())
-        self._wake.set()
-
-    async def _ensure_worker(self) -> None:
-        if self._worker is None:
-            self._worker = asyncio.get_running_loop().create_task(self._decode_loop())
-        self._wake.set()
-
-    async def _decode_loop(self) -> None:
-        while True:
-            await self._wake.wait()
+        """Held (push-style) events, then the results of each due decode, as they come."""
+        while not self._cancelled:
             self._wake.clear()
-            while self.core.has_pending_decode():
+            if self._held:
+                yield self._held.popleft()
+            elif self.core.has_pending_decode():
                 for event in await asyncio.to_thread(self.core.decode_pending):
-                    self._events.put_nowait(event)
-            if self._closing:
-                self._events.put_nowait(None)
+                    if self._cancelled:
+                        return
+                    yield event
+            elif self._closing:
                 return
+            else:
+                await self._wake.wait()

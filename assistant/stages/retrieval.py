@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Sequence
 
 from assistant.frames import Source
+from assistant.preempt import speculative_hits
 from assistant.speakable import clean_for_display
 from knowledge_base.types import Hit, QueryOptions, Retriever
 from voices.types import SpokenLanguage
@@ -26,7 +27,19 @@ async def retrieve(retriever: Retriever, query: str, language: SpokenLanguage, k
     Twice k are retrieved (in a worker thread: FAISS and BM25 are blocking); when some are in
     the caller's language only those are kept: a small model answers in the language of its
     sources as much as of its instructions, and the sources shown then match the answer.
+    Hits retrieved ahead for the same query on the caller's stable partial transcript
+    (assistant.preempt.Speculation) are used instead when there are some.
     """
+    ahead = await speculative_hits(query, language, k)
+    if ahead is not None:
+        return ahead
+    return await retrieve_now(retriever, query, language, k)
+
+
+async def retrieve_now(
+    retriever: Retriever, query: str, language: SpokenLanguage, k: int
+) -> list[Hit]:
+    """`retrieve` without speculation (what a speculation itself runs)."""
     hits = await asyncio.to_thread(retriever.retrieve, query, QueryOptions(k=2 * k))
     chinese = language != "en"
     same = [h for h in hits if h.chunk.language.startswith("zh") == chinese]

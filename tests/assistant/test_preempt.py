@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from assistant.preempt import (
+    SPECULATION,
+    Speculation,
+    Speculator,
     acknowledgement,
     expected_first_token_s,
     is_stable,
     needs_acknowledgement,
     prefix_messages,
+    speculative_hits,
     still_valid,
 )
 from assistant.prompts import PromptSource, answer_messages
@@ -39,3 +45,49 @@ def test_acknowledgements_in_the_callers_language_when_the_answer_will_be_late()
     assert "查" in acknowledgement("yue") and acknowledgement("en").startswith("Sure")
     assert needs_acknowledgement(expected_first_token_s(600, 100, 250) + 0.5, 1.5)
     assert not needs_acknowledgement(expected_first_token_s(300, 250, 250) + 0.5, 1.5)
+
+
+def _speculation(question: str, hits: list) -> Speculation:
+    async def retrieved() -> list:
+        return hits
+
+    return Speculation(question, "en", 3, asyncio.ensure_future(retrieved()))
+
+
+async def test_speculation_starts_once_on_a_stable_partial_and_goes_to_the_final() -> None:
+    started: list[str] = []
+
+    def speculate(question: str, *, language: str) -> Speculation:
+        started.append(question)
+        return _speculation(question, [])
+
+    stage = Speculator(speculate)
+    for partial in ("How much is", "How much is the passport fee", "how much is the passport fee"):
+        stage.on_partial(partial, "en")
+    stage.on_partial("how much is the passport fee?", "en")  # one per utterance
+    assert started == ["how much is the passport fee"]
+    taken = stage.take()
+    assert taken is not None and taken.question == started[0]
+    assert stage.take() is None and stage.partials == []
+    taken.discard()
+
+
+async def test_the_retrieval_stage_reuses_a_matching_speculation_and_discards_another() -> None:
+    hits = ["hit"]
+    same = _speculation("how much is the passport fee", hits)
+    token = SPECULATION.set(same)
+    try:
+        assert await speculative_hits("How much is the passport fee?", "en", 3) == hits
+        assert same.outcome == "reused"
+        assert await speculative_hits("How much is the passport fee?", "en", 3) is None  # once
+    finally:
+        SPECULATION.reset(token)
+    other = _speculation("where do I renew my identity card", hits)
+    token = SPECULATION.set(other)
+    try:
+        assert await speculative_hits("How much is the passport fee?", "en", 3) is None
+        assert other.outcome == "discarded"
+        assert await speculative_hits("How much is the passport fee?", "cmn", 3) is None
+    finally:
+        SPECULATION.reset(token)
+    assert await speculative_hits("How much is the passport fee?", "en", 3) is None  # none set

@@ -32,6 +32,7 @@ from assistant.types import (
     AudioData,
     AudioStart,
     FinalTranscript,
+    PartialTranscript,
     SourcesFound,
     TurnEnd,
 )
@@ -252,6 +253,7 @@ class FakeCall:
 
     def __init__(self, session: VoiceSession, log: Transcript, clock, generator) -> None:
         self.session, self.log, self.clock, self.generator = session, log, clock, generator
+        self.retrievals: list[str] = []  # the queries the knowledge base was asked
 
     async def say(self, speech_ms: float, *, pause_ms: float = 800) -> None:
         from tests.fakes import frames, silence, tone
@@ -279,15 +281,16 @@ def fake_call(fake_kb):
         *utterances: str,
         generator: FakeGenerator | None = None,
         assistant_settings: Any = None,
+        partial: str | None = None,
         **config: Any,
     ) -> FakeCall:
         generator = generator or FakeGenerator()
         engines = fake_engines(fake_kb, generator=generator, settings=assistant_settings)
         assistant: Assistant = engines.assistant
         clock = ManualClock()
-        core = StreamingRecognizer(
-            FakeTranscriber.saying(*utterances), vad_model=FakeVadModel(), clock=clock
-        )
+        transcriber = FakeTranscriber.saying(*utterances)
+        transcriber.partial = partial
+        core = StreamingRecognizer(transcriber, vad_model=FakeVadModel(), clock=clock)
         log = Transcript()
         session = VoiceSession(
             recognizer=AsyncStreamingRecognizer(core),
@@ -296,10 +299,25 @@ def fake_call(fake_kb):
             emit=log.emit,
             config=SessionConfig(**config),
             clock=clock,
+            speculate=engines.speculator("demo"),
         )
         assert isinstance(engines.voices, FakeVoices)
         await session.start()
         call = FakeCall(session, log, clock, generator)
+        retriever_for = assistant.answerer.retriever_for
+
+        def counting(name: str):  # every retrieval, speculative or not, goes through here
+            retriever = retriever_for(name)
+            real = retriever.retrieve
+
+            def retrieve(query, options):
+                call.retrievals.append(query)
+                return real(query, options)
+
+            retriever.retrieve = retrieve
+            return retriever
+
+        assistant.answerer.retriever_for = counting
         calls.append(call)
         return call
 
@@ -493,4 +511,79 @@ async def test_fake_voice_to_voice_times_the_answer_not_the_holding_phrase(fake_
         assert phrase not in end.answer
         assert [a for _q, a in call.session.conversation.history] == [end.answer]
     finally:
+        await call.session.close()
+
+
+async def _speak_until_partials(call: FakeCall, count: int) -> None:
+    """Speech, fed until the recogniser has given `count` partial transcripts (partials are
+    decoded in the worker while the caller speaks; the timeline waits for them)."""
+    from tests.fakes import frames, tone
+
+    for n in range(1, count + 1):
+        for frame in frames(tone(600)):
+            call.clock.advance(0.02)
+            await call.session.feed_audio(frame)
+        await call.log.wait(lambda e, n=n: len(call.log.events(PartialTranscript)) >= n, 30)
+
+
+async def _pause(call: FakeCall) -> None:
+    from tests.fakes import frames, silence
+
+    for frame in frames(silence(800)):
+        call.clock.advance(0.02)
+        await call.session.feed_audio(frame)
+
+
+async def test_fake_retrieval_on_a_stable_partial_is_reused_by_the_turn(fake_call) -> None:
+    question = "How much is the passport fee?"
+    call = await fake_call(question, partial="How much is the passport fee")
+    try:
+        await _speak_until_partials(call, 2)  # two agreeing partials: stable
+        (speculation,) = call.session.speculator.started
+        await speculation.hits  # retrieved while the caller was still speaking
+        assert call.retrievals == ["How much is the passport fee"]
+        await _pause(call)
+        end = await call.log.wait(is_(TurnEnd, 1), timeout=30)
+        assert speculation.outcome == "reused"
+        assert call.retrievals == ["How much is the passport fee"]  # not retrieved again
+        sources = call.log.events(SourcesFound, 1)[0].sources
+        assert sources and end.event.outcome in ("model", "extractive_fallback")
+    finally:
+        await call.session.close()
+
+
+async def test_fake_retrieval_on_a_partial_the_final_contradicts_is_discarded(fake_call) -> None:
+    question = "How much is the passport fee?"
+    call = await fake_call(question, partial="Where do I renew my identity card")
+    try:
+        await _speak_until_partials(call, 2)
+        (speculation,) = call.session.speculator.started
+        await _pause(call)
+        await call.log.wait(is_(TurnEnd, 1), timeout=30)
+        assert speculation.outcome == "discarded"
+        assert call.retrievals[-1] == question  # the turn retrieved for what was asked
+        assert call.retrievals.count(question) == 1
+    finally:
+        await call.session.close()
+
+
+async def test_fake_no_speculation_while_the_caller_talks_over_an_answer(fake_call) -> None:
+    from tests.fakes import FakeGenerator
+
+    generator = FakeGenerator(hold_at=2)  # an answer in progress
+    call = await fake_call(
+        "How much is the passport fee?",
+        generator=generator,
+        partial="mm hmm ok",
+        barge_in_guard_s=0,
+        barge_in_min_speech_s=5.0,  # only words interrupt here, and "mm hmm ok" does not
+    )
+    try:
+        await call.session.ask("Who issues passports?")
+        await asyncio.wait_for(generator.held.wait(), 30)
+        await _speak_until_partials(call, 2)
+        assert not call.log.events(Interrupted)  # still answering
+        assert not call.session.speculator.started  # 嗯 over an answer is not a question yet
+    finally:
+        generator.release.set()
         await call.session.close()

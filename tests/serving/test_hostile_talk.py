@@ -16,7 +16,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from serving.protocol import encode_frame
+from serving.protocol import encode
 from tests.fixtures_serving import LiveServer, run_live_server, serving_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -87,8 +87,9 @@ def test_an_unencodable_server_frame_becomes_an_error_frame_and_a_log_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="samyu.protocol")
-    text = encode_frame({"type": "answer", "turn_id": 3, "delta": "fee \ud800"}, "abc")
+    text, sent_as_is = encode({"type": "answer", "turn_id": 3, "delta": "fee \ud800"}, "abc")
     frame = json.loads(text)
+    assert sent_as_is is False
     assert frame == {**frame, "type": "error", "code": "unencodable_frame", "turn_id": 3}
     assert "abc: answer frame not encodable" in caplog.text
 

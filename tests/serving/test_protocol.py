@@ -45,10 +45,18 @@ def test_turn_end_carries_its_outcome(end: TurnEnd, outcome: str) -> None:
     assert frame["outcome"] == outcome and frame["type"] == "turn_end"
 
 
-def test_encode_refuses_what_utf8_cannot_carry() -> None:
-    assert json.loads(protocol.encode({"type": "answer", "delta": "係 ok"}))["delta"] == "係 ok"
-    with pytest.raises(ValueError, match="UTF-8"):
-        protocol.encode({"type": "answer", "delta": "bad \ud800"})
+def test_encode_turns_what_utf8_cannot_carry_into_an_error_frame() -> None:
+    text, sent_as_is = protocol.encode({"type": "answer", "delta": "係 ok"})
+    assert json.loads(text)["delta"] == "係 ok" and sent_as_is
+    text, sent_as_is = protocol.encode({"type": "answer", "turn_id": 2, "delta": "bad \ud800"})
+    assert not sent_as_is
+    assert json.loads(text) == {
+        "type": "error",
+        "code": "unencodable_frame",
+        "message": "a answer frame was lost",
+        "fatal": False,
+        "turn_id": 2,
+    }
 
 
 def test_playback_frames_are_parsed_and_checked() -> None:
