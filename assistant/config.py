@@ -40,6 +40,12 @@ class LlamaCppSettings(BaseModel):
         description="Evaluate each language's system prompt once per context and restore its "
         "saved KV state, instead of reading it again every turn.",
     )
+    share_threads: bool = Field(
+        default=True,
+        description="When k contexts work at once, each uses max(1, n // k) of n_threads / "
+        "n_threads_batch, set again before every token: one caller gets every thread, "
+        "concurrent callers do not oversubscribe the cores (llama.cpp threads spin-wait).",
+    )
     n_threads: int = Field(
         default=1,
         ge=1,

@@ -19,6 +19,11 @@ follow-up rewrite, another language) used the context. `prefill(messages)` evalu
 prefix ahead of time (system + evidence while the caller is still speaking): the answer that
 follows with the same prefix starts from there.
 
+Threads shared: llama.cpp's threads spin-wait on each other, so k contexts working at once
+with 2 threads each on 2 cores run far slower than with 1 each. With `share_threads` each
+busy context uses max(1, n // k) threads (n = n_threads, or n_threads_batch for reading a
+prompt), set again before every token: a caller alone gets both cores, four callers one each.
+
 Cancellation: generation runs in a worker thread that checks a stop flag between tokens; when
 the consuming task is cancelled (or the stream closed) the flag is set and the thread ends at
 the next token.
@@ -80,6 +85,7 @@ class _Context:
     llama: Any
     saved: dict[str, tuple[list[int], Any]] = field(default_factory=dict)  # key -> (tokens, state)
     busy: bool = False
+    threads: tuple[int, int] = (0, 0)  # (generation, prompt) threads set now; 0 = as loaded
 
     def evaluated(self) -> list[int]:
         return list(self.llama.input_ids[: self.llama.n_tokens])
@@ -110,6 +116,7 @@ class LlamaCppChatModel(BaseChatModel):
     temperature: float = 0.1
     n_contexts: int = 1
     reuse_system_prompt: bool = True
+    share_threads: bool = True
 
     _contexts: list[_Context] = PrivateAttr(default_factory=list)
     _free: threading.Condition = PrivateAttr(default_factory=threading.Condition)
@@ -183,12 +190,25 @@ class LlamaCppChatModel(BaseChatModel):
                 self._free.wait()
             context = max(free, key=lambda c: _common_prefix(c.evaluated(), tokens))
             context.busy = True
+        self._share_threads(context)
         try:
             yield context
         finally:
             with self._free:
                 context.busy = False
                 self._free.notify()
+
+    def _share_threads(self, context: _Context) -> None:
+        """Give `context` its share of the threads for the contexts busy now (see above)."""
+        if not self.share_threads:
+            return
+        busy = max(1, sum(c.busy for c in self._contexts))
+        threads = (max(1, self.n_threads // busy), max(1, self.n_threads_batch // busy))
+        if context.threads != threads:
+            import llama_cpp
+
+            llama_cpp.llama_set_n_threads(context.llama.ctx, *threads)
+            context.threads = threads
 
     def _restore_system_prompt(self, context: _Context, tokens: list[int], size: int) -> None:
         """Make `context` hold the KV of the prompt's system part: already there, restored
@@ -245,6 +265,7 @@ class LlamaCppChatModel(BaseChatModel):
                 for chunk in stream:
                     if text := chunk["choices"][0].get("text"):
                         yield text
+                    self._share_threads(context)  # others may have started or finished
             finally:
                 stream.close()
 
@@ -320,6 +341,7 @@ def build_llama_cpp_generator(settings: AssistantSettings) -> ChatModelGenerator
         temperature=settings.temperature,
         n_contexts=config.n_contexts,
         reuse_system_prompt=config.reuse_system_prompt,
+        share_threads=config.share_threads,
     )
     chat_model.load()
     return ChatModelGenerator("llama_cpp", chat_model)

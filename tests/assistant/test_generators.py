@@ -181,3 +181,34 @@ async def test_prefill_and_the_system_prompt_are_reused(embedded_generator):
         saved[0] == tokens[:system_size] for c in model._contexts for saved in c.saved.values()
     )
     assert "".join(await first_tokens(embedded_generator, 3))
+
+
+def test_busy_contexts_share_the_threads(monkeypatch):
+    """One caller gets every thread; two at once get half each, set before their next token
+    (llama.cpp threads spin-wait, so oversubscribed cores slow every caller down)."""
+    from types import SimpleNamespace
+
+    import llama_cpp
+
+    from assistant.generators.llama_cpp import LlamaCppChatModel, _Context
+
+    calls: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(llama_cpp, "llama_set_n_threads", lambda *args: calls.append(args))
+    model = LlamaCppChatModel(model_path="unused.gguf", n_threads=2, n_threads_batch=4)
+    first, second = _Context(SimpleNamespace(ctx=1)), _Context(SimpleNamespace(ctx=2))
+    model._contexts = [first, second]  # the pool alone: no model is loaded
+
+    first.busy = True
+    model._share_threads(first)
+    second.busy = True
+    model._share_threads(second)
+    model._share_threads(first)
+    model._share_threads(first)  # unchanged: not set again
+    second.busy = False
+    model._share_threads(first)
+    assert calls == [(1, 2, 4), (2, 1, 2), (1, 1, 2), (1, 2, 4)]
+
+    model.share_threads = False
+    second.busy = True
+    model._share_threads(first)
+    assert len(calls) == 4
