@@ -47,11 +47,12 @@ class LlamaCppSettings(BaseModel):
         "concurrent callers do not oversubscribe the cores (llama.cpp threads spin-wait).",
     )
     n_threads: int = Field(
-        default=1,
+        default=2,
         ge=1,
-        description="CPU threads for generation. llama.cpp's threads spin-wait on each other, so "
-        "on a CPU shared with other work one thread is faster (measured 7.7 vs 2.0 tokens/s "
-        "here under load); raise it on a dedicated machine.",
+        description="CPU threads for generation when one caller is answered (share_threads "
+        "divides them among busy contexts). Measured on the near-idle 2-core machine "
+        "(bench/llm_prefix.py): 41 tokens/s with 2 threads vs 25 with 1. On a CPU shared "
+        "with other heavy work 1 can be faster (llama.cpp threads spin-wait).",
     )
     n_threads_batch: int = Field(
         default=2,

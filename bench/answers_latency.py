@@ -2,7 +2,7 @@
 `samyu serve` (embedded models) over /ws/talk on loopback; then N callers typing at once.
 
     flock /work/notes/cpu.lock .venv/bin/python bench/answers_latency.py [--per-language 4]
-        [--sessions 4] [--rounds 2] [--env ASSISTANT__LLAMA_CPP__N_CONTEXTS=1 ...]
+        [--sessions 4] [--rounds 2] [--env ASSISTANT__LLAMA_CPP__N_CONTEXTS=1 ...] [--code DIR]
 
 Sequential part: each answerable demo question (bench/data/qa/demo.jsonl, file order) is
 typed in a fresh session with the language set; first text = question sent -> first `answer`
@@ -21,7 +21,9 @@ import json
 import os
 import time
 from collections import Counter
+from pathlib import Path
 
+import server_common
 from server_common import ROOT, machine, running_server
 
 from serving.loadtest import Caller, percentile
@@ -127,7 +129,10 @@ async def main(args: argparse.Namespace) -> None:
     env = dict(item.split("=", 1) for item in args.env)
     for key, value in env.items():
         os.environ[f"SAMYU_{key.upper()}"] = value
-    print(f"# server settings: {env or 'defaults'}; code {ROOT}")
+    if args.code:  # the server runs from another checkout (e.g. the code before a change)
+        server_common.ROOT = args.code.resolve()
+        os.environ["PYTHONPATH"] = str(args.code.resolve())
+    print(f"# server settings: {env or 'defaults'}; code {server_common.ROOT}")
     asked = questions(args.per_language)
     with running_server() as server:
         print(f"# server ready, RSS {server.rss_mb():.0f} MiB; {load()}", flush=True)
@@ -147,4 +152,5 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-sequential", action="store_true")
     parser.add_argument("--env", nargs="*", default=[], help="KEY=VALUE server settings")
+    parser.add_argument("--code", type=Path, default=None, help="run the server from DIR")
     asyncio.run(main(parser.parse_args()))
