@@ -128,9 +128,9 @@ class AssistantSettings(BaseModel):
         default=1.5,
         ge=0,
         description='Say a short holding phrase ("好，我幫你查下。", "Sure, let me check.") '
-        "when the model has not produced an answer sentence this long after the evidence gate "
-        "passed (a busy or slow model), so the caller is not left in silence. Spoken once, "
-        "never for refusals, not part of the answer or the memory. 0 or null: never.",
+        "when the model has not started answering (no word, no sentence) this long after the "
+        "evidence gate passed (a busy or slow model), so the caller is not left in silence. "
+        "Spoken once, never for refusals, not part of the answer or the memory. 0 or null: never.",
     )
 
     # ---- input limits ----------------------------------------------------------------

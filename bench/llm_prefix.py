@@ -135,11 +135,46 @@ async def variant(spec: str, model: str) -> None:
     await generator.aclose()
 
 
+def memory(model: str, contexts: int, n_batch: int) -> None:
+    """Resident memory the model and each further context add (RSS, after one prompt each)."""
+    import psutil
+
+    from assistant.generators.llama_cpp import LlamaCppChatModel
+    from assistant.models import embedded_model_path
+
+    settings = AssistantSettings()
+    settings.llama_cpp.model = model  # type: ignore[assignment]
+    process = psutil.Process()
+    before = process.memory_info().rss
+    chat = LlamaCppChatModel(
+        model_path=str(embedded_model_path(settings)), n_contexts=contexts, n_batch=n_batch
+    )
+    chat.load()
+    language, question, files = QUESTIONS[1]
+    tokens, _stop, _system = chat.prompt_tokens(to_langchain(messages(language, question, files)))
+    for context in chat._contexts:
+        context.llama.eval(tokens)
+    used = (process.memory_info().rss - before) / 2**20
+    print(f"| {model} | {contexts} contexts | n_batch {n_batch} | RSS +{used:.0f} MiB |")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", default=["1:2:256", "2:2:256", "2:2:64"])
     parser.add_argument("--model", default="qwen2.5-coder-0.5b")
+    parser.add_argument(
+        "--memory", nargs="*", default=[], help="contexts:n_batch pairs: RSS of a pool, no timing"
+    )
     args = parser.parse_args()
+    for spec in args.memory:  # each in a fresh process, so the figures do not mix
+        contexts, n_batch = spec.split(":")
+        code = (
+            "import sys; sys.argv=['x']; sys.path.insert(0, 'bench'); import llm_prefix; "
+            f"llm_prefix.memory({args.model!r}, {contexts}, {n_batch})"
+        )
+        __import__("subprocess").run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    if args.memory:
+        return
     print(f"# load average at start {os.getloadavg()}; 2 cores shared by parallel helpers")
     print(
         "| model | threads:batch threads:n_batch | prompt tok p50 | read tok p50 | read tok/s |"
