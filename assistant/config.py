@@ -28,12 +28,14 @@ class LlamaCppSettings(BaseModel):
         "and instructions plus the answer).",
     )
     n_contexts: int = Field(
-        default=2,
+        default=4,
         ge=1,
         le=16,
         description="llama.cpp contexts over the one memory-mapped model: this many callers "
-        "are answered at once, the others wait for a free context. Each adds a KV cache "
-        "(~25 MB for 0.5B at n_ctx 2048).",
+        "are answered at once (sharing the threads, see share_threads), the others wait for "
+        "a free context. With 2, a third caller waited for a whole answer and hit the "
+        "first-token limit (3 of 8 turns with 4 typed sessions). Each context adds its KV "
+        "cache and compute buffers (bench/llm_prefix.py --memory).",
     )
     reuse_system_prompt: bool = Field(
         default=True,
