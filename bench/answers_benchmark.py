@@ -74,6 +74,9 @@ async def record_all(args: argparse.Namespace) -> None:
 
     kb = knowledge_base(args.home)
     settings = AssistantSettings(first_token_timeout_s=args.first_token_timeout)
+    for item in args.setting:  # e.g. evidence_budget_tokens=160
+        key, value = item.split("=", 1)
+        setattr(settings, key, type(getattr(settings, key))(value))
     if args.model:  # only in checkouts that have the setting (not in the first version)
         settings.llama_cpp.model = args.model
     if args.contexts:
@@ -165,6 +168,7 @@ def main() -> None:
     rec.add_argument("--spoken", action="store_true", help="synthesise speech (first audio)")
     rec.add_argument("--model", default=None, help="packaged model key (llama_cpp.model)")
     rec.add_argument("--contexts", type=int, default=0, help="llama_cpp.n_contexts")
+    rec.add_argument("--setting", nargs="*", default=[], help="KEY=VALUE assistant settings")
     sc = commands.add_parser("score")
     sc.add_argument("outcomes", type=Path, nargs="+")
     args = parser.parse_args()
