@@ -14,8 +14,10 @@ and waits only when all are busy, instead of queueing behind one locked context.
 Prompt reuse: a prompt is formatted with the GGUF's own chat template and tokenised here, and
 the request goes to the free context whose evaluated tokens share the longest prefix with it;
 llama.cpp then reads only the new part. The system prompt of each language is evaluated once
-per context and its KV state saved, so it is restored (not re-read) after another prompt (a
-follow-up rewrite, another language) used the context. `prefill(messages)` evaluates a prompt
+for the whole pool and its KV state saved: any context restores it (a state blob loads into
+any context of the same model and size) instead of re-reading it, also after another prompt (a
+follow-up rewrite, another language) used the context. `warm(system_prompts)` reads them at
+load time, so no caller pays for it. `prefill(messages)` evaluates a prompt
 prefix ahead of time (system + evidence while the caller is still speaking): the answer that
 follows with the same prefix starts from there.
 
@@ -35,7 +37,7 @@ import hashlib
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -47,6 +49,7 @@ from pydantic import ConfigDict, PrivateAttr
 from assistant.config import AssistantSettings
 from assistant.generators.chat_model import ChatModelGenerator, to_langchain
 from assistant.models import embedded_model_path
+from assistant.prompts import system_prompt
 from assistant.threads import iterate_in_thread
 from assistant.types import ChatTurn, GeneratorError
 
@@ -80,15 +83,23 @@ def disable_extra_buffers() -> None:
 
 @dataclass
 class _Context:
-    """One llama.cpp context of the pool and the system-prompt states saved in it."""
+    """One llama.cpp context of the pool."""
 
     llama: Any
-    saved: dict[str, tuple[list[int], Any]] = field(default_factory=dict)  # key -> (tokens, state)
     busy: bool = False
     threads: tuple[int, int] = (0, 0)  # (generation, prompt) threads set now; 0 = as loaded
 
     def evaluated(self) -> list[int]:
         return list(self.llama.input_ids[: self.llama.n_tokens])
+
+
+def _compact(state: Any) -> Any:
+    """A saved state without its per-token logits: `save_state` copies n_tokens x n_vocab
+    floats (77 MB for a 127-token system prompt with Qwen's 152k vocabulary), which nothing
+    reads: after `load_state` llama-cpp-python evaluates again before sampling. One row is
+    kept (load_state broadcasts it)."""
+    state.scores = state.scores[-1:].copy()
+    return state
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -121,6 +132,8 @@ class LlamaCppChatModel(BaseChatModel):
     _contexts: list[_Context] = PrivateAttr(default_factory=list)
     _free: threading.Condition = PrivateAttr(default_factory=threading.Condition)
     _formatter: Any = PrivateAttr(default=None)
+    # system prompt states, shared by the pool: sha1 of the tokens -> (tokens, LlamaState)
+    _saved: dict[str, tuple[list[int], Any]] = PrivateAttr(default_factory=dict)
     _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
@@ -212,19 +225,32 @@ class LlamaCppChatModel(BaseChatModel):
 
     def _restore_system_prompt(self, context: _Context, tokens: list[int], size: int) -> None:
         """Make `context` hold the KV of the prompt's system part: already there, restored
-        from the state saved the first time, or read now and saved."""
+        from the state saved the first time (in any context), or read now and saved."""
         if not self.reuse_system_prompt or size == 0:
             return
         if _common_prefix(context.evaluated(), tokens) >= size:
             return
         key = hashlib.sha1(bytes(str(tokens[:size]), "ascii")).hexdigest()
         llama = context.llama
-        if key in context.saved:
-            llama.load_state(context.saved[key][1])
+        if key in self._saved:
+            llama.load_state(self._saved[key][1])
             return
         llama.reset()
         llama.eval(tokens[:size])
-        context.saved[key] = (tokens[:size], llama.save_state())
+        self._saved[key] = (tokens[:size], _compact(llama.save_state()))
+
+    def warm(self, system_prompts: Sequence[str]) -> int:
+        """Read each system prompt once and save its state for the pool (blocking; at load
+        time), so the first caller of each language does not pay for it; returns how many
+        are saved."""
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        for system in system_prompts:
+            messages = [SystemMessage(content=system), HumanMessage(content="?")]
+            tokens, _stop, size = self.prompt_tokens(messages)
+            with self._context_for(tokens) as context:
+                self._restore_system_prompt(context, tokens, size)
+        return len(self._saved)
 
     def prefill(self, messages: Sequence[ChatTurn]) -> int:
         """Evaluate a prompt ahead of time (blocking; run it in a thread) so a later request
@@ -344,4 +370,6 @@ def build_llama_cpp_generator(settings: AssistantSettings) -> ChatModelGenerator
         share_threads=config.share_threads,
     )
     chat_model.load()
+    if config.reuse_system_prompt:
+        chat_model.warm([system_prompt(lang, settings.hotline) for lang in ("en", "yue", "cmn")])
     return ChatModelGenerator("llama_cpp", chat_model)

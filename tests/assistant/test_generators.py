@@ -176,10 +176,8 @@ async def test_prefill_and_the_system_prompt_are_reused(embedded_generator):
     assert 0 < system_size < cached
     best = max(_common_prefix(c.evaluated(), tokens) for c in model._contexts)
     assert best >= cached - 8  # all but the chat template's closing tokens are already read
-    # the system prompt's state is saved and restored after other prompts used the context
-    assert any(
-        saved[0] == tokens[:system_size] for c in model._contexts for saved in c.saved.values()
-    )
+    # the system prompt's state is saved for the pool, restored after other prompts
+    assert any(saved[0] == tokens[:system_size] for saved in model._saved.values())
     assert "".join(await first_tokens(embedded_generator, 3))
 
 
@@ -212,3 +210,44 @@ def test_busy_contexts_share_the_threads(monkeypatch):
     second.busy = True
     model._share_threads(first)
     assert len(calls) == 4
+
+
+async def test_warm_system_prompts_are_restored_in_every_context_not_read(embedded_generator):
+    """Each language's system prompt is read once at load for the whole pool: any context
+    then restores it, reads only the rest of the prompt, and answers the same."""
+    from assistant.generators.chat_model import to_langchain
+    from assistant.prompts import system_prompt
+
+    model = embedded_generator.chat_model
+    assert len(model._contexts) >= 2
+    system = system_prompt("yue", "1823")  # warmed by build_llama_cpp_generator
+    prompt = [
+        ChatTurn("system", system),
+        ChatTurn("user", "資料:\n[1] 護照費用: 港幣460元\n問題: 幾多錢?"),
+    ]
+    tokens, _stop, size = model.prompt_tokens(to_langchain(prompt))
+    assert any(saved[0] == tokens[:size] for saved in model._saved.values())
+    assert all(saved[1].scores.shape[0] == 1 for saved in model._saved.values())  # compacted
+    read: list[int] = []
+    answers = []
+    for context in model._contexts[:2]:
+        context.llama.reset()  # forget what it read: only the saved state can help
+        original = context.llama.eval
+        context.llama.eval = lambda t, original=original: (read.append(len(t)), original(t))[1]
+        try:
+            for other in model._contexts:
+                other.busy = other is not context  # the request must take this context
+            answers.append("".join(await first_tokens_of(embedded_generator, prompt, 6)))
+        finally:
+            for other in model._contexts:
+                other.busy = False
+            del context.llama.eval
+    assert read and max(read) <= len(tokens) - size + 1  # never the system prompt again
+    assert answers[0] == answers[1] and answers[0]
+
+
+async def first_tokens_of(generator, messages, n: int) -> list[str]:
+    tokens: list[str] = []
+    async for delta in generator.stream(messages, max_tokens=n, temperature=0.0):
+        tokens.append(delta)
+    return tokens
