@@ -48,6 +48,12 @@ class LlamaCppSettings(BaseModel):
         "n_threads_batch, set again before every token: one caller gets every thread, "
         "concurrent callers do not oversubscribe the cores (llama.cpp threads spin-wait).",
     )
+    serial_prompts: bool = Field(
+        default=True,
+        description="Read one prompt at a time with every thread while the other answers "
+        "pause between tokens: the k-th of k callers arriving together gets its first token "
+        "after k reads (~1.1 s each on 2 cores) instead of all of them after all k.",
+    )
     n_threads: int = Field(
         default=2,
         ge=1,

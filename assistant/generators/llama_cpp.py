@@ -26,6 +26,12 @@ with 2 threads each on 2 cores run far slower than with 1 each. With `share_thre
 busy context uses max(1, n // k) threads (n = n_threads, or n_threads_batch for reading a
 prompt), set again before every token: a caller alone gets both cores, four callers one each.
 
+Prompts read one at a time (`serial_prompts`): a prompt is read with every thread while the
+other contexts' answers pause between tokens, then they all write on, sharing the threads.
+Reading four prompts at once on 2 cores made every caller wait for all four (first tokens at
+7-10 s, 4 of 8 turns past the first-token limit with 4 typed sessions); one at a time the
+k-th caller's first token comes after k reads (~1.1 s each).
+
 Cancellation: generation runs in a worker thread that checks a stop flag between tokens; when
 the consuming task is cancelled (or the stream closed) the flag is set and the thread ends at
 the next token.
@@ -34,6 +40,7 @@ the next token.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -128,6 +135,7 @@ class LlamaCppChatModel(BaseChatModel):
     n_contexts: int = 1
     reuse_system_prompt: bool = True
     share_threads: bool = True
+    serial_prompts: bool = True
 
     _contexts: list[_Context] = PrivateAttr(default_factory=list)
     _free: threading.Condition = PrivateAttr(default_factory=threading.Condition)
@@ -135,6 +143,9 @@ class LlamaCppChatModel(BaseChatModel):
     # system prompt states, shared by the pool: sha1 of the tokens -> (tokens, LlamaState)
     _saved: dict[str, tuple[list[int], Any]] = PrivateAttr(default_factory=dict)
     _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _gate: threading.Condition = PrivateAttr(default_factory=threading.Condition)
+    _readers: int = PrivateAttr(default=0)  # prompts being read or waiting to be read
+    _reading: bool = PrivateAttr(default=False)
 
     @property
     def _llm_type(self) -> str:
@@ -211,17 +222,48 @@ class LlamaCppChatModel(BaseChatModel):
                 context.busy = False
                 self._free.notify()
 
-    def _share_threads(self, context: _Context) -> None:
-        """Give `context` its share of the threads for the contexts busy now (see above)."""
+    def _share_threads(self, context: _Context, *, alone: bool = False) -> None:
+        """Give `context` its share of the threads for the contexts busy now (see above);
+        all of them when it runs `alone` (reading a prompt while the others pause)."""
         if not self.share_threads:
             return
-        busy = max(1, sum(c.busy for c in self._contexts))
+        busy = 1 if alone else max(1, sum(c.busy for c in self._contexts))
         threads = (max(1, self.n_threads // busy), max(1, self.n_threads_batch // busy))
         if context.threads != threads:
             import llama_cpp
 
             llama_cpp.llama_set_n_threads(context.llama.ctx, *threads)
             context.threads = threads
+
+    @contextmanager
+    def _prompt_turn(self, context: _Context) -> Iterator[None]:
+        """Read a prompt alone: wait for the prompt being read, pause the others' answers
+        (they wait in `_after_token`), use every thread."""
+        if not self.serial_prompts:
+            yield
+            return
+        with self._gate:
+            self._readers += 1
+            while self._reading:
+                self._gate.wait()
+            self._reading = True
+        try:
+            self._share_threads(context, alone=True)
+            yield
+        finally:
+            with self._gate:
+                self._reading = False
+                self._readers -= 1
+                self._gate.notify_all()
+
+    def _after_token(self, context: _Context) -> None:
+        """Between two tokens of an answer: pause while prompts are read, then take this
+        context's share of the threads."""
+        if self._readers:
+            with self._gate:
+                while self._readers:
+                    self._gate.wait()
+        self._share_threads(context)
 
     def _restore_system_prompt(self, context: _Context, tokens: list[int], size: int) -> None:
         """Make `context` hold the KV of the prompt's system part: already there, restored
@@ -248,7 +290,7 @@ class LlamaCppChatModel(BaseChatModel):
         for system in system_prompts:
             messages = [SystemMessage(content=system), HumanMessage(content="?")]
             tokens, _stop, size = self.prompt_tokens(messages)
-            with self._context_for(tokens) as context:
+            with self._context_for(tokens) as context, self._prompt_turn(context):
                 self._restore_system_prompt(context, tokens, size)
         return len(self._saved)
 
@@ -256,7 +298,7 @@ class LlamaCppChatModel(BaseChatModel):
         """Evaluate a prompt ahead of time (blocking; run it in a thread) so a later request
         that starts with it reads only what follows; returns the tokens now cached."""
         tokens, _stop, system_size = self.prompt_tokens(to_langchain(messages))
-        with self._context_for(tokens) as context:
+        with self._context_for(tokens) as context, self._prompt_turn(context):
             self._restore_system_prompt(context, tokens, system_size)
             common = _common_prefix(context.evaluated(), tokens)
             llama = context.llama
@@ -274,24 +316,27 @@ class LlamaCppChatModel(BaseChatModel):
             message = f"the prompt ({len(tokens)} tokens) does not fit the context ({self.n_ctx})"
             raise GeneratorError("model_error", message)
         with self._context_for(tokens) as context:
-            self._restore_system_prompt(context, tokens, system_size)
+            stream = context.llama.create_completion(
+                prompt=tokens,
+                stream=True,
+                stop=[*(stop or []), *template_stop],
+                max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
+                temperature=float(kwargs.get("temperature", self.temperature)),
+                seed=self.seed,
+            )
             try:
-                stream = context.llama.create_completion(
-                    prompt=tokens,
-                    stream=True,
-                    stop=[*(stop or []), *template_stop],
-                    max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
-                    temperature=float(kwargs.get("temperature", self.temperature)),
-                    seed=self.seed,
-                )
-            except ValueError as exc:  # e.g. the prompt does not fit the context window
-                message = f"the embedded model refused the prompt: {exc}"
-                raise GeneratorError("model_error", message) from exc
-            try:
-                for chunk in stream:
+                with self._prompt_turn(context):  # the prompt is read by the first step
+                    self._restore_system_prompt(context, tokens, system_size)
+                    try:
+                        first = next(stream, None)
+                    except ValueError as exc:  # e.g. the prompt does not fit the context
+                        message = f"the embedded model refused the prompt: {exc}"
+                        raise GeneratorError("model_error", message) from exc
+                chunks = itertools.chain([first] if first is not None else [], stream)
+                for chunk in chunks:
                     if text := chunk["choices"][0].get("text"):
                         yield text
-                    self._share_threads(context)  # others may have started or finished
+                    self._after_token(context)  # others may be reading, starting, finishing
             finally:
                 stream.close()
 
@@ -368,6 +413,7 @@ def build_llama_cpp_generator(settings: AssistantSettings) -> ChatModelGenerator
         n_contexts=config.n_contexts,
         reuse_system_prompt=config.reuse_system_prompt,
         share_threads=config.share_threads,
+        serial_prompts=config.serial_prompts,
     )
     chat_model.load()
     if config.reuse_system_prompt:

@@ -251,3 +251,34 @@ async def first_tokens_of(generator, messages, n: int) -> list[str]:
     async for delta in generator.stream(messages, max_tokens=n, temperature=0.0):
         tokens.append(delta)
     return tokens
+
+
+def test_answers_pause_while_a_prompt_is_read_and_prompts_are_read_one_at_a_time():
+    """serial_prompts: another answer waits between tokens while a prompt is read, and a
+    second prompt is read after the first (no model: the pool's gate alone)."""
+    import threading
+    from types import SimpleNamespace
+
+    from assistant.generators.llama_cpp import LlamaCppChatModel, _Context
+
+    model = LlamaCppChatModel(model_path="unused.gguf", share_threads=False)
+    reader, writer, second = (_Context(SimpleNamespace(ctx=i)) for i in range(3))
+    resumed = threading.Event()
+    order: list[str] = []
+
+    def read_second() -> None:
+        with model._prompt_turn(second):
+            order.append("second read")
+
+    with model._prompt_turn(reader):
+        paused = threading.Thread(target=lambda: (model._after_token(writer), resumed.set()))
+        queued = threading.Thread(target=read_second)
+        paused.start()
+        queued.start()
+        assert not resumed.wait(0.2)  # the answer waits while the prompt is read
+        order.append("first read")
+    assert resumed.wait(10)
+    paused.join(10)
+    queued.join(10)
+    assert order == ["first read", "second read"]
+    assert model._readers == 0 and not model._reading
