@@ -331,9 +331,13 @@ class Answerer:
                     max_tokens=self.settings.max_answer_tokens,
                     temperature=self.settings.temperature,
                 )
-                # issues 10/14: a holding phrase when no sentence is ready in time
+                # issues 10/14: a holding phrase when the model has not started in time. Not
+                # once its words flow: the sentence is near, and the phrase would be spoken
+                # first (one TTS queue) and take the CPU the model is writing with.
                 waited = until_due(
-                    stream, self.settings.acknowledge_after_s, lambda: not answer.parts
+                    stream,
+                    self.settings.acknowledge_after_s,
+                    lambda: not answer.parts and "first_token" not in timings,
                 )
                 async with aclosing(stream), aclosing(waited):
                     async for delta in waited:

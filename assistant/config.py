@@ -28,24 +28,39 @@ class LlamaCppSettings(BaseModel):
         "and instructions plus the answer).",
     )
     n_contexts: int = Field(
-        default=2,
+        default=4,
         ge=1,
         le=16,
         description="llama.cpp contexts over the one memory-mapped model: this many callers "
-        "are answered at once, the others wait for a free context. Each adds a KV cache "
-        "(~25 MB for 0.5B at n_ctx 2048).",
+        "are answered at once (sharing the threads, see share_threads), the others wait for "
+        "a free context. With 2, a third caller waited for a whole answer and hit the "
+        "first-token limit (3 of 8 turns with 4 typed sessions). Each context adds its KV "
+        "cache and compute buffers (bench/llm_prefix.py --memory).",
     )
     reuse_system_prompt: bool = Field(
         default=True,
         description="Evaluate each language's system prompt once per context and restore its "
         "saved KV state, instead of reading it again every turn.",
     )
+    share_threads: bool = Field(
+        default=True,
+        description="When k contexts work at once, each uses max(1, n // k) of n_threads / "
+        "n_threads_batch, set again before every token: one caller gets every thread, "
+        "concurrent callers do not oversubscribe the cores (llama.cpp threads spin-wait).",
+    )
+    serial_prompts: bool = Field(
+        default=True,
+        description="Read one prompt at a time with every thread while the other answers "
+        "pause between tokens: the k-th of k callers arriving together gets its first token "
+        "after k reads (~1.1 s each on 2 cores) instead of all of them after all k.",
+    )
     n_threads: int = Field(
-        default=1,
+        default=2,
         ge=1,
-        description="CPU threads for generation. llama.cpp's threads spin-wait on each other, so "
-        "on a CPU shared with other work one thread is faster (measured 7.7 vs 2.0 tokens/s "
-        "here under load); raise it on a dedicated machine.",
+        description="CPU threads for generation when one caller is answered (share_threads "
+        "divides them among busy contexts). Measured on the near-idle 2-core machine "
+        "(bench/llm_prefix.py): 41 tokens/s with 2 threads vs 25 with 1. On a CPU shared "
+        "with other heavy work 1 can be faster (llama.cpp threads spin-wait).",
     )
     n_threads_batch: int = Field(
         default=2,
@@ -121,9 +136,9 @@ class AssistantSettings(BaseModel):
         default=1.5,
         ge=0,
         description='Say a short holding phrase ("好，我幫你查下。", "Sure, let me check.") '
-        "when the model has not produced an answer sentence this long after the evidence gate "
-        "passed (a busy or slow model), so the caller is not left in silence. Spoken once, "
-        "never for refusals, not part of the answer or the memory. 0 or null: never.",
+        "when the model has not started answering (no word, no sentence) this long after the "
+        "evidence gate passed (a busy or slow model), so the caller is not left in silence. "
+        "Spoken once, never for refusals, not part of the answer or the memory. 0 or null: never.",
     )
 
     # ---- input limits ----------------------------------------------------------------

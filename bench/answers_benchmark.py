@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,34 +39,19 @@ if "PYTHONPATH" not in os.environ:
     sys.path.insert(0, str(ROOT))
 
 
-@dataclass
-class Recorded:
-    """One turn's outcome; the fields of assistant.answer_eval.Outcome."""
+def load_rows(path: Path, per_language: int) -> list:
+    """The first `per_language` answerable and a third as many unanswerable questions per
+    language, in file order."""
+    from assistant.answer_eval import load_qa
 
-    id: str
-    language: str
-    answer: str = ""
-    refused: bool = False
-    fallback: str | None = None
-    error: str | None = None
-    source_texts: list[str] = field(default_factory=list)
-    source_docs: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    first_text_ms: float | None = None
-    first_audio_ms: float | None = None
-    wall_ms: float = 0.0
-
-
-def load_rows(path: Path, per_language: int) -> list[dict]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     taken: dict[tuple[str, bool], int] = defaultdict(int)
     picked = []
-    for row in rows:
-        key = (row["language"], row.get("answerable", True))
-        limit = per_language if key[1] else max(1, per_language // 3)
+    for item in load_qa(path):
+        key = (item.language, item.answerable)
+        limit = per_language if item.answerable else max(1, per_language // 3)
         if taken[key] < limit:
             taken[key] += 1
-            picked.append(row)
+            picked.append(item)
     return picked
 
 
@@ -84,43 +67,16 @@ def knowledge_base(home: Path):
     return kb
 
 
-async def record(assistant, kb, row: dict, collection: str, spoken: bool = False) -> Recorded:
-    from assistant.types import AnswerDelta, AudioData, SourcesFound, TurnEnd, TurnError
-
-    outcome = Recorded(row["id"], row["language"])
-    started = time.perf_counter()
-    sources = []
-    turn = assistant.answer_spoken if spoken else assistant.answer
-    async for event in turn(row["question"], collection=collection):
-        elapsed = round((time.perf_counter() - started) * 1000, 1)
-        if isinstance(event, SourcesFound):
-            sources = event.sources
-        elif isinstance(event, AnswerDelta) and outcome.first_text_ms is None:
-            outcome.first_text_ms = elapsed
-        elif isinstance(event, AudioData) and outcome.first_audio_ms is None:
-            outcome.first_audio_ms = elapsed
-        elif isinstance(event, TurnEnd):
-            outcome.answer, outcome.refused = event.answer, event.refused
-            outcome.fallback, outcome.timings = event.fallback, event.timings
-            outcome.error = getattr(event, "error", None)
-        elif isinstance(event, TurnError):
-            outcome.error = event.code
-    outcome.wall_ms = round((time.perf_counter() - started) * 1000, 1)
-    outcome.source_docs = [s.doc_id for s in sources]
-    wanted = {s.chunk_id for s in sources}
-    retriever = kb.collection(collection).retriever()
-    hits = retriever.retrieve(row["question"]) + retriever.retrieve(outcome.answer or "-")
-    texts = {h.chunk.id: h.chunk.text for h in hits if h.chunk.id in wanted}
-    outcome.source_texts = list(texts.values()) + [s.snippet for s in sources]
-    return outcome
-
-
 async def record_all(args: argparse.Namespace) -> None:
+    from assistant.answer_eval import record_turn, write_outcomes
     from assistant.config import AssistantSettings
     from assistant.turn import Assistant
 
     kb = knowledge_base(args.home)
     settings = AssistantSettings(first_token_timeout_s=args.first_token_timeout)
+    for item in args.setting:  # e.g. evidence_budget_tokens=160
+        key, value = item.split("=", 1)
+        setattr(settings, key, type(getattr(settings, key))(value))
     if args.model:  # only in checkouts that have the setting (not in the first version)
         settings.llama_cpp.model = args.model
     if args.contexts:
@@ -147,45 +103,39 @@ async def record_all(args: argparse.Namespace) -> None:
 
     print(f"assistant code: {Path(package.__file__).parent}", file=sys.stderr)
     jobs = [
-        (row, name) for name in args.sets for row in load_rows(SETS[name][0], args.per_language)
+        (item, name) for name in args.sets for item in load_rows(SETS[name][0], args.per_language)
     ]
-    outcomes: list[Recorded] = []
+    outcomes = []
     try:
         for start in range(0, len(jobs), args.sessions):
             batch = jobs[start : start + args.sessions]
             done = await asyncio.gather(
-                *(record(assistant, kb, row, name, args.spoken) for row, name in batch)
+                *(
+                    record_turn(assistant, kb, item, name, spoken=args.spoken)
+                    for item, name in batch
+                )
             )
-            for (row, _), outcome in zip(batch, done, strict=True):
+            for (item, _), outcome in zip(batch, done, strict=True):
                 if prompt_sizes and args.sessions == 1:
                     outcome.timings["prompt_tokens"] = float(max(prompt_sizes))
                 prompt_sizes.clear()
                 outcomes.append(outcome)
                 print(
-                    f"{row['language']} {outcome.first_text_ms or 0:>8.0f} ms "
+                    f"{item.language} {outcome.first_text_ms or 0:>8.0f} ms "
                     f"{'refused' if outcome.refused else outcome.fallback or 'model'} "
-                    f"{outcome.error or ''} | {row['question'][:40]} -> {outcome.answer[:80]!r}",
+                    f"{outcome.error or ''} | {item.question[:40]} -> {outcome.answer[:80]!r}",
                     file=sys.stderr,
                 )
     finally:
         await assistant.aclose()
-    with args.out.open("w", encoding="utf-8") as out:
-        for outcome in outcomes:
-            out.write(json.dumps(asdict(outcome), ensure_ascii=False) + "\n")
+    write_outcomes(args.out, outcomes)
     print(f"wrote {len(outcomes)} outcomes to {args.out}; load {os.getloadavg()}")
 
 
 def score_files(paths: list[Path]) -> None:
-    from assistant.answer_eval import QAItem, format_table, read_outcomes, score, summarise
+    from assistant.answer_eval import format_table, load_qa, read_outcomes, score, summarise
 
-    items: dict[str, QAItem] = {}
-    for qa_path, _corpus in SETS.values():
-        for line in qa_path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            items[row["id"]] = QAItem(
-                row["id"], row["language"], row["question"], row["answers"],
-                row.get("answerable", True), row.get("set", ""), row.get("documents", []),
-            )  # fmt: skip
+    items = {item.id: item for qa_path, _corpus in SETS.values() for item in load_qa(qa_path)}
     for path in paths:
         outcomes = read_outcomes(path)
         scores = [score(items[o.id], o) for o in outcomes]
@@ -218,6 +168,7 @@ def main() -> None:
     rec.add_argument("--spoken", action="store_true", help="synthesise speech (first audio)")
     rec.add_argument("--model", default=None, help="packaged model key (llama_cpp.model)")
     rec.add_argument("--contexts", type=int, default=0, help="llama_cpp.n_contexts")
+    rec.add_argument("--setting", nargs="*", default=[], help="KEY=VALUE assistant settings")
     sc = commands.add_parser("score")
     sc.add_argument("outcomes", type=Path, nargs="+")
     args = parser.parse_args()

@@ -14,10 +14,23 @@ and waits only when all are busy, instead of queueing behind one locked context.
 Prompt reuse: a prompt is formatted with the GGUF's own chat template and tokenised here, and
 the request goes to the free context whose evaluated tokens share the longest prefix with it;
 llama.cpp then reads only the new part. The system prompt of each language is evaluated once
-per context and its KV state saved, so it is restored (not re-read) after another prompt (a
-follow-up rewrite, another language) used the context. `prefill(messages)` evaluates a prompt
+for the whole pool and its KV state saved: any context restores it (a state blob loads into
+any context of the same model and size) instead of re-reading it, also after another prompt (a
+follow-up rewrite, another language) used the context. `warm(system_prompts)` reads them at
+load time, so no caller pays for it. `prefill(messages)` evaluates a prompt
 prefix ahead of time (system + evidence while the caller is still speaking): the answer that
 follows with the same prefix starts from there.
+
+Threads shared: llama.cpp's threads spin-wait on each other, so k contexts working at once
+with 2 threads each on 2 cores run far slower than with 1 each. With `share_threads` each
+busy context uses max(1, n // k) threads (n = n_threads, or n_threads_batch for reading a
+prompt), set again before every token: a caller alone gets both cores, four callers one each.
+
+Prompts read one at a time (`serial_prompts`): a prompt is read with every thread while the
+other contexts' answers pause between tokens, then they all write on, sharing the threads.
+Reading four prompts at once on 2 cores made every caller wait for all four (first tokens at
+7-10 s, 4 of 8 turns past the first-token limit with 4 typed sessions); one at a time the
+k-th caller's first token comes after k reads (~1.1 s each).
 
 Cancellation: generation runs in a worker thread that checks a stop flag between tokens; when
 the consuming task is cancelled (or the stream closed) the flag is set and the thread ends at
@@ -27,10 +40,11 @@ the next token.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -42,6 +56,7 @@ from pydantic import ConfigDict, PrivateAttr
 from assistant.config import AssistantSettings
 from assistant.generators.chat_model import ChatModelGenerator, to_langchain
 from assistant.models import embedded_model_path
+from assistant.prompts import system_prompt
 from assistant.threads import iterate_in_thread
 from assistant.types import ChatTurn, GeneratorError
 
@@ -75,14 +90,23 @@ def disable_extra_buffers() -> None:
 
 @dataclass
 class _Context:
-    """One llama.cpp context of the pool and the system-prompt states saved in it."""
+    """One llama.cpp context of the pool."""
 
     llama: Any
-    saved: dict[str, tuple[list[int], Any]] = field(default_factory=dict)  # key -> (tokens, state)
     busy: bool = False
+    threads: tuple[int, int] = (0, 0)  # (generation, prompt) threads set now; 0 = as loaded
 
     def evaluated(self) -> list[int]:
         return list(self.llama.input_ids[: self.llama.n_tokens])
+
+
+def _compact(state: Any) -> Any:
+    """A saved state without its per-token logits: `save_state` copies n_tokens x n_vocab
+    floats (77 MB for a 127-token system prompt with Qwen's 152k vocabulary), which nothing
+    reads: after `load_state` llama-cpp-python evaluates again before sampling. One row is
+    kept (load_state broadcasts it)."""
+    state.scores = state.scores[-1:].copy()
+    return state
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -110,11 +134,18 @@ class LlamaCppChatModel(BaseChatModel):
     temperature: float = 0.1
     n_contexts: int = 1
     reuse_system_prompt: bool = True
+    share_threads: bool = True
+    serial_prompts: bool = True
 
     _contexts: list[_Context] = PrivateAttr(default_factory=list)
     _free: threading.Condition = PrivateAttr(default_factory=threading.Condition)
     _formatter: Any = PrivateAttr(default=None)
+    # system prompt states, shared by the pool: sha1 of the tokens -> (tokens, LlamaState)
+    _saved: dict[str, tuple[list[int], Any]] = PrivateAttr(default_factory=dict)
     _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _gate: threading.Condition = PrivateAttr(default_factory=threading.Condition)
+    _readers: int = PrivateAttr(default=0)  # prompts being read or waiting to be read
+    _reading: bool = PrivateAttr(default=False)
 
     @property
     def _llm_type(self) -> str:
@@ -183,6 +214,7 @@ class LlamaCppChatModel(BaseChatModel):
                 self._free.wait()
             context = max(free, key=lambda c: _common_prefix(c.evaluated(), tokens))
             context.busy = True
+        self._share_threads(context)
         try:
             yield context
         finally:
@@ -190,27 +222,83 @@ class LlamaCppChatModel(BaseChatModel):
                 context.busy = False
                 self._free.notify()
 
+    def _share_threads(self, context: _Context, *, alone: bool = False) -> None:
+        """Give `context` its share of the threads for the contexts busy now (see above);
+        all of them when it runs `alone` (reading a prompt while the others pause)."""
+        if not self.share_threads:
+            return
+        busy = 1 if alone else max(1, sum(c.busy for c in self._contexts))
+        threads = (max(1, self.n_threads // busy), max(1, self.n_threads_batch // busy))
+        if context.threads != threads:
+            import llama_cpp
+
+            llama_cpp.llama_set_n_threads(context.llama.ctx, *threads)
+            context.threads = threads
+
+    @contextmanager
+    def _prompt_turn(self, context: _Context) -> Iterator[None]:
+        """Read a prompt alone: wait for the prompt being read, pause the others' answers
+        (they wait in `_after_token`), use every thread."""
+        if not self.serial_prompts:
+            yield
+            return
+        with self._gate:
+            self._readers += 1
+            while self._reading:
+                self._gate.wait()
+            self._reading = True
+        try:
+            self._share_threads(context, alone=True)
+            yield
+        finally:
+            with self._gate:
+                self._reading = False
+                self._readers -= 1
+                self._gate.notify_all()
+
+    def _after_token(self, context: _Context) -> None:
+        """Between two tokens of an answer: pause while prompts are read, then take this
+        context's share of the threads."""
+        if self._readers:
+            with self._gate:
+                while self._readers:
+                    self._gate.wait()
+        self._share_threads(context)
+
     def _restore_system_prompt(self, context: _Context, tokens: list[int], size: int) -> None:
         """Make `context` hold the KV of the prompt's system part: already there, restored
-        from the state saved the first time, or read now and saved."""
+        from the state saved the first time (in any context), or read now and saved."""
         if not self.reuse_system_prompt or size == 0:
             return
         if _common_prefix(context.evaluated(), tokens) >= size:
             return
         key = hashlib.sha1(bytes(str(tokens[:size]), "ascii")).hexdigest()
         llama = context.llama
-        if key in context.saved:
-            llama.load_state(context.saved[key][1])
+        if key in self._saved:
+            llama.load_state(self._saved[key][1])
             return
         llama.reset()
         llama.eval(tokens[:size])
-        context.saved[key] = (tokens[:size], llama.save_state())
+        self._saved[key] = (tokens[:size], _compact(llama.save_state()))
+
+    def warm(self, system_prompts: Sequence[str]) -> int:
+        """Read each system prompt once and save its state for the pool (blocking; at load
+        time), so the first caller of each language does not pay for it; returns how many
+        are saved."""
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        for system in system_prompts:
+            messages = [SystemMessage(content=system), HumanMessage(content="?")]
+            tokens, _stop, size = self.prompt_tokens(messages)
+            with self._context_for(tokens) as context, self._prompt_turn(context):
+                self._restore_system_prompt(context, tokens, size)
+        return len(self._saved)
 
     def prefill(self, messages: Sequence[ChatTurn]) -> int:
         """Evaluate a prompt ahead of time (blocking; run it in a thread) so a later request
         that starts with it reads only what follows; returns the tokens now cached."""
         tokens, _stop, system_size = self.prompt_tokens(to_langchain(messages))
-        with self._context_for(tokens) as context:
+        with self._context_for(tokens) as context, self._prompt_turn(context):
             self._restore_system_prompt(context, tokens, system_size)
             common = _common_prefix(context.evaluated(), tokens)
             llama = context.llama
@@ -228,23 +316,27 @@ class LlamaCppChatModel(BaseChatModel):
             message = f"the prompt ({len(tokens)} tokens) does not fit the context ({self.n_ctx})"
             raise GeneratorError("model_error", message)
         with self._context_for(tokens) as context:
-            self._restore_system_prompt(context, tokens, system_size)
+            stream = context.llama.create_completion(
+                prompt=tokens,
+                stream=True,
+                stop=[*(stop or []), *template_stop],
+                max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
+                temperature=float(kwargs.get("temperature", self.temperature)),
+                seed=self.seed,
+            )
             try:
-                stream = context.llama.create_completion(
-                    prompt=tokens,
-                    stream=True,
-                    stop=[*(stop or []), *template_stop],
-                    max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
-                    temperature=float(kwargs.get("temperature", self.temperature)),
-                    seed=self.seed,
-                )
-            except ValueError as exc:  # e.g. the prompt does not fit the context window
-                message = f"the embedded model refused the prompt: {exc}"
-                raise GeneratorError("model_error", message) from exc
-            try:
-                for chunk in stream:
+                with self._prompt_turn(context):  # the prompt is read by the first step
+                    self._restore_system_prompt(context, tokens, system_size)
+                    try:
+                        first = next(stream, None)
+                    except ValueError as exc:  # e.g. the prompt does not fit the context
+                        message = f"the embedded model refused the prompt: {exc}"
+                        raise GeneratorError("model_error", message) from exc
+                chunks = itertools.chain([first] if first is not None else [], stream)
+                for chunk in chunks:
                     if text := chunk["choices"][0].get("text"):
                         yield text
+                    self._after_token(context)  # others may be reading, starting, finishing
             finally:
                 stream.close()
 
@@ -320,6 +412,10 @@ def build_llama_cpp_generator(settings: AssistantSettings) -> ChatModelGenerator
         temperature=settings.temperature,
         n_contexts=config.n_contexts,
         reuse_system_prompt=config.reuse_system_prompt,
+        share_threads=config.share_threads,
+        serial_prompts=config.serial_prompts,
     )
     chat_model.load()
+    if config.reuse_system_prompt:
+        chat_model.warm([system_prompt(lang, settings.hotline) for lang in ("en", "yue", "cmn")])
     return ChatModelGenerator("llama_cpp", chat_model)

@@ -176,8 +176,109 @@ async def test_prefill_and_the_system_prompt_are_reused(embedded_generator):
     assert 0 < system_size < cached
     best = max(_common_prefix(c.evaluated(), tokens) for c in model._contexts)
     assert best >= cached - 8  # all but the chat template's closing tokens are already read
-    # the system prompt's state is saved and restored after other prompts used the context
-    assert any(
-        saved[0] == tokens[:system_size] for c in model._contexts for saved in c.saved.values()
-    )
+    # the system prompt's state is saved for the pool, restored after other prompts
+    assert any(saved[0] == tokens[:system_size] for saved in model._saved.values())
     assert "".join(await first_tokens(embedded_generator, 3))
+
+
+def test_busy_contexts_share_the_threads(monkeypatch):
+    """One caller gets every thread; two at once get half each, set before their next token
+    (llama.cpp threads spin-wait, so oversubscribed cores slow every caller down)."""
+    from types import SimpleNamespace
+
+    import llama_cpp
+
+    from assistant.generators.llama_cpp import LlamaCppChatModel, _Context
+
+    calls: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(llama_cpp, "llama_set_n_threads", lambda *args: calls.append(args))
+    model = LlamaCppChatModel(model_path="unused.gguf", n_threads=2, n_threads_batch=4)
+    first, second = _Context(SimpleNamespace(ctx=1)), _Context(SimpleNamespace(ctx=2))
+    model._contexts = [first, second]  # the pool alone: no model is loaded
+
+    first.busy = True
+    model._share_threads(first)
+    second.busy = True
+    model._share_threads(second)
+    model._share_threads(first)
+    model._share_threads(first)  # unchanged: not set again
+    second.busy = False
+    model._share_threads(first)
+    assert calls == [(1, 2, 4), (2, 1, 2), (1, 1, 2), (1, 2, 4)]
+
+    model.share_threads = False
+    second.busy = True
+    model._share_threads(first)
+    assert len(calls) == 4
+
+
+async def test_warm_system_prompts_are_restored_in_every_context_not_read(embedded_generator):
+    """Each language's system prompt is read once at load for the whole pool: any context
+    then restores it, reads only the rest of the prompt, and answers the same."""
+    from assistant.generators.chat_model import to_langchain
+    from assistant.prompts import system_prompt
+
+    model = embedded_generator.chat_model
+    assert len(model._contexts) >= 2
+    system = system_prompt("yue", "1823")  # warmed by build_llama_cpp_generator
+    prompt = [
+        ChatTurn("system", system),
+        ChatTurn("user", "資料:\n[1] 護照費用: 港幣460元\n問題: 幾多錢?"),
+    ]
+    tokens, _stop, size = model.prompt_tokens(to_langchain(prompt))
+    assert any(saved[0] == tokens[:size] for saved in model._saved.values())
+    assert all(saved[1].scores.shape[0] == 1 for saved in model._saved.values())  # compacted
+    read: list[int] = []
+    answers = []
+    for context in model._contexts[:2]:
+        context.llama.reset()  # forget what it read: only the saved state can help
+        original = context.llama.eval
+        context.llama.eval = lambda t, original=original: (read.append(len(t)), original(t))[1]
+        try:
+            for other in model._contexts:
+                other.busy = other is not context  # the request must take this context
+            answers.append("".join(await first_tokens_of(embedded_generator, prompt, 6)))
+        finally:
+            for other in model._contexts:
+                other.busy = False
+            del context.llama.eval
+    assert read and max(read) <= len(tokens) - size + 1  # never the system prompt again
+    assert answers[0] == answers[1] and answers[0]
+
+
+async def first_tokens_of(generator, messages, n: int) -> list[str]:
+    tokens: list[str] = []
+    async for delta in generator.stream(messages, max_tokens=n, temperature=0.0):
+        tokens.append(delta)
+    return tokens
+
+
+def test_answers_pause_while_a_prompt_is_read_and_prompts_are_read_one_at_a_time():
+    """serial_prompts: another answer waits between tokens while a prompt is read, and a
+    second prompt is read after the first (no model: the pool's gate alone)."""
+    import threading
+    from types import SimpleNamespace
+
+    from assistant.generators.llama_cpp import LlamaCppChatModel, _Context
+
+    model = LlamaCppChatModel(model_path="unused.gguf", share_threads=False)
+    reader, writer, second = (_Context(SimpleNamespace(ctx=i)) for i in range(3))
+    resumed = threading.Event()
+    order: list[str] = []
+
+    def read_second() -> None:
+        with model._prompt_turn(second):
+            order.append("second read")
+
+    with model._prompt_turn(reader):
+        paused = threading.Thread(target=lambda: (model._after_token(writer), resumed.set()))
+        queued = threading.Thread(target=read_second)
+        paused.start()
+        queued.start()
+        assert not resumed.wait(0.2)  # the answer waits while the prompt is read
+        order.append("first read")
+    assert resumed.wait(10)
+    paused.join(10)
+    queued.join(10)
+    assert order == ["first read", "second read"]
+    assert model._readers == 0 and not model._reading

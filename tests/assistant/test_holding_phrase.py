@@ -158,3 +158,24 @@ async def test_a_model_that_never_answers_gets_the_phrase_then_the_quoted_fallba
     assert generator.closed == 1  # the timeout stopped the held model's stream
     phrase = next(e for e in events if isinstance(e, HoldingPhrase)).text
     assert phrase not in end.answer and phrase not in conversation.history[-1][1]
+
+
+async def test_a_model_already_writing_gets_no_holding_phrase(fake_kb) -> None:
+    """Its words flow before the deadline, its first sentence comes after: no phrase (it
+    would be spoken before the sentence and take the CPU the model writes with)."""
+    generator = FakeGenerator(hold_at=1)  # the first word at once, then held
+    assistant = assistant_over(fake_kb, generator, after_s=0.01)
+    events: list[TurnEvent] = []
+
+    async def consume() -> None:
+        async for event in assistant.answer_spoken(QUESTION, collection="demo"):
+            events.append(event)
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(generator.held.wait(), 30)
+    await asyncio.sleep(0.05)  # the event loop passes the phrase's deadline (timer order)
+    generator.release.set()
+    await asyncio.wait_for(task, 30)
+    assert not [e for e in events if isinstance(e, HoldingPhrase)]
+    end = events[-1]
+    assert isinstance(end, TurnEnd) and end.answer and "acknowledgement" not in end.timings
