@@ -68,6 +68,14 @@ class RetrievalSettings(BaseModel):
     # 0.002 of the best single baseline on every set (bench/kb_suite.py --grid; docs/retrieval.md)
     dense_weight: float = Field(default=0.3, ge=0.0, description="Weight of dense in fusion.")
     bm25_weight: float = Field(default=0.7, ge=0.0, description="Weight of BM25 in fusion.")
+    language_weights: dict[Literal["en", "zh"], tuple[float, float]] = Field(
+        default_factory=dict,
+        description=(
+            "Per query language (a question with Chinese characters is 'zh', else 'en'): "
+            "[dense weight, BM25 weight] instead of dense_weight / bm25_weight; a language "
+            "not named uses those. A query option setting either weight overrides this."
+        ),
+    )
     fusion: Literal["rrf", "relative"] = Field(
         default="relative",
         description=(
