@@ -33,7 +33,12 @@ from typing import Literal
 import numpy as np
 
 from knowledge_base.chunking import chunk_document
-from knowledge_base.config import KnowledgeBaseSettings, RedirectSettings, RetrievalSettings
+from knowledge_base.config import (
+    KnowledgeBaseSettings,
+    RedirectSettings,
+    RetrievalSettings,
+    default_weights,
+)
 from knowledge_base.consistency import Disagreement, disagreements
 from knowledge_base.embedders import EmbeddingError, get_embedder
 from knowledge_base.index import (
@@ -244,7 +249,15 @@ class Collection:
     ) -> RetrievalSettings:
         """Validate and store new settings; rebuild the index when an index-time one changed."""
         with self._writer():
-            new = RetrievalSettings.model_validate({**self.settings.model_dump(), **changes})
+            stored = self.settings
+            if (
+                "embedder" in changes
+                and not {"dense_weight", "bm25_weight"} & set(changes)
+                and (stored.dense_weight, stored.bm25_weight) == default_weights(stored.embedder)
+            ):  # weights left at the old embedder's defaults move to the new one's
+                dense, bm25 = default_weights(str(changes["embedder"]))
+                changes = {**changes, "dense_weight": dense, "bm25_weight": bm25}
+            new = RetrievalSettings.model_validate({**stored.model_dump(), **changes})
             self.path.mkdir(parents=True, exist_ok=True)
             _atomic_write(self.path / "settings.json", new.model_dump_json(indent=2))
             current = self.index()

@@ -8,13 +8,33 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 IndexType = Literal["flat", "ivf", "hnsw"]
 ChineseTokenizer = Literal["jieba", "bigram", "both", "none"]
 EmbedderKind = Literal["embeddinggemma", "e5-small", "use-multilingual", "local", "openai"]
+
+# The embedder a new collection starts with. EmbeddingGemma: best on every public set of
+# bench/kb_suite.py (docs/retrieval.md). The environment variable picks another default for a
+# whole process tree (the test suite keeps the light USE model: tests/fixtures_knowledge_base.py).
+DEFAULT_EMBEDDER_ENV = "SAMYU_KB_DEFAULT_EMBEDDER"
+# (dense, BM25) fusion weights a new collection starts with, per embedder, chosen on the suite:
+# a strong dense model earns a larger share than USE (bench/kb_suite.py --grid).
+DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {"embeddinggemma": (0.6, 0.4)}
+FALLBACK_WEIGHTS = (0.3, 0.7)
+
+
+def default_embedder() -> EmbedderKind:
+    value = os.environ.get(DEFAULT_EMBEDDER_ENV, "embeddinggemma")
+    if value not in get_args(EmbedderKind):
+        raise ValueError(f"{DEFAULT_EMBEDDER_ENV}={value!r} is not one of {get_args(EmbedderKind)}")
+    return value  # type: ignore[return-value]
+
+
+def default_weights(embedder: str) -> tuple[float, float]:
+    return DEFAULT_WEIGHTS.get(embedder, FALLBACK_WEIGHTS)
 
 
 class RetrievalSettings(BaseModel):
@@ -23,9 +43,18 @@ class RetrievalSettings(BaseModel):
     Fields marked "index-time" change how the index is built: updating them rebuilds it.
     """
 
+    @model_validator(mode="before")
+    @classmethod
+    def _weights_follow_embedder(cls, data: Any) -> Any:
+        """Weights not given start from the chosen embedder's tuned defaults."""
+        if isinstance(data, dict) and not {"dense_weight", "bm25_weight"} & set(data):
+            dense, bm25 = default_weights(data.get("embedder") or default_embedder())
+            data = {**data, "dense_weight": dense, "bm25_weight": bm25}
+        return data
+
     # index-time
     embedder: EmbedderKind = Field(
-        default="use-multilingual",
+        default_factory=default_embedder,
         description=(
             "index-time: 'embeddinggemma' (EmbeddingGemma-300M from PyPI wheels: best "
             "quality, slow ingest), 'use-multilingual' (packaged USE multilingual v3: fast "
@@ -64,10 +93,14 @@ class RetrievalSettings(BaseModel):
     # query-time
     k: int = Field(default=5, ge=1, le=100, description="Hits returned.")
     candidates: int = Field(default=50, ge=1, le=1000, description="Hits per retriever fused.")
-    # dense 0.3 / BM25 0.7 with relative fusion: best mean MRR over the public suite, within
-    # 0.002 of the best single baseline on every set (bench/kb_suite.py --grid; docs/retrieval.md)
-    dense_weight: float = Field(default=0.3, ge=0.0, description="Weight of dense in fusion.")
-    bm25_weight: float = Field(default=0.7, ge=0.0, description="Weight of BM25 in fusion.")
+    # When neither weight is given, both come from DEFAULT_WEIGHTS for the embedder (USE and
+    # the others: dense 0.3 / BM25 0.7; bench/kb_suite.py --grid; docs/retrieval.md)
+    dense_weight: float = Field(
+        default=0.3, ge=0.0, description="Weight of dense in fusion (default: per embedder)."
+    )
+    bm25_weight: float = Field(
+        default=0.7, ge=0.0, description="Weight of BM25 in fusion (default: per embedder)."
+    )
     language_weights: dict[Literal["en", "zh"], tuple[float, float]] = Field(
         default_factory=dict,
         description=(
