@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -99,7 +100,8 @@ def main() -> None:
             f"re-ingest, all unchanged: {again.seconds:.2f} s "
             f"({again.count('unchanged')} unchanged, no new version)"
         )
-    print(f"load average after: {os.getloadavg()}")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {rss:.0f} MiB; load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":
