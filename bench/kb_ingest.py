@@ -1,9 +1,9 @@
 """Ingest throughput of `Collection.ingest`: files/s, chunks/s, the share spent embedding, and
 what that means for a 100,000-chunk corpus; then a re-ingest of the unchanged corpus.
 
-Corpus: the public suite's paragraphs (bench/data/retrieval: Chinese and English, 1,470
-distinct documents; `--files N` takes the first N, shuffled with a fixed seed) written as one
-Markdown file each, or `--source demo` (demo documents copied and numbered). Fresh home: the
+Corpus: the public suite's paragraphs (bench/data/retrieval: 1,230 distinct Chinese and
+English documents; `--files N` takes the first N, shuffled with a fixed seed), one Markdown
+file each, or `--source demo` (demo documents copied and numbered). Fresh home: the
 vector cache starts empty, so every chunk is embedded.
 
     .venv/bin/python bench/kb_ingest.py [--files 600] [--embedder use-multilingual]
