@@ -6,6 +6,7 @@ ingest chunks/s (uncached) and query embedding ms. Also: spoken-style variants o
 question with and without query understanding (knowledge_base/query.py).
 
     .venv/bin/python bench/kb_suite.py                          # everything (~10-20 min on 2 cores)
+    .venv/bin/python bench/kb_suite.py --embedders embeddinggemma --grid --variants --memo-queries
     .venv/bin/python bench/kb_suite.py --sets cmrc2018-hant,demo --embedders e5-small
     .venv/bin/python bench/kb_suite.py --variants               # also the tuning grid
     .venv/bin/python bench/kb_suite.py --json out.json
