@@ -6,6 +6,7 @@ ingest chunks/s (uncached) and query embedding ms. Also: spoken-style variants o
 question with and without query understanding (knowledge_base/query.py).
 
     .venv/bin/python bench/kb_suite.py                          # everything (~10-20 min on 2 cores)
+    .venv/bin/python bench/kb_suite.py --embedders embeddinggemma --grid --variants --memo-queries
     .venv/bin/python bench/kb_suite.py --sets cmrc2018-hant,demo --embedders e5-small
     .venv/bin/python bench/kb_suite.py --variants               # also the tuning grid
     .venv/bin/python bench/kb_suite.py --json out.json
@@ -41,8 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data" / "retrieval"
 DEMO = ROOT / "knowledge_base" / "demo_corpus"
 PUBLIC_SETS = ("cmrc2018-hant", "xquad-zh", "xquad-en", "scifact", "xquad-cross")
-EMBEDDERS = ("e5-small", "use-multilingual")
+EMBEDDERS = ("embeddinggemma", "e5-small", "use-multilingual")
 SEED = 12
+GRID_DENSE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 # named hybrid variants (overrides of the shipped defaults) for --variants
 VARIANTS: dict[str, dict[str, object]] = {
@@ -198,6 +200,10 @@ def row(set_name: str, config: str, report: EvalReport, times: list[float]) -> d
         "ndcg@10": round(m.ndcg, 3),
         "p50_ms": round(statistics.median(ordered), 1) if ordered else None,
         "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1) if ordered else None,
+        "by_language": {
+            lang: {"n": lm.count, "r@5": round(lm.recall[5], 3), "mrr": round(lm.mrr, 3)}
+            for lang, lm in sorted(report.by_language.items())
+        },
     }
 
 
@@ -410,7 +416,7 @@ def grid(set_name: str, collection, questions: Sequence[Question]) -> list[dict]
     for tokenizer in ("jieba",):
         collection.update_settings(chinese_tokenizer=tokenizer)
         for credit in (0.0, 0.5):
-            for dense in (0.3, 0.4, 0.5, 0.6):
+            for dense in GRID_DENSE:
                 for balance in (True,):
                     overrides = {
                         "fusion": "relative",

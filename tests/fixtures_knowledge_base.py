@@ -11,6 +11,11 @@ import pytest
 
 from tests.servers import free_port, running_process
 
+# New collections default to EmbeddingGemma (1.2 GB, ~5 chunks/s on 2 cores). The suite keeps
+# the light USE model as its default, for this process and the servers it starts; the Gemma
+# path has its own slow tests (tests/knowledge_base/test_embeddinggemma.py).
+os.environ.setdefault("SAMYU_KB_DEFAULT_EMBEDDER", "use-multilingual")
+
 DEMO_CORPUS = Path(__file__).resolve().parent.parent / "knowledge_base" / "demo_corpus"
 QWEN_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 

@@ -28,6 +28,24 @@ def get_embedder(settings: KnowledgeBaseSettings, kind: EmbedderKind) -> Embedde
         factory = lambda: UniversalSentenceEncoderEmbedder(  # noqa: E731
             threads=settings.embed_threads, batch_size=settings.embed_batch_size
         )
+    elif kind == "embeddinggemma":
+        from knowledge_base.embedders.embeddinggemma import EmbeddingGemmaEmbedder
+        from knowledge_base.embedders.gemma_assets import model_dir, verify
+
+        directory = (
+            verify(settings.gemma_model_dir.expanduser())
+            if settings.gemma_model_dir
+            else model_dir(settings.model_cache)
+        )
+        key = ("embeddinggemma", str(directory), settings.gemma_dimension)
+        factory = lambda: EmbeddingGemmaEmbedder(  # noqa: E731
+            directory,
+            threads=settings.embed_threads,
+            batch_size=settings.gemma_batch_size,
+            max_tokens=settings.gemma_max_tokens,
+            dimension=settings.gemma_dimension,
+            precision=settings.gemma_precision,
+        )
     elif kind == "e5-small":
         from knowledge_base.embedders.e5_small import E5SmallEmbedder
 

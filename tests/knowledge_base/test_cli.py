@@ -164,3 +164,19 @@ def test_a_bomb_in_the_folder_fails_alone_and_injection_is_reported(tmp_path: Pa
     listed = runner.invoke(app, ["kb", "list", "-c", "dept", "--json"])
     ids = {d["id"] for d in json.loads(listed.stdout)}
     assert {"fees.md", "id.md", "notice.md"} <= ids and "bomb.pdf" not in ids
+
+
+def test_ingest_can_choose_the_collections_embedder(tmp_path: Path) -> None:
+    settings = KnowledgeBaseSettings(home=tmp_path / "home")
+    app, runner = _app(settings), CliRunner()
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "fees.md").write_text("# Passport fees\nA passport costs HK$370.\n", "utf-8")
+    bad = runner.invoke(app, ["kb", "ingest", str(corpus), "-c", "d", "--embedder", "nope"])
+    assert bad.exit_code == 2 and "unknown embedder" in bad.output
+    ok = runner.invoke(
+        app, ["kb", "ingest", str(corpus), "-c", "d", "--embedder", "use-multilingual", "--json"]
+    )
+    assert ok.exit_code == 0
+    shown = runner.invoke(app, ["kb", "settings", "-c", "d"])
+    assert json.loads(shown.stdout)["embedder"] == "use-multilingual"

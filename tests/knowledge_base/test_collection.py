@@ -304,3 +304,19 @@ def test_queries_keep_working_while_another_thread_ingests(
     assert not errors
     assert answers and set(answers) == {"passport.md"}
     assert len(collection.documents()) == 33
+
+
+def test_weights_follow_the_embedder_unless_chosen(kb: KnowledgeBase) -> None:
+    from knowledge_base.config import RetrievalSettings, default_weights
+
+    gemma = RetrievalSettings(embedder="embeddinggemma")
+    assert (gemma.dense_weight, gemma.bm25_weight) == default_weights("embeddinggemma")
+    use = RetrievalSettings(embedder="use-multilingual")
+    assert (use.dense_weight, use.bm25_weight) == (0.3, 0.7)
+    col = kb.collection("w")
+    col.update_settings(embedder="use-multilingual")
+    moved = col.update_settings(embedder="openai")  # nothing ingested: no request sent
+    assert (moved.dense_weight, moved.bm25_weight) == default_weights("openai")
+    col.update_settings(dense_weight=0.45)
+    kept = col.update_settings(embedder="use-multilingual")
+    assert kept.dense_weight == 0.45  # a weight someone chose is kept

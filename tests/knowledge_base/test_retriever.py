@@ -120,3 +120,18 @@ def test_colloquial_cantonese_query_matches_written_chinese(demo_kb: KnowledgeBa
     )
     fare = [h for h in hits if h.chunk.doc_id == "zh-hant/elderly-2-dollar-fare.md"]
     assert fare and fare[0].bm25_rank is not None and fare[0].bm25_rank <= 3
+
+
+def test_language_weights_pick_by_query_script_and_yield_to_explicit_weights() -> None:
+    from knowledge_base.config import RetrievalSettings
+    from knowledge_base.retriever import effective_settings, fusion_weights
+
+    stored = RetrievalSettings(
+        dense_weight=0.3, bm25_weight=0.7, language_weights={"zh": (0.6, 0.4)}
+    )
+    assert fusion_weights(stored, "點樣補領身份證？") == (0.6, 0.4)
+    assert fusion_weights(stored, "lost identity card") == (0.3, 0.7)
+    explicit = effective_settings(stored, QueryOptions(dense_weight=0.9))
+    assert fusion_weights(explicit, "點樣補領身份證？") == (0.9, 0.7)
+    kept = effective_settings(stored, QueryOptions(k=3))
+    assert fusion_weights(kept, "身份證") == (0.6, 0.4)
