@@ -533,6 +533,7 @@
       this.showWait("searching");
       this.waitTimer = setInterval(() => {
         if (!this.current || this.current.textEl.textContent) return this.stopWait();
+        if (this.current.holding) return; // the spoken holding phrase stays until the answer
         const waited = Date.now() - started;
         if (waited > VERY_SLOW_AFTER_MS) this.showWait("verySlow");
         else if (waited > SLOW_AFTER_MS) this.showWait("slow");
@@ -551,7 +552,8 @@
         ]);
         turn.entry.append(turn.waitEl);
       }
-      const text = this.ui.wait[key];
+      // the holding phrase the server said ("好，我幫你查下。") is shown as it was heard
+      const text = key === "holding" && turn.holding ? turn.holding : this.ui.wait[key];
       const textEl = turn.waitEl.querySelector(".wait-text");
       if (textEl.textContent !== text) {
         textEl.textContent = text;
@@ -904,9 +906,19 @@
             this.log.scrollTop = this.log.scrollHeight;
           }
           break;
+        case "holding":
+          // a "please wait" phrase, spoken because the model is slow: shown where the waiting
+          // state is, in its language, until the first answer text replaces it
+          if (this.current && this.current.turnId === frame.turn_id && this.current.waitEl) {
+            this.current.holding = frame.text;
+            this.host.dataset.holding = frame.text;
+            this.showWait("holding");
+            this.current.waitEl.lang = langTag(frame.language);
+          }
+          break;
         case "sources":
           if (this.current && this.current.turnId === frame.turn_id) {
-            if ((frame.sources || []).length && this.current.waitEl) this.showWait("writing");
+            if ((frame.sources || []).length && this.current.waitEl && !this.current.holding) this.showWait("writing");
             this.renderSources(this.current, frame.sources || []);
           }
           break;
