@@ -10,9 +10,10 @@ judged here.
 
     PYTHONPATH=. .venv/bin/python bench/voices_cantonese_tts.py [--configs espeak kokoro:jm_kumo]
 
-A Kokoro config is kokoro:VOICE:TONES:SPEED:FIRST (FIRST: syllables of the first piece of a
-sentence, 0 for whole clauses). "first chunk" is the time from a sentence handed to the voice
-to its first audio, i.e. how long the caller waits once the sentence is ready.
+A Kokoro config is kokoro:VOICE:TONES:SPEED:FIRST:THREADS (FIRST: syllables of the first
+piece of a sentence, 0 for whole clauses; THREADS: onnxruntime threads). "first chunk" is the
+time from a sentence handed to the voice to its first audio, i.e. how long the caller waits
+once the sentence is ready.
 """
 
 from __future__ import annotations
@@ -61,8 +62,14 @@ def build(config: str, cache: Path):
         tones = rest[1] if len(rest) > 1 else "contour"
         speed = float(rest[2]) if len(rest) > 2 else 1.0
         first = int(rest[3]) if len(rest) > 3 else 6  # first piece, syllables (0: whole clause)
+        threads = int(rest[4]) if len(rest) > 4 else 1
         return KokoroCantoneseSynthesizer(
-            cache, voice=voice, tone_scheme=tones, speed=speed, first_chunk_chars=first
+            cache,
+            voice=voice,
+            tone_scheme=tones,
+            speed=speed,
+            first_chunk_chars=first,
+            threads=threads,
         )
     raise SystemExit(f"unknown engine {engine}")
 
