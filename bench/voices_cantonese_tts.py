@@ -107,6 +107,10 @@ def main() -> None:
             f"load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
+        # a sentence said again (the refusal, the holding phrase): the voice's piece cache
+        started = time.perf_counter()
+        next(iter(voice.synthesize(normalise_for_speech(SENTENCES[0], "yue"), "yue")))
+        print(f"  same sentence again: first chunk {time.perf_counter() - started:.3f} s")
         if args.table:
             for said, heard, score in rows:
                 print(f"  | {said} | {heard} | {score:.2f} |")

@@ -266,6 +266,13 @@ class TtsSettings(BaseModel):
         "of at most this many syllables (cut at a word boundary), so playback starts sooner; "
         "0: whole clauses only.",
     )
+    kokoro_cached_pieces: int = Field(
+        default=64,
+        ge=0,
+        description="Audio of this many recent pieces (clauses) is kept, so phrases said "
+        "again (holding phrase, refusal, hotline) start at once; about 50 KB a second of "
+        "speech each; 0: no cache.",
+    )
     cosyvoice_url: str | None = Field(
         default=None,
         description="Base URL of a CosyVoice-compatible TTS server for Cantonese (production "

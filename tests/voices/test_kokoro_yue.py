@@ -154,3 +154,17 @@ def test_the_registry_builds_the_kokoro_voice_when_configured(voice_settings) ->
     voice = VoiceRegistry(settings, cache=voice_settings.cache).voice("yue")
     assert voice.name == "kokoro" and voice.sample_rate == 24_000
     assert list(voice.synthesize("多謝。"))
+
+
+@pytest.mark.slow
+def test_a_phrase_said_again_comes_from_the_piece_cache(kokoro, monkeypatch) -> None:
+    said = "對唔住，請致電一八二三。"
+    first = _audio(kokoro.synthesize(said, "yue"))
+    runs: list[str] = []
+    infer = kokoro._infer
+    monkeypatch.setattr(kokoro, "_infer", lambda phonemes: runs.append(phonemes) or infer(phonemes))
+    again = _audio(kokoro.synthesize(said, "yue"))
+    assert not runs  # nothing synthesised the second time
+    assert np.array_equal(first, again)
+    list(kokoro.synthesize("多謝你。", "yue"))  # a new phrase is synthesised
+    assert len(runs) == 1

@@ -32,6 +32,7 @@ import re
 import shutil
 import subprocess
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -169,6 +170,7 @@ class KokoroCantoneseSynthesizer:
         threads: int = 1,
         max_sentence_chars: int = 300,
         first_chunk_chars: int = 6,
+        cached_pieces: int = 64,
     ) -> None:
         import onnxruntime as ort
 
@@ -194,6 +196,10 @@ class KokoroCantoneseSynthesizer:
         self.tones = TONE_SCHEMES[tone_scheme]
         self.max_sentence_chars = max_sentence_chars
         self.first_chunk_chars = first_chunk_chars
+        # audio of recent pieces by phonemes: the phrases said again and again (the holding
+        # phrase, the refusal, 請致電1823) start at once instead of after a synthesis
+        self._pieces: OrderedDict[str, bytes] = OrderedDict()
+        self._max_pieces = cached_pieces
         self._espeak = shutil.which("espeak-ng")
         # onnxruntime sessions are thread-safe; the Rust G2P pipeline is shared, so serialise it
         self._lock = threading.Lock()
@@ -237,10 +243,23 @@ class KokoroCantoneseSynthesizer:
             # starts after a short piece, the rest is synthesised while that piece plays
             parts = split_first_words(tokens, self.first_chunk_chars) if number == 0 else [tokens]
             for part in parts:
-                audio = self._infer(self._phonemes_of(part))
-                if audio.size:
-                    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+                if pcm := self._piece(self._phonemes_of(part)):
                     yield AudioChunk(pcm, self.sample_rate)
+
+    def _piece(self, phonemes: str) -> bytes:
+        """PCM16 of one piece, from the cache of recent pieces or synthesised now."""
+        with self._lock:
+            if (cached := self._pieces.get(phonemes)) is not None:
+                self._pieces.move_to_end(phonemes)
+                return cached
+        audio = self._infer(phonemes)
+        pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes() if audio.size else b""
+        if self._max_pieces > 0:
+            with self._lock:
+                self._pieces[phonemes] = pcm
+                while len(self._pieces) > self._max_pieces:
+                    self._pieces.popitem(last=False)
+        return pcm
 
     def _infer(self, phonemes: str) -> np.ndarray:
         ids = [self._vocab[ch] for ch in phonemes if ch in self._vocab][:_MAX_TOKENS]
