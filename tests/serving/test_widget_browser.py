@@ -390,8 +390,9 @@ def test_the_holding_phrase_is_shown_while_it_is_said(
     box = page.get_by_role("textbox", name=BOX["yue"])
     box.fill("換身份證要幾多錢？")
     box.press("Enter")
-    page.wait_for_function(
-        "() => Number(document.querySelector('.samyu-widget').dataset.turns) >= 1",
+    page.wait_for_function(  # the answer's first words (the rest need not be spoken here)
+        "() => { const t = document.querySelector('.samyu-widget').shadowRoot"
+        ".querySelector('.turn.assistant .text'); return t && t.textContent.trim() !== ''; }",
         timeout=300_000,
     )
     assert len(holding) == 1, holding
