@@ -61,7 +61,7 @@ def build(config: str, cache: Path):
         voice = rest[0] if rest else "jm_kumo"
         tones = rest[1] if len(rest) > 1 else "contour"
         speed = float(rest[2]) if len(rest) > 2 else 1.0
-        first = int(rest[3]) if len(rest) > 3 else 6  # first piece, syllables (0: whole clause)
+        first = int(rest[3]) if len(rest) > 3 else 3  # first piece, syllables (0: whole clause)
         threads = int(rest[4]) if len(rest) > 4 else 1
         return KokoroCantoneseSynthesizer(
             cache,

@@ -260,7 +260,7 @@ class TtsSettings(BaseModel):
     )
     kokoro_threads: int = Field(default=1, ge=1, description="onnxruntime threads per synthesis.")
     kokoro_first_chunk_chars: int = Field(
-        default=6,
+        default=3,
         ge=0,
         description="The first clause of a sentence is synthesised in two pieces, the first "
         "of at most this many syllables (cut at a word boundary), so playback starts sooner; "

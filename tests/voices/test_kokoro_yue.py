@@ -121,7 +121,7 @@ def test_polyphones_numbers_and_english_are_read_in_context(kokoro) -> None:
 @pytest.mark.slow
 def test_synthesis_streams_clause_by_clause_at_24khz(kokoro) -> None:
     chunks = list(kokoro.synthesize("你好，請問入境處幾點開門？唔該晒你。", "yue"))
-    # the first clause in two pieces (你好，請問 | 入境處幾點開門？), then one per clause
+    # the first clause in two pieces (你好， | 請問入境處幾點開門？), then one per clause
     assert len(chunks) == 3
     assert {c.sample_rate for c in chunks} == {24_000}
     audio = _audio(chunks)

@@ -169,7 +169,7 @@ class KokoroCantoneseSynthesizer:
         tone_scheme: str = "contour",
         threads: int = 1,
         max_sentence_chars: int = 300,
-        first_chunk_chars: int = 6,
+        first_chunk_chars: int = 3,
         cached_pieces: int = 64,
     ) -> None:
         import onnxruntime as ort
