@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from server_common import AUDIO, machine, running_server
 
 from serving.loadtest import Caller, load_pcm16
 
+_STAGES = ("asr", "retrieval", "first_token", "first_audio", "voice_to_voice", "total")
 CLIPS = [
     Path(__file__).resolve().parent / "data" / "speech" / "clips" / "yue-sppas-yeung.flac",
     AUDIO / "yue.wav",
@@ -35,8 +37,14 @@ async def turn(url: str, clip: Path, language: str):
         return await caller.spoken_turn(load_pcm16(clip))
 
 
+def _p50(values: list[float]) -> str:
+    return f"{statistics.median(values):.0f} ms" if values else "-"
+
+
 async def main(args: argparse.Namespace) -> None:
     print(f"# {machine()}")
+    v2v: dict[str, list[float]] = {"auto": [], "yue": []}
+    stages: dict[str, dict[str, list[float]]] = {"auto": {}, "yue": {}}
     with running_server() as server:
         for clip in CLIPS:
             if not clip.exists():
@@ -46,6 +54,10 @@ async def main(args: argparse.Namespace) -> None:
                 for language in ("auto", "yue"):
                     result = await turn(server.ws_url, clip, language)
                     timings = {k: round(v) for k, v in result.server_timings.items()}
+                    if result.voice_to_voice_ms is not None and not result.errors:
+                        v2v[language].append(result.voice_to_voice_ms)
+                    for name, value in timings.items():
+                        stages[language].setdefault(name, []).append(value)
                     print(
                         f"{clip.name:24} {language:4} v2v {result.voice_to_voice_ms or -1:7.0f} ms"
                         f"  load {os.getloadavg()[0]:.1f}  heard {result.transcript!r}"
@@ -53,6 +65,12 @@ async def main(args: argparse.Namespace) -> None:
                         + (f"  errors {result.errors}" if result.errors else ""),
                         flush=True,
                     )
+    for language, values in v2v.items():
+        by_stage = {k: _p50(v) for k, v in stages[language].items() if k in _STAGES}
+        print(
+            f"{language:4} voice-to-voice p50 {_p50(values)} over {len(values)} turns  "
+            f"server p50 {by_stage}  load {os.getloadavg()}"
+        )
 
 
 if __name__ == "__main__":

@@ -256,11 +256,25 @@ class TtsSettings(BaseModel):
         "jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro, jm_kumo; chosen by round trip).",
     )
     kokoro_speed: float = Field(default=1.0, gt=0.3, le=3.0, description="Kokoro speaking rate.")
-    kokoro_tone_scheme: Literal["contour", "none"] = Field(
+    kokoro_tone_scheme: Literal["contour", "low", "none"] = Field(
         default="contour",
         description="How Cantonese tones become Kokoro tone arrows (voices.tts.kokoro_yue).",
     )
     kokoro_threads: int = Field(default=1, ge=1, description="onnxruntime threads per synthesis.")
+    kokoro_first_chunk_chars: int = Field(
+        default=3,
+        ge=0,
+        description="The first clause of a sentence is synthesised in two pieces, the first "
+        "of at most this many syllables (cut at a word boundary), so playback starts sooner; "
+        "0: whole clauses only.",
+    )
+    kokoro_cached_pieces: int = Field(
+        default=64,
+        ge=0,
+        description="Audio of this many recent pieces (clauses) is kept, so phrases said "
+        "again (holding phrase, refusal, hotline) start at once; about 50 KB a second of "
+        "speech each; 0: no cache.",
+    )
     cosyvoice_url: str | None = Field(
         default=None,
         description="Base URL of a CosyVoice-compatible TTS server for Cantonese (production "

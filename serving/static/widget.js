@@ -90,6 +90,7 @@
         tooMany: "Too many questions in a short time. Please wait a moment.",
         tooLong: "Your question is too long. Please ask it in short.",
         empty: "Please say or type a question.",
+        notHeard: "Sorry, I did not catch that. Please say it again.",
         answerFailed: "Sorry, the answer could not be prepared. Please try again.",
         closed: "The conversation ended. Ask again to start a new one.",
         generic: "Sorry, something went wrong. Please try again.",
@@ -140,6 +141,7 @@
         tooMany: "短時間內問咗太多問題，請等一陣。",
         tooLong: "你嘅問題太長，請簡短啲再問。",
         empty: "請講出或者輸入你嘅問題。",
+        notHeard: "對唔住，我聽唔清楚，請再講一次。",
         answerFailed: "對唔住，暫時未能準備答案，請再試一次。",
         closed: "對話已結束，再問一次就會重新開始。",
         generic: "對唔住，出現問題，請再試一次。",
@@ -190,6 +192,7 @@
         tooMany: "短时间内提问太多，请稍等。",
         tooLong: "你的问题太长，请简短一些再问。",
         empty: "请说出或输入你的问题。",
+        notHeard: "对不起，我没听清楚，请再说一次。",
         answerFailed: "对不起，暂时无法准备答案，请再试一次。",
         closed: "对话已结束，再问一次即可重新开始。",
         generic: "对不起，出现问题，请再试一次。",
@@ -533,6 +536,7 @@
       this.showWait("searching");
       this.waitTimer = setInterval(() => {
         if (!this.current || this.current.textEl.textContent) return this.stopWait();
+        if (this.current.holding) return; // the spoken holding phrase stays until the answer
         const waited = Date.now() - started;
         if (waited > VERY_SLOW_AFTER_MS) this.showWait("verySlow");
         else if (waited > SLOW_AFTER_MS) this.showWait("slow");
@@ -551,7 +555,8 @@
         ]);
         turn.entry.append(turn.waitEl);
       }
-      const text = this.ui.wait[key];
+      // the holding phrase the server said ("好，我幫你查下。") is shown as it was heard
+      const text = key === "holding" && turn.holding ? turn.holding : this.ui.wait[key];
       const textEl = turn.waitEl.querySelector(".wait-text");
       if (textEl.textContent !== text) {
         textEl.textContent = text;
@@ -879,9 +884,15 @@
           break;
         case "partial":
           this.partialEl.textContent = frame.text;
+          this.heardPartial = true;
           break;
         case "transcript":
           this.partialEl.textContent = "";
+          // words were shown while speaking, but the final heard nothing usable: say so, or
+          // the caller waits for an answer that is not coming
+          if (!frame.text && this.heardPartial) this.showError("notHeard");
+          else if (frame.text && this.errorKey === "notHeard") this.showError(null);
+          this.heardPartial = false;
           if (frame.text) {
             this.followLanguage(frame.language);
             this.addTurn("you", frame.text).entry.lang = langTag(frame.language);
@@ -904,9 +915,19 @@
             this.log.scrollTop = this.log.scrollHeight;
           }
           break;
+        case "holding":
+          // a "please wait" phrase, spoken because the model is slow: shown where the waiting
+          // state is, in its language, until the first answer text replaces it
+          if (this.current && this.current.turnId === frame.turn_id && this.current.waitEl) {
+            this.current.holding = frame.text;
+            this.host.dataset.holding = frame.text;
+            this.showWait("holding");
+            this.current.waitEl.lang = langTag(frame.language);
+          }
+          break;
         case "sources":
           if (this.current && this.current.turnId === frame.turn_id) {
-            if ((frame.sources || []).length && this.current.waitEl) this.showWait("writing");
+            if ((frame.sources || []).length && this.current.waitEl && !this.current.holding) this.showWait("writing");
             this.renderSources(this.current, frame.sources || []);
           }
           break;

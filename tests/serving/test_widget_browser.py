@@ -14,22 +14,19 @@ blocked. Screenshots go to the test's tmp dir, and to $SAMYU_SCREENSHOT_DIR when
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import logging
 import os
 import re
 import shutil
-import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures_serving import start_live_server
+from tests.serving.browser import chromium_with_microphone, fake_microphone
+from tests.serving.browser import department_site as department_site_at
 
-CHROMIUM = Path("/usr/bin/chromium")
 AXE_VERSION = "4.11.0"
 AXE = (
     Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
@@ -60,87 +57,27 @@ def live_server(serving_home, serving_engines):
 
 @pytest.fixture(scope="module")
 def microphone_wav(shared_audio: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real clip as chromium's fake microphone wants it: 16-bit PCM at 48 kHz, with a
-    second of silence before (the microphone opens) and after (the VAD end point)."""
-    sox = shutil.which("sox")
-    assert sox is not None, "sox is missing: scripts/setup.sh installs it"
+    """The real English question (0-en.wav) as chromium's fake microphone plays it."""
     out = tmp_path_factory.mktemp("mic") / "question-48k.wav"
-    subprocess.run(
-        [
-            sox,
-            str(shared_audio / "0-en.wav"),
-            "-r",
-            "48000",
-            "-b",
-            "16",
-            "-c",
-            "1",
-            str(out),
-            "pad",
-            "1",
-            "2.5",
-        ],
-        check=True,
-    )
-    return out
+    return fake_microphone(shared_audio / "0-en.wav", out)
 
 
 @pytest.fixture(scope="module")
 def browser(microphone_wav: Path):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (scripts/setup.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={microphone_wav}%noloop",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
+    with chromium_with_microphone(microphone_wav) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def department_site(live_server, tmp_path: Path):
     """A department's own web server (another origin) whose pages embed the widget:
     index.html (with `data-debug`: engineering figures shown) and plain.html (without)."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(
-        DEPARTMENT_PAGE.format(server=live_server.url, extra="data-debug")
-    )
-    (site / "plain.html").write_text(DEPARTMENT_PAGE.format(server=live_server.url, extra=""))
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
-    # the voice server lets this department's site (and itself) open sessions, as a
-    # deployment embedding the widget configures it (server.allowed_origins; default: same
-    # origin only)
-    limits = live_server.app.state.settings.server
-    default = limits.allowed_origins
-    limits.allowed_origins = [origin, live_server.url]
-    yield origin + "/"
-    limits.allowed_origins = default
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
+    pages = {
+        "index.html": DEPARTMENT_PAGE.format(server=live_server.url, extra="data-debug"),
+        "plain.html": DEPARTMENT_PAGE.format(server=live_server.url, extra=""),
+    }
+    with department_site_at(live_server, tmp_path / "site", pages) as url:
+        yield url
 
 
 def data(page, name: str) -> str:
@@ -417,6 +354,55 @@ def test_the_widget_reports_what_the_caller_heard(browser, live_server, caplog) 
     at = next(i for i, f in enumerate(received) if isinstance(f, dict) and f.get("turn_id") == 2)
     sent_ms = sum(f for f in received[at:] if isinstance(f, int)) / 2 / rate * 1000
     assert 0 < second[-1] < sent_ms - 100, (second, sent_ms)  # stopped before its end
+    page.close()
+
+
+WAIT_TEXT_WATCHER = """() => {
+  const root = document.querySelector('.samyu-widget').shadowRoot;
+  window.seenWaitTexts = [];
+  new MutationObserver(() => {
+    for (const node of root.querySelectorAll('.waiting .wait-text')) {
+      const text = node.textContent;
+      if (text && !window.seenWaitTexts.includes(text)) window.seenWaitTexts.push(text);
+    }
+  }).observe(root, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_the_holding_phrase_is_shown_while_it_is_said(
+    browser, live_server, assistant_settings, monkeypatch
+) -> None:
+    """A slow model makes the server say a holding phrase (`holding` frame, spoken before the
+    answer): the widget shows its text where the waiting state is, in its language, and the
+    answer text replaces it. Every turn is slow enough here: the threshold is ~0."""
+    monkeypatch.setattr(assistant_settings, "acknowledge_after_s", 0.001)
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
+    holding: list[dict] = []
+
+    def on_frame(payload: str | bytes) -> None:
+        if isinstance(payload, str) and (frame := json.loads(payload))["type"] == "holding":
+            holding.append(frame)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    page.goto(live_server.url + "/")
+    page.get_by_role("combobox", name=LABELS["yue"]["language"]).select_option("yue")
+    page.evaluate(WAIT_TEXT_WATCHER)
+    box = page.get_by_role("textbox", name=BOX["yue"])
+    box.fill("換身份證要幾多錢？")
+    box.press("Enter")
+    page.wait_for_function(  # the answer's first words (the rest need not be spoken here)
+        "() => { const t = document.querySelector('.samyu-widget').shadowRoot"
+        ".querySelector('.turn.assistant .text'); return t && t.textContent.trim() !== ''; }",
+        timeout=300_000,
+    )
+    assert len(holding) == 1, holding
+    said = holding[0]["text"]
+    assert holding[0]["language"] == "yue" and said.strip()
+    assert said in page.evaluate("window.seenWaitTexts")  # shown while it was said
+    assert data(page, "holding") == said
+    answer = page.get_by_role("log", name="對話").locator(".turn.assistant").first
+    assert said not in answer.locator(".text").inner_text()  # not part of the answer
+    assert not answer.locator(".waiting").count()  # replaced by the answer
     page.close()
 
 

@@ -17,6 +17,8 @@ from voices.tts.kokoro_yue import (
     KokoroCantoneseSynthesizer,
     clauses,
     kokoro_onnx_path,
+    office_readings,
+    split_first_words,
     syllable_phonemes,
 )
 from voices.tts.registry import VoiceRegistry
@@ -54,6 +56,45 @@ def test_clauses_cut_after_punctuation_and_merge_tiny_ones() -> None:
     assert all(len(c) <= 5 for c in clauses("一二三四五六七八九十", 5))
 
 
+def _words(*pairs: str) -> list[tuple[str, str, str]]:
+    """("word", "jyutping ...") pairs as the G2P gives them; "，" is punctuation."""
+    return [
+        (w, r, "punct" if w == r else "yue") for w, r in zip(pairs[::2], pairs[1::2], strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (("勞工", "lou4 gung1", "處", "cyu5"), "lou4 gung1 cyu3"),  # the department
+        (("香港警務處", "hoeng1 gong2 ging2 mou6 cyu2"), "hoeng1 gong2 ging2 mou6 cyu3"),
+        (("登", "dang1", "記", "gei3", "處", "cyu5"), "dang1 gei3 cyu3"),
+        (("幫你", "bong1 nei5", "處理", "cyu5 lei5"), "bong1 nei5 cyu5 lei5"),  # the verb
+        (("相處", "soeng1 cyu3"), "soeng1 cyu5"),
+        (("處長", "cyu3 zoeng2"), "cyu3 zoeng2"),  # nothing before it: the G2P's reading
+    ],
+)
+def test_the_office_reading_of_chu_follows_its_context(words, expected) -> None:
+    fixed = office_readings(_words(*words))
+    assert " ".join(reading for _, reading, _ in fixed) == expected
+
+
+def test_the_first_clause_is_cut_after_its_first_words() -> None:
+    clause = _words(
+        "你好", "nei5 hou2", "，", "，", "請問", "ceng2 man6",
+        "入境處", "jap6 ging2 cyu3", "幾點", "gei2 dim2", "開門", "hoi1 mun4",
+    )  # fmt: skip
+    first, rest = split_first_words(clause, 6)
+    assert [w for w, _, _ in first] == ["你好", "，", "請問"]  # 4 syllables; 7 would be > 6
+    assert first + rest == clause
+    assert split_first_words(clause, 0) == [clause]  # off
+    assert split_first_words(clause, 20) == [clause]  # short enough already
+    # never a piece of one syllable: it could not carry its tone
+    assert split_first_words(_words("唔", "m4", "該晒你", "goi1 saai3 nei5"), 2) == [
+        _words("唔", "m4", "該晒你", "goi1 saai3 nei5")
+    ]
+
+
 @pytest.fixture(scope="module")
 def kokoro(voice_settings) -> KokoroCantoneseSynthesizer:
     return KokoroCantoneseSynthesizer(voice_settings.cache)
@@ -71,6 +112,7 @@ def test_the_model_is_assembled_with_the_pinned_checksum(voice_settings) -> None
 @pytest.mark.slow
 def test_polyphones_numbers_and_english_are_read_in_context(kokoro) -> None:
     assert kokoro.phonemes("入境處") == "jɐp↓ kɪŋ↗ ʦʰyː"  # cyu3 (office), not cyu5 (to handle)
+    assert kokoro.phonemes("勞工處").endswith("ʦʰyː")  # the G2P alone says cyu5
     assert kokoro.phonemes("1823").count("↓") >= 1  # digits come out as Cantonese syllables
     english = kokoro.phonemes("我要renew我嘅HKID")
     assert "ŋɔː↗" in english and "ɹ" in english  # Cantonese syllables and English IPA
@@ -79,7 +121,8 @@ def test_polyphones_numbers_and_english_are_read_in_context(kokoro) -> None:
 @pytest.mark.slow
 def test_synthesis_streams_clause_by_clause_at_24khz(kokoro) -> None:
     chunks = list(kokoro.synthesize("你好，請問入境處幾點開門？唔該晒你。", "yue"))
-    assert len(chunks) == 2  # one chunk per clause: playback starts after the first
+    # the first clause in two pieces (你好， | 請問入境處幾點開門？), then one per clause
+    assert len(chunks) == 3
     assert {c.sample_rate for c in chunks} == {24_000}
     audio = _audio(chunks)
     assert 1.5 < audio.size / 24_000 < 10  # about a syllable every 0.2-0.4 s
@@ -111,3 +154,17 @@ def test_the_registry_builds_the_kokoro_voice_when_configured(voice_settings) ->
     voice = VoiceRegistry(settings, cache=voice_settings.cache).voice("yue")
     assert voice.name == "kokoro" and voice.sample_rate == 24_000
     assert list(voice.synthesize("多謝。"))
+
+
+@pytest.mark.slow
+def test_a_phrase_said_again_comes_from_the_piece_cache(kokoro, monkeypatch) -> None:
+    said = "對唔住，請致電一八二三。"
+    first = _audio(kokoro.synthesize(said, "yue"))
+    runs: list[str] = []
+    infer = kokoro._infer
+    monkeypatch.setattr(kokoro, "_infer", lambda phonemes: runs.append(phonemes) or infer(phonemes))
+    again = _audio(kokoro.synthesize(said, "yue"))
+    assert not runs  # nothing synthesised the second time
+    assert np.array_equal(first, again)
+    list(kokoro.synthesize("多謝你。", "yue"))  # a new phrase is synthesised
+    assert len(runs) == 1

@@ -352,14 +352,15 @@ class FasterWhisperTranscriber:
         """The winning side's decode, or a full decode when it cannot be reused.
 
         Reused when the utterance fits the one window, the side needs no beam, and the decode
-        passes the same silence / repetition / hallucination filters as a full decode.
+        passes the same silence / repetition / hallucination filters as a full decode. One that
+        fails them is not the utterance's verdict: the vote's decode is a single greedy pass
+        (no temperature fallback), so a repetition loop or a prompt echo there would drop
+        speech that the full decode hears (a Cantonese caller's whole question, unanswered).
         """
         decode = vote.yue if spoken == "yue" else vote.cmn
         prompt = self.asr.yue_prompt if spoken == "yue" else self.asr.cmn_prompt
         fits = audio.size <= _WINDOW_S * PIPELINE_SAMPLE_RATE
-        if fits and self._beam_for(spoken) == 1:
-            if not self._passes_filters(decode, prompt):
-                return "", 0
+        if fits and self._beam_for(spoken) == 1 and self._passes_filters(decode, prompt):
             return decode.text, 1
         return self._decode(audio, "zh", spoken)
 

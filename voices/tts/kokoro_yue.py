@@ -17,8 +17,11 @@ Measured by round trip through the project's own ASR in docs/speech.md
 (bench/voices_roundtrip.py). Licences: Kokoro-82M weights and voices Apache-2.0 (hexgrad),
 int8 ONNX export and vocabulary MIT (kokoro-onnx), canto-hk-g2p's dictionaries per its NOTICE.
 
-Streaming: text is cut into clauses (，、。！？；) and each clause is synthesised and yielded
-on its own, so playback of a sentence starts after its first clause, not after all of it.
+Streaming: text is cut into clauses (，、。！？；：) and each clause is synthesised and yielded
+on its own, so playback of a sentence starts after its first clause, not after all of it; the
+first clause is itself cut after its first few words (`first_chunk_chars` syllables, at a word
+boundary), because synthesis time grows with length and the first piece is what the caller
+waits for.
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ import re
 import shutil
 import subprocess
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from voices.language import has_han
 from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
 from voices.tts.espeak import SynthesisError
 from voices.types import AudioChunk, SpokenLanguage
@@ -79,8 +84,14 @@ _FINALS = {
 # round trip (docs/speech.md): level tones 3 and 6 have no Mandarin match.
 TONE_SCHEMES: dict[str, dict[str, str]] = {
     "contour": {"1": "→", "2": "↗", "3": "", "4": "↘", "5": "↗", "6": "↓"},
+    # the low tones as Kokoro's low dip (↓) or level: 4 (21) ↓, 6 (22) none
+    "low": {"1": "→", "2": "↗", "3": "", "4": "↓", "5": "↗", "6": ""},
     "none": {str(t): "" for t in range(1, 7)},
 }
+# 處 after a noun is the office (勞工處, 登記處, 海事處: cyu3); it is the verb cyu5 only before
+# these (處理, 處於, 處置, 處分, 處境, 處事, 處罰) or after these (相處, 共處, 獨處, 難處).
+_CYU5_BEFORE = frozenset("理於置分境事罰")
+_CYU5_AFTER = frozenset("相共獨")
 _JYUTPING = re.compile(r"^([a-z]+)([1-6])$")
 _CLAUSE = re.compile(r"(?<=[，,、。！？!?；;：:])")
 
@@ -158,6 +169,8 @@ class KokoroCantoneseSynthesizer:
         tone_scheme: str = "contour",
         threads: int = 1,
         max_sentence_chars: int = 300,
+        first_chunk_chars: int = 3,
+        cached_pieces: int = 64,
     ) -> None:
         import onnxruntime as ort
 
@@ -182,19 +195,34 @@ class KokoroCantoneseSynthesizer:
         self.speed = speed
         self.tones = TONE_SCHEMES[tone_scheme]
         self.max_sentence_chars = max_sentence_chars
+        self.first_chunk_chars = first_chunk_chars
+        # audio of recent pieces by phonemes: the phrases said again and again (the holding
+        # phrase, the refusal, 請致電1823) start at once instead of after a synthesis
+        self._pieces: OrderedDict[str, bytes] = OrderedDict()
+        self._max_pieces = cached_pieces
         self._espeak = shutil.which("espeak-ng")
         # onnxruntime sessions are thread-safe; the Rust G2P pipeline is shared, so serialise it
         self._lock = threading.Lock()
+        # the first run of a session allocates its buffers (several times a normal run): pay
+        # it at load, not on the first caller's first sentence
+        self._infer(self.phonemes("你好"))
 
     def supports(self, language: SpokenLanguage) -> bool:
         return language == "yue"
 
+    def readings(self, text: str) -> list[tuple[str, str, str]]:
+        """(word, Jyutping, language) of each word, with context readings fixed (處)."""
+        with self._lock:
+            tokens = [(t[0], t[1], t[2]) for t in _g2p().convert_detailed(text)]
+        return office_readings(tokens)
+
     def phonemes(self, text: str) -> str:
         """Cantonese (with English words) -> Kokoro phoneme string."""
-        with self._lock:
-            tokens = _g2p().convert_detailed(text)
+        return self._phonemes_of(self.readings(text))
+
+    def _phonemes_of(self, tokens: list[tuple[str, str, str]]) -> str:
         out: list[str] = []
-        for token, reading, lang, *_ in tokens:
+        for token, reading, lang in tokens:
             if lang == "en" and re.search(r"[A-Za-z]", token):
                 out.append(_english_ipa(token, self._espeak))
                 continue
@@ -209,11 +237,29 @@ class KokoroCantoneseSynthesizer:
     def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]:
         if language != "yue":
             raise SynthesisError(f"the Kokoro Cantonese voice does not speak {language}")
-        for clause in clauses(text, self.max_sentence_chars):
-            audio = self._infer(self.phonemes(clause))
-            if audio.size:
-                pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
-                yield AudioChunk(pcm, self.sample_rate)
+        for number, clause in enumerate(clauses(text, self.max_sentence_chars)):
+            tokens = self.readings(clause)
+            # the first clause first, and its first few words before the rest of it: playback
+            # starts after a short piece, the rest is synthesised while that piece plays
+            parts = split_first_words(tokens, self.first_chunk_chars) if number == 0 else [tokens]
+            for part in parts:
+                if pcm := self._piece(self._phonemes_of(part)):
+                    yield AudioChunk(pcm, self.sample_rate)
+
+    def _piece(self, phonemes: str) -> bytes:
+        """PCM16 of one piece, from the cache of recent pieces or synthesised now."""
+        with self._lock:
+            if (cached := self._pieces.get(phonemes)) is not None:
+                self._pieces.move_to_end(phonemes)
+                return cached
+        audio = self._infer(phonemes)
+        pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes() if audio.size else b""
+        if self._max_pieces > 0:
+            with self._lock:
+                self._pieces[phonemes] = pcm
+                while len(self._pieces) > self._max_pieces:
+                    self._pieces.popitem(last=False)
+        return pcm
 
     def _infer(self, phonemes: str) -> np.ndarray:
         ids = [self._vocab[ch] for ch in phonemes if ch in self._vocab][:_MAX_TOKENS]
@@ -232,6 +278,49 @@ class KokoroCantoneseSynthesizer:
         except Exception as exc:  # onnxruntime raises its own error types
             raise SynthesisError(f"Kokoro failed: {exc}") from exc
         return np.asarray(audio, np.float32).ravel()
+
+
+def office_readings(tokens: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """處 read cyu3 (an office: 勞工處, 登記處) unless the text around it makes it the verb
+    cyu5 (處理, 相處); the G2P reads most department names with cyu5 (or cyu2)."""
+    chars = "".join(token for token, _, _ in tokens)
+    fixed: list[tuple[str, str, str]] = []
+    at = 0
+    for token, reading, lang in tokens:
+        syllables = reading.split()
+        if "處" in token and len(syllables) == len(token):
+            for i, char in enumerate(token):
+                where = at + i
+                before = chars[where - 1] if where else ""
+                after = chars[where + 1] if where + 1 < len(chars) else ""
+                verb = after in _CYU5_BEFORE or before in _CYU5_AFTER
+                if char == "處" and before and has_han(before):
+                    syllables[i] = "cyu5" if verb else "cyu3"
+            reading = " ".join(syllables)
+        fixed.append((token, reading, lang))
+        at += len(token)
+    return fixed
+
+
+def split_first_words(
+    tokens: list[tuple[str, str, str]], limit: int
+) -> list[list[tuple[str, str, str]]]:
+    """The clause's words cut once, at the last word boundary within `limit` syllables, when
+    both pieces keep at least two syllables (so each still carries its tones); limit 0: no cut.
+    A piece's synthesis time grows with its length, so a short first piece plays sooner."""
+    sizes = [len(reading.split()) if lang != "punct" else 0 for _, reading, lang in tokens]
+    total = sum(sizes)
+    if limit <= 0 or total <= limit:
+        return [tokens]
+    cut, count = 0, 0
+    for index, size in enumerate(sizes):
+        if count + size > limit:
+            break
+        count += size
+        cut = index + 1
+    if count < 2 or total - count < 2:
+        return [tokens]
+    return [tokens[:cut], tokens[cut:]]
 
 
 def _punctuation(token: str) -> str:

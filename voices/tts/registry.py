@@ -178,6 +178,8 @@ class VoiceRegistry:
                     tone_scheme=s.kokoro_tone_scheme,
                     threads=s.kokoro_threads,
                     max_sentence_chars=s.max_sentence_chars,
+                    first_chunk_chars=s.kokoro_first_chunk_chars,
+                    cached_pieces=s.kokoro_cached_pieces,
                 )
             return self._engines[key]
         if choice.engine == "cosyvoice":
