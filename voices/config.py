@@ -107,6 +107,19 @@ class AsrSettings(BaseModel):
     vote_cmn_margin: float = Field(
         default=1.5, ge=0.0, description="Vote score at or below minus this says Mandarin."
     )
+    vote_with_hint: bool = Field(
+        default=True,
+        description="Also vote when the caller declared a language (one extra greedy decode per "
+        "Chinese utterance), so a decisive vote can overrule the declaration "
+        "(vote_override_margin).",
+    )
+    vote_override_margin: float = Field(
+        default=6.0,
+        ge=0.0,
+        description="|vote score| at or above which the audio beats the caller's declared Chinese "
+        "language (a hint, not a lock). Set from the largest score of the wrong sign on the "
+        "evaluation set (docs/speech.md).",
+    )
 
 
 class VadSettings(BaseModel):
@@ -192,6 +205,14 @@ class LanguageSettings(BaseModel):
     default_chinese: SpokenLanguageName = Field(
         default="cmn",
         description="Label for Chinese with no Cantonese marker, no caller hint and no history.",
+    )
+    min_switch_words: int = Field(
+        default=3,
+        ge=1,
+        description="A spoken turn leaves the caller's declared (or current) language for English "
+        "only with at least this many English words, and for Chinese from English with at least "
+        "this many Han characters (assistant.stages.language); between Cantonese and Mandarin "
+        "the recogniser's label decides.",
     )
 
 

@@ -10,6 +10,8 @@ The rule (measured in docs/speech.md on the shared fixtures):
    - Whisper said `yue` (large-v3 has that token; base has not);
    - the text has Cantonese marker characters/words (嘅 唔 咗 喺 冇 啲 佢 咩 嚟 哋 嗰 嘢 睇 ...,
      and 係 when it is not part of 關係/联系-style words), in either script;
+   - the audio voted `yue` decisively (|score| >= the override margin), even against a
+     declared `cmn`: a declared language is a hint, not a lock;
    - the caller declared `yue` (client hint);
    - the audio itself voted `yue` with confidence (`AcousticVote`, computed by the recogniser:
      voices.asr.faster_whisper compares decodes under a Cantonese and a Mandarin prompt);
@@ -90,10 +92,13 @@ class AcousticVote:
 
     `score` is a log-odds: above 0 leans Cantonese, below 0 Mandarin. `confident` is set by the
     recogniser when |score| is at least its configured margin; only a confident vote decides.
+    `decisive` (|score| at least the larger override margin) lets the audio beat a declared
+    language: a caller who chose 普通話 in the widget and speaks Cantonese is heard as `yue`.
     """
 
     score: float
     confident: bool
+    decisive: bool = False
 
     @property
     def language(self) -> SpokenLanguage:
@@ -136,6 +141,8 @@ def decide_language(
         return "en"
     if whisper_language == "yue" or cantonese_markers(text):
         return "yue"
+    if acoustic is not None and acoustic.decisive:
+        return acoustic.language
     if hint in ("yue", "cmn"):
         return hint
     if acoustic is not None and acoustic.confident:

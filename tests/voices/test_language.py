@@ -99,6 +99,16 @@ def test_the_callers_hint_beats_the_acoustic_vote_but_not_markers() -> None:
     assert decide_language("我唔明", "zh", hint="cmn", acoustic=SURE_CMN) == "yue"
 
 
+def test_a_decisive_acoustic_vote_beats_the_declared_language() -> None:
+    # a caller who chose 普通話 in the widget and speaks Cantonese (no marker in the text)
+    decisive_yue = AcousticVote(score=9.0, confident=True, decisive=True)
+    decisive_cmn = AcousticVote(score=-9.0, confident=True, decisive=True)
+    assert decide_language("我想申请身份证", "zh", hint="cmn", acoustic=decisive_yue) == "yue"
+    assert decide_language("我想申请身份证", "zh", hint="yue", acoustic=decisive_cmn) == "cmn"
+    # markers still beat a decisive Mandarin vote
+    assert decide_language("我唔明", "zh", hint="cmn", acoustic=decisive_cmn) == "yue"
+
+
 def test_history_language_is_the_last_chinese_label() -> None:
     assert history_language([]) is None
     assert history_language(["en"]) is None
