@@ -16,7 +16,8 @@ The rule (measured in docs/speech.md on the shared fixtures):
    - the audio itself voted `yue` with confidence (`AcousticVote`, computed by the recogniser:
      voices.asr.faster_whisper compares decodes under a Cantonese and a Mandarin prompt);
    - the session's most recent Chinese utterance (`history`) was `yue`.
-   Otherwise it is Mandarin (`cmn`), or `LanguageSettings.default_chinese`.
+   Otherwise it is `LanguageSettings.unsure_vote_chinese` (yue) when the audio voted but was
+   unsure, else `LanguageSettings.default_chinese` (cmn: text with no evidence).
    Why hint and history come after markers but before the default: Whisper base writes
    Cantonese speech as standard written Chinese with no markers and labels it `zh`, so
    without a hint it cannot be told from Mandarin; markers are positive evidence even against
@@ -147,7 +148,8 @@ def decide_language(
         return hint
     if acoustic is not None and acoustic.confident:
         return acoustic.language
-    return history_language(history) or settings.default_chinese
+    fallback = settings.unsure_vote_chinese if acoustic is not None else settings.default_chinese
+    return history_language(history) or fallback
 
 
 _SUN_DRY = re.compile(r"曬(?![太乾干衫衣相被])(?<!日曬)")

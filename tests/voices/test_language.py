@@ -89,9 +89,18 @@ def test_one_clear_utterance_overrides_the_session_history() -> None:
     assert decide_language("你哋幾點開門", "zh", history=["cmn"] * 5) == "yue"
 
 
-def test_an_unsure_vote_leaves_it_to_the_history_then_the_default() -> None:
-    assert decide_language("我想申请身份证", "zh", acoustic=UNSURE_YUE) == "cmn"
-    assert decide_language("我想申请身份证", "zh", history=["yue"], acoustic=UNSURE_YUE) == "yue"
+def test_an_unsure_vote_leaves_it_to_the_history_then_the_unsure_default() -> None:
+    unsure_cmn = AcousticVote(score=-0.2, confident=False)
+    assert decide_language("我想申请身份证", "zh", history=["cmn"], acoustic=UNSURE_YUE) == "cmn"
+    assert decide_language("我想申请身份证", "zh", history=["yue"], acoustic=unsure_cmn) == "yue"
+    # no history: an unsure vote becomes unsure_vote_chinese (yue), text alone default_chinese
+    assert decide_language("我想申请身份证", "zh", acoustic=unsure_cmn) == "yue"
+    assert decide_language("我想申请身份证", "zh") == "cmn"
+    mandarin_line = LanguageSettings(unsure_vote_chinese="cmn")
+    assert (
+        decide_language("我想申请身份证", "zh", acoustic=UNSURE_YUE, settings=mandarin_line)
+        == "cmn"
+    )
 
 
 def test_the_callers_hint_beats_the_acoustic_vote_but_not_markers() -> None:
