@@ -77,6 +77,21 @@ def written(vote, language: str) -> str:
     return to_script(vote.cmn.text, "cmn")
 
 
+def raw_vote(clip: dict, vote, seconds: float) -> dict:
+    return {
+        "file": clip["file"],
+        "language": clip["language"],
+        "kind": clip.get("kind", "natural"),
+        "speaker": clip.get("speaker", ""),
+        "split": clip.get("split", "test"),
+        "seconds": round(seconds, 2),
+        "text": clip["text"],
+        "lang_probs": vote.language_probs,
+        "yue": vote.yue.__dict__,
+        "cmn": vote.cmn.__dict__,
+    }
+
+
 def score(language: str, ref: str, hyp: str) -> float:
     return min(1.0, wer(ref, hyp) if language == "en" else cer(ref, hyp))
 
@@ -88,6 +103,7 @@ def main() -> None:
     parser.add_argument("--dev", type=Path, help="extra manifest directory (development clips)")
     parser.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
     parser.add_argument("--dev-only", action="store_true", help="only the --dev clips")
+    parser.add_argument("--dump", type=Path, help="also write each raw vote (JSON lines) here")
     args = parser.parse_args()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     settings = VoiceSettings(cache=cache)
@@ -105,6 +121,7 @@ def main() -> None:
         clips = clips[: args.limit]
     print(f"load average at start: {os.getloadavg()} (2 cores shared by 7 helpers)")
     rows, beam_done, plain_done = [], defaultdict(int), defaultdict(int)
+    dump = args.dump.open("a", encoding="utf-8") if args.dump else None
     for clip in clips:
         audio = read_file_audio(clip["path"], max_duration_s=60, max_bytes=10**8)
         seconds, lang = audio.size / 16000, clip["language"]
@@ -125,6 +142,9 @@ def main() -> None:
             # Auto mode (the vote, then the winner's decode) and with the hint (that side's)
             vote = asr.chinese_vote(audio)
             auto_s = time.perf_counter() - started
+            if dump is not None:  # the raw vote, for bench/voices_language_fit.py fit
+                dump.write(json.dumps(raw_vote(clip, vote, seconds), ensure_ascii=False) + "\n")
+                dump.flush()
             auto_label = decide_language(vote.cmn.text, "zh", acoustic=vote.acoustic)
             auto_text = written(vote, auto_label)
             hint_side = vote.yue.text if lang == "yue" else vote.cmn.text
