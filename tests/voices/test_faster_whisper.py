@@ -185,6 +185,23 @@ def test_the_vote_separates_a_cantonese_and_a_mandarin_clip(transcriber, load_cl
     assert "係" in yue.yue.text  # the Cantonese-prompt decode writes the colloquial copula
 
 
+def test_a_declared_language_does_not_lock_out_clear_cantonese(transcriber) -> None:
+    # a SpiCE speaker saying 出入平安 (test split) while the widget says 普通話: the vote is
+    # decisive (score about +5.8 >= vote_override_margin), so the audio wins
+    clip = _bench_clip("yue-spice-cut1yap6ping4on1-VF21C.flac")
+    vote = transcriber.chinese_vote(clip)
+    assert vote.decisive and vote.score > 0
+    assert transcriber.transcribe(clip, language="cmn").language == "yue"
+
+
+def test_a_declared_language_holds_for_its_own_speech(transcriber, load_clip) -> None:
+    assert transcriber.transcribe(load_clip("1-zh.wav"), language="cmn").language == "cmn"
+    assert (
+        transcriber.transcribe(_bench_clip("yue-sppas-yeung.flac"), language="yue").language
+        == "yue"
+    )
+
+
 def test_a_switch_to_mandarin_is_followed_after_one_utterance(transcriber, load_clip) -> None:
     result = transcriber.transcribe(load_clip("1-zh.wav"), history=["yue", "yue", "yue"])
     assert result.language == "cmn"
