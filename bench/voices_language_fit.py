@@ -91,7 +91,9 @@ def dump(out: Path) -> None:
 def features(row: dict, settings: AsrSettings) -> tuple[float, ...]:
     from voices.asr.faster_whisper import Decode
 
-    return vote_features(Decode(**row["yue"]), Decode(**row["cmn"]), row["lang_probs"], settings)
+    return vote_features(
+        Decode(**row["yue"]), Decode(**row["cmn"]), row["lang_probs"], row["seconds"]
+    )
 
 
 def label(
@@ -151,9 +153,6 @@ def report(
 
 def fit_weights(rows: list[dict], settings: AsrSettings, l2: float) -> tuple[np.ndarray, float]:
     x = np.array([features(r, settings) for r in rows])
-    # the marker count is not fitted (weight 0): markers already decide before the vote
-    # (voices.language), and on short read phrases their count is noise
-    x[:, 1] = 0.0
     y = np.array([r["language"] == "yue" for r in rows], dtype=float)
     # every (language, kind) group weighs the same: 42 Forvo words must not outvote 13 sentences
     counts: dict[tuple, int] = defaultdict(int)
@@ -185,25 +184,30 @@ def fit(path: Path, l2: float) -> None:
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
     rows = [r for r in rows if r["kind"] != "spliced"]
     current = AsrSettings()
-    report(rows, np.array(current.vote_weights), current.vote_bias, current, "current settings")
+    shipped = LanguageSettings().unsure_vote_chinese
+    report(
+        rows,
+        np.array(current.vote_weights),
+        current.vote_bias,
+        current,
+        f"current settings (unsure -> {shipped})",
+        shipped,
+    )
     dev = [r for r in rows if r["split"] == "dev"]
     weights, bias = fit_weights(dev, current, l2)
     s = np.array(scores(dev, weights, bias, current))
     is_yue = np.array([r["language"] == "yue" for r in dev])
-    worst_cmn, worst_yue = float(s[~is_yue].max()), -float(s[is_yue].min())
-    # margins: beyond the worst dev clip of the other language plus a safety; the safety and
-    # unsure_vote_chinese (what an unsure vote becomes) are chosen by balanced dev accuracy
+    # the unsure band (|score| below a margin: hint, history, then unsure_vote_chinese decide)
+    # and what an unsure vote becomes are chosen by balanced dev accuracy; ties keep the wider
+    # band, which leaves more to the caller's hint and the session's history
     best = None
-    for safety in (1.0, 0.5, 0.25, 0.0):
+    for margin in (1.0, 0.5, 0.25, 0.0):
         for default in ("yue", "cmn"):
             trial = current.model_copy(
-                update={
-                    "vote_yue_margin": round(max(0.0, worst_cmn) + safety, 2),
-                    "vote_cmn_margin": round(max(0.0, worst_yue) + safety, 2),
-                }
+                update={"vote_yue_margin": margin, "vote_cmn_margin": margin}
             )
             accuracy = auto_accuracy(dev, list(s), trial, default)
-            print(f"  dev balanced accuracy {accuracy:.3f}: safety {safety}, default {default}")
+            print(f"  dev balanced accuracy {accuracy:.3f}: margin {margin}, unsure -> {default}")
             if best is None or accuracy > best[0] + 1e-9:
                 best = (accuracy, trial, default)
     _, chosen, default = best

@@ -89,24 +89,24 @@ class AsrSettings(BaseModel):
         "Costs one extra greedy decode per Chinese utterance.",
     )
     vote_weights: tuple[float, float, float, float] = Field(
-        default=(0.634, 0.0, 0.468, -1.458),
+        default=(-0.954, 0.242, 0.137, -2.888),
         description="Log-odds weights of the vote's features: avg log-prob under the Cantonese "
-        "prompt minus under the Mandarin prompt; colloquial markers written under the Cantonese "
-        "prompt (at most 2; weight 0: markers decide before the vote); log P(tonal SE-Asian "
-        "languages)/P(zh) from Whisper's language id; avg log-prob under the Mandarin prompt. "
-        "Fitted on the dev split of bench/data/speech by bench/voices_language_fit.py.",
+        "prompt minus under the Mandarin prompt; log P(vi)/P(zh) and log P(tonal SE-Asian "
+        "languages)/P(zh) from Whisper's language id; avg log-prob under the Mandarin prompt, "
+        "scaled down below 4 s. Fitted on the dev split of bench/data/speech by "
+        "bench/voices_language_fit.py.",
     )
-    vote_bias: float = Field(default=1.957, description="Log-odds bias of the vote.")
+    vote_bias: float = Field(default=0.138, description="Log-odds bias of the vote.")
     vote_yue_margin: float = Field(
-        default=0.0,
+        default=0.25,
         ge=0.0,
         description="Vote score at or above which the audio alone says Cantonese. Below it (and "
         "above -vote_cmn_margin) the vote is unsure and the caller's hint, then the session's "
-        "last Chinese language, then default_chinese decide. Both margins sit just past the "
-        "worst dev clip of the other language (bench/voices_language_fit.py, docs/speech.md).",
+        "last Chinese language, then unsure_vote_chinese decide. Chosen with vote_cmn_margin on "
+        "balanced dev accuracy (bench/voices_language_fit.py, docs/speech.md).",
     )
     vote_cmn_margin: float = Field(
-        default=0.47, ge=0.0, description="Vote score at or below minus this says Mandarin."
+        default=0.25, ge=0.0, description="Vote score at or below minus this says Mandarin."
     )
     vote_with_hint: bool = Field(
         default=True,
@@ -115,7 +115,7 @@ class AsrSettings(BaseModel):
         "(vote_override_margin).",
     )
     vote_override_margin: float = Field(
-        default=3.0,
+        default=4.12,
         ge=0.0,
         description="|vote score| at or above which the audio beats the caller's declared Chinese "
         "language (a hint, not a lock): the largest dev score of the wrong sign + 2, at least 3 "
