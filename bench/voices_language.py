@@ -3,18 +3,18 @@
 For every clip of bench/data/speech (and the shared fixtures, read by path when present):
 - the label in Auto mode (no hint) and with the widget's hint (the clip's true language); for
   Chinese clips both come from one encoder pass and the two prompted greedy decodes, exactly
-  what transcribe() computes (the auto RTF is that cost);
+  what transcribe() computes (the auto RTF is that cost); with the hint a decisive vote may
+  still overrule it (AsrSettings.vote_with_hint / vote_override_margin);
 - the Cantonese/Mandarin vote's score (voices.asr.faster_whisper.ChineseVote);
 - CER (yue, cmn; after OpenCC to Simplified) / WER (en) and the real-time factor for each
   decoding choice: greedy without prompt, greedy with the language's prompt, beam 5 with it
-  (the prompt-free and beam decodes only on the first --plain-clips / --beam-clips natural
-  clips per language, to bound the run on a shared CPU).
-Accuracy is printed per language and for short utterances (1-3 s) apart; spliced clips are
-counted apart. `--fit` refits the vote's weights by logistic regression on the clips given
-with --dev (a manifest.jsonl) plus the evaluation set's Mandarin speakers f1_P8 and f2_P7, and
-prints them; the other speakers stay held out.
+  (the prompt-free and beam decodes only on the first --plain-clips / --beam-clips clips of
+  each language and kind, to bound the run on a shared CPU).
+Accuracy is printed per language, kind of clip (natural, spice, forvo, words, spliced) and
+split (dev / test: the manifest's `split`; the vote's weights were fitted on dev only by
+bench/voices_language_fit.py), with 1-3 s clips counted apart.
 
-    PYTHONPATH=. .venv/bin/python bench/voices_language.py [--beam-clips 4] [--dev DIR --fit]
+    PYTHONPATH=. flock /work/notes/cpu.lock .venv/bin/python bench/voices_language.py
 """
 
 from __future__ import annotations
@@ -77,6 +77,21 @@ def written(vote, language: str) -> str:
     return to_script(vote.cmn.text, "cmn")
 
 
+def raw_vote(clip: dict, vote, seconds: float) -> dict:
+    return {
+        "file": clip["file"],
+        "language": clip["language"],
+        "kind": clip.get("kind", "natural"),
+        "speaker": clip.get("speaker", ""),
+        "split": clip.get("split", "test"),
+        "seconds": round(seconds, 2),
+        "text": clip["text"],
+        "lang_probs": vote.language_probs,
+        "yue": vote.yue.__dict__,
+        "cmn": vote.cmn.__dict__,
+    }
+
+
 def score(language: str, ref: str, hyp: str) -> float:
     return min(1.0, wer(ref, hyp) if language == "en" else cer(ref, hyp))
 
@@ -86,9 +101,9 @@ def main() -> None:
     parser.add_argument("--beam-clips", type=int, default=3)
     parser.add_argument("--plain-clips", type=int, default=6)
     parser.add_argument("--dev", type=Path, help="extra manifest directory (development clips)")
-    parser.add_argument("--fit", action="store_true")
     parser.add_argument("--limit", type=int, default=0, help="at most this many clips (0: all)")
     parser.add_argument("--dev-only", action="store_true", help="only the --dev clips")
+    parser.add_argument("--dump", type=Path, help="also write each raw vote (JSON lines) here")
     args = parser.parse_args()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     settings = VoiceSettings(cache=cache)
@@ -106,6 +121,7 @@ def main() -> None:
         clips = clips[: args.limit]
     print(f"load average at start: {os.getloadavg()} (2 cores shared by 7 helpers)")
     rows, beam_done, plain_done = [], defaultdict(int), defaultdict(int)
+    dump = args.dump.open("a", encoding="utf-8") if args.dump else None
     for clip in clips:
         audio = read_file_audio(clip["path"], max_duration_s=60, max_bytes=10**8)
         seconds, lang = audio.size / 16000, clip["language"]
@@ -126,16 +142,21 @@ def main() -> None:
             # Auto mode (the vote, then the winner's decode) and with the hint (that side's)
             vote = asr.chinese_vote(audio)
             auto_s = time.perf_counter() - started
+            if dump is not None:  # the raw vote, for bench/voices_language_fit.py fit
+                dump.write(json.dumps(raw_vote(clip, vote, seconds), ensure_ascii=False) + "\n")
+                dump.flush()
             auto_label = decide_language(vote.cmn.text, "zh", acoustic=vote.acoustic)
             auto_text = written(vote, auto_label)
             hint_side = vote.yue.text if lang == "yue" else vote.cmn.text
-            hint_label = decide_language(hint_side, "zh", hint=lang)
+            # transcribe() votes with a hint too (vote_with_hint): a decisive vote overrules it
+            hint_label = decide_language(hint_side, "zh", hint=lang, acoustic=vote.acoustic)
             hint_text = written(vote, hint_label)
         row = {
             "file": clip["file"],
             "language": lang,
             "kind": clip.get("kind", "natural"),
             "speaker": clip.get("speaker", ""),
+            "split": clip.get("split", "test"),
             "seconds": round(seconds, 2),
             "auto": auto_label,
             "hint": hint_label,
@@ -149,15 +170,17 @@ def main() -> None:
             row["vote"] = round(vote.score, 2)
             row["features"] = [round(f, 4) for f in vote.features]
             row["vote_label"] = auto_label
-        natural = clip.get("kind") not in ("spliced",) and not clip.get("kind", "").endswith("-dev")
-        if plain_done[lang] < args.plain_clips and natural:
-            plain_done[lang] += 1
+            row["vote_confident"] = vote.confident
+        kind = clip.get("kind", "natural")
+        natural = kind not in ("spliced",) and not kind.endswith("-dev")
+        if plain_done[(lang, kind)] < args.plain_clips and natural:
+            plain_done[(lang, kind)] += 1
             started = time.perf_counter()
             hyp = plain.transcribe(audio, language=lang).text
             row["score_plain"] = score(lang, clip["text"], hyp)
             row["plain_rtf"] = (time.perf_counter() - started) / seconds
-        if beam_done[lang] < args.beam_clips and natural:
-            beam_done[lang] += 1
+        if beam_done[(lang, kind)] < args.beam_clips and natural:
+            beam_done[(lang, kind)] += 1
             started = time.perf_counter()
             row["score_beam"] = score(
                 lang, clip["text"], beam.transcribe(audio, language=lang).text
@@ -166,74 +189,50 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
     summarise(rows)
-    if args.fit:
-        fit(rows)
 
 
 def summarise(rows: list[dict]) -> None:
     print(f"\nload average at end: {os.getloadavg()}")
-    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
     for r in rows:
-        kind = "spliced" if r["kind"] == "spliced" else r["kind"]
-        groups[(r["language"], kind)].append(r)
-        if kind in ("natural", "fixture") and 1.0 <= r["seconds"] <= 3.0:
-            groups[(r["language"], "natural 1-3 s")].append(r)
-    print("| language | clips | n | auto right | hint right | vote decided (right) |")
-    print("|---|---|---|---|---|---|")
-    for (lang, kind), rs in sorted(groups.items()):
+        groups[(r["language"], r["kind"], r["split"])].append(r)
+        if r["kind"] != "spliced" and 1.0 <= r["seconds"] <= 3.0:
+            groups[(r["language"], "all real, 1-3 s", r["split"])].append(r)
+    print("| language | clips | split | n | auto right | hint right | vote decided (right) |")
+    print("|---|---|---|---|---|---|---|")
+    for (lang, kind, split), rs in sorted(groups.items()):
         auto = sum(r["auto"] == lang for r in rs)
         hint = sum(r["hint"] == lang for r in rs)
-        voted = [r for r in rs if "vote" in r and r.get("vote_label") is not None]
-        decided = [r for r in voted if r["vote"] >= 2.0 or r["vote"] <= -1.5]
+        voted = [r for r in rs if "vote" in r]
+        decided = [r for r in voted if r["vote_confident"]]
         right = sum(r["vote_label"] == lang for r in decided)
         print(
-            f"| {lang} | {kind} | {len(rs)} | {auto}/{len(rs)} | {hint}/{len(rs)} | "
+            f"| {lang} | {kind} | {split} | {len(rs)} | {auto}/{len(rs)} | {hint}/{len(rs)} | "
             f"{len(decided)} ({right}) |"
         )
-    print("\n| language | decoding | clips | CER/WER | RTF |")
-    print("|---|---|---|---|---|")
+    print("\n| language | clips | decoding | n | CER/WER | RTF (median) |")
+    print("|---|---|---|---|---|---|")
     for lang in ("yue", "cmn", "en"):
-        rs = [r for r in rows if r["language"] == lang and r["kind"] in ("natural", "fixture")]
-        if not rs:
-            continue
-        for name, key, rtf in (
-            ("greedy, no prompt", "score_plain", "plain_rtf"),
-            ("greedy + prompt, hint", "score_hint", None),
-            ("auto (vote)", "score_auto", "auto_rtf"),
-            ("beam 5 + prompt, hint", "score_beam", "beam_rtf"),
-        ):
-            have = [r for r in rs if key in r]
-            speed = f"{np.median([r[rtf] for r in have]):.2f}" if rtf else "-"
-            print(
-                f"| {lang} | {name} | {len(have)} | {np.mean([r[key] for r in have]):.3f} | "
-                f"{speed} |"
+        for kind in sorted({r["kind"] for r in rows if r["language"] == lang} - {"spliced"}):
+            decoding_rows(
+                lang, kind, [r for r in rows if (r["language"], r["kind"]) == (lang, kind)]
             )
 
 
-def fit(rows: list[dict]) -> None:
-    train = [
-        r
-        for r in rows
-        if "features" in r
-        and (r["kind"].endswith("-dev") or any(s in r["speaker"] for s in ("f1_P8", "f2_P7")))
-    ]
-    if not train:
-        print("no development clips to fit on")
-        return
-    x = np.array([r["features"] for r in train])
-    y = np.array([r["language"] == "yue" for r in train], dtype=float)
-    mu, sd = x.mean(0), x.std(0) + 1e-9
-    z = (x - mu) / sd
-    w, b = np.zeros(z.shape[1]), 0.0
-    for _ in range(4000):  # plain L2-regularised logistic regression
-        p = 1 / (1 + np.exp(-(z @ w + b)))
-        w -= 0.3 * (z.T @ (p - y) / len(y) + 0.05 * w)
-        b -= 0.3 * float(np.mean(p - y))
-    weights, bias = w / sd, b - float((w / sd) @ mu)
-    print(
-        f"fitted on {len(train)} clips: vote_weights={tuple(np.round(weights, 2))} "
-        f"vote_bias={bias:.2f}"
-    )
+def decoding_rows(lang: str, kind: str, rs: list[dict]) -> None:
+    for name, key, rtf in (
+        ("greedy, no prompt", "score_plain", "plain_rtf"),
+        ("greedy + prompt, hint", "score_hint", None),
+        ("auto (vote)", "score_auto", "auto_rtf"),
+        ("beam 5 + prompt, hint", "score_beam", "beam_rtf"),
+    ):
+        have = [r for r in rs if key in r]
+        if have:
+            speed = f"{np.median([r[rtf] for r in have]):.2f}" if rtf else "-"
+            print(
+                f"| {lang} | {kind} | {name} | {len(have)} | "
+                f"{np.mean([r[key] for r in have]):.3f} | {speed} |"
+            )
 
 
 if __name__ == "__main__":

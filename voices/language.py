@@ -10,11 +10,14 @@ The rule (measured in docs/speech.md on the shared fixtures):
    - Whisper said `yue` (large-v3 has that token; base has not);
    - the text has Cantonese marker characters/words (嘅 唔 咗 喺 冇 啲 佢 咩 嚟 哋 嗰 嘢 睇 ...,
      and 係 when it is not part of 關係/联系-style words), in either script;
+   - the audio voted `yue` decisively (|score| >= the override margin), even against a
+     declared `cmn`: a declared language is a hint, not a lock;
    - the caller declared `yue` (client hint);
    - the audio itself voted `yue` with confidence (`AcousticVote`, computed by the recogniser:
      voices.asr.faster_whisper compares decodes under a Cantonese and a Mandarin prompt);
    - the session's most recent Chinese utterance (`history`) was `yue`.
-   Otherwise it is Mandarin (`cmn`), or `LanguageSettings.default_chinese`.
+   Otherwise it is `LanguageSettings.unsure_vote_chinese` (yue) when the audio voted but was
+   unsure, else `LanguageSettings.default_chinese` (cmn: text with no evidence).
    Why hint and history come after markers but before the default: Whisper base writes
    Cantonese speech as standard written Chinese with no markers and labels it `zh`, so
    without a hint it cannot be told from Mandarin; markers are positive evidence even against
@@ -90,10 +93,13 @@ class AcousticVote:
 
     `score` is a log-odds: above 0 leans Cantonese, below 0 Mandarin. `confident` is set by the
     recogniser when |score| is at least its configured margin; only a confident vote decides.
+    `decisive` (|score| at least the larger override margin) lets the audio beat a declared
+    language: a caller who chose 普通話 in the widget and speaks Cantonese is heard as `yue`.
     """
 
     score: float
     confident: bool
+    decisive: bool = False
 
     @property
     def language(self) -> SpokenLanguage:
@@ -136,11 +142,14 @@ def decide_language(
         return "en"
     if whisper_language == "yue" or cantonese_markers(text):
         return "yue"
+    if acoustic is not None and acoustic.decisive:
+        return acoustic.language
     if hint in ("yue", "cmn"):
         return hint
     if acoustic is not None and acoustic.confident:
         return acoustic.language
-    return history_language(history) or settings.default_chinese
+    fallback = settings.unsure_vote_chinese if acoustic is not None else settings.default_chinese
+    return history_language(history) or fallback
 
 
 _SUN_DRY = re.compile(r"曬(?![太乾干衫衣相被])(?<!日曬)")

@@ -89,14 +89,33 @@ def test_one_clear_utterance_overrides_the_session_history() -> None:
     assert decide_language("你哋幾點開門", "zh", history=["cmn"] * 5) == "yue"
 
 
-def test_an_unsure_vote_leaves_it_to_the_history_then_the_default() -> None:
-    assert decide_language("我想申请身份证", "zh", acoustic=UNSURE_YUE) == "cmn"
-    assert decide_language("我想申请身份证", "zh", history=["yue"], acoustic=UNSURE_YUE) == "yue"
+def test_an_unsure_vote_leaves_it_to_the_history_then_the_unsure_default() -> None:
+    unsure_cmn = AcousticVote(score=-0.2, confident=False)
+    assert decide_language("我想申请身份证", "zh", history=["cmn"], acoustic=UNSURE_YUE) == "cmn"
+    assert decide_language("我想申请身份证", "zh", history=["yue"], acoustic=unsure_cmn) == "yue"
+    # no history: an unsure vote becomes unsure_vote_chinese (yue), text alone default_chinese
+    assert decide_language("我想申请身份证", "zh", acoustic=unsure_cmn) == "yue"
+    assert decide_language("我想申请身份证", "zh") == "cmn"
+    mandarin_line = LanguageSettings(unsure_vote_chinese="cmn")
+    assert (
+        decide_language("我想申请身份证", "zh", acoustic=UNSURE_YUE, settings=mandarin_line)
+        == "cmn"
+    )
 
 
 def test_the_callers_hint_beats_the_acoustic_vote_but_not_markers() -> None:
     assert decide_language("我想申请身份证", "zh", hint="yue", acoustic=SURE_CMN) == "yue"
     assert decide_language("我唔明", "zh", hint="cmn", acoustic=SURE_CMN) == "yue"
+
+
+def test_a_decisive_acoustic_vote_beats_the_declared_language() -> None:
+    # a caller who chose 普通話 in the widget and speaks Cantonese (no marker in the text)
+    decisive_yue = AcousticVote(score=9.0, confident=True, decisive=True)
+    decisive_cmn = AcousticVote(score=-9.0, confident=True, decisive=True)
+    assert decide_language("我想申请身份证", "zh", hint="cmn", acoustic=decisive_yue) == "yue"
+    assert decide_language("我想申请身份证", "zh", hint="yue", acoustic=decisive_cmn) == "cmn"
+    # markers still beat a decisive Mandarin vote
+    assert decide_language("我唔明", "zh", hint="cmn", acoustic=decisive_cmn) == "yue"
 
 
 def test_history_language_is_the_last_chinese_label() -> None:

@@ -40,7 +40,6 @@ from voices.audio_io import check_samples
 from voices.config import AsrSettings, LanguageSettings, VadSettings, VoiceSettings
 from voices.language import (
     AcousticVote,
-    cantonese_markers,
     cantonese_written_forms,
     decide_language,
     to_script,
@@ -61,12 +60,10 @@ WHISPER_BASE_SHA256 = {
     "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
 }
 _ALLOWED_WHISPER = ("zh", "en", "yue")
-# Whisper base writes 嘅 for Mandarin 的 and 係 for 是 under a Cantonese prompt, so only the
-# other markers count as evidence in the vote.
-_PROMPT_INDUCED_MARKERS = frozenset("嘅係")
 # Tonal languages whose probability in Whisper's language id rises for Cantonese speech.
 _TONAL_LANGUAGES = ("vi", "th", "lo", "my", "km")
 _WINDOW_S = 30.0
+_FULL_CONFIDENCE_S = 4.0  # below this, the Mandarin decode's log-prob counts proportionally
 
 
 @dataclass(frozen=True)
@@ -83,15 +80,33 @@ class Decode:
 class ChineseVote:
     """The Cantonese/Mandarin vote for one utterance (features, score, both decodes)."""
 
-    features: tuple[float, float, float, float]
+    features: tuple[float, ...]
     score: float
     confident: bool
     yue: Decode
     cmn: Decode
+    language_probs: dict[str, float]
+
+    decisive: bool = False
 
     @property
     def acoustic(self) -> AcousticVote:
-        return AcousticVote(self.score, self.confident)
+        return AcousticVote(self.score, self.confident, self.decisive)
+
+
+def vote_features(
+    yue: Decode, cmn: Decode, language_probs: dict[str, float], seconds: float
+) -> tuple[float, float, float, float]:
+    """The vote's features, in the order of `AsrSettings.vote_weights` (docs/speech.md)."""
+    zh = math.log(max(language_probs.get("zh", 0.0), 1e-12))
+    tonal = sum(language_probs.get(code, 0.0) for code in _TONAL_LANGUAGES)
+    return (
+        yue.avg_logprob - cmn.avg_logprob,
+        math.log(max(language_probs.get("vi", 0.0), 1e-12)) - zh,
+        math.log(max(tonal, 1e-12)) - zh,
+        # a word or two is decoded with low confidence in either language: scale it down
+        cmn.avg_logprob * min(seconds, _FULL_CONFIDENCE_S) / _FULL_CONFIDENCE_S,
+    )
 
 
 def whisper_base_model() -> PackagedModel:
@@ -290,7 +305,7 @@ class FasterWhisperTranscriber:
         return (
             self.asr.chinese_vote
             and not provisional
-            and hint is None
+            and (hint is None or self.asr.vote_with_hint)
             and whisper_language == "zh"
             and not self._has_yue_token  # large-v3 says yue itself
         )
@@ -301,19 +316,14 @@ class FasterWhisperTranscriber:
         duration = min(audio.size / PIPELINE_SAMPLE_RATE, _WINDOW_S)
         yue = self._greedy(encoder_output, self.asr.yue_prompt, duration)
         cmn = self._greedy(encoder_output, self.asr.cmn_prompt, duration)
-        markers = [m for m in cantonese_markers(yue.text) if m not in _PROMPT_INDUCED_MARKERS]
-        tonal = sum(language_probs.get(code, 0.0) for code in _TONAL_LANGUAGES)
-        features = (
-            yue.avg_logprob - cmn.avg_logprob,
-            float(min(len(markers), 2)),
-            math.log(max(tonal, 1e-12)) - math.log(max(language_probs.get("zh", 0.0), 1e-12)),
-            cmn.avg_logprob,
-        )
+        features = vote_features(yue, cmn, language_probs, duration)
         score = self.asr.vote_bias + sum(
             w * f for w, f in zip(self.asr.vote_weights, features, strict=True)
         )
-        confident = score >= self.asr.vote_yue_margin or score <= -self.asr.vote_cmn_margin
-        return ChineseVote(features, score, confident, yue, cmn)
+        a = self.asr
+        confident = score >= a.vote_yue_margin or score <= -a.vote_cmn_margin
+        decisive = abs(score) >= a.vote_override_margin
+        return ChineseVote(features, score, confident, yue, cmn, language_probs, decisive)
 
     def _greedy(self, encoder_output, prompt: str, duration_s: float) -> Decode:
         """One greedy decode without timestamps; its length is bounded by the audio's."""
