@@ -368,7 +368,10 @@ class VoiceSession:
         end_point_at = now - event.end_latency_s
         text = event.transcript.text.strip()
         language = decide_language(
-            text, declared=self.config.language, heard=event.transcript.language
+            text,
+            declared=self.config.language,
+            heard=event.transcript.language,
+            previous=self.conversation.language,
         )
         if event.reason == "max_length":
             await self._notice(

@@ -587,3 +587,17 @@ async def test_fake_no_speculation_while_the_caller_talks_over_an_answer(fake_ca
     finally:
         generator.release.set()
         await call.session.close()
+
+
+async def test_fake_spoken_language_follows_the_conversation_not_a_stray_word(fake_call) -> None:
+    call = await fake_call(
+        ("護照要幾多錢？", "yue"), ("OK sure", "en"), ("How much is the passport fee?", "en")
+    )
+    try:
+        for turn in (1, 2, 3):
+            await call.say(600)
+            await call.log.wait(is_(TurnEnd, turn), timeout=30)
+        heard = [final.language for final in call.log.events(FinalTranscript)]
+        assert heard == ["yue", "yue", "en"]  # two English words do not switch; a sentence does
+    finally:
+        await call.session.close()
