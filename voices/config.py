@@ -108,6 +108,15 @@ class AsrSettings(BaseModel):
     vote_cmn_margin: float = Field(
         default=0.25, ge=0.0, description="Vote score at or below minus this says Mandarin."
     )
+    empty_english_retry_zh_probability: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="When Whisper picks English for a final utterance and the English decode "
+        "keeps nothing, decode it again as Chinese if zh had at least this probability (Whisper "
+        "base labels some Cantonese `en`; without the retry those utterances are lost). 1.0 "
+        "turns the retry off.",
+    )
     vote_with_hint: bool = Field(
         default=True,
         description="Also vote when the caller declared a language (one extra greedy decode per "

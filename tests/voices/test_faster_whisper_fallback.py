@@ -34,3 +34,30 @@ def test_a_vote_decode_that_fails_the_filters_falls_back_to_the_full_decode(tran
 
     good, kept = transcriber._text_for(audio, vote, "yue")  # a passing decode is reused
     assert kept and good == vote.yue.text
+
+
+def test_cantonese_that_whisper_gives_to_english_is_heard_again_as_chinese(
+    transcriber, monkeypatch
+):
+    audio = read_file_audio(CLIP, max_duration_s=60, max_bytes=10_000_000)
+    real_pick = transcriber._pick_language
+
+    def pick_english(encoder_output, hint):  # what Whisper base does on some takes of the clip
+        _, _, probs = real_pick(encoder_output, hint)
+        return "en", 0.6, {**probs, "en": 0.6, "zh": 0.35}
+
+    def english_keeps_nothing(audio, whisper_language, spoken, provisional=False):
+        if whisper_language == "en":
+            return "", 0  # the English decode of Cantonese, filtered away as hallucination
+        return real_decode(audio, whisper_language, spoken, provisional)
+
+    real_decode = transcriber._decode
+    monkeypatch.setattr(transcriber, "_pick_language", pick_english)
+    monkeypatch.setattr(transcriber, "_decode", english_keeps_nothing)
+    heard = transcriber.transcribe(audio)
+    assert heard.text and heard.detected_language == "zh", heard
+    assert heard.language in ("yue", "cmn")
+
+    off = transcriber.asr.model_copy(update={"empty_english_retry_zh_probability": 1.0})
+    monkeypatch.setattr(transcriber, "asr", off)
+    assert transcriber.transcribe(audio).text == ""  # without the retry the words are lost

@@ -219,6 +219,7 @@ class FasterWhisperTranscriber:
         if vad_gate and not self.has_speech(audio):
             return self._empty(duration, language, history, started)
         vote: ChineseVote | None = None
+        language_probs: dict[str, float] = {}
         with self._slots:
             if whisper_language is None and provisional and language is not None:
                 whisper_language = whisper_code(language)  # a partial trusts the caller
@@ -234,6 +235,17 @@ class FasterWhisperTranscriber:
             if vote is None:
                 spoken_guess = language if whisper_language != "en" else "en"
                 text, kept = self._decode(audio, whisper_language, spoken_guess, provisional)
+                if (
+                    not kept
+                    and not provisional
+                    and self._english_heard_nothing(whisper_language, language_probs)
+                ):
+                    whisper_language, probability = "zh", language_probs.get("zh", 0.0)
+                    if self._wants_vote("zh", language, provisional):
+                        vote = self._vote(audio, encoder_output, language_probs)
+                    else:
+                        text, kept = self._decode(audio, "zh", language, provisional)
+            if vote is None:
                 spoken = decide_language(
                     text,
                     whisper_language,
@@ -298,6 +310,21 @@ class FasterWhisperTranscriber:
         if hint is not None and allowed[code] < self.asr.min_language_probability:
             code = whisper_code(hint)  # the detector is unsure: trust the caller
         return code, float(probs.get(code, 0.0)), probs
+
+    def _english_heard_nothing(
+        self, whisper_language: str, language_probs: dict[str, float]
+    ) -> bool:
+        """An `en` pick whose decode kept nothing, with zh a real contender: hear it as Chinese.
+
+        Whisper base gives some Cantonese utterances to English (zh 0.2-0.9); the English
+        decode of Cantonese is then filtered away as hallucination and the caller's words are
+        lost. Only finals reach here with `language_probs` (partials skip detection).
+        """
+        return (
+            whisper_language == "en"
+            and bool(language_probs)
+            and language_probs.get("zh", 0.0) >= self.asr.empty_english_retry_zh_probability
+        )
 
     def _wants_vote(
         self, whisper_language: str, hint: SpokenLanguage | None, provisional: bool
