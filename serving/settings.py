@@ -247,6 +247,7 @@ class Settings(BaseSettings):
         self.home = self.home.expanduser()
         self.cache = self.cache.expanduser()
         self.kb.home = self.home
+        self.kb.model_cache = self.cache
         self.voices.cache = self.cache
         self.assistant.cache = self.cache
         return self

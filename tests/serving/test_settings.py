@@ -15,6 +15,16 @@ def test_env_paths_are_handed_down_to_each_section(
     assert settings.kb.home == tmp_path / "home"
     assert settings.voices.cache == tmp_path / "cache"
     assert settings.assistant.cache == tmp_path / "cache"
+    assert settings.kb.model_cache == tmp_path / "cache"
+
+
+def test_a_cache_given_in_configuration_reaches_the_knowledge_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SAMYU_CACHE", raising=False)
+    monkeypatch.setenv("SAMYU_CONFIG", str(tmp_path / "absent.toml"))
+    settings = Settings(cache=tmp_path / "models")
+    assert settings.kb.model_cache == tmp_path / "models"  # EmbeddingGemma is assembled there
 
 
 def test_toml_file_is_read_and_env_wins_over_it(
