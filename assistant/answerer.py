@@ -231,8 +231,12 @@ class Answerer:
                 yield TurnEnd(answer.text, True, lang, timings, query=query)
                 return
             yield SourcesFound(to_sources(hits))
-            async for event in self._generate(asked, query, hits, answer, clock, timings):
-                yield event
+            # closed with the answer, so the model's stream stops at once, not at collection
+            async with aclosing(
+                self._generate(asked, query, hits, answer, clock, timings)
+            ) as generated:
+                async for event in generated:
+                    yield event
             timings["total"] = clock.ms()
             yield TurnEnd(
                 answer.text,

@@ -321,3 +321,26 @@ async def test_model_sentences_get_citations_and_cantonese_is_colloquial(
     # the prompt carried evidence, not whole documents
     prompt = server.requests[0]["messages"][-1]["content"]
     assert "370" in prompt and len(prompt) < 700
+
+
+async def test_closing_the_answer_closes_the_models_stream_at_once(fake_kb):
+    from assistant.turn import Assistant
+    from tests.fakes import FakeGenerator
+
+    sentence = "Passport fees are listed on the page [1]."
+    generator = FakeGenerator.replying(" ".join([sentence] * 6))
+    assistant = Assistant(
+        AssistantSettings(acknowledge_after_s=None),
+        generator=generator,
+        retriever_for=lambda name: fake_kb.collection(name).retriever(),
+        collections=fake_kb.collections,
+    )
+    stream = assistant.answerer.answer(
+        "How much is the passport fee?", collection="demo", conversation=Conversation()
+    )
+    async for event in stream:
+        if isinstance(event, AnswerDelta):
+            break  # the caller stops listening after the first words
+    await stream.aclose()
+    # closed now, within aclose(), not later by the event loop's generator finaliser
+    assert generator.closed == 1
