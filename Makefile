@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 setup:
 	bash scripts/setup.sh
 
+# SAMYU_GEMMA=0 (no EmbeddingGemma download): the demo collection uses the fast USE embedder.
 serve: setup
-	$(BIN)/samyu kb ingest knowledge_base/demo_corpus --collection demo
+	$(BIN)/samyu kb ingest knowledge_base/demo_corpus --collection demo $(if $(filter 0,$(SAMYU_GEMMA)),--embedder use-multilingual,)
 	$(BIN)/samyu serve
 
 test: setup
