@@ -103,9 +103,10 @@ class ScriptedChatServer:
     real client can be tested deterministically. It records every request body it receives.
     """
 
-    def __init__(self, reply: str, *, delay_s: float = 0.0) -> None:
+    def __init__(self, reply: str, *, delay_s: float = 0.0, first_delay_s: float = 0.0) -> None:
         self.reply = reply
         self.delay_s = delay_s  # between words, like a model writing
+        self.first_delay_s = first_delay_s  # before the first word, like a model reading
         self.requests: list[dict] = []
         self.base_url = ""
         self._server: asyncio.AbstractServer | None = None
@@ -130,6 +131,9 @@ class ScriptedChatServer:
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
         )
+        if self.first_delay_s:
+            await writer.drain()
+            await asyncio.sleep(self.first_delay_s)
         words = self.reply.split(" ")
         for i, word in enumerate(words):
             piece = word + (" " if i < len(words) - 1 else "")

@@ -42,11 +42,12 @@ def test_ask_text_json(kb_home):
 
 def test_ask_audio_runs_the_whole_spoken_turn(kb_home, tmp_path):
     """A question spoken by the English neural voice, transcribed by Whisper, answered and
-    spoken back into a WAV file."""
+    spoken back into a WAV file. Piper samples noise on every call, so the question is one
+    Whisper hears the same way each time ("48-page" was heard as "48th age" in ~1 of 3)."""
     from voices.tts.registry import VoiceRegistry
 
     voice = VoiceRegistry().voice("en")
-    pcm = b"".join(c.pcm for c in voice.synthesize("How much is a 48-page passport?", "en"))
+    pcm = b"".join(c.pcm for c in voice.synthesize("How much is the passport fee?", "en"))
     question = tmp_path / "question.wav"
     soundfile.write(question, np.frombuffer(pcm, "<i2"), voice.sample_rate, subtype="PCM_16")
     answer = tmp_path / "answer.wav"
@@ -55,7 +56,7 @@ def test_ask_audio_runs_the_whole_spoken_turn(kb_home, tmp_path):
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert "passport" in out["transcript"].lower() and out["language"] == "en"
-    assert not out["refused"] and out["sources"]
+    assert not out["refused"] and out["sources"], out
     assert {"asr", "first_audio"} <= out["timings"].keys()
     audio, rate = soundfile.read(answer)
     assert rate > 0 and len(audio) / rate > 1.0

@@ -157,11 +157,11 @@ async def test_a_sentence_the_voice_cannot_speak_is_shown_and_the_turn_still_end
 async def test_a_slow_model_is_preceded_by_a_spoken_holding_phrase(
     assistant_settings, assistant_kb, voices
 ):
-    # the real client over loopback: the server writes a word every 0.3 s, so the first
-    # sentence (6 words) cannot be ready before 1.5 s; the phrase is due at 0.2 s
+    # the real client over loopback: the server reads for 1 s before its first word (no
+    # phrase once words flow), then writes a word every 0.1 s; the phrase is due at 0.2 s
     reply = "A 48-page passport costs HK$460 [1]."
     settings = assistant_settings.model_copy(update={"acknowledge_after_s": 0.2})
-    async with ScriptedChatServer(reply, delay_s=0.3) as server:
+    async with ScriptedChatServer(reply, delay_s=0.1, first_delay_s=1.0) as server:
         config = OpenAICompatibleSettings(base_url=server.base_url, model="scripted")
         answerer = Answerer(
             settings,
