@@ -125,7 +125,7 @@ async def concurrent(url: str, asked: dict[str, list[str]], sessions: int, round
 
 
 async def main(args: argparse.Namespace) -> None:
-    print(f"# {machine()}; {load()}; the machine is shared by parallel helpers (cpu lock held)")
+    print(f"# {machine()}; {load()}")
     env = dict(item.split("=", 1) for item in args.env)
     for key, value in env.items():
         os.environ[f"SAMYU_{key.upper()}"] = value

@@ -191,7 +191,7 @@ def main(args: argparse.Namespace) -> None:
         f"# {len(turns)} real turns ({paused} with a pause inside) from {args.turns}, "
         f"languages {languages}; load {os.getloadavg()}"
     )
-    print("# (the machine is shared by parallel helpers: compute figures vary with load)")
+    print("# (compute figures vary with the machine's load: see the load average)")
     print("\n| endpointing | cut off | cut off, turns with a pause | delay p50 ms | p90 ms |")
     print("|---|---|---|---|---|")
     by_language: dict[str, dict[str, Tally]] = {}

@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=None, help="kb.ingest_batch_files")
     parser.add_argument("--source", choices=("suite", "demo"), default="suite")
     args = parser.parse_args()
-    print(f"load average before: {os.getloadavg()} (2 cores shared by parallel helpers)")
+    print(f"load average before: {os.getloadavg()} ({os.cpu_count()} cores)")
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / "docs"
         root.mkdir()

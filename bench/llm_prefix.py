@@ -175,7 +175,7 @@ async def main() -> None:
         __import__("subprocess").run([sys.executable, "-c", code], cwd=ROOT, check=True)
     if args.memory:
         return
-    print(f"# load average at start {os.getloadavg()}; 2 cores shared by parallel helpers")
+    print(f"# load average at start {os.getloadavg()}; {os.cpu_count()} cores")
     print(
         "| model | threads:batch threads:n_batch | prompt tok p50 | read tok p50 | read tok/s |"
         " first token ms p50 | first sentence ms p50 | gen tok/s | load |\n"

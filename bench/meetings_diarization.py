@@ -218,7 +218,7 @@ def main() -> None:
     parser.add_argument("--transcribe", type=int, default=0)
     args = parser.parse_args()
     diarizer = build_diarizer(DiarizationSettings())
-    print(json.dumps({"machine": "2 cores shared by 7 parallel helpers", "loadavg": load()}))
+    print(json.dumps({"machine": f"{os.cpu_count()} cores", "loadavg": load()}))
     reference = read_rttm(AMI / "reference.rttm")
     ami = [
         (uri, AMI / f"{uri}.flac", turns, (0.0, 30.0)) for uri, turns in sorted(reference.items())

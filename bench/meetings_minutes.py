@@ -163,7 +163,7 @@ def main() -> None:
 
         generator = build_generator(settings.assistant)
     engines = build_engines(settings)
-    print(json.dumps({"machine": "2 cores shared by 7 parallel helpers", "loadavg": load()}))
+    print(json.dumps({"machine": f"{os.cpu_count()} cores", "loadavg": load()}))
     folder = Path(tempfile.mkdtemp(prefix="meeting-minutes-"))
     for name, script, language in (("english", ENGLISH, "en"), ("mandarin", MANDARIN, "cmn")):
         path = folder / f"{name}.wav"

@@ -42,7 +42,7 @@ async def barge_in(url: str, question: str) -> TurnResult:
 
 
 async def main(args: argparse.Namespace) -> None:
-    print(f"# {machine()}; the machine is shared by 7 parallel helpers")
+    print(f"# {machine()}")
     for code in args.code:
         # the server runs from `code`: its working directory and import path
         server_common.ROOT = code.resolve()
