@@ -61,6 +61,14 @@ class Recorder:
     def until_type(self, kind: str) -> Frame:
         return self.until(lambda f: f["type"] == kind)
 
+    def until_turn_end(self, turn_id: int) -> Frame:
+        return self.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == turn_id)
+
+    def ask(self, text: str, turn_id: int) -> Frame:
+        """Type a question and read up to that turn's `turn_end`."""
+        self.ws.send_json({"type": "text", "text": text})
+        return self.until_turn_end(turn_id)
+
     def until_closed(self) -> int:
         self.until(lambda f: f["type"] == "__closed__")
         assert self.close_code is not None

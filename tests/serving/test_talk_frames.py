@@ -47,10 +47,8 @@ def test_a_follow_up_does_not_count_the_finished_turn_as_interrupted(fake_talk_c
     client = fake_talk_client(synthesizer=FakeSynthesizer(ms_per_char=200))
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
-        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
-        rec.until_type("turn_end")
-        ws.send_json({"type": "text", "text": "And for a child?"})
-        rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
+        rec.ask("How much is the passport fee?", 1)
+        rec.ask("And for a child?", 2)
     assert rec.of_type("interrupted")[0]["reason"] == "new_question"  # its playback stopped
     text = client.get("/metrics").text
     assert metric(text, "samyu_turns_total", input="text", outcome="interrupted") == 0
@@ -94,8 +92,7 @@ def test_a_frame_that_cannot_be_encoded_becomes_an_error_and_the_session_goes_on
         ws.send_json({"type": "text", "text": "Who issues passports?"})
         error = rec.until(lambda f: f["type"] == "error" and f["code"] == "unencodable_frame")
         assert error["turn_id"] == 1 and error["fatal"] is False
-        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
-        rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
+        rec.ask("How much is the passport fee?", 2)
     text = client.get("/metrics").text
     assert metric(text, "samyu_errors_total", code="unencodable_frame") >= 1
 
@@ -155,10 +152,8 @@ def test_a_fast_answer_and_a_refusal_get_no_holding_frame(fake_talk_client) -> N
     client = fake_talk_client(assistant=AssistantSettings(acknowledge_after_s=1.5))
     with client.websocket_connect("/ws/talk") as ws:
         rec = started(ws)
-        ws.send_json({"type": "text", "text": "How much is the passport fee?"})
-        rec.until_type("turn_end")
-        ws.send_json({"type": "text", "text": "Qwertyuiop zxcvbnm asdfghjkl?"})
-        refused = rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
+        rec.ask("How much is the passport fee?", 1)
+        refused = rec.ask("Qwertyuiop zxcvbnm asdfghjkl?", 2)
     assert refused["outcome"] == "refused"
     assert "holding" not in rec.types()
 
@@ -172,7 +167,7 @@ def test_audio_marks_count_the_sentences_whose_audio_was_sent(fake_talk_client) 
         ws.send_json({"type": "playback", "turn_id": 1, "sentence": 1, "played_ms": 500})
         ws.send_json({"type": "playback", "turn_id": 1, "sentence": 1, "played_ms": 900})
         ws.send_json({"type": "text", "text": "And for a child?"})  # the reports came first
-        rec.until(lambda f: f["type"] == "turn_end" and f["turn_id"] == 2)
+        rec.until_turn_end(2)
     kinds = rec.types()
     first = [i for i, f in enumerate(rec.frames) if isinstance(f, dict) and f.get("turn_id") == 1]
     marks = [rec.frames[i] for i in first if rec.frames[i]["type"] == "audio_mark"]
