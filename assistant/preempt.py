@@ -5,11 +5,9 @@
   it while they are still speaking; the turn's retrieval stage (`speculative_hits`, called
   by assistant/stages/retrieval.py) reuses those hits when the final query asks the same
   (`still_valid`) in the same language, and discards them (cancelled) otherwise.
-- Preemptive work on a stable partial transcript: while the caller is still speaking,
-  `prepare()` rewrites nothing (a partial is not a question yet), retrieves, selects the
-  evidence and prefills the model with the prompt up to the question (system prompt +
-  evidence); `still_valid()` says whether the final transcript asks the same thing, so the
-  prepared evidence is kept and the model reads only the question's tokens.
+- Prefill (not wired yet): `prefix_messages()` is the prompt up to the question (system
+  prompt + evidence), the part the embedded engine's `prefill()` could read while the caller
+  still speaks; the answer prompt puts the question last for this reason.
 - `is_stable()`: a partial transcript is stable when the last partials agree on its words.
 - A short spoken acknowledgement ("好，我幫你查下。") when the answer will take longer than
   `acknowledge_after_s`: `acknowledgement()` and `needs_acknowledgement()`; the answerer says it
@@ -127,17 +125,6 @@ def still_valid(prepared_question: str, final_question: str) -> bool:
     return bool(final_terms) and content_terms(prepared_question) == final_terms
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """What was done ahead of the final transcript, to reuse when it still asks the same."""
-
-    question: str
-    language: SpokenLanguage
-    hits: list[Hit]
-    evidence: list[PromptSource]
-    prefilled_tokens: int
-
-
 def prefix_messages(
     evidence: Sequence[PromptSource], language: SpokenLanguage, *, hotline: str
 ) -> list[ChatTurn]:
@@ -147,30 +134,6 @@ def prefix_messages(
     user = messages[-1].content
     label_at = user.rfind("\n\n")
     return [*messages[:-1], ChatTurn("user", user[:label_at] if label_at > 0 else user)]
-
-
-async def prefill(generator: object, messages: Sequence[ChatTurn]) -> int:
-    """Have the engine read `messages` now (the embedded engine; a no-op elsewhere: vLLM
-    caches prefixes by itself). Returns the tokens now cached (0 when not supported)."""
-    chat_model = getattr(generator, "chat_model", None)
-    prefill_now = getattr(chat_model, "prefill", None)
-    if prefill_now is None:
-        return 0
-    return await asyncio.to_thread(prefill_now, list(messages))
-
-
-async def prepare(
-    answerer: object, question: str, *, collection: str, language: SpokenLanguage
-) -> Prepared:
-    """Retrieval, evidence and prefill for a stable partial transcript (see the docstring).
-
-    `answerer` is an `assistant.answerer.Answerer` (typed loosely: the pipeline's stages
-    may offer the same two steps)."""
-    hits = await answerer._retrieve(question, collection, language)  # type: ignore[attr-defined]
-    evidence = answerer._prompt_sources(question, hits)  # type: ignore[attr-defined]
-    hotline = answerer.settings.hotline  # type: ignore[attr-defined]
-    cached = await prefill(answerer.generator, prefix_messages(evidence, language, hotline=hotline))  # type: ignore[attr-defined]
-    return Prepared(question, language, hits, evidence, cached)
 
 
 log = logging.getLogger(__name__)
