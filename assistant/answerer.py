@@ -27,7 +27,7 @@ from assistant.gate import (
 )
 from assistant.injection import remove_instructions, remove_question_instructions
 from assistant.language import is_chinese, to_script
-from assistant.preempt import DUE, acknowledgement, until_due
+from assistant.preempt import DUE, acknowledgement, prefill_done, prefix_messages, until_due
 from assistant.prompts import (
     PHRASES,
     PromptSource,
@@ -44,10 +44,12 @@ from assistant.speakable import (
 )
 from assistant.stages.checking import SentenceChecker
 from assistant.stages.language import decide_language
+from assistant.stages.release import Piece, Release
 from assistant.stages.retrieval import retrieve, to_sources
 from assistant.types import (
     AnswerDelta,
     AnswerSentence,
+    ChatTurn,
     Generator,
     GeneratorError,
     HoldingPhrase,
@@ -60,7 +62,7 @@ from assistant.types import (
 )
 from knowledge_base.config import RedirectSettings
 from knowledge_base.types import Hit, Retriever
-from voices.sentences import SentenceSplitter, split_sentences
+from voices.sentences import split_sentences
 
 _LANGUAGES: tuple[SpokenLanguage, ...] = ("yue", "cmn", "en")
 
@@ -294,6 +296,23 @@ class Answerer:
             neighbours=self.settings.evidence_neighbours,
         )
 
+    def prompt_prefix(
+        self, question: str, hits: Sequence[Hit], language: SpokenLanguage
+    ) -> list[ChatTurn] | None:
+        """The answer prompt up to the question for these hits (what a prefill reads ahead),
+        or None when the evidence gate or the figure check would refuse the turn."""
+        evidence = judge_evidence(
+            question,
+            hits,
+            min_overlap=self.settings.min_term_overlap,
+            min_dense=self.settings.min_dense_score,
+            min_dense_with_terms=self.settings.min_dense_with_terms,
+        )
+        sources = self._prompt_sources(question, hits) if evidence.enough else []
+        if not sources or figure_support(question, sources) < self.settings.min_figure_support:
+            return None
+        return prefix_messages(sources, language, hotline=self.settings.hotline)
+
     async def _generate(
         self,
         question: str,
@@ -310,26 +329,32 @@ class Answerer:
             lang, question, prompt_sources, self._prompts, query, self.settings.hotline
         )
 
-        def accept(sentences: list[str]) -> tuple[list[TurnEvent], str | None]:
-            """Events of the sentences that pass the checks, up to the first that fails (its
-            problem is returned); sentences that only copy source scaffolding are skipped."""
-            events: list[TurnEvent] = []
-            for sentence in sentences:
-                if checker.copies_scaffold(sentence):
-                    continue
-                sentence, problem = checker.check(sentence)
-                if problem:
-                    return events, problem
-                events += answer.say(sentence)
-                timings.setdefault("first_sentence", clock.ms())
-            return events, None
+        release = Release(
+            checker,
+            early_clauses=self.settings.early_clauses,
+            min_clause_chars=self.settings.min_clause_chars,
+        )
 
-        splitter = SentenceSplitter()
+        def accept(released: tuple[list[Piece], str | None]) -> tuple[list[TurnEvent], str | None]:
+            """Events of the checked pieces (clauses of the first sentence, then sentences),
+            and the first problem, if a sentence failed."""
+            pieces, problem = released
+            events: list[TurnEvent] = []
+            for piece in pieces:
+                events += answer.say(piece.text)
+                timings.setdefault("first_sentence", clock.ms())  # first text said
+            return events, problem
+
+        def enough() -> bool:
+            return release.sentences >= self.settings.max_answer_sentences
+
         started = clock.ms()
         loop = asyncio.get_running_loop()
         problem: str | None = None
         try:
             async with asyncio.timeout(self.settings.first_token_timeout_s) as deadline:
+                if waited_ms := await prefill_done():  # the prompt's prefix read ahead
+                    timings["prefill_wait"] = waited_ms
                 stream = self.generator.stream(
                     messages,
                     max_tokens=self.settings.max_answer_tokens,
@@ -353,13 +378,13 @@ class Answerer:
                         if "first_token" not in timings:
                             timings["first_token"] = clock.ms()
                             deadline.reschedule(loop.time() + self.settings.answer_timeout_s)
-                        events, problem = accept(splitter.feed(delta))
+                        events, problem = accept(release.feed(delta))
                         for event in events:
                             yield event
-                        if problem or len(answer.parts) >= self.settings.max_answer_sentences:
+                        if problem or enough():
                             break  # closing the stream stops the model
-            if not problem and len(answer.parts) < self.settings.max_answer_sentences:
-                events, problem = accept(splitter.flush())
+            if not problem and not enough():
+                events, problem = accept(release.flush())
                 for event in events:
                     yield event
         except TimeoutError:

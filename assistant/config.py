@@ -121,6 +121,25 @@ class AssistantSettings(BaseModel):
         default=4, ge=1, description="The model is stopped after this many sentences (speakable)."
     )
     temperature: float = Field(default=0.1, ge=0, le=2, description="Sampling temperature.")
+    early_clauses: bool = Field(
+        default=True,
+        description="issue 14: say the answer's first sentence a clause at a time (at ，；： "
+        'or ", "), each checked as the sentence so far (figures grounded, no leak, the '
+        "caller's language); a clause that does not pass yet waits for its sentence's end "
+        "(assistant/stages/release.py). Off: the first sentence is said whole.",
+    )
+    prefill_partials: bool = Field(
+        default=True,
+        description="issue 14: when speculative retrieval ran on a caller's stable partial "
+        "transcript, the embedded model reads the answer prompt up to the question (system "
+        "prompt + evidence) while they still speak; the turn then reads only the rest. "
+        "Engines that cannot prefill (openai) ignore it.",
+    )
+    min_clause_chars: int = Field(
+        default=2,
+        ge=1,
+        description="Letters or digits an early clause must add to be said on its own.",
+    )
     first_token_timeout_s: float = Field(
         default=10.0,
         gt=0,

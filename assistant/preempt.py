@@ -5,9 +5,12 @@
   it while they are still speaking; the turn's retrieval stage (`speculative_hits`, called
   by assistant/stages/retrieval.py) reuses those hits when the final query asks the same
   (`still_valid`) in the same language, and discards them (cancelled) otherwise.
-- Prefill (not wired yet): `prefix_messages()` is the prompt up to the question (system
-  prompt + evidence), the part the embedded engine's `prefill()` could read while the caller
-  still speaks; the answer prompt puts the question last for this reason.
+- Prefill (wired, issue 14): once the speculative hits are in, `prefix_messages()` (the
+  prompt up to the question: system prompt + the partial's evidence) is read by the embedded
+  engine's `prefill()` while the caller still speaks (assistant.turn.Assistant.speculate);
+  the turn waits for it (`prefill_done`) and then reads only what differs, usually just the
+  question, since the answer prompt puts the question last. When the final asks something
+  else the prompt shares only the system part with it: nothing is wrong, the read was wasted.
 - `is_stable()`: a partial transcript is stable when the last partials agree on its words.
 - A short spoken acknowledgement ("好，我幫你查下。") when the answer will take longer than
   `acknowledge_after_s`: `acknowledgement()` and `needs_acknowledgement()`; the answerer says it
@@ -148,9 +151,11 @@ class Speculation:
     k: int
     hits: asyncio.Task[list[Hit]]
     outcome: Literal["pending", "reused", "discarded"] = "pending"
+    prefill: asyncio.Task[bool] | None = None  # the model reading the prompt's prefix ahead
 
     def discard(self) -> None:
-        """Not needed (another question, no turn, or the turn is over): stop it."""
+        """Not needed (another question, no turn, or the turn is over): stop it (a prefill
+        already reading finishes in its thread: llama.cpp cannot stop inside a batch)."""
         self.hits.cancel()
         if self.outcome == "pending":
             self.outcome = "discarded"
@@ -218,3 +223,23 @@ async def speculative_hits(query: str, language: SpokenLanguage, k: int) -> list
         return None
     speculation.outcome = "reused"
     return hits
+
+
+async def prefill_done() -> float:
+    """Wait for this turn's prefill, if one is reading (the turn's own prompt read would wait
+    for it anyway, and it should go to the context that read the prefix); the ms waited."""
+    speculation = SPECULATION.get()
+    if speculation is None or speculation.prefill is None or speculation.prefill.done():
+        return 0.0
+    if speculation.outcome != "reused":  # another question: its prefix is not this prompt's
+        speculation.prefill.cancel()  # (a read in progress ends in its thread)
+        return 0.0
+    started = asyncio.get_running_loop().time()
+    try:
+        await asyncio.shield(speculation.prefill)
+    except asyncio.CancelledError:
+        if not speculation.prefill.cancelled():
+            raise  # the turn itself is cancelled
+    except Exception:  # the prefill failed: the turn reads its prompt as usual
+        log.warning("prefill failed", exc_info=True)
+    return round((asyncio.get_running_loop().time() - started) * 1000, 1)

@@ -98,14 +98,34 @@ class Assistant:
 
     def speculate(self, question: str, *, collection: str, language: SpokenLanguage) -> Speculation:
         """Retrieval for a caller's stable partial transcript, started now; the turn reuses
-        it when its final query asks the same (assistant.preempt)."""
+        it when its final query asks the same (assistant.preempt). With `prefill_partials`
+        and an engine that can, the model then reads the prompt up to the question."""
         k = self.settings.retrieval_k
         retriever = self.answerer.retriever_for(collection)
         hits = asyncio.create_task(
             retrieve_now(retriever, question, language, k), name="speculative-retrieval"
         )
         hits.add_done_callback(lambda task: task.cancelled() or task.exception())  # retrieved
-        return Speculation(question, language, k, hits)
+        speculation = Speculation(question, language, k, hits)
+        if self.settings.prefill_partials and getattr(self.generator, "can_prefill", False):
+            speculation.prefill = asyncio.create_task(
+                self._prefill(speculation), name="speculative-prefill"
+            )
+            speculation.prefill.add_done_callback(lambda task: task.cancelled() or task.exception())
+        return speculation
+
+    async def _prefill(self, speculation: Speculation) -> bool:
+        """Read the prompt up to the question for the speculation's hits (not when the turn
+        would be refused: the model will not be asked)."""
+        hits = await speculation.hits
+        if speculation.outcome == "discarded":
+            return False  # the final asked something else
+
+        messages = self.answerer.prompt_prefix(speculation.question, hits, speculation.language)
+        if messages is None:
+            return False
+        await asyncio.to_thread(self.generator.prefill, messages)  # type: ignore[attr-defined]
+        return True
 
     def answer(
         self,

@@ -71,6 +71,11 @@ class SentenceSplitter:
     def __init__(self) -> None:
         self._buffer = ""
 
+    @property
+    def pending(self) -> str:
+        """The text fed that no sentence has taken yet (the sentence being written)."""
+        return self._buffer
+
     def feed(self, delta: str) -> list[str]:
         self._buffer += delta
         return self._drain(final=False)

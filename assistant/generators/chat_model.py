@@ -72,6 +72,17 @@ class ChatModelGenerator:
             if text := chunk_text(chunk.content):
                 yield text
 
+    @property
+    def can_prefill(self) -> bool:
+        """Whether the engine can read a prompt's prefix ahead (the embedded llama.cpp)."""
+        return callable(getattr(self.chat_model, "prefill", None))
+
+    def prefill(self, messages: Sequence[ChatTurn]) -> int:
+        """Read `messages` (a prompt's prefix) now, so a request starting with them reads
+        only the rest; blocking (run it in a thread); the tokens now cached (0: cannot)."""
+        prefill = getattr(self.chat_model, "prefill", None)
+        return int(prefill(messages)) if callable(prefill) else 0
+
     async def aclose(self) -> None:
         """Release what the engine holds (HTTP connections, a model)."""
         close = getattr(self.chat_model, "aclose", None)

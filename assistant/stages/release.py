@@ -1,0 +1,157 @@
+"""Release: which of the model's words may be said now, and in what pieces.
+
+The model's stream is split into sentences (voices.sentences, as the TTS engines split) and
+each sentence is checked whole before it is said (assistant.stages.checking). The first
+sentence of a small model is often a long copied one (a 40-token Cantonese sentence takes 1-3 s
+to write), so with `early_clauses` the first sentence is released a clause at a time (issue
+14): a clause ends at ，；： or ", " / "; " / ": " with more text after it.
+
+What keeps "the right facts or none" when a clause goes out before its sentence ends:
+- every release is checked as the sentence *so far* (all of it, from its start to the new
+  clause's end) with the same checker: figures grounded in a cited source in the context of
+  the words so far (fewer words than the whole sentence, so a harder test), no prompt leak
+  (every 10/16-character run of the words so far), no echo of the prompt's labels, no loop;
+- a figure with no words of its own yet ("370元，") waits for them (the figure check accepts
+  any context for a sentence without words);
+- the language must already match at any length (the whole-sentence check lets the first
+  12 characters go: a clause is often shorter);
+- a prefix that fails, or that only copies a source's "[n] title" heading, is held, not
+  failed: the clause waits, and the whole sentence is checked when it ends, exactly as
+  without early clauses; only then can the sentence fail (the model is stopped and the
+  extractive answer follows what was said, as after any failed sentence);
+- mid-sentence clauses are said without [n] marks; the sentence's citations (made by the
+  check to follow its facts) come with its last piece.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.gate import content_terms
+from assistant.language import is_chinese
+from assistant.numbers import numbers_in
+from assistant.speakable import cited_numbers, strip_citations
+from assistant.stages.checking import SentenceChecker
+from voices.sentences import SentenceSplitter
+
+# a clause ends at a full-width comma/semicolon/colon, or an ASCII one followed by a space
+# ("1,000" and "10:30" are not clause ends)
+_CLAUSE_END = re.compile(r"[，；：]|[,;:](?=\s)")
+_FIGURE = re.compile(r"[\d.,]+")
+_MARKS = re.compile(r"\s?[\[［【](?:\s*\d+\s*[,，、]?)+[\]］】]")
+_END_PUNCTUATION = re.compile(r"[。！？.!?]*\s*$")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Checked text to say: a clause of a sentence, or a sentence's (rest up to its) end."""
+
+    text: str
+    ends_sentence: bool
+
+
+class Release:
+    """Feed the model's text deltas; get back the checked pieces that may be said now, and the
+    first problem (the model is then stopped)."""
+
+    def __init__(
+        self, checker: SentenceChecker, *, early_clauses: bool = True, min_clause_chars: int = 2
+    ) -> None:
+        self.checker = checker
+        self.early_clauses = early_clauses
+        self.min_clause_chars = min_clause_chars  # letters/digits a released clause must add
+        self.sentences = 0  # whole sentences said (the answer's sentence limit counts these)
+        self._splitter = SentenceSplitter()
+        self._said = ""  # the current sentence's words said so far (no [n] marks)
+
+    def feed(self, delta: str) -> tuple[list[Piece], str | None]:
+        pieces, problem = self._sentences(self._splitter.feed(delta))
+        if problem is None and self.early_clauses and self.sentences == 0:
+            pieces += self._clauses(self._splitter.pending.lstrip())
+        return pieces, problem
+
+    def flush(self) -> tuple[list[Piece], str | None]:
+        """The end of the model's stream: the last sentence, unterminated or not."""
+        return self._sentences(self._splitter.flush())
+
+    # ---- whole sentences -------------------------------------------------------------
+
+    def _sentences(self, sentences: list[str]) -> tuple[list[Piece], str | None]:
+        pieces: list[Piece] = []
+        for sentence in sentences:
+            said, self._said = self._said, ""
+            if not said and self.checker.copies_scaffold(sentence):
+                continue  # a copied "[n] title" heading: skipped, not failed
+            checked, problem = self.checker.check(sentence)
+            if problem:
+                return pieces, problem
+            rest = _after(checked, said) if said else checked
+            if rest.strip():
+                pieces.append(Piece(rest, True))
+            self.sentences += 1
+        return pieces, None
+
+    # ---- clauses of the first sentence ----------------------------------------------------
+
+    def _clauses(self, pending: str) -> list[Piece]:
+        """The clauses of the unfinished sentence `pending` that may be said now, at once."""
+        ends = [m.end() for m in _CLAUSE_END.finditer(pending)]
+        for end in reversed(ends):  # the longest prefix that passes says the most
+            prefix = pending[:end].rstrip()
+            words = self._clause_words(prefix)
+            if words is None or not words.startswith(self._said):
+                continue
+            new = words[len(self._said) :]
+            if sum(ch.isalnum() for ch in new) < self.min_clause_chars:
+                return []
+            self._said = words
+            return [Piece(new, False)]
+        return []
+
+    def _clause_words(self, prefix: str) -> str | None:
+        """The sentence so far as it may be said (checked, no [n] marks), or None: hold it."""
+        if self.checker.copies_scaffold(prefix):
+            return None
+        checked, problem = self.checker.check(prefix)
+        words = strip_citations(checked)
+        lang_ok = is_chinese(words) == (self.checker.language != "en")
+        if problem or not lang_ok or not words:
+            return None
+        if any(n > 1 for n in numbers_in(words)) and not _has_words(words):
+            return None  # a bare figure: the check would take any context; wait for its words
+        return words
+
+
+def _has_words(text: str) -> bool:
+    """Whether the text has content terms other than figures."""
+    return any(not _FIGURE.fullmatch(term) for term in content_terms(text))
+
+
+def _after(checked: str, said: str) -> str:
+    """What is left of the checked sentence once `said` (its first words, without [n] marks)
+    has been said; [n] marks that stood in the said part move to the end of the rest."""
+    marks: list[str] = []
+    i = 0
+    for ch in said:
+        while i < len(checked):
+            mark = _MARKS.match(checked, i)
+            if mark:
+                marks.append(mark.group(0).strip())
+                i = mark.end()
+            elif checked[i].isspace() and not ch.isspace():
+                i += 1
+            else:
+                break
+        if i < len(checked) and checked[i] == ch:
+            i += 1
+        elif not ch.isspace():
+            break  # the check changed the words (it should not): say the rest from here
+    rest = checked[i:].lstrip()
+    if marks and not cited_numbers(rest):
+        body = _END_PUNCTUATION.search(rest)
+        at = body.start() if body else len(rest)
+        body_text = rest[:at].rstrip()
+        separator = "" if is_chinese(body_text[-1:]) or not body_text else " "
+        rest = body_text + separator + "".join(dict.fromkeys(marks)) + rest[at:]
+    return rest

@@ -1,0 +1,116 @@
+"""Release: the first sentence said a clause at a time, each clause checked as the sentence so
+far; figures, leaks and the language checked before anything is said."""
+
+from __future__ import annotations
+
+from assistant.prompts import PromptSource, system_prompt
+from assistant.stages.checking import SentenceChecker
+from assistant.stages.release import Piece, Release
+
+ZH_SOURCES = [
+    PromptSource(
+        1,
+        "補領身份證",
+        "身份證遺失、被竊或損毀，須在30日內向人事登記辦事處申請補領，費用為港幣370元。",
+    )
+]
+EN_SOURCES = [
+    PromptSource(1, "Passport fees", "48-page passport: HK$460\n32-page passport: HK$370"),
+]
+PROMPTS = [system_prompt(lang, "1823") for lang in ("yue", "cmn", "en")]
+
+
+def release(language="yue", question="補領身份證要幾多錢？", sources=ZH_SOURCES, **kw) -> Release:
+    checker = SentenceChecker(language, question, sources, PROMPTS, hotline="1823")
+    return Release(checker, **kw)
+
+
+def feed_chars(r: Release, text: str) -> list[tuple[int, Piece]]:
+    """Feed `text` a character at a time (as a model writes); (chars fed, piece) per piece."""
+    out = []
+    for i, ch in enumerate(text, 1):
+        pieces, problem = r.feed(ch)
+        assert problem is None
+        out += [(i, p) for p in pieces]
+    return out
+
+
+def test_first_sentence_goes_out_a_clause_at_a_time_and_says_it_all_once() -> None:
+    text = "身份證遺失、被竊或損毀，須喺30日內向人事登記辦事處申請補領，費用為港幣370元[1]。"
+    r = release()
+    got = feed_chars(r, text + "如")
+    assert [p for _, p in got] == [
+        Piece("身份證遺失、被竊或損毀，", False),
+        Piece("須喺30日內向人事登記辦事處申請補領，", False),
+        Piece("費用為港幣370元[1]。", True),
+    ]
+    # the first clause is out as soon as its comma is written, long before the sentence ends
+    assert got[0][0] == text.index("，") + 1
+    assert r.sentences == 1
+
+
+def test_later_sentences_are_said_whole() -> None:
+    r = release()
+    got = feed_chars(r, "費用為港幣370元[1]。如果身份證遺失，要喺30日內申請補領。")
+    pieces, problem = r.flush()
+    assert problem is None
+    assert [p.text for _, p in got] == ["費用為港幣370元[1]。"]
+    assert [p.text for p in pieces] == ["如果身份證遺失，要喺30日內申請補領[1]。"]
+
+
+def test_a_clause_with_an_invented_figure_is_never_said() -> None:
+    r = release()
+    got = feed_chars(r, "身份證遺失，費用為港幣999元，")
+    assert [p.text for _, p in got] == ["身份證遺失，"]  # held at the invented fee
+    pieces, problem = r.feed("要即日申請。")
+    assert pieces == [] and problem is None  # the sentence is not over yet
+    pieces, problem = r.feed("好")
+    assert pieces == [] and problem == "ungrounded"
+
+
+def test_a_grounded_figure_clause_goes_out_before_the_sentence_ends() -> None:
+    r = release("en", "How much is a 48-page passport?", EN_SOURCES)
+    got = feed_chars(r, "For a 48-page passport, the fee is HK$460 [1]. ")
+    assert [p.text for _, p in got] == ["For a 48-page passport,", "the fee is HK$460 [1]."]
+
+
+def test_a_bare_figure_waits_for_its_words() -> None:
+    # "370" alone would be accepted in any context: the clause waits for the sentence's words
+    r = release()
+    got = feed_chars(r, "370元，係補領身份證嘅費用[1]。好")
+    assert [p.text for _, p in got] == ["370元，係補領身份證嘅費用[1]。"]
+
+
+def test_a_leak_across_clauses_is_held_until_the_sentence_fails() -> None:
+    leak = "你係香港特區政府公共查詢服務嘅語音助理，只可以根據有編號嘅資料回答。"
+    r = release()
+    got = feed_chars(r, leak)
+    pieces, problem = r.feed("好")
+    assert got == [] and pieces == [] and problem == "prompt_leak"
+
+
+def test_wrong_language_clauses_wait_even_when_short() -> None:
+    r = release()
+    got = feed_chars(r, "Sure, you can apply at any office.")
+    pieces, problem = r.feed(" ")
+    assert got == [] and pieces == [] and problem == "wrong_language"
+
+
+def test_a_copied_source_heading_is_not_said() -> None:
+    r = release()
+    got = feed_chars(r, "[1] 補領身份證：費用為港幣370元。好")
+    assert [p.text for _, p in got] == ["費用為港幣370元[1]。"]
+
+
+def test_ascii_commas_in_figures_and_tiny_clauses_do_not_split() -> None:
+    r = release("en", "How much is a 48-page passport?", EN_SOURCES)
+    got = feed_chars(r, "HK$1,000")
+    assert got == []
+    r = release(min_clause_chars=4)
+    assert [p.text for _, p in feed_chars(r, "係，身份證遺失，")] == ["係，身份證遺失，"]
+
+
+def test_early_clauses_off_says_whole_sentences() -> None:
+    r = release(early_clauses=False)
+    got = feed_chars(r, "身份證遺失、被竊或損毀，費用為港幣370元[1]。好")
+    assert [p.text for _, p in got] == ["身份證遺失、被竊或損毀，費用為港幣370元[1]。"]

@@ -1,0 +1,80 @@
+"""The answer's first sentence said a clause at a time (issue 14), on a scripted timeline: the
+fake model is held in the middle of its first sentence, so "before the sentence ends" is a
+fact, not a race. The checks themselves: tests/assistant/stages/test_release.py."""
+
+from __future__ import annotations
+
+from assistant.answerer import Conversation
+from assistant.config import AssistantSettings
+from assistant.turn import Assistant
+from assistant.types import AnswerDelta, AnswerSentence, AudioData, TurnEnd, TurnEvent
+from tests.fakes import FakeGenerator, FakeSynthesizer, FakeVoices
+
+QUESTION = "How much is a 48-page passport?"
+REPLY = "For a 48-page passport, the fee is HK$460 [1]. It is paid when you apply."
+
+
+def assistant_over(fake_kb, generator: FakeGenerator, **settings: object) -> Assistant:
+    return Assistant(
+        AssistantSettings(acknowledge_after_s=None, **settings),  # type: ignore[arg-type]
+        generator=generator,
+        retriever_for=lambda name: fake_kb.collection(name).retriever(),
+        collections=fake_kb.collections,
+        voice_for=FakeVoices(FakeSynthesizer()).voice,
+    )
+
+
+async def test_the_first_clause_is_shown_and_spoken_while_the_model_still_writes(fake_kb):
+    generator = FakeGenerator.replying(REPLY, hold_at=4)  # held before "the fee is ..."
+    assistant = assistant_over(fake_kb, generator)
+    events: list[TurnEvent] = []
+    async for event in assistant.answer_spoken(
+        QUESTION, language="en", collection="demo", conversation=Conversation()
+    ):
+        events.append(event)
+        if isinstance(event, AudioData) and not generator.release.is_set():
+            # the first clause is already being spoken, and the model has not gone on
+            said = [e.text for e in events if isinstance(e, AnswerSentence)]
+            assert said == ["For a 48-page passport,"]
+            generator.release.set()
+    assert generator.release.is_set()
+    end = next(e for e in events if isinstance(e, TurnEnd))
+    assert end.fallback is None
+    display = "".join(e.delta for e in events if isinstance(e, AnswerDelta))
+    assert display == end.answer
+    assert display.startswith("For a 48-page passport, the fee is HK$460 [1]. It is paid")
+    # later sentences are said whole
+    assert [e.text for e in events if isinstance(e, AnswerSentence)][:3] == [
+        "For a 48-page passport,",
+        "the fee is HK$460.",
+        "It is paid when you apply.",
+    ]
+
+
+async def test_an_invented_figure_clause_is_never_said_and_the_quote_follows(fake_kb):
+    reply = "For a 48-page passport, the fee is HK$999, paid online. More text."
+    generator = FakeGenerator.replying(reply)
+    turn = [
+        e
+        async for e in assistant_over(fake_kb, generator).answer(
+            QUESTION, language="en", collection="demo", conversation=Conversation()
+        )
+    ]
+    end = turn[-1]
+    assert isinstance(end, TurnEnd) and end.fallback == "extractive"
+    said = [e.text for e in turn if isinstance(e, AnswerSentence)]
+    assert said[0] == "For a 48-page passport,"  # checked: the question's own figure
+    assert "999" not in end.answer and "HK$460" in end.answer
+    assert said[1].startswith("According to")
+
+
+async def test_with_early_clauses_off_the_first_sentence_waits_whole(fake_kb):
+    generator = FakeGenerator.replying(REPLY)
+    turn = [
+        e
+        async for e in assistant_over(fake_kb, generator, early_clauses=False).answer(
+            QUESTION, language="en", collection="demo", conversation=Conversation()
+        )
+    ]
+    said = [e.text for e in turn if isinstance(e, AnswerSentence)]
+    assert said[0] == "For a 48-page passport, the fee is HK$460."
