@@ -8,7 +8,9 @@
     retrieval        retrieval.retrieve: Hits, the caller's language first
     evidence gate    assistant.gate.judge_evidence (called by the answerer)
     generation       assistant.answerer: the model's stream, split into sentences
-    sentence check   checking.sentence_problem: each sentence checked before it is said
+    sentence check   checking.SentenceChecker: each sentence checked before it is said
+    release          release.Release: what may be said now (the first sentence a clause at a
+                     time, each clause checked as the sentence so far)
     synthesis        synthesis.speak: each sentence spoken while the model writes the next
     output pacing    pacing.PlaybackClock: how far the caller has heard (estimate or report)
 
