@@ -76,7 +76,9 @@ async def record_all(args: argparse.Namespace) -> None:
     settings = AssistantSettings(first_token_timeout_s=args.first_token_timeout)
     for item in args.setting:  # e.g. evidence_budget_tokens=160
         key, value = item.split("=", 1)
-        setattr(settings, key, type(getattr(settings, key))(value))
+        kind = type(getattr(settings, key))
+        parsed = value.lower() in ("1", "true", "yes", "on") if kind is bool else kind(value)
+        setattr(settings, key, parsed)
     if args.model:  # only in checkouts that have the setting (not in the first version)
         settings.llama_cpp.model = args.model
     if args.contexts:
