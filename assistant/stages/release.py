@@ -81,8 +81,10 @@ class Release:
         pieces: list[Piece] = []
         for sentence in sentences:
             said, self._said = self._said, ""
-            if not said and self.checker.copies_scaffold(sentence):
-                continue  # a copied "[n] title" heading: skipped, not failed
+            if self.checker.copies_scaffold(sentence):
+                # a copied "[n] title" heading or FAQ question: skipped, not failed (its
+                # clauses already said stay said: they passed the checks)
+                continue
             checked, problem = self.checker.check(sentence)
             if problem:
                 return pieces, problem

@@ -114,3 +114,11 @@ def test_early_clauses_off_says_whole_sentences() -> None:
     r = release(early_clauses=False)
     got = feed_chars(r, "身份證遺失、被竊或損毀，費用為港幣370元[1]。好")
     assert [p.text for _, p in got] == ["身份證遺失、被竊或損毀，費用為港幣370元[1]。"]
+
+
+def test_a_copied_faq_question_is_skipped_even_after_its_first_clause() -> None:
+    faq = "身份證遺失後，要在幾多日內申請補領？須在30日內申請。"
+    sources = [PromptSource(1, "補領身份證", faq)]
+    r = release(sources=sources)
+    got = feed_chars(r, "身份證遺失後，要在幾多日內申請補領？須在30日內申請[1]。好")
+    assert [p.text for _, p in got] == ["身份證遺失後，", "須在30日內申請[1]。"]
