@@ -27,7 +27,14 @@ from assistant.gate import (
 )
 from assistant.injection import remove_instructions, remove_question_instructions
 from assistant.language import is_chinese, to_script
-from assistant.preempt import DUE, acknowledgement, prefill_done, prefix_messages, until_due
+from assistant.preempt import (
+    DUE,
+    SPECULATION,
+    acknowledgement,
+    prefill_done,
+    prefix_messages,
+    until_due,
+)
 from assistant.prompts import (
     PHRASES,
     PromptSource,
@@ -355,6 +362,8 @@ class Answerer:
             async with asyncio.timeout(self.settings.first_token_timeout_s) as deadline:
                 if waited_ms := await prefill_done():  # the prompt's prefix read ahead
                     timings["prefill_wait"] = waited_ms
+                if (speculation := SPECULATION.get()) and speculation.prefill_ms is not None:
+                    timings["prefill"] = speculation.prefill_ms
                 stream = self.generator.stream(
                     messages,
                     max_tokens=self.settings.max_answer_tokens,

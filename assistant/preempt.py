@@ -152,6 +152,7 @@ class Speculation:
     hits: asyncio.Task[list[Hit]]
     outcome: Literal["pending", "reused", "discarded"] = "pending"
     prefill: asyncio.Task[bool] | None = None  # the model reading the prompt's prefix ahead
+    prefill_ms: float | None = None  # how long that read took, once it is done
 
     def discard(self) -> None:
         """Not needed (another question, no turn, or the turn is over): stop it (a prefill

@@ -124,7 +124,9 @@ class Assistant:
         messages = self.answerer.prompt_prefix(speculation.question, hits, speculation.language)
         if messages is None:
             return False
+        started = time.perf_counter()
         await asyncio.to_thread(self.generator.prefill, messages)  # type: ignore[attr-defined]
+        speculation.prefill_ms = round((time.perf_counter() - started) * 1000, 1)
         return True
 
     def answer(

@@ -67,6 +67,7 @@ async def test_the_prefilled_prefix_is_the_start_of_the_turns_prompt(fake_kb) ->
     assert speculation.prefill is not None and await speculation.prefill
     events = await run_turn(assistant, FINAL, speculation)
     assert speculation.outcome == "reused" and isinstance(events[-1], TurnEnd)
+    assert events[-1].timings["prefill"] >= 0  # the turn says its prompt was read ahead
     (prefix,) = generator.prefilled
     asked = generator.requests[-1]
     assert prefix[0] == asked[0]  # the same system prompt
