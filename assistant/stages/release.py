@@ -38,6 +38,15 @@ from voices.sentences import SentenceSplitter
 # a clause ends at a full-width comma/semicolon/colon, or an ASCII one followed by a space
 # ("1,000" and "10:30" are not clause ends)
 _CLAUSE_END = re.compile(r"[，；：]|[,;:](?=\s)")
+_PAIRS = (
+    ("(", ")"),
+    ("（", "）"),
+    ("「", "」"),
+    ("『", "』"),
+    ("《", "》"),
+    ("“", "”"),
+    ("[", "]"),
+)
 _FIGURE = re.compile(r"[\d.,]+")
 _MARKS = re.compile(r"\s?[\[［【](?:\s*\d+\s*[,，、]?)+[\]］】]")
 _END_PUNCTUATION = re.compile(r"[。！？.!?]*\s*$")
@@ -98,7 +107,7 @@ class Release:
 
     def _clauses(self, pending: str) -> list[Piece]:
         """The clauses of the unfinished sentence `pending` that may be said now, at once."""
-        ends = [m.end() for m in _CLAUSE_END.finditer(pending)]
+        ends = [m.end() for m in _CLAUSE_END.finditer(pending) if _closed(pending[: m.end()])]
         for end in reversed(ends):  # the longest prefix that passes says the most
             prefix = pending[:end].rstrip()
             words = self._clause_words(prefix)
@@ -123,6 +132,12 @@ class Release:
         if any(n > 1 for n in numbers_in(words)) and not _has_words(words):
             return None  # a bare figure: the check would take any context; wait for its words
         return words
+
+
+def _closed(text: str) -> bool:
+    """Whether every bracket or quote opened in `text` is closed (no clause ends inside
+    "(Norman: Nourmands; ...)")."""
+    return all(text.count(o) <= text.count(c) for o, c in _PAIRS)
 
 
 def _has_words(text: str) -> bool:

@@ -110,6 +110,14 @@ def test_ascii_commas_in_figures_and_tiny_clauses_do_not_split() -> None:
     assert [p.text for _, p in feed_chars(r, "係，身份證遺失，")] == ["係，身份證遺失，"]
 
 
+def test_no_clause_ends_inside_brackets() -> None:
+    r = release("en", "Where were the Normans?", EN_SOURCES)
+    got = feed_chars(r, "The Normans (Norman: Nourmands; French: Normands) lived in Normandy, ")
+    assert [p.text for _, p in got] == [
+        "The Normans (Norman: Nourmands; French: Normands) lived in Normandy,"
+    ]
+
+
 def test_early_clauses_off_says_whole_sentences() -> None:
     r = release(early_clauses=False)
     got = feed_chars(r, "身份證遺失、被竊或損毀，費用為港幣370元[1]。好")
