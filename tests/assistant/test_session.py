@@ -601,3 +601,21 @@ async def test_fake_spoken_language_follows_the_conversation_not_a_stray_word(fa
         assert heard == ["yue", "yue", "en"]  # two English words do not switch; a sentence does
     finally:
         await call.session.close()
+
+
+async def test_fake_a_stable_partial_is_prefilled_and_the_turn_says_so(fake_call) -> None:
+    from tests.assistant.test_prefill import PrefillingGenerator
+
+    question = "How much is the passport fee?"
+    generator = PrefillingGenerator()
+    call = await fake_call(question, partial="How much is the passport fee", generator=generator)
+    try:
+        await _speak_until_partials(call, 2)
+        (speculation,) = call.session.speculator.started
+        assert speculation.prefill is not None and await speculation.prefill
+        await _pause(call)
+        end = await call.log.wait(is_(TurnEnd, 1), timeout=30)
+        assert speculation.outcome == "reused" and len(generator.prefilled) == 1
+        assert "prefill" in end.event.timings
+    finally:
+        await call.session.close()
