@@ -119,14 +119,21 @@ class Assistant:
         would be refused: the model will not be asked)."""
         hits = await speculation.hits
         if speculation.outcome == "discarded":
+            log.info("no prefill for %r: the final asked something else", speculation.question)
             return False  # the final asked something else
-
         messages = self.answerer.prompt_prefix(speculation.question, hits, speculation.language)
         if messages is None:
+            log.info("no prefill for %r: the turn would be refused", speculation.question)
             return False
         started = time.perf_counter()
-        await asyncio.to_thread(self.generator.prefill, messages)  # type: ignore[attr-defined]
+        tokens = await asyncio.to_thread(self.generator.prefill, messages)  # type: ignore[attr-defined]
         speculation.prefill_ms = round((time.perf_counter() - started) * 1000, 1)
+        log.info(
+            "prefilled %d tokens for %r in %.0f ms",
+            tokens,
+            speculation.question,
+            speculation.prefill_ms,
+        )
         return True
 
     def answer(

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 from pathlib import Path
 
 import server_common
@@ -55,6 +56,8 @@ async def main(args: argparse.Namespace) -> None:
 async def measure(args: argparse.Namespace, label: str) -> None:
     with running_server() as server:
         print(f"# server ready, RSS {server.rss_mb():.0f} MiB")
+        if args.keep_log:  # the server's log goes with its temporary home: copy it at the end
+            atexit_copy = (server.log, args.keep_log.with_suffix(f".{label}.log"))
         for mode in ("push_to_talk", "hands_free") if args.turns else ():
             values: list[float] = []
             answered: list[float] = []
@@ -100,6 +103,8 @@ async def measure(args: argparse.Namespace, label: str) -> None:
                 server_ms.append(r.server_cancel_ms)
         print(f"[{label}] barge-in, first speech frame sent -> `interrupted`: {summary(client_ms)}")
         print(f"[{label}] barge-in, speech onset -> cancelled (server): {summary(server_ms)}")
+        if args.keep_log:
+            shutil.copyfile(*atexit_copy)
 
 
 if __name__ == "__main__":
@@ -107,6 +112,7 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--barge-ins", type=int, default=3)
     parser.add_argument("--code", type=Path, nargs="+", default=[ROOT])
+    parser.add_argument("--keep-log", type=Path, default=None, help="copy the server log here")
     parser.add_argument(
         "--no-turns", dest="turns", action="store_false", help="barge-ins only (quicker)"
     )
