@@ -6,7 +6,9 @@ language id, restricted to zh/en, which sends some short Cantonese clips to Engl
 This bench runs `FasterWhisperTranscriber.transcribe` on each clip of bench/data/speech (and
 the shared fixtures, read by path) in Auto mode (no hint, no history) and with the widget's
 hint (the clip's true language), and prints the label accuracy per split, language and kind,
-1-3 s clips counted apart, with Whisper's zh/en probabilities and the wall time per utterance.
+1-3 s clips counted apart, with what the misses were heard as ("nothing heard": every segment
+was filtered as silence or hallucination, so no turn starts whatever the label) and the wall
+time per utterance.
 
     PYTHONPATH=. flock /work/notes/cpu.lock .venv/bin/python bench/voices_language_auto.py \
         --split test --out /tmp/auto.jsonl
@@ -106,7 +108,9 @@ def summarise(path: Path) -> None:
         hint = sum(r["hint"] == r["language"] for r in g)
         wrong: dict[str, int] = defaultdict(int)
         for r in g:
-            if r["auto"] != r["language"]:
+            if not r["auto_text"]:  # nothing kept: "did not catch that", whatever the label
+                wrong["nothing heard"] += 1
+            elif r["auto"] != r["language"]:
                 wrong[r["auto"]] += 1
         heard = ", ".join(f"{k} {v}" for k, v in sorted(wrong.items())) or "-"
         p50 = sorted(r["auto_s"] for r in g)[n // 2]
@@ -123,7 +127,11 @@ def main() -> None:
     parser.add_argument("--no-head", action="store_true", help="the linear vote instead")
     parser.add_argument("--limit-s", type=float, default=270.0, help="stop after this long")
     parser.add_argument("--summarise", type=Path, help="only print the table of this file")
-    parser.add_argument("--auto-min-english", type=float, help="AsrSettings.auto_min_english")
+    parser.add_argument(
+        "--auto-chinese-min-probability",
+        type=float,
+        help="AsrSettings.auto_chinese_min_probability",
+    )
     parser.add_argument(
         "--min-language-probability", type=float, help="AsrSettings.min_language_probability"
     )
@@ -134,7 +142,7 @@ def main() -> None:
     overrides = {
         name: value
         for name, value in (
-            ("auto_min_english", args.auto_min_english),
+            ("auto_chinese_min_probability", args.auto_chinese_min_probability),
             ("min_language_probability", args.min_language_probability),
         )
         if value is not None

@@ -121,14 +121,16 @@ class AsrSettings(BaseModel):
     vote_cmn_margin: float = Field(
         default=0.25, ge=0.0, description="Vote score at or below minus this says Mandarin."
     )
-    auto_min_english: float = Field(
-        default=0.0,
+    auto_chinese_min_probability: float = Field(
+        default=0.03,
         ge=0.0,
         le=1.0,
-        description="Auto mode (no declared language): an English pick by Whisper's language id "
-        "below this probability is heard as Chinese (the vote runs; text that still reads as "
-        "Latin stays English). 0 turns it off. Measured in docs/speech.md "
-        "(bench/voices_language_auto.py).",
+        description="Auto mode or a declared Chinese language: when Whisper's language id picks "
+        "English "
+        "but gives zh plus the tonal SE-Asian languages (vi, th, lo, my, km) at least this "
+        "probability, the utterance is heard as Chinese (the vote runs; text whose Chinese "
+        "decodes still read as Latin stays English). 1.0 turns it off. Measured in "
+        "docs/speech.md (bench/voices_language_auto.py).",
     )
     empty_english_retry_zh_probability: float = Field(
         default=0.1,

@@ -332,12 +332,23 @@ class FasterWhisperTranscriber:
             code = "zh"
         if hint is not None and allowed[code] < self.asr.min_language_probability:
             code = whisper_code(hint)  # the detector is unsure: trust the caller
-        elif hint is None and code == "en" and allowed[code] < self.asr.auto_min_english:
-            # Auto mode, unsure English: Whisper base gives short (8 kHz) Cantonese and Mandarin
-            # more English than Chinese probability; let the Chinese vote hear it (an English
-            # utterance decoded under zh that still reads as Latin text stays English)
+        elif (
+            hint != "en"
+            and code == "en"
+            and self._chinese_mass(probs) >= self.asr.auto_chinese_min_probability
+        ):
+            # Auto mode or a declared Chinese language (a caller who declared English keeps
+            # English): Whisper base gives short (8 kHz) Cantonese and Mandarin more English
+            # than Chinese probability, but keeps some on zh and the tonal languages, where
+            # English speech keeps almost none (docs/speech.md); let the Chinese vote hear it
+            # (an utterance whose Chinese decodes still read as Latin text stays English)
             code = "zh"
         return code, float(probs.get(code, 0.0)), probs
+
+    @staticmethod
+    def _chinese_mass(probs: dict[str, float]) -> float:
+        """Whisper's probability on zh and on the tonal languages Cantonese pulls towards."""
+        return probs.get("zh", 0.0) + sum(probs.get(code, 0.0) for code in _TONAL_LANGUAGES)
 
     def _english_heard_nothing(
         self, whisper_language: str, language_probs: dict[str, float]
