@@ -30,6 +30,7 @@ from scipy.signal import resample_poly
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from voices.asr.faster_whisper import FasterWhisperTranscriber, vote_features
+from voices.asr.language_head import LanguageHead
 from voices.audio_io import read_file_audio
 from voices.config import AsrSettings, LanguageSettings, VoiceSettings
 from voices.language import AcousticVote, decide_language
@@ -82,6 +83,7 @@ def dump(out: Path) -> None:
                     "lang_probs": vote.language_probs,
                     "yue": vote.yue.__dict__,
                     "cmn": vote.cmn.__dict__,
+                    "embedding": [round(float(v), 4) for v in vote.embedding],
                 }
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 fh.flush()
@@ -124,8 +126,14 @@ def report(
     name: str,
     default: str = "cmn",
 ):
+    report_scores(rows, scores(rows, weights, bias, settings), settings, name, default)
+
+
+def report_scores(
+    rows: list[dict], scores_: list[float], settings: AsrSettings, name: str, default: str
+) -> None:
     groups: dict[tuple, list] = defaultdict(list)
-    for r, score in zip(rows, scores(rows, weights, bias, settings), strict=True):
+    for r, score in zip(rows, scores_, strict=True):
         other = "cmn" if r["language"] == "yue" else "yue"
         result = (
             label(r, score, settings, default=default) == r["language"],
@@ -232,14 +240,173 @@ def fit(path: Path, l2: float) -> None:
     )
 
 
+# ---- the encoder head (voices/asr/language_head.py) -------------------------------------
+
+HEAD_SEED = 20261201  # speaker folds of the dev cross-validation
+HEAD_FOLDS = 5
+
+
+def group_weights(rows: list[dict]) -> np.ndarray:
+    """Every (language, kind) group weighs the same (as in fit_weights)."""
+    counts: dict[tuple, int] = defaultdict(int)
+    for r in rows:
+        counts[(r["language"], r["kind"])] += 1
+    w = np.array([1.0 / counts[(r["language"], r["kind"])] for r in rows])
+    return w / w.mean()
+
+
+def fit_head(rows: list[dict], settings: AsrSettings, l2: float, components: int) -> LanguageHead:
+    """Logistic regression over [vote features, encoder embedding projected on its first
+    `components` principal directions (0: all dimensions)], folded back into one linear head
+    over the raw features and embedding."""
+    f = np.array([features(r, settings) for r in rows])
+    e = np.array([r["embedding"] for r in rows], dtype=np.float64)
+    y = np.array([r["language"] == "yue" for r in rows], dtype=float)
+    w_row = group_weights(rows)
+    mu_f, sd_f = f.mean(0), f.std(0) + 1e-9
+    mu_e, sd_e = e.mean(0), e.std(0) + 1e-6
+    ze = (e - mu_e) / sd_e
+    if components:
+        _, _, vt = np.linalg.svd(ze, full_matrices=False)
+        proj = vt[:components].T
+    else:
+        proj = np.eye(ze.shape[1])
+    pe = ze @ proj
+    sd_p = pe.std(0) + 1e-9
+    z = np.hstack([(f - mu_f) / sd_f, pe / sd_p])
+    w, b = np.zeros(z.shape[1]), 0.0
+    for _ in range(3000):  # L2-regularised logistic regression, plain gradient descent
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        g = w_row * (p - y)
+        w -= 0.3 * (z.T @ g / len(y) + l2 * w)
+        b -= 0.3 * float(np.mean(g))
+    n_f = f.shape[1]
+    wf = w[:n_f] / sd_f
+    we = (proj @ (w[n_f:] / sd_p)) / sd_e
+    return LanguageHead(wf, we, b - float(wf @ mu_f) - float(we @ mu_e))
+
+
+def head_scores(head: LanguageHead, rows: list[dict], settings: AsrSettings) -> list[float]:
+    return [
+        head.score(features(r, settings), np.asarray(r["embedding"], dtype=np.float64))
+        for r in rows
+    ]
+
+
+def speaker_folds(rows: list[dict]) -> list[int]:
+    """A fold per speaker (a speaker's clips, and a clip's 8 kHz copy, never cross folds)."""
+    speakers = sorted({r["speaker"] for r in rows})
+    order = np.random.default_rng(HEAD_SEED).permutation(len(speakers))
+    fold = {s: int(order[i]) % HEAD_FOLDS for i, s in enumerate(speakers)}
+    # the Mandarin words are one speaker: fold them by word (as the split does)
+    return [
+        fold[r["speaker"]] if r["kind"] not in ("words", "words-8k") else zlib_fold(r) for r in rows
+    ]
+
+
+def zlib_fold(row: dict) -> int:
+    import zlib
+
+    return zlib.crc32(row["file"].removesuffix("-8k").encode()) % HEAD_FOLDS
+
+
+def out_of_fold(rows: list[dict], settings: AsrSettings, l2: float, components: int) -> list[float]:
+    folds = speaker_folds(rows)
+    out = [0.0] * len(rows)
+    for k in range(HEAD_FOLDS):
+        train = [r for r, f in zip(rows, folds, strict=True) if f != k]
+        head = fit_head(train, settings, l2, components)
+        held = [i for i, f in enumerate(folds) if f == k]
+        for i, score in zip(
+            held, head_scores(head, [rows[i] for i in held], settings), strict=True
+        ):
+            out[i] = score
+    return out
+
+
+def balanced_sign_accuracy(rows: list[dict], scores_: list[float]) -> float:
+    right: dict[str, list[bool]] = defaultdict(list)
+    for r, score in zip(rows, scores_, strict=True):
+        right[r["language"]].append((score > 0) == (r["language"] == "yue"))
+    return float(np.mean([np.mean(v) for v in right.values()]))
+
+
+def fit_head_command(path: Path, out: Path | None) -> None:
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    rows = [r for r in rows if r["kind"] != "spliced" and "embedding" in r]
+    current = AsrSettings()
+    dev = [r for r in rows if r["split"] == "dev"]
+    # the head's size and regularisation are chosen by speaker-fold cross-validation on dev
+    best = None
+    for components in (8, 16, 32, 64, 0):
+        for l2 in (0.003, 0.01, 0.03, 0.1):
+            oof = out_of_fold(dev, current, l2, components)
+            accuracy = balanced_sign_accuracy(dev, oof)
+            print(
+                f"  dev cross-validated balanced accuracy {accuracy:.3f}: pcs {components} l2 {l2}"
+            )
+            if best is None or accuracy > best[0] + 1e-9:
+                best = (accuracy, components, l2, oof)
+    _, components, l2, oof = best
+    # margins, the unsure default and the override margin from the out-of-fold dev scores
+    chosen, default = None, None
+    best_accuracy = -1.0
+    for margin in (1.0, 0.5, 0.25, 0.0):
+        for unsure in ("yue", "cmn"):
+            trial = current.model_copy(
+                update={"vote_yue_margin": margin, "vote_cmn_margin": margin}
+            )
+            accuracy = auto_accuracy(dev, oof, trial, unsure)
+            print(
+                f"  dev out-of-fold balanced accuracy {accuracy:.3f}: margin {margin}, "
+                f"unsure -> {unsure}"
+            )
+            if accuracy > best_accuracy + 1e-9:
+                best_accuracy, chosen, default = accuracy, trial, unsure
+    is_yue = [r["language"] == "yue" for r in dev]
+    wrong = [abs(v) for v, y in zip(oof, is_yue, strict=True) if (v > 0) != y] or [0.0]
+    override = round(max(3.0, max(wrong) + 2.0), 2)
+    settings = chosen.model_copy(update={"vote_override_margin": override})
+    head = fit_head(dev, current, l2, components)
+    print(
+        f"\nhead: {components or 'all'} principal components, l2 {l2}; margins "
+        f"{settings.vote_yue_margin}, unsure -> {default}, override {override} "
+        f"(fitted on {len(dev)} dev clips; test never read)"
+    )
+    report_scores(
+        rows,
+        scores(rows, np.array(current.vote_weights), current.vote_bias, current),
+        current,
+        "current vote (shipped weights and margins)",
+        LanguageSettings().unsure_vote_chinese,
+    )
+    report_scores(rows, head_scores(head, rows, current), settings, "encoder head", default)
+    if out is not None:
+        head.to_json(
+            out,
+            fitted_by="bench/voices_language_fit.py fit-head (dev split of bench/data/speech)",
+            seed=HEAD_SEED,
+            principal_components=components,
+            l2=l2,
+            dev_clips=len(dev),
+            margin=settings.vote_yue_margin,
+            unsure_vote_chinese=default,
+            override_margin=override,
+        )
+        print(f"written {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=("dump", "fit"))
+    parser.add_argument("command", choices=("dump", "fit", "fit-head"))
+    parser.add_argument("--out", type=Path, help="fit-head: write the head's JSON here")
     parser.add_argument("path", type=Path)
     parser.add_argument("--l2", type=float, default=0.02)
     args = parser.parse_args()
     if args.command == "dump":
         dump(args.path)
+    elif args.command == "fit-head":
+        fit_head_command(args.path, args.out)
     else:
         fit(args.path, args.l2)
 

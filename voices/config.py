@@ -97,6 +97,19 @@ class AsrSettings(BaseModel):
         "bench/voices_language_fit.py.",
     )
     vote_bias: float = Field(default=0.138, description="Log-odds bias of the vote.")
+    language_head: bool = Field(
+        default=True,
+        description="Score the vote with the encoder head (voices/asr/language_head.py): one "
+        "linear log-odds over the four vote features and the stat-pooled output of Whisper's "
+        "encoder pass that the decodes already share, instead of vote_weights/vote_bias. The "
+        "margins below apply to whichever score is in use.",
+    )
+    language_head_path: Path | None = Field(
+        default=None,
+        description="The head's JSON file; empty: the one shipped beside "
+        "voices/asr/language_head.py, fitted for the embedded Whisper base (a head fitted for "
+        "another Whisper model must be given here).",
+    )
     vote_yue_margin: float = Field(
         default=0.25,
         ge=0.0,
@@ -107,6 +120,17 @@ class AsrSettings(BaseModel):
     )
     vote_cmn_margin: float = Field(
         default=0.25, ge=0.0, description="Vote score at or below minus this says Mandarin."
+    )
+    auto_chinese_min_probability: float = Field(
+        default=0.03,
+        ge=0.0,
+        le=1.0,
+        description="Auto mode or a declared Chinese language: when Whisper's language id picks "
+        "English "
+        "but gives zh plus the tonal SE-Asian languages (vi, th, lo, my, km) at least this "
+        "probability, the utterance is heard as Chinese (the vote runs; text whose Chinese "
+        "decodes still read as Latin stays English). 1.0 turns it off. Measured in "
+        "docs/speech.md (bench/voices_language_auto.py).",
     )
     empty_english_retry_zh_probability: float = Field(
         default=0.1,
@@ -124,11 +148,12 @@ class AsrSettings(BaseModel):
         "(vote_override_margin).",
     )
     vote_override_margin: float = Field(
-        default=4.12,
+        default=5.92,
         ge=0.0,
         description="|vote score| at or above which the audio beats the caller's declared Chinese "
-        "language (a hint, not a lock): the largest dev score of the wrong sign + 2, at least 3 "
-        "(bench/voices_language_fit.py, docs/speech.md).",
+        "language (a hint, not a lock): the largest out-of-fold dev score of the wrong sign + 2, "
+        "at least 3 (bench/voices_language_fit.py fit-head, docs/speech.md). For the head; "
+        "4.12 was the linear vote's (language_head = false).",
     )
 
 

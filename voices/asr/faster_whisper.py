@@ -30,12 +30,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 
 from voices.asr.hallucinations import echoes_prompt, is_silence_hallucination
+from voices.asr.language_head import DEFAULT_HEAD, LanguageHead, load_head
 from voices.audio_io import check_samples
 from voices.config import AsrSettings, LanguageSettings, VadSettings, VoiceSettings
 from voices.language import (
@@ -64,6 +66,7 @@ _ALLOWED_WHISPER = ("zh", "en", "yue")
 _TONAL_LANGUAGES = ("vi", "th", "lo", "my", "km")
 _WINDOW_S = 30.0
 _FULL_CONFIDENCE_S = 4.0  # below this, the Mandarin decode's log-prob counts proportionally
+_ENCODER_FRAMES_PER_S = 50  # Whisper's encoder: 1500 frames for a 30 s window
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class ChineseVote:
     language_probs: dict[str, float]
 
     decisive: bool = False
+    # mean and standard deviation of the encoder's frames over the speech (encoder_embedding)
+    embedding: np.ndarray | None = None
 
     @property
     def acoustic(self) -> AcousticVote:
@@ -107,6 +112,21 @@ def vote_features(
         # a word or two is decoded with low confidence in either language: scale it down
         cmn.avg_logprob * min(seconds, _FULL_CONFIDENCE_S) / _FULL_CONFIDENCE_S,
     )
+
+
+def encoder_embedding(encoder_output, seconds: float) -> np.ndarray:
+    """Stat pooling of Whisper's encoder output over the frames that hold the audio.
+
+    The encoder output (1 x 1500 x d for a 30 s window, one frame per 20 ms) is the same pass
+    the language id and the vote's decodes read; only the frames covering `seconds` are pooled
+    (the rest encode padding), as their mean and standard deviation: a 2d-vector.
+    """
+    if getattr(encoder_output, "device", "cpu") != "cpu":
+        encoder_output = encoder_output.to_device(ctranslate2.Device.cpu)
+    frames = np.asarray(encoder_output, dtype=np.float32)[0]
+    used = max(2, min(frames.shape[0], math.ceil(seconds * _ENCODER_FRAMES_PER_S)))
+    speech = frames[:used]
+    return np.concatenate([speech.mean(axis=0), speech.std(axis=0)])
 
 
 def whisper_base_model() -> PackagedModel:
@@ -176,6 +196,9 @@ class FasterWhisperTranscriber:
         # large-v3 has 100 language tokens, the 100th being yue; base and small have 99
         self._has_yue_token = self.model.model.num_languages >= 100
         self._zh_tokenizer: Tokenizer | None = None
+        self._head: LanguageHead | None = None
+        if self.asr.language_head:
+            self._head = load_head(self.asr.language_head_path or DEFAULT_HEAD)
 
     @classmethod
     def from_settings(
@@ -309,7 +332,23 @@ class FasterWhisperTranscriber:
             code = "zh"
         if hint is not None and allowed[code] < self.asr.min_language_probability:
             code = whisper_code(hint)  # the detector is unsure: trust the caller
+        elif (
+            hint != "en"
+            and code == "en"
+            and self._chinese_mass(probs) >= self.asr.auto_chinese_min_probability
+        ):
+            # Auto mode or a declared Chinese language (a caller who declared English keeps
+            # English): Whisper base gives short (8 kHz) Cantonese and Mandarin more English
+            # than Chinese probability, but keeps some on zh and the tonal languages, where
+            # English speech keeps almost none (docs/speech.md); let the Chinese vote hear it
+            # (an utterance whose Chinese decodes still read as Latin text stays English)
+            code = "zh"
         return code, float(probs.get(code, 0.0)), probs
+
+    @staticmethod
+    def _chinese_mass(probs: dict[str, float]) -> float:
+        """Whisper's probability on zh and on the tonal languages Cantonese pulls towards."""
+        return probs.get("zh", 0.0) + sum(probs.get(code, 0.0) for code in _TONAL_LANGUAGES)
 
     def _english_heard_nothing(
         self, whisper_language: str, language_probs: dict[str, float]
@@ -344,13 +383,19 @@ class FasterWhisperTranscriber:
         yue = self._greedy(encoder_output, self.asr.yue_prompt, duration)
         cmn = self._greedy(encoder_output, self.asr.cmn_prompt, duration)
         features = vote_features(yue, cmn, language_probs, duration)
-        score = self.asr.vote_bias + sum(
-            w * f for w, f in zip(self.asr.vote_weights, features, strict=True)
-        )
+        embedding = encoder_embedding(encoder_output, duration)
+        if self._head is not None:
+            score = self._head.score(features, embedding)
+        else:
+            score = self.asr.vote_bias + sum(
+                w * f for w, f in zip(self.asr.vote_weights, features, strict=True)
+            )
         a = self.asr
         confident = score >= a.vote_yue_margin or score <= -a.vote_cmn_margin
         decisive = abs(score) >= a.vote_override_margin
-        return ChineseVote(features, score, confident, yue, cmn, language_probs, decisive)
+        return ChineseVote(
+            features, score, confident, yue, cmn, language_probs, decisive, embedding
+        )
 
     def _greedy(self, encoder_output, prompt: str, duration_s: float) -> Decode:
         """One greedy decode without timestamps; its length is bounded by the audio's."""
@@ -394,6 +439,8 @@ class FasterWhisperTranscriber:
         (no temperature fallback), so a repetition loop or a prompt echo there would drop
         speech that the full decode hears (a Cantonese caller's whole question, unanswered).
         """
+        if spoken == "en":  # the Chinese decodes read as English: decode it as English
+            return self._decode(audio, "en", "en")
         decode = vote.yue if spoken == "yue" else vote.cmn
         prompt = self.asr.yue_prompt if spoken == "yue" else self.asr.cmn_prompt
         fits = audio.size <= _WINDOW_S * PIPELINE_SAMPLE_RATE
