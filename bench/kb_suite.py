@@ -63,7 +63,9 @@ VARIANTS: dict[str, dict[str, object]] = {
     "no language gap penalty": {"language_gap_penalty": 0.0},
     "language gap penalty 1": {"language_gap_penalty": 1.0},
     "language gap penalty 4": {"language_gap_penalty": 4.0},
-    "second-pass fusion (no coverage, no gap)": {
+    "BM25 divided by its best (no min-max)": {"bm25_normalisation": "max"},
+    "second-pass fusion (max, no coverage, no gap)": {
+        "bm25_normalisation": "max",
         "bm25_coverage": False,
         "language_gap_penalty": 0.0,
     },

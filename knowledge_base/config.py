@@ -33,13 +33,21 @@ def default_embedder() -> EmbedderKind:
     return value  # type: ignore[return-value]
 
 
-# Fusion knobs that also follow the embedder (bench/kb_suite.py, docs/retrieval.md): with a
-# strong dense model, BM25 lists count by their coverage and a trailing language group is
-# penalised; with USE (weak dense) both cost quality, so they stay off there.
+# Fusion knobs that also follow the embedder (bench/kb_suite.py, docs/retrieval.md): BM25
+# min-max normalised and a trailing language group penalised for both; with a strong dense
+# model BM25 lists also count by their coverage (with USE, whose dense list is weak, that costs).
 DEFAULT_FUSION: dict[str, dict[str, object]] = {
-    "embeddinggemma": {"bm25_coverage": True, "language_gap_penalty": 2.0}
+    "embeddinggemma": {
+        "bm25_normalisation": "min-max",
+        "bm25_coverage": True,
+        "language_gap_penalty": 2.0,
+    }
 }
-FALLBACK_FUSION: dict[str, object] = {"bm25_coverage": False, "language_gap_penalty": 0.0}
+FALLBACK_FUSION: dict[str, object] = {
+    "bm25_normalisation": "min-max",
+    "bm25_coverage": False,
+    "language_gap_penalty": 1.0,
+}
 
 
 def default_weights(embedder: str) -> tuple[float, float]:
@@ -149,6 +157,14 @@ class RetrievalSettings(BaseModel):
             "Relative fusion with language balancing: count BM25 hits only in the query's own "
             "language (English / Chinese); hits in the other language are incidental (a name, "
             "a digit) and would cut the score of that language's best dense match."
+        ),
+    )
+    bm25_normalisation: Literal["max", "min-max"] = Field(
+        default="max",  # per embedder: DEFAULT_FUSION
+        description=(
+            "Relative fusion with bm25_full_credit 0: BM25 scores divided by the list's best "
+            "('max') or min-max normalised over the candidates ('min-max': the weakest "
+            "candidate counts 0, so a narrow lexical winner gains less over the rest)."
         ),
     )
     bm25_coverage: bool = Field(

@@ -170,8 +170,11 @@ class HybridRetriever:
             scores, positions = data.bm25.search(lexical_text, settings.candidates)  # type: ignore[union-attr]
             scale = None
             best_possible = data.bm25.best_possible(lexical_text)  # type: ignore[union-attr]
-            if settings.fusion == "relative":  # 0: BM25 divided by its own best (no min-max)
-                scale = settings.bm25_full_credit and settings.bm25_full_credit * best_possible
+            if settings.fusion == "relative":  # 0: BM25 divided by its own best; None: min-max
+                if settings.bm25_full_credit:
+                    scale = settings.bm25_full_credit * best_possible
+                elif settings.bm25_normalisation == "max":
+                    scale = 0.0
             weight = bm25_weight
             if settings.bm25_coverage:
                 weight *= _coverage(scores, best_possible)
