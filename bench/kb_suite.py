@@ -58,6 +58,19 @@ VARIANTS: dict[str, dict[str, object]] = {
     "no both-scripts query": {"both_scripts": False},
     "no query understanding": {"understand_queries": False},
     "mmr 0.7": {"mmr_lambda": 0.7},
+    # the fusion of the first Gemma landing (issue 12, third pass: what each new knob adds)
+    "no BM25 coverage weighting": {"bm25_coverage": False},
+    "no language gap penalty": {"language_gap_penalty": 0.0},
+    "language gap penalty 1": {"language_gap_penalty": 1.0},
+    "language gap penalty 4": {"language_gap_penalty": 4.0},
+    "BM25 divided by its best (no min-max)": {"bm25_normalisation": "max"},
+    "second-pass fusion (max, no coverage, no gap)": {
+        "bm25_normalisation": "max",
+        "bm25_coverage": False,
+        "language_gap_penalty": 0.0,
+    },
+    "rrf c=5": {"fusion": "rrf", "rrf_c": 5},
+    "dense-first (BM25 weight 0)": {"dense_weight": 1.0, "bm25_weight": 0.0},
 }
 # the defaults before issue 12 (with the bigram tokeniser): RRF, dense 0.7 / BM25 0.3
 PREVIOUS_DEFAULTS: dict[str, object] = {"fusion": "rrf", "dense_weight": 0.7, "bm25_weight": 0.3}
@@ -275,6 +288,11 @@ def main() -> None:
     parser.add_argument("--embedders", default=",".join(EMBEDDERS))
     parser.add_argument("--variants", action="store_true", help="also the tuning grid")
     parser.add_argument(
+        "--query-variants",
+        action="store_true",
+        help="only the query-time variants (fusion knobs; no BM25 rebuilds)",
+    )
+    parser.add_argument(
         "--grid", action="store_true", help="tokeniser x fusion x weights grid (use --memo-queries)"
     )
     parser.add_argument("--limit", type=int, default=0, help="first N questions per set only")
@@ -291,7 +309,7 @@ def main() -> None:
     sets = [s for s in args.sets.split(",") if s]
     embedders = [e for e in args.embedders.split(",") if e]
     defaults = KnowledgeBaseSettings().retrieval
-    print(f"load average at start: {os.getloadavg()} (machine shared by 7 helpers)")
+    print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores")
     print(
         f"shipped defaults: embedder={defaults.embedder} tokenizer={defaults.chinese_tokenizer}"
         f" dense={defaults.dense_weight} bm25={defaults.bm25_weight}"
@@ -365,7 +383,7 @@ def main() -> None:
                     rows.append(
                         row(set_name, label, *timed(retriever_search(main, overrides), talk))
                     )
-            if args.variants:
+            if args.variants or args.query_variants:
                 for label, overrides in VARIANTS.items():
                     rows.append(
                         row(
@@ -374,6 +392,7 @@ def main() -> None:
                             *timed(retriever_search(main, overrides, cold=False), questions),
                         )
                     )
+            if args.variants:
                 stored = main.settings
                 for label, changes in INDEX_VARIANTS.items():
                     main.update_settings(**changes)
@@ -402,6 +421,7 @@ def main() -> None:
             print(rates[-1])
     print(f"load average at end: {os.getloadavg()}")
     _summary(rows, sets)
+    _summary(rows, sets, "variant")
     if args.json:
         args.json.write_text(
             json.dumps({"rows": rows, "ingest": rates}, indent=1, ensure_ascii=False)
@@ -445,12 +465,17 @@ def _print(rows: list[dict], set_name: str) -> None:
             print(f"  {r['config']:44s} " + " ".join(cells))
 
 
-def _summary(rows: list[dict], sets: list[str]) -> None:
-    """recall@5 / MRR of each configuration on every set, and the mean over public sets."""
+def _summary(rows: list[dict], sets: list[str], prefix: str = "") -> None:
+    """recall@5 / MRR of each configuration on every set, and the mean over public sets
+    (with a prefix: only the configurations named so, e.g. the variants)."""
     configs = [
-        c for c in dict.fromkeys(r["config"] for r in rows) if not c.startswith(("variant", "grid"))
+        c
+        for c in dict.fromkeys(r["config"] for r in rows)
+        if (c.startswith(prefix) if prefix else not c.startswith(("variant", "grid")))
     ]
-    print("\nrecall@5 (MRR) by set")
+    if not configs:
+        return
+    print(f"\nrecall@5 (MRR) by set{' (' + prefix + ')' if prefix else ''}")
     print(
         f"  {'config':36s} " + " ".join(f"{s[:13]:>14s}" for s in sets) + f" {'public mean':>14s}"
     )

@@ -37,6 +37,7 @@ from knowledge_base.config import (
     KnowledgeBaseSettings,
     RedirectSettings,
     RetrievalSettings,
+    default_fusion,
     default_weights,
 )
 from knowledge_base.consistency import Disagreement, disagreements
@@ -257,6 +258,19 @@ class Collection:
             ):  # weights left at the old embedder's defaults move to the new one's
                 dense, bm25 = default_weights(str(changes["embedder"]))
                 changes = {**changes, "dense_weight": dense, "bm25_weight": bm25}
+            if "embedder" in changes:  # so do fusion knobs left at the old one's defaults
+                old, new_defaults = (
+                    default_fusion(stored.embedder),
+                    default_fusion(str(changes["embedder"])),
+                )
+                changes = {
+                    **{
+                        name: value
+                        for name, value in new_defaults.items()
+                        if name not in changes and getattr(stored, name) == old.get(name)
+                    },
+                    **changes,
+                }
             new = RetrievalSettings.model_validate({**stored.model_dump(), **changes})
             self.path.mkdir(parents=True, exist_ok=True)
             _atomic_write(self.path / "settings.json", new.model_dump_json(indent=2))

@@ -33,8 +33,29 @@ def default_embedder() -> EmbedderKind:
     return value  # type: ignore[return-value]
 
 
+# Fusion knobs that also follow the embedder (bench/kb_suite.py, docs/retrieval.md): BM25
+# min-max normalised and a trailing language group penalised for both; with a strong dense
+# model BM25 lists also count by their coverage (with USE, whose dense list is weak, that costs).
+DEFAULT_FUSION: dict[str, dict[str, object]] = {
+    "embeddinggemma": {
+        "bm25_normalisation": "min-max",
+        "bm25_coverage": True,
+        "language_gap_penalty": 2.0,
+    }
+}
+FALLBACK_FUSION: dict[str, object] = {
+    "bm25_normalisation": "min-max",
+    "bm25_coverage": False,
+    "language_gap_penalty": 1.0,
+}
+
+
 def default_weights(embedder: str) -> tuple[float, float]:
     return DEFAULT_WEIGHTS.get(embedder, FALLBACK_WEIGHTS)
+
+
+def default_fusion(embedder: str) -> dict[str, object]:
+    return DEFAULT_FUSION.get(embedder, FALLBACK_FUSION)
 
 
 class RetrievalSettings(BaseModel):
@@ -46,11 +67,14 @@ class RetrievalSettings(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _weights_follow_embedder(cls, data: Any) -> Any:
-        """Weights not given start from the chosen embedder's tuned defaults."""
-        if isinstance(data, dict) and not {"dense_weight", "bm25_weight"} & set(data):
-            dense, bm25 = default_weights(data.get("embedder") or default_embedder())
+        """Weights and fusion knobs not given start from the chosen embedder's tuned defaults."""
+        if not isinstance(data, dict):
+            return data
+        embedder = data.get("embedder") or default_embedder()
+        if not {"dense_weight", "bm25_weight"} & set(data):
+            dense, bm25 = default_weights(embedder)
             data = {**data, "dense_weight": dense, "bm25_weight": bm25}
-        return data
+        return {**default_fusion(embedder), **data}
 
     # index-time
     embedder: EmbedderKind = Field(
@@ -133,6 +157,33 @@ class RetrievalSettings(BaseModel):
             "Relative fusion with language balancing: count BM25 hits only in the query's own "
             "language (English / Chinese); hits in the other language are incidental (a name, "
             "a digit) and would cut the score of that language's best dense match."
+        ),
+    )
+    bm25_normalisation: Literal["max", "min-max"] = Field(
+        default="max",  # per embedder: DEFAULT_FUSION
+        description=(
+            "Relative fusion with bm25_full_credit 0: BM25 scores divided by the list's best "
+            "('max') or min-max normalised over the candidates ('min-max': the weakest "
+            "candidate counts 0, so a narrow lexical winner gains less over the rest)."
+        ),
+    )
+    bm25_coverage: bool = Field(
+        default=False,  # per embedder: DEFAULT_FUSION
+        description=(
+            "Scale each BM25 list's fusion weight by its coverage: its best hit's score over "
+            "the query's best possible BM25 score (every query word matched as well as any "
+            "text does). A lexical list that matches little of the question (a paraphrased "
+            "claim, a question in the other language) then sways the dense ranking little."
+        ),
+    )
+    language_gap_penalty: float = Field(
+        default=0.0,  # per embedder: DEFAULT_FUSION
+        ge=0.0,
+        description=(
+            "Language balancing: a language group whose best dense cosine is d below the "
+            "best overall has its fused scores multiplied by max(0, 1 - penalty * d), so the "
+            "other language's best match meets the top only when it fits nearly as well. "
+            "0 = each group's best scores 1 (balancing as before)."
         ),
     )
     rrf_c: int = Field(default=60, ge=1, description="RRF constant c in w / (c + rank).")

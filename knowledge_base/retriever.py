@@ -96,10 +96,15 @@ class HybridRetriever:
             if settings.fusion == "relative" and settings.lexical_own_language:
                 lists = _lexical_in_own_language(lists, group_of, "zh" if has_cjk(query) else "en")
             fused = language_balanced_rrf(lists, group_of, settings.rrf_c, fuse)
+            if settings.language_gap_penalty > 0:
+                fused = _penalise_language_gap(
+                    fused, dense_best, group_of, settings.language_gap_penalty
+                )
         else:
             fused = fuse(lists, settings.rrf_c)
         fused = _handle_quarantined(data, fused, settings)
-        order = sorted(fused, key=lambda p: -fused[p])
+        # equal fused scores (two groups' best, each 1.0) go to the closer dense match
+        order = sorted(fused, key=lambda p: (-fused[p], -_dense_of(dense_best, p)))
         if settings.one_hit_per_document:
             order = _best_per_document(data, order)
         order = [p for p in order if fused[p] >= settings.min_score]
@@ -164,11 +169,16 @@ class HybridRetriever:
             lexical_seen.add(tokens)
             scores, positions = data.bm25.search(lexical_text, settings.candidates)  # type: ignore[union-attr]
             scale = None
-            if settings.fusion == "relative":  # 0: BM25 divided by its own best (no min-max)
-                scale = settings.bm25_full_credit and (
-                    settings.bm25_full_credit * data.bm25.best_possible(lexical_text)  # type: ignore[union-attr]
-                )
-            lists.append(_ranked("bm25", bm25_weight, positions, scores, scale))
+            best_possible = data.bm25.best_possible(lexical_text)  # type: ignore[union-attr]
+            if settings.fusion == "relative":  # 0: BM25 divided by its own best; None: min-max
+                if settings.bm25_full_credit:
+                    scale = settings.bm25_full_credit * best_possible
+                elif settings.bm25_normalisation == "max":
+                    scale = 0.0
+            weight = bm25_weight
+            if settings.bm25_coverage:
+                weight *= _coverage(scores, best_possible)
+            lists.append(_ranked("bm25", weight, positions, scores, scale))
             _note_best(bm25_best, positions, scores)
         return _share_weights(lists), dense_best, bm25_best
 
@@ -213,6 +223,37 @@ def _lexical_in_own_language(
             )
         kept.append(lst)
     return kept
+
+
+def _coverage(scores: np.ndarray, best_possible: float) -> float:
+    """How much of the query BM25's best hit matches: its score over the best possible one
+    (in [0, 1]; 0 when nothing matched)."""
+    if not len(scores) or best_possible <= 0:
+        return 0.0
+    return min(1.0, float(scores[0]) / best_possible)
+
+
+def _dense_of(dense_best: dict[int, _Evidence], position: int) -> float:
+    found = dense_best.get(position)
+    return found.score if found is not None else -1.0
+
+
+def _penalise_language_gap(
+    fused: dict[int, float], dense_best: dict[int, _Evidence], group_of, penalty: float
+) -> dict[int, float]:
+    """Balanced fusion gives each language group's best a full score, whatever its fit; a
+    group whose best dense cosine trails the overall best by d keeps max(0, 1 - penalty * d)
+    of its scores, so a clear same-language answer is not tied with the other language's
+    best guess (measured: bench/kb_suite.py, docs/retrieval.md)."""
+    if not dense_best:
+        return fused
+    top = max(e.score for e in dense_best.values())
+    group_best: dict[str, float] = {}
+    for position, evidence in dense_best.items():
+        group = group_of(position)
+        group_best[group] = max(group_best.get(group, -1.0), evidence.score)
+    factor = {g: max(0.0, 1.0 - penalty * (top - best)) for g, best in group_best.items()}
+    return {p: s * factor.get(group_of(p), 1.0) for p, s in fused.items()}
 
 
 def _note_best(best: dict[int, _Evidence], positions: np.ndarray, scores: np.ndarray) -> None:

@@ -320,3 +320,23 @@ def test_weights_follow_the_embedder_unless_chosen(kb: KnowledgeBase) -> None:
     col.update_settings(dense_weight=0.45)
     kept = col.update_settings(embedder="use-multilingual")
     assert kept.dense_weight == 0.45  # a weight someone chose is kept
+
+
+def test_fusion_knobs_follow_the_embedder_unless_chosen(kb: KnowledgeBase) -> None:
+    from knowledge_base.config import RetrievalSettings, default_fusion
+
+    gemma = RetrievalSettings(embedder="embeddinggemma")
+    assert gemma.bm25_coverage and gemma.language_gap_penalty == 2.0
+    assert gemma.bm25_normalisation == "min-max"
+    use = RetrievalSettings(embedder="use-multilingual")
+    assert not use.bm25_coverage and use.language_gap_penalty == 1.0
+    # a collection stored before these knobs existed reads its embedder's defaults
+    old = RetrievalSettings.model_validate({"embedder": "embeddinggemma", "dense_weight": 0.6})
+    assert old.bm25_coverage is True
+    col = kb.collection("f")
+    col.update_settings(embedder="use-multilingual")
+    moved = col.update_settings(embedder="embeddinggemma")  # nothing ingested: no model loads
+    assert moved.bm25_coverage == default_fusion("embeddinggemma")["bm25_coverage"]
+    col.update_settings(language_gap_penalty=0.5)
+    kept = col.update_settings(embedder="use-multilingual")
+    assert kept.language_gap_penalty == 0.5 and kept.bm25_coverage is False

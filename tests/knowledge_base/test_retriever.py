@@ -135,3 +135,48 @@ def test_language_weights_pick_by_query_script_and_yield_to_explicit_weights() -
     assert fusion_weights(explicit, "點樣補領身份證？") == (0.9, 0.7)
     kept = effective_settings(stored, QueryOptions(k=3))
     assert fusion_weights(kept, "身份證") == (0.6, 0.4)
+
+
+def test_bm25_coverage_is_the_best_hits_share_of_the_best_possible_score() -> None:
+    import numpy as np
+
+    from knowledge_base.retriever import _coverage
+
+    assert _coverage(np.array([3.0, 1.0]), 6.0) == 0.5
+    assert _coverage(np.array([7.0]), 6.0) == 1.0  # capped
+    assert _coverage(np.array([]), 6.0) == 0.0 and _coverage(np.array([2.0]), 0.0) == 0.0
+
+
+def test_language_gap_penalty_scales_the_trailing_group_only() -> None:
+    from knowledge_base.retriever import _Evidence, _penalise_language_gap
+
+    group_of = {0: "en", 1: "en", 2: "zh", 3: "zh"}.__getitem__
+    fused = {0: 1.0, 1: 0.5, 2: 1.0, 3: 0.4}
+    dense = {0: _Evidence(0.80, 1), 1: _Evidence(0.70, 2), 2: _Evidence(0.70, 3)}
+    out = _penalise_language_gap(fused, dense, group_of, 2.0)
+    # zh's best cosine trails by 0.1: its scores keep 1 - 2 * 0.1 = 0.8
+    assert out[0] == 1.0 and out[1] == 0.5
+    assert out[2] == pytest.approx(0.8) and out[3] == pytest.approx(0.32)
+    assert _penalise_language_gap(fused, dense, group_of, 20.0)[2] == 0.0  # never negative
+    assert _penalise_language_gap(fused, {}, group_of, 2.0) == fused
+
+
+def test_language_gap_penalty_lowers_the_other_languages_best_guess(
+    demo_kb: KnowledgeBase,
+) -> None:
+    retriever = demo_kb.collection("demo").retriever()
+    query = "How much stamp duty is payable on a property?"
+
+    def scores(penalty: float) -> dict[str, tuple[str, float]]:
+        options = QueryOptions(k=20, extra={"language_gap_penalty": penalty})
+        return {h.chunk.id: (h.chunk.language, h.score) for h in retriever.retrieve(query, options)}
+
+    balanced, penalised = scores(0.0), scores(2.0)
+    group = {key: "en" if lang == "en" else "zh" for key, (lang, _) in balanced.items()}
+    assert set(group.values()) == {"en", "zh"}
+    kept = {key for key in balanced if key in penalised and penalised[key][1] == balanced[key][1]}
+    lowered = {key for key in balanced if key in penalised and penalised[key][1] < balanced[key][1]}
+    # the group with the closer dense match keeps its scores; every hit of the other loses some
+    assert kept and lowered and kept | lowered == set(balanced) & set(penalised)
+    assert len({group[key] for key in kept}) == len({group[key] for key in lowered}) == 1
+    assert {group[key] for key in kept} != {group[key] for key in lowered}
