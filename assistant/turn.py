@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 VoiceFor = Callable[[SpokenLanguage], Synthesizer]
 
 
+def _log_failure(task: asyncio.Task[bool]) -> None:
+    """A prefill that failed is an optimisation lost, not a turn lost: log it."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("prefill failed: %r", exc)
+
+
 class Assistant:
     """Answers questions from knowledge base collections, as text and (optionally) speech.
 
@@ -111,7 +117,7 @@ class Assistant:
             speculation.prefill = asyncio.create_task(
                 self._prefill(speculation), name="speculative-prefill"
             )
-            speculation.prefill.add_done_callback(lambda task: task.cancelled() or task.exception())
+            speculation.prefill.add_done_callback(_log_failure)
         return speculation
 
     async def _prefill(self, speculation: Speculation) -> bool:

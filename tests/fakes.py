@@ -157,6 +157,21 @@ class FakeGenerator:
                 self.closed += 1
 
 
+@dataclass
+class PrefillingGenerator(FakeGenerator):
+    """A fake engine that can prefill: records what it was asked to read ahead."""
+
+    prefilled: list[list[ChatTurn]] = field(default_factory=list)
+
+    @property
+    def can_prefill(self) -> bool:
+        return True
+
+    def prefill(self, messages: Sequence[ChatTurn]) -> int:
+        self.prefilled.append(list(messages))
+        return len(messages)
+
+
 # ---- voice -------------------------------------------------------------------------------
 
 

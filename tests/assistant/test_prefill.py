@@ -8,34 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from assistant.answerer import Conversation
 from assistant.config import AssistantSettings
 from assistant.preempt import SPECULATION, Speculation, prefill_done
 from assistant.prompts import answer_messages
 from assistant.turn import Assistant
-from assistant.types import ChatTurn, TurnEnd
-from tests.fakes import FakeGenerator
+from assistant.types import TurnEnd
+from tests.fakes import FakeGenerator, PrefillingGenerator
 
 PARTIAL = "How much is the passport fee"
 FINAL = "How much is the passport fee?"
-
-
-@dataclass
-class PrefillingGenerator(FakeGenerator):
-    """A fake engine that can prefill: records what it was asked to read ahead."""
-
-    prefilled: list[list[ChatTurn]] = field(default_factory=list)
-
-    @property
-    def can_prefill(self) -> bool:
-        return True
-
-    def prefill(self, messages: Sequence[ChatTurn]) -> int:
-        self.prefilled.append(list(messages))
-        return len(messages)
 
 
 def fake_assistant(fake_kb, generator: FakeGenerator, **settings: object) -> Assistant:

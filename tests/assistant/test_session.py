@@ -604,7 +604,7 @@ async def test_fake_spoken_language_follows_the_conversation_not_a_stray_word(fa
 
 
 async def test_fake_a_stable_partial_is_prefilled_and_the_turn_says_so(fake_call) -> None:
-    from tests.assistant.test_prefill import PrefillingGenerator
+    from tests.fakes import PrefillingGenerator
 
     question = "How much is the passport fee?"
     generator = PrefillingGenerator()
