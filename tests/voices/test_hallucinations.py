@@ -32,3 +32,11 @@ def test_prompt_echo_is_detected() -> None:
     assert echoes_prompt("以下唔下廣東話嘅。", prompt)
     assert not echoes_prompt("呢幾個字都表達唔到我想講嘅意思。", prompt)
     assert not echoes_prompt("anything", None)
+
+
+def test_a_word_of_the_prompt_said_by_a_caller_is_not_an_echo() -> None:
+    # the Forvo clip 廣東話 (test split) was dropped whole as an echo of 以下係廣東話嘅對話。
+    assert not echoes_prompt("廣東話", "以下係廣東話嘅對話。")
+    assert not echoes_prompt("我想講廣東話", "以下係廣東話嘅對話。")
+    assert not echoes_prompt("普通话", "以下是普通话的句子。")
+    assert echoes_prompt("廣東話嘅對話", "以下係廣東話嘅對話。")

@@ -71,12 +71,24 @@ def is_silence_hallucination(text: str, *, no_speech_prob: float, avg_logprob: f
     return key in _EVERYDAY and unsure
 
 
+# A short text made of a word of the prompt (廣東話, 普通话) is a caller's word, not an echo:
+# a text counts as an echo by its own share only when at least this many characters match.
+_MIN_ECHO_CHARS = 4
+
+
 def echoes_prompt(text: str, prompt: str | None, threshold: float = 0.5) -> bool:
-    """Whisper repeats its initial prompt when the audio gives it little else to go on."""
+    """Whisper repeats its initial prompt when the audio gives it little else to go on.
+
+    An echo reproduces at least `threshold` of the prompt, or is mostly (`threshold`) prompt
+    text and at least `_MIN_ECHO_CHARS` characters of it: a caller who says 廣東話 or 我想講廣東話
+    must not be dropped because the written-Cantonese prompt contains 廣東話.
+    """
     if not prompt:
         return False
     key, prompt_key = _key(text), _key(prompt)
     if not key:
         return False
     matched = sum(b.size for b in SequenceMatcher(None, key, prompt_key).get_matching_blocks())
-    return matched / len(key) >= threshold or matched / len(prompt_key) >= threshold
+    if matched / len(prompt_key) >= threshold:
+        return True
+    return matched >= _MIN_ECHO_CHARS and matched / len(key) >= threshold
