@@ -53,7 +53,11 @@ def export(model_dir: Path, target: Path, *, keep_fp32: bool = False) -> Path:
     """Write `target/model.int8.onnx` (and its manifest) from the assembled model; idempotent:
     an export whose manifest matches the model's weights is kept. Needs torch (~3 GB RAM,
     about a minute on 2 cores)."""
-    weights = _sha256(model_dir / "model.safetensors")
+    from knowledge_base.embedders.gemma_assets import FILE_SHA256
+    from knowledge_base.embedders.gemma_assets import verify as verify_weights
+
+    verify_weights(model_dir)  # the pinned weights (hashed once per process)
+    weights = FILE_SHA256["model.safetensors"]
     try:
         return verify(target, weights)
     except Exception:  # absent, torn or made from other weights: export again

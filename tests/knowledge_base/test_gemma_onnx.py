@@ -12,7 +12,6 @@ import pytest
 
 from knowledge_base import KnowledgeBaseSettings
 from knowledge_base.embedders import EmbeddingError, gemma_onnx, get_embedder
-from knowledge_base.embedders.gemma_assets import model_dir
 
 TEXTS = [
     "遺失香港身份證，須親身到人事登記處申請補領。",
@@ -36,8 +35,11 @@ def test_verify_refuses_a_missing_or_altered_export(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_int8_vectors_follow_the_torch_engine_and_rank_alike() -> None:
+    from knowledge_base.cli import prepare_models
+
     settings = KnowledgeBaseSettings(embed_cache=False)
-    gemma_onnx.export(model_dir(settings.model_cache), gemma_onnx.onnx_dir(settings.model_cache))
+    lines = "\n".join(prepare_models(settings))  # what `samyu models` runs: exports once
+    assert "kb embedder embeddinggemma-int8: exported" in lines and "FAILED" not in lines
     int8 = get_embedder(settings, "embeddinggemma-int8")
     exact = get_embedder(settings, "embeddinggemma")
     assert int8.name == "embeddinggemma-300m-int8" != exact.name  # separate vector caches
