@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data" / "retrieval"
 DEMO = ROOT / "knowledge_base" / "demo_corpus"
 PUBLIC_SETS = ("cmrc2018-hant", "xquad-zh", "xquad-en", "scifact", "xquad-cross")
-EMBEDDERS = ("embeddinggemma", "e5-small", "use-multilingual")
+EMBEDDERS = ("embeddinggemma", "embeddinggemma-int8", "e5-small", "use-multilingual")
 SEED = 12
 GRID_DENSE = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 

