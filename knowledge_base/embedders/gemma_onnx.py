@@ -8,10 +8,12 @@ pooling, the two Dense layers) with torch.onnx, then quantises its MatMul weight
 sliding, lets each token see every non-padding token, so one padding mask serves both; this
 also keeps the mask builder (vmap) of transformers out of the trace.
 
-`EmbeddingGemmaOnnxEmbedder` tokenises with the model's own tokenizer, sorts texts by length
-so a batch pads little, and runs the session on `threads` threads. Its vectors differ from the
-torch engine's, so it is a separate embedder (`embeddinggemma-int8`) with its own name and
-vector cache; a collection chooses one or the other.
+`EmbeddingGemmaOnnxEmbedder` tokenises with the model's own tokenizer and runs the session on
+`threads` threads, one text per pass by default: batches (sorted by length so they pad
+little) were slower here, and dynamic quantisation scales activations per batch, so in a
+batch a text's vector depends a little on its neighbours (kb.gemma_onnx_batch_size). Its
+vectors differ from the torch engine's, so it is a separate embedder (`embeddinggemma-int8`)
+with its own name and vector cache; a collection chooses one or the other.
 """
 
 from __future__ import annotations

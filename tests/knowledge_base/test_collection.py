@@ -329,7 +329,8 @@ def test_fusion_knobs_follow_the_embedder_unless_chosen(kb: KnowledgeBase) -> No
     assert gemma.bm25_coverage and gemma.language_gap_penalty == 2.0
     assert gemma.bm25_normalisation == "min-max"
     use = RetrievalSettings(embedder="use-multilingual")
-    assert not use.bm25_coverage and use.language_gap_penalty == 1.0
+    assert not use.bm25_coverage and use.language_gap_penalty == 0.0
+    assert use.bm25_normalisation == "max"
     # a collection stored before these knobs existed reads its embedder's defaults
     old = RetrievalSettings.model_validate({"embedder": "embeddinggemma", "dense_weight": 0.6})
     assert old.bm25_coverage is True
