@@ -314,6 +314,18 @@ class TtsSettings(BaseModel):
         "again (holding phrase, refusal, hotline) start at once; about 50 KB a second of "
         "speech each; 0: no cache.",
     )
+    kokoro_trim_silence: bool = Field(
+        default=True,
+        description="Cut the ~0.3 s of silence Kokoro puts before and the ~0.4 s after each "
+        "piece, so the first word is heard at once and cuts leave no hole.",
+    )
+    kokoro_clause_pause_ms: int = Field(
+        default=200,
+        ge=0,
+        le=2000,
+        description="Silence kept after each clause when trimming (a cut inside the first "
+        "clause keeps 30 ms).",
+    )
     cosyvoice_url: str | None = Field(
         default=None,
         description="Base URL of a CosyVoice-compatible TTS server for Cantonese (production "

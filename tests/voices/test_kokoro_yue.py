@@ -20,6 +20,7 @@ from voices.tts.kokoro_yue import (
     office_readings,
     split_first_words,
     syllable_phonemes,
+    trim_silence,
 )
 from voices.tts.registry import VoiceRegistry
 
@@ -95,6 +96,22 @@ def test_the_first_clause_is_cut_after_its_first_words() -> None:
     ]
 
 
+def _leading_silence_s(audio: np.ndarray, rate: int) -> float:
+    return float(np.flatnonzero(np.abs(audio) > 0.02 * np.abs(audio).max())[0] / rate)
+
+
+def test_silent_edges_are_cut_to_the_kept_lead_and_pause() -> None:
+    rate = 24_000
+    audio = np.zeros(2 * rate, np.float32)
+    audio[int(0.3 * rate) : int(0.9 * rate)] = 0.5 * np.sin(np.arange(int(0.6 * rate)) / 3)
+    trimmed = trim_silence(audio, rate, lead_ms=30, tail_ms=200)
+    assert abs(_leading_silence_s(trimmed, rate) - 0.03) < 0.011
+    assert abs(trimmed.size / rate - (0.03 + 0.6 + 0.2)) < 0.011
+    assert trim_silence(np.zeros(rate, np.float32), rate, 30, 200).size == 0  # all silence
+    short = np.ones(10, np.float32)  # shorter than one frame: left alone
+    assert np.array_equal(trim_silence(short, rate, 30, 200), short)
+
+
 @pytest.fixture(scope="module")
 def kokoro(voice_settings) -> KokoroCantoneseSynthesizer:
     return KokoroCantoneseSynthesizer(voice_settings.cache)
@@ -127,6 +144,17 @@ def test_synthesis_streams_clause_by_clause_at_24khz(kokoro) -> None:
     audio = _audio(chunks)
     assert 1.5 < audio.size / 24_000 < 10  # about a syllable every 0.2-0.4 s
     assert np.sqrt(np.mean(audio**2)) > 0.01  # not silence
+
+
+@pytest.mark.slow
+def test_the_first_word_is_heard_at_once_and_cuts_leave_no_hole(kokoro, monkeypatch) -> None:
+    chunks = list(kokoro.synthesize("你好，請問入境處幾點開門？", "yue"))
+    first, second = (pcm16_to_float(c.pcm) for c in chunks[:2])
+    assert _leading_silence_s(first, 24_000) < 0.06  # Kokoro itself pads ~0.3 s
+    assert _leading_silence_s(second, 24_000) < 0.06
+    monkeypatch.setattr(kokoro, "trim_silence", False)
+    padded = pcm16_to_float(next(iter(kokoro.synthesize("早晨，請問稅務局喺邊度？", "yue"))).pcm)
+    assert _leading_silence_s(padded, 24_000) > 0.15
 
 
 @pytest.mark.slow
