@@ -65,7 +65,7 @@ def build(config: str, cache: Path):
         from voices.tts.kokoro_yue import KokoroCantoneseSynthesizer
 
         voice = rest[0] if rest else "jm_kumo"
-        tones = rest[1] if len(rest) > 1 else "contour"
+        tones = rest[1] if len(rest) > 1 else "low"
         speed = float(rest[2]) if len(rest) > 2 else 1.0
         first = int(rest[3]) if len(rest) > 3 else 3  # first piece, syllables (0: whole clause)
         threads = int(rest[4]) if len(rest) > 4 else 1
@@ -94,7 +94,7 @@ def leading_silence_s(pcm: bytes, rate: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--configs", nargs="+", default=["espeak", "kokoro:jm_kumo:contour"])
+    parser.add_argument("--configs", nargs="+", default=["espeak", "kokoro:jm_kumo:low"])
     parser.add_argument("--sentences", type=int, default=len(SENTENCES))
     parser.add_argument("--table", action="store_true", help="print said / heard per sentence")
     args = parser.parse_args()

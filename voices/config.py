@@ -296,7 +296,7 @@ class TtsSettings(BaseModel):
     )
     kokoro_speed: float = Field(default=1.0, gt=0.3, le=3.0, description="Kokoro speaking rate.")
     kokoro_tone_scheme: Literal["contour", "low", "none"] = Field(
-        default="contour",
+        default="low",
         description="How Cantonese tones become Kokoro tone arrows (voices.tts.kokoro_yue).",
     )
     kokoro_threads: int = Field(default=1, ge=1, description="onnxruntime threads per synthesis.")

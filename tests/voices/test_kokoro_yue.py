@@ -45,6 +45,13 @@ def test_jyutping_syllables_become_kokoro_phonemes(jyutping: str, phonemes: str)
     assert syllable_phonemes(jyutping, CONTOUR) == phonemes
 
 
+def test_the_default_low_scheme_gives_tone_4_the_low_dip_and_tone_6_no_arrow() -> None:
+    low = TONE_SCHEMES["low"]
+    assert syllable_phonemes("sei4", low) == "sei↓"  # 死 is sei2, 四 sei3, 時 sei4 ... 4: 21
+    assert syllable_phonemes("jap6", low) == "jɐp"  # 入: low level
+    assert syllable_phonemes("jap6", CONTOUR) == "jɐp↓"
+
+
 @pytest.mark.parametrize("not_jyutping", ["hello", "jap", "jap7", "xyz1", ""])
 def test_what_is_not_jyutping_is_refused(not_jyutping: str) -> None:
     assert syllable_phonemes(not_jyutping, CONTOUR) is None
@@ -128,9 +135,11 @@ def test_the_model_is_assembled_with_the_pinned_checksum(voice_settings) -> None
 
 @pytest.mark.slow
 def test_polyphones_numbers_and_english_are_read_in_context(kokoro) -> None:
-    assert kokoro.phonemes("入境處") == "jɐp↓ kɪŋ↗ ʦʰyː"  # cyu3 (office), not cyu5 (to handle)
+    # default tones `low`: 6 level, 5 rising, 4 low dip
+    assert kokoro.phonemes("入境處") == "jɐp kɪŋ↗ ʦʰyː"  # cyu3 (office), not cyu5 (to handle)
     assert kokoro.phonemes("勞工處").endswith("ʦʰyː")  # the G2P alone says cyu5
-    assert kokoro.phonemes("1823").count("↓") >= 1  # digits come out as Cantonese syllables
+    assert kokoro.phonemes("一八二三") == "jɐt→ paːt jiː saːm→"
+    assert "saːm→" in kokoro.phonemes("1823")  # digits come out as Cantonese syllables
     english = kokoro.phonemes("我要renew我嘅HKID")
     assert "ŋɔː↗" in english and "ɹ" in english  # Cantonese syllables and English IPA
 

@@ -80,8 +80,10 @@ _FINALS = {
     "eoi": "œy", "oen": "œn", "eon": "œn", "oeng": "œːŋ", "oet": "œt", "eot": "œt",
     "oek": "œːk", "yu": "yː", "yun": "yːn", "yut": "yːt", "m": "m", "ng": "ŋ",
 }  # fmt: skip
-# Cantonese tone -> Kokoro tone arrow (its Mandarin set: → 55, ↗ 35, ↓ 214, ↘ 51). Chosen by
-# round trip (docs/speech.md): level tones 3 and 6 have no Mandarin match.
+# Cantonese tone -> Kokoro tone arrow (its Mandarin set: → 55, ↗ 35, ↓ 214, ↘ 51). Level
+# tones 3 and 6 have no Mandarin match. `low` (the default) measured better than `contour` in
+# three round-trip runs out of three (docs/speech.md), and tone 4 (21, low falling) is nearer
+# Mandarin's low dip ↓ (said 21 inside a phrase) than its high fall ↘ (51).
 TONE_SCHEMES: dict[str, dict[str, str]] = {
     "contour": {"1": "→", "2": "↗", "3": "", "4": "↘", "5": "↗", "6": "↓"},
     # the low tones as Kokoro's low dip (↓) or level: 4 (21) ↓, 6 (22) none
@@ -169,7 +171,7 @@ class KokoroCantoneseSynthesizer:
         *,
         voice: str = "jm_kumo",
         speed: float = 1.0,
-        tone_scheme: str = "contour",
+        tone_scheme: str = "low",
         threads: int = 1,
         max_sentence_chars: int = 300,
         first_chunk_chars: int = 3,
