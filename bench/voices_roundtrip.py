@@ -64,7 +64,7 @@ def engines(coqui_dir: Path | None):
     from voices.tts.kokoro_yue import KokoroCantoneseSynthesizer
 
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
-    yield "kokoro jm_kumo (Jyutping)", "yue", KokoroCantoneseSynthesizer(cache)
+    yield "kokoro jm_kumo (Jyutping, tones low)", "yue", KokoroCantoneseSynthesizer(cache)
     if coqui_dir:
         from voices.tts.coqui import CoquiSynthesizer
 
@@ -82,7 +82,7 @@ def main() -> None:
         cache=Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     )
     asr = FasterWhisperTranscriber.from_settings(settings)
-    print(f"load average: {os.getloadavg()} (2 cores shared by 7 helpers)")
+    print(f"load average: {os.getloadavg()} on {os.cpu_count()} cores")
     print(f"{'engine':36} {'lang':4} {'metric':6} {'mean':>6}  worst sentence")
     for name, lang, engine in engines(args.coqui_dir):
         scores = []

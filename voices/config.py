@@ -321,7 +321,7 @@ class TtsSettings(BaseModel):
     )
     kokoro_speed: float = Field(default=1.0, gt=0.3, le=3.0, description="Kokoro speaking rate.")
     kokoro_tone_scheme: Literal["contour", "low", "none"] = Field(
-        default="contour",
+        default="low",
         description="How Cantonese tones become Kokoro tone arrows (voices.tts.kokoro_yue).",
     )
     kokoro_threads: int = Field(default=1, ge=1, description="onnxruntime threads per synthesis.")
@@ -338,6 +338,18 @@ class TtsSettings(BaseModel):
         description="Audio of this many recent pieces (clauses) is kept, so phrases said "
         "again (holding phrase, refusal, hotline) start at once; about 50 KB a second of "
         "speech each; 0: no cache.",
+    )
+    kokoro_trim_silence: bool = Field(
+        default=True,
+        description="Cut the ~0.3 s of silence Kokoro puts before and the ~0.4 s after each "
+        "piece, so the first word is heard at once and cuts leave no hole.",
+    )
+    kokoro_clause_pause_ms: int = Field(
+        default=200,
+        ge=0,
+        le=2000,
+        description="Silence kept after each clause when trimming (a cut inside the first "
+        "clause keeps 30 ms).",
     )
     cosyvoice_url: str | None = Field(
         default=None,

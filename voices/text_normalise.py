@@ -57,19 +57,41 @@ def strip_markup(text: str) -> str:
 
 ABBREVIATIONS: dict[str, dict[str, str]] = {
     "en": {
-        "HKID": "H K I D", "HKSAR": "H K S A R", "MPF": "M P F", "eTAX": "e-Tax",
-        "CSSA": "C S S A", "e.g.": "for example", "i.e.": "that is", "etc.": "et cetera",
-        "Govt": "Government", "Dept": "Department", "approx.": "approximately",
-        "No.": "number", "Mr.": "Mister", "Mrs.": "Missus", "Dr.": "Doctor", "a.m.": "A M",
+        "HKID": "H K I D",
+        "HKSAR": "H K S A R",
+        "MPF": "M P F",
+        "eTAX": "e-Tax",
+        "CSSA": "C S S A",
+        "e.g.": "for example",
+        "i.e.": "that is",
+        "etc.": "et cetera",
+        "Govt": "Government",
+        "Dept": "Department",
+        "approx.": "approximately",
+        "No.": "number",
+        "Mr.": "Mister",
+        "Mrs.": "Missus",
+        "Dr.": "Doctor",
+        "a.m.": "A M",
         "p.m.": "P M",
     },
     "yue": {
-        "HKID": "香港身份證", "HKSAR": "香港特區", "MPF": "強積金", "eTAX": "電子報稅",
-        "CSSA": "綜援", "e.g.": "例如", "etc.": "等等",
+        "HKID": "香港身份證",
+        "HKSAR": "香港特區",
+        "MPF": "強積金",
+        "eTAX": "電子報稅",
+        "CSSA": "綜援",
+        "e.g.": "例如",
+        "etc.": "等等",
     },
     "cmn": {
-        "HKID": "香港身份证", "HKSAR": "香港特区", "MPF": "强积金", "eTAX": "电子报税",
-        "CSSA": "综援", "e.g.": "例如", "etc.": "等等",
+        "HKID": "香港身份证",
+        "HKSAR": "香港特区",
+        "MPF": "强积金",
+        "eTAX": "电子报税",
+        "CSSA": "综援",
+        "e.g.": "例如",
+        "etc.": "等等",
     },
 }
 _ALL_CAPS = re.compile(r"(?<![A-Za-z])[A-Z]{2,6}(?![A-Za-z])")
@@ -82,9 +104,7 @@ def _replace_abbreviations(text: str, language: SpokenLanguage) -> str:
         pattern = re.escape(short) + ("(?![A-Za-z0-9])" if short[-1].isalnum() else "")
         text = re.sub(r"(?<![A-Za-z0-9.])" + pattern, spoken, text)
     if language == "en":  # other initialisms are spelt out: "FEHD" -> "F E H D"
-        text = _ALL_CAPS.sub(
-            lambda m: m[0] if m[0] in _SPOKEN_AS_WORDS else " ".join(m[0]), text
-        )
+        text = _ALL_CAPS.sub(lambda m: m[0] if m[0] in _SPOKEN_AS_WORDS else " ".join(m[0]), text)
     return text
 
 
@@ -139,6 +159,33 @@ _HK_PHONE = re.compile(_NOT_AFTER + r"(?:\+852[\s-]?)?\d{4}[\s-]?\d{4}" + _NOT_B
 _KNOWN_HOTLINES = re.compile(_NOT_AFTER + r"(?:1823|999)" + _NOT_BEFORE)
 
 
+# a Hong Kong identity card number (A123456(7)): its letters and digits one by one
+_HKID_NUMBER = re.compile(r"(?<![A-Za-z0-9])([A-Z]{1,2})(\d{6})\s?\(?([0-9A])\)?(?![0-9])")
+# floors as written in Hong Kong addresses: G/F is 地下, 2/F is 二樓
+_FLOOR = re.compile(r"(?<![A-Za-z0-9])(G|\d{1,3})/F(?![A-Za-z])")
+
+
+def _read_identifiers(text: str, language: SpokenLanguage) -> str:
+    def hkid(match: re.Match[str]) -> str:
+        letters = " ".join(match[1])
+        check = match[3] if match[3] == "A" else _digits(match[3], language)
+        return (
+            f" {letters} {_digits(match[2], language)} {check} "
+            if language == "en"
+            else (f"{letters}{_digits(match[2], language)}{check}")
+        )
+
+    def floor(match: re.Match[str]) -> str:
+        if language == "en":
+            return "ground floor" if match[1] == "G" else f"floor {match[1]}"
+        if match[1] == "G":
+            return "地下"
+        storey = "樓" if language == "yue" else "楼"
+        return _zh_number(match[1], language, quantity=False) + storey
+
+    return _FLOOR.sub(floor, _HKID_NUMBER.sub(hkid, text))
+
+
 def _read_phones(text: str, language: SpokenLanguage) -> str:
     def spell(match: re.Match[str]) -> str:
         number = match[0] if match.re is not _PHONE_CUED else match[1]
@@ -162,14 +209,40 @@ _MONEY = re.compile(
     + r"(?:\s?(?:元|圓|圆|蚊))?",  # 港幣370元: the unit is said once
     re.IGNORECASE,
 )
-_CURRENCY_EN = {"hk$": "Hong Kong dollar", "hkd": "Hong Kong dollar", "us$": "US dollar",
-                "usd": "US dollar", "rmb": "yuan", "¥": "yuan", "￥": "yuan",
-                "$": "dollar", "港幣": "Hong Kong dollar", "港币": "Hong Kong dollar"}
-_CURRENCY_ZH = {"hk$": "港元", "hkd": "港元", "us$": "美元", "usd": "美元", "rmb": "人民幣",
-                "¥": "人民幣", "￥": "人民幣", "$": "元", "港幣": "港元", "港币": "港元"}
-_SCALE_EN = {"萬": " ten thousand", "万": " ten thousand", "億": " hundred million",
-             "亿": " hundred million", "million": " million", "m": " million",
-             "billion": " billion", "bn": " billion"}
+_CURRENCY_EN = {
+    "hk$": "Hong Kong dollar",
+    "hkd": "Hong Kong dollar",
+    "us$": "US dollar",
+    "usd": "US dollar",
+    "rmb": "yuan",
+    "¥": "yuan",
+    "￥": "yuan",
+    "$": "dollar",
+    "港幣": "Hong Kong dollar",
+    "港币": "Hong Kong dollar",
+}
+_CURRENCY_ZH = {
+    "hk$": "港元",
+    "hkd": "港元",
+    "us$": "美元",
+    "usd": "美元",
+    "rmb": "人民幣",
+    "¥": "人民幣",
+    "￥": "人民幣",
+    "$": "元",
+    "港幣": "港元",
+    "港币": "港元",
+}
+_SCALE_EN = {
+    "萬": " ten thousand",
+    "万": " ten thousand",
+    "億": " hundred million",
+    "亿": " hundred million",
+    "million": " million",
+    "m": " million",
+    "billion": " billion",
+    "bn": " billion",
+}
 _SCALE_ZH = {"million": "百萬", "m": "百萬", "billion": "十億", "bn": "十億"}
 
 
@@ -204,9 +277,13 @@ def _money_zh(
         words = ("" if symbol == "$" else "港幣") + amount
         if scale:
             return words + scale_words
-        words += "蚊"
-        if cents and int(cents.ljust(2, "0")[0]):
-            words += f"{_zh_number(cents.ljust(2, '0')[0], language)}毫"
+        ten_cents = int(cents.ljust(2, "0")[0]) if cents else 0
+        if int(whole.replace(",", "")) == 0 and ten_cents:  # HK$0.50 is 五毫, not 零蚊五毫
+            words = words[: -len(amount)]
+        else:
+            words += "蚊"
+        if ten_cents:
+            words += f"{_zh_number(str(ten_cents), language)}毫"
         return words
     words = f"{amount}{scale_words}{_CURRENCY_ZH[symbol]}"
     if cents and not scale and int(cents):
@@ -219,8 +296,18 @@ def _money_zh(
 # ---- dates, times, percentages ----------------------------------------------------------
 
 _MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 # (?<!\d) rather than \b: in Chinese text a digit follows a word character (下午3:30)
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
@@ -256,12 +343,17 @@ def _read_dates_times(text: str, language: SpokenLanguage) -> str:
             return m[0]
         suffix = (m[3] or "").lower().replace(".", "")
         if language == "en":
-            minutes = "" if minute == 0 else (
-                f" oh {num2words(minute)}" if minute < 10 else f" {num2words(minute)}"
+            minutes = (
+                ""
+                if minute == 0
+                else (f" oh {num2words(minute)}" if minute < 10 else f" {num2words(minute)}")
             )
             tail = {"am": " A M", "pm": " P M"}.get(suffix, "" if minute else " o'clock")
             return f"{num2words(hour)}{minutes}{tail}"
         prefix = {"am": "上午", "pm": "下午"}.get(suffix, "")
+        if language == "yue" and not suffix and 13 <= hour <= 23:
+            # a Hong Kong speaker says 17:00 as 下午五點, 19:30 as 晚上七點半
+            prefix, hour = ("下午" if hour <= 18 else "晚上"), hour - 12
         hour_word = _zh_number(str(hour), language)
         if minute == 0:
             return f"{prefix}{hour_word}點"
@@ -284,11 +376,29 @@ _ZH_DIGIT_RUN = re.compile(r"\d+(?:\.\d+)?")
 _MEASURE_WORDS = frozenset("個个位次間间本張张隻只條条份天日年歲岁星週周小分秒件項项種种")
 
 
+# a financial year (2023/24年度, 2023-24年度) is said 二零二三至二四年度
+_FINANCIAL_YEAR = re.compile(r"(?<!\d)(\d{4})\s?[/-]\s?(\d{2})(?=\s?年度)")
+# a range between two amounts, numbers or times once they are words: 三-五個 is 三至五個
+_ZH_RANGE = re.compile(
+    r"(?<=[零一二三四五六七八九十百千萬万兩两點点半分蚊號号元])\s*[-–—~～]\s*"
+    r"(?=[零一二三四五六七八九十百千萬万兩两上下晚中港])"
+)
+
+
+def _read_ranges(text: str, language: SpokenLanguage) -> str:
+    if language == "en":
+        return text
+    return _ZH_RANGE.sub("至", text)
+
+
 def _read_numbers(text: str, language: SpokenLanguage) -> str:
     if language == "en":
         text = _ORDINAL.sub(lambda m: num2words(int(m[1]), to="ordinal"), text)
         return _BARE_NUMBER.sub(lambda m: _en_number(m[1] + (m[2] or "")), text)
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)
+    text = _FINANCIAL_YEAR.sub(
+        lambda m: f"{_digits(m[1], language)}至{_digits(m[2], language)}", text
+    )
     # years are read digit by digit (二零二四年); other numbers as quantities
     text = re.sub(r"(\d{4})(?=年)", lambda m: _digits(m[1], "yue"), text)
 
@@ -302,12 +412,14 @@ def _read_numbers(text: str, language: SpokenLanguage) -> str:
 # ---- entry point ------------------------------------------------------------------------
 
 _STEPS: tuple[Callable[[str, SpokenLanguage], str], ...] = (
+    _read_identifiers,
     _read_phones,
     _read_money,  # before abbreviations, so HK$ is money and not the letters H K
     _replace_abbreviations,
     _read_dates_times,
     _read_percent,
     _read_numbers,
+    _read_ranges,  # last: both ends are words by now
 )
 
 

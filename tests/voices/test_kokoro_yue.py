@@ -20,6 +20,7 @@ from voices.tts.kokoro_yue import (
     office_readings,
     split_first_words,
     syllable_phonemes,
+    trim_silence,
 )
 from voices.tts.registry import VoiceRegistry
 
@@ -42,6 +43,13 @@ CONTOUR = TONE_SCHEMES["contour"]
 )
 def test_jyutping_syllables_become_kokoro_phonemes(jyutping: str, phonemes: str) -> None:
     assert syllable_phonemes(jyutping, CONTOUR) == phonemes
+
+
+def test_the_default_low_scheme_gives_tone_4_the_low_dip_and_tone_6_no_arrow() -> None:
+    low = TONE_SCHEMES["low"]
+    assert syllable_phonemes("sei4", low) == "sei↓"  # 死 is sei2, 四 sei3, 時 sei4 ... 4: 21
+    assert syllable_phonemes("jap6", low) == "jɐp"  # 入: low level
+    assert syllable_phonemes("jap6", CONTOUR) == "jɐp↓"
 
 
 @pytest.mark.parametrize("not_jyutping", ["hello", "jap", "jap7", "xyz1", ""])
@@ -95,6 +103,22 @@ def test_the_first_clause_is_cut_after_its_first_words() -> None:
     ]
 
 
+def _leading_silence_s(audio: np.ndarray, rate: int) -> float:
+    return float(np.flatnonzero(np.abs(audio) > 0.02 * np.abs(audio).max())[0] / rate)
+
+
+def test_silent_edges_are_cut_to_the_kept_lead_and_pause() -> None:
+    rate = 24_000
+    audio = np.zeros(2 * rate, np.float32)
+    audio[int(0.3 * rate) : int(0.9 * rate)] = 0.5 * np.sin(np.arange(int(0.6 * rate)) / 3)
+    trimmed = trim_silence(audio, rate, lead_ms=30, tail_ms=200)
+    assert abs(_leading_silence_s(trimmed, rate) - 0.03) < 0.011
+    assert abs(trimmed.size / rate - (0.03 + 0.6 + 0.2)) < 0.011
+    assert trim_silence(np.zeros(rate, np.float32), rate, 30, 200).size == 0  # all silence
+    short = np.ones(10, np.float32)  # shorter than one frame: left alone
+    assert np.array_equal(trim_silence(short, rate, 30, 200), short)
+
+
 @pytest.fixture(scope="module")
 def kokoro(voice_settings) -> KokoroCantoneseSynthesizer:
     return KokoroCantoneseSynthesizer(voice_settings.cache)
@@ -111,9 +135,11 @@ def test_the_model_is_assembled_with_the_pinned_checksum(voice_settings) -> None
 
 @pytest.mark.slow
 def test_polyphones_numbers_and_english_are_read_in_context(kokoro) -> None:
-    assert kokoro.phonemes("入境處") == "jɐp↓ kɪŋ↗ ʦʰyː"  # cyu3 (office), not cyu5 (to handle)
+    # default tones `low`: 6 level, 5 rising, 4 low dip
+    assert kokoro.phonemes("入境處") == "jɐp kɪŋ↗ ʦʰyː"  # cyu3 (office), not cyu5 (to handle)
     assert kokoro.phonemes("勞工處").endswith("ʦʰyː")  # the G2P alone says cyu5
-    assert kokoro.phonemes("1823").count("↓") >= 1  # digits come out as Cantonese syllables
+    assert kokoro.phonemes("一八二三") == "jɐt→ paːt jiː saːm→"
+    assert "saːm→" in kokoro.phonemes("1823")  # digits come out as Cantonese syllables
     english = kokoro.phonemes("我要renew我嘅HKID")
     assert "ŋɔː↗" in english and "ɹ" in english  # Cantonese syllables and English IPA
 
@@ -127,6 +153,17 @@ def test_synthesis_streams_clause_by_clause_at_24khz(kokoro) -> None:
     audio = _audio(chunks)
     assert 1.5 < audio.size / 24_000 < 10  # about a syllable every 0.2-0.4 s
     assert np.sqrt(np.mean(audio**2)) > 0.01  # not silence
+
+
+@pytest.mark.slow
+def test_the_first_word_is_heard_at_once_and_cuts_leave_no_hole(kokoro, monkeypatch) -> None:
+    chunks = list(kokoro.synthesize("你好，請問入境處幾點開門？", "yue"))
+    first, second = (pcm16_to_float(c.pcm) for c in chunks[:2])
+    assert _leading_silence_s(first, 24_000) < 0.06  # Kokoro itself pads ~0.3 s
+    assert _leading_silence_s(second, 24_000) < 0.06
+    monkeypatch.setattr(kokoro, "trim_silence", False)
+    padded = pcm16_to_float(next(iter(kokoro.synthesize("早晨，請問稅務局喺邊度？", "yue"))).pcm)
+    assert _leading_silence_s(padded, 24_000) > 0.15
 
 
 @pytest.mark.slow

@@ -57,6 +57,25 @@ from voices.text_normalise import normalise_for_speech, strip_markup
         ("帶備HKID", "yue", "帶備香港身份證"),
         ("MPF供款", "cmn", "强积金供款"),
         ("e.g. a passport", "en", "for example a passport"),
+        # how a Hong Kong Cantonese speaker reads them (issue 13)
+        ("如有查詢，請致電1823。", "yue", "如有查詢，請致電一八二三。"),
+        ("HK$0.50", "yue", "港幣五毫"),
+        ("$0.50", "yue", "五毫"),
+        ("3-5個工作天", "yue", "三至五個工作天"),
+        ("7～14日", "yue", "七至十四日"),
+        ("09:00-17:30", "yue", "九點至下午五點半"),
+        ("19:30開始", "yue", "晚上七點半開始"),
+        ("12:00", "yue", "十二點"),
+        ("17:00", "cmn", "十七点"),  # Mandarin keeps the 24-hour reading
+        ("2023/24年度", "yue", "二零二三至二四年度"),
+        ("2023-24年度", "yue", "二零二三至二四年度"),
+        ("身份證號碼A123456(7)", "yue", "身份證號碼A一二三四五六七"),
+        ("HKID A123456(A)", "en", "H K I D A one two three four five six A"),
+        ("G/F, 3/F", "yue", "地下, 三樓"),
+        ("2/F", "yue", "二樓"),  # a floor is counted: 二樓, never 兩樓
+        ("2/F", "en", "floor two"),
+        ("請致電+852 2345 6789", "yue", "請致電八五二二三四五六七八九"),
+        ("電話號碼係2345-6789", "yue", "電話號碼係二三四五六七八九"),
     ],
 )
 def test_normalise(text: str, language, expected: str) -> None:

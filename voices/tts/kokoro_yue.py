@@ -80,8 +80,10 @@ _FINALS = {
     "eoi": "œy", "oen": "œn", "eon": "œn", "oeng": "œːŋ", "oet": "œt", "eot": "œt",
     "oek": "œːk", "yu": "yː", "yun": "yːn", "yut": "yːt", "m": "m", "ng": "ŋ",
 }  # fmt: skip
-# Cantonese tone -> Kokoro tone arrow (its Mandarin set: → 55, ↗ 35, ↓ 214, ↘ 51). Chosen by
-# round trip (docs/speech.md): level tones 3 and 6 have no Mandarin match.
+# Cantonese tone -> Kokoro tone arrow (its Mandarin set: → 55, ↗ 35, ↓ 214, ↘ 51). Level
+# tones 3 and 6 have no Mandarin match. `low` (the default) measured better than `contour` in
+# three round-trip runs out of three (docs/speech.md), and tone 4 (21, low falling) is nearer
+# Mandarin's low dip ↓ (said 21 inside a phrase) than its high fall ↘ (51).
 TONE_SCHEMES: dict[str, dict[str, str]] = {
     "contour": {"1": "→", "2": "↗", "3": "", "4": "↘", "5": "↗", "6": "↓"},
     # the low tones as Kokoro's low dip (↓) or level: 4 (21) ↓, 6 (22) none
@@ -92,6 +94,9 @@ TONE_SCHEMES: dict[str, dict[str, str]] = {
 # these (處理, 處於, 處置, 處分, 處境, 處事, 處罰) or after these (相處, 共處, 獨處, 難處).
 _CYU5_BEFORE = frozenset("理於置分境事罰")
 _CYU5_AFTER = frozenset("相共獨")
+_SILENCE_RATIO = 0.02  # of the loudest 10 ms frame's RMS
+_LEAD_MS = 30  # silence kept before a piece's first sound
+_MID_CLAUSE_PAUSE_MS = 30  # after the first words of a clause cut for a fast start
 _JYUTPING = re.compile(r"^([a-z]+)([1-6])$")
 _CLAUSE = re.compile(r"(?<=[，,、。！？!?；;：:])")
 
@@ -166,11 +171,13 @@ class KokoroCantoneseSynthesizer:
         *,
         voice: str = "jm_kumo",
         speed: float = 1.0,
-        tone_scheme: str = "contour",
+        tone_scheme: str = "low",
         threads: int = 1,
         max_sentence_chars: int = 300,
         first_chunk_chars: int = 3,
         cached_pieces: int = 64,
+        trim_silence: bool = True,
+        clause_pause_ms: int = 200,
     ) -> None:
         import onnxruntime as ort
 
@@ -196,6 +203,10 @@ class KokoroCantoneseSynthesizer:
         self.tones = TONE_SCHEMES[tone_scheme]
         self.max_sentence_chars = max_sentence_chars
         self.first_chunk_chars = first_chunk_chars
+        # Kokoro pads every piece with ~0.3 s of silence before and ~0.4 s after the speech:
+        # kept, the caller hears the first word 0.3 s late and a 0.7 s hole at every cut
+        self.trim_silence = trim_silence
+        self.clause_pause_ms = clause_pause_ms
         # audio of recent pieces by phonemes: the phrases said again and again (the holding
         # phrase, the refusal, 請致電1823) start at once instead of after a synthesis
         self._pieces: OrderedDict[str, bytes] = OrderedDict()
@@ -242,21 +253,27 @@ class KokoroCantoneseSynthesizer:
             # the first clause first, and its first few words before the rest of it: playback
             # starts after a short piece, the rest is synthesised while that piece plays
             parts = split_first_words(tokens, self.first_chunk_chars) if number == 0 else [tokens]
-            for part in parts:
-                if pcm := self._piece(self._phonemes_of(part)):
+            for index, part in enumerate(parts):
+                # a cut inside the clause gets no pause, the end of a clause a short one
+                pause_ms = _MID_CLAUSE_PAUSE_MS if index < len(parts) - 1 else self.clause_pause_ms
+                if pcm := self._piece(self._phonemes_of(part), pause_ms):
                     yield AudioChunk(pcm, self.sample_rate)
 
-    def _piece(self, phonemes: str) -> bytes:
+    def _piece(self, phonemes: str, pause_ms: int | None = None) -> bytes:
         """PCM16 of one piece, from the cache of recent pieces or synthesised now."""
+        pause_ms = self.clause_pause_ms if pause_ms is None else pause_ms
+        key = f"{pause_ms}:{phonemes}"
         with self._lock:
-            if (cached := self._pieces.get(phonemes)) is not None:
-                self._pieces.move_to_end(phonemes)
+            if (cached := self._pieces.get(key)) is not None:
+                self._pieces.move_to_end(key)
                 return cached
         audio = self._infer(phonemes)
+        if self.trim_silence:
+            audio = trim_silence(audio, self.sample_rate, _LEAD_MS, pause_ms)
         pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes() if audio.size else b""
         if self._max_pieces > 0:
             with self._lock:
-                self._pieces[phonemes] = pcm
+                self._pieces[key] = pcm
                 while len(self._pieces) > self._max_pieces:
                     self._pieces.popitem(last=False)
         return pcm
@@ -278,6 +295,22 @@ class KokoroCantoneseSynthesizer:
         except Exception as exc:  # onnxruntime raises its own error types
             raise SynthesisError(f"Kokoro failed: {exc}") from exc
         return np.asarray(audio, np.float32).ravel()
+
+
+def trim_silence(audio: np.ndarray, rate: int, lead_ms: int, tail_ms: int) -> np.ndarray:
+    """`audio` with its silent edges cut to `lead_ms` before the first sound and `tail_ms`
+    after the last (10 ms frames quieter than 2 % of the loudest frame's RMS are silence)."""
+    frame = rate // 100
+    frames = audio[: audio.size // frame * frame].reshape(-1, frame)
+    if not frames.size:
+        return audio
+    rms = np.sqrt((frames**2).mean(axis=1))
+    loud = np.flatnonzero(rms > _SILENCE_RATIO * rms.max())
+    if not loud.size:
+        return audio[:0]
+    start = max(0, loud[0] * frame - rate * lead_ms // 1000)
+    end = min(audio.size, (loud[-1] + 1) * frame + rate * tail_ms // 1000)
+    return audio[start:end]
 
 
 def office_readings(tokens: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:

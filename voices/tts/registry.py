@@ -180,6 +180,8 @@ class VoiceRegistry:
                     max_sentence_chars=s.max_sentence_chars,
                     first_chunk_chars=s.kokoro_first_chunk_chars,
                     cached_pieces=s.kokoro_cached_pieces,
+                    trim_silence=s.kokoro_trim_silence,
+                    clause_pause_ms=s.kokoro_clause_pause_ms,
                 )
             return self._engines[key]
         if choice.engine == "cosyvoice":
