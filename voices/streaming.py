@@ -27,7 +27,7 @@ Events (dataclasses in voices.types), per utterance id:
                        was noise, shorter than `vad.min_speech_ms`, or a silence
                        hallucination. `end_of_speech()` with no speech in progress also
                        yields one empty final (so a push-to-talk turn always concludes).
-    Speculative final  (`streaming.speculative_final`, on by default) at the first pause of
+    Speculative final  (`streaming.speculative_final`, off by default) at the first pause of
                        `speculative_final_silence_ms` (200 ms) of VAD silence, the utterance
                        so far is decoded exactly as a final is (same settings, language
                        decision included) while the end of turn is still being decided. With

@@ -558,6 +558,8 @@ async def test_fake_the_pause_decode_starts_retrieval_before_the_end_of_turn(fak
 
     question = "How much is the passport fee?"
     call = await fake_call(question)
+    core = call.session.recognizer.core
+    core.settings = core.settings.model_copy(update={"speculative_final": True})  # off by default
     try:
         await _speak_until_partials(call, 1)
         assert not call.session.speculator.started

@@ -40,7 +40,9 @@ class CountingTranscriber:
 def _run(
     transcriber, vad_model, audio: np.ndarray, after_s: float = 1.5, **streaming
 ) -> tuple[StreamingRecognizer, list]:
-    settings = StreamingSettings(partial_interval_s=30.0, adaptive_partials=False, **streaming)
+    settings = StreamingSettings(
+        partial_interval_s=30.0, adaptive_partials=False, speculative_final=True, **streaming
+    )
     rec = StreamingRecognizer(transcriber, vad_model=vad_model, streaming=settings)
     pcm = float_to_pcm16(
         np.concatenate(
