@@ -190,6 +190,26 @@ class Speculator:
             return
         self.started.append(self.current)
 
+    def on_candidate(self, text: str, language: SpokenLanguage) -> None:
+        """The recogniser's speculative final (decoded in a pause, voices.streaming): it is
+        the final if the caller says no more, so speculate on it now without waiting for
+        partials to agree; a speculation on other words is replaced."""
+        self.partials.append(text)
+        if self.speculate is None or not content_terms(text):
+            return
+        current = self.current
+        if current is not None:
+            if current.language == language and still_valid(current.question, text):
+                return
+            current.discard()
+            self.current = None
+        try:
+            self.current = self.speculate(text, language=language)
+        except Exception:  # speculation is an optimisation: the turn retrieves as usual
+            log.warning("speculative retrieval could not start", exc_info=True)
+            return
+        self.started.append(self.current)
+
     def new_utterance(self) -> None:
         """Speech started: its partials start afresh (a speculation still pending belongs to
         the utterance before, whose final may not be decoded yet: it keeps it)."""

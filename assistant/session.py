@@ -326,12 +326,17 @@ class VoiceSession:
                 await self._emit(SessionEvent(None, event))
                 await self._confirm_barge_in(event.text)
                 if self._pending_barge_in is None:  # over an answer it may be only 嗯
+                    candidate = event.candidate  # the final-to-be, decoded in a pause
                     language = decide_language(
                         event.text,
                         declared=self.config.language,
+                        heard=candidate.language if candidate is not None else None,
                         previous=self.conversation.language,
                     )
-                    self.speculator.on_partial(event.text, language)
+                    if candidate is not None:
+                        self.speculator.on_candidate(event.text.strip(), language)
+                    else:
+                        self.speculator.on_partial(event.text, language)
         elif isinstance(event, Utterance):
             await self._final(event)
 

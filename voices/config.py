@@ -184,6 +184,21 @@ class StreamingSettings(BaseModel):
         description="Space partials by at least the last partial's decode time, so on a slow "
         "CPU partial decoding takes at most about half of it.",
     )
+    speculative_final: bool = Field(
+        default=False,
+        description="Off by default: on real speech over 3 A/B runs it did not measurably pay "
+        "here (a partial decode is usually still running when the caller stops; docs/speech.md). "
+        "At the first pause (`speculative_final_silence_ms`), decode the utterance "
+        "so far as the final while the end of turn is decided: it is the final when the caller "
+        "says no more (no second decode), dropped when they speak again; its text starts "
+        "speculative retrieval and prefill early. Off: the final is decoded at the end point.",
+    )
+    speculative_final_silence_ms: int = Field(
+        default=200,
+        ge=32,
+        le=5000,
+        description="VAD silence after speech that starts the speculative final decode.",
+    )
     max_utterance_s: float = Field(
         default=30.0, ge=1.0, le=120.0, description="Longer speech is cut: a forced final."
     )

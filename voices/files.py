@@ -47,7 +47,10 @@ def transcribe_file(
     recogniser = StreamingRecognizer(
         transcriber,
         language=language,
-        streaming=StreamingSettings(partials=False, max_utterance_s=files.chunk_s),
+        # a whole file: no end of turn to wait for, so no decode ahead in its pauses
+        streaming=StreamingSettings(
+            partials=False, speculative_final=False, max_utterance_s=files.chunk_s
+        ),
         vad=vad,
     )
     finals: list[FinalTranscript] = []

@@ -27,6 +27,16 @@ Events (dataclasses in voices.types), per utterance id:
                        was noise, shorter than `vad.min_speech_ms`, or a silence
                        hallucination. `end_of_speech()` with no speech in progress also
                        yields one empty final (so a push-to-talk turn always concludes).
+    Speculative final  (`streaming.speculative_final`, off by default) at the first pause of
+                       `speculative_final_silence_ms` (200 ms) of VAD silence, the utterance
+                       so far is decoded exactly as a final is (same settings, language
+                       decision included) while the end of turn is still being decided. With
+                       partials on, its text comes out as a PartialTranscript with
+                       `candidate` set (the session speculates on it: retrieval, prefill).
+                       If the utterance ends with no new speech since, that decode IS the
+                       final (no second decode; `end_latency_s` is then near 0); if the
+                       caller speaks again it is dropped (a decode still running finishes in
+                       its thread and its result is ignored) and the next pause starts one.
     With the async wrapper, a new utterance's SpeechStarted may arrive before the previous
     utterance's final (decoding runs behind the VAD); match them by `utterance_id`.
 
@@ -124,11 +134,22 @@ class SessionTranscriber(Protocol):
 
 
 @dataclass
+class _Speculation:
+    """The utterance so far, decoded as a final during a pause (before the end of turn)."""
+
+    utterance_id: int
+    audio: np.ndarray
+    started: bool = False  # taken by the decode worker (it is never decoded twice)
+    transcript: Transcript | None = None  # once decoded
+
+
+@dataclass
 class _FinalJob:
     utterance_id: int
     audio: np.ndarray
     reason: str
     endpoint_at: float  # clock time the end point was reached
+    speculation: _Speculation | None = None  # its audio decoded ahead: reuse, do not redo
 
 
 class StreamingRecognizer:
@@ -197,6 +218,14 @@ class StreamingRecognizer:
         self._partial_language: str | None = None
         self._last_partial_cost_s = 0.0
         self._finals: deque[_FinalJob] = deque()
+        self._speculative_windows = max(
+            1, round(self.settings.speculative_final_silence_ms / 1000 / _WINDOW_S)
+        )
+        self._speculation: _Speculation | None = None  # valid while no new speech is heard
+        # counts for the bench and tests: decoded ahead / used as the final / dropped
+        self.speculative_decodes = 0
+        self.speculations_reused = 0
+        self.speculations_dropped = 0
 
     @classmethod
     def from_settings(
@@ -287,11 +316,13 @@ class StreamingRecognizer:
             return (
                 bool(self._finals)
                 or self._turn_check is not None
+                or (self._speculation is not None and not self._speculation.started)
                 or (self._partial_due and self._in_speech)
             )
 
     def decode_pending(self) -> list[StreamEvent]:
-        """Run the due work (finals first, then a turn check, then at most one partial)."""
+        """Run the due work (finals first, then a turn check, then a speculative final, then
+        at most one partial)."""
         events: list[StreamEvent] = []
         with self._decode_lock:
             while True:
@@ -305,12 +336,15 @@ class StreamingRecognizer:
                             None,
                         )
                     )
-                    partial = None if job or check else self._take_partial()
+                    speculation = None if job or check else self._take_speculation()
+                    partial = None if job or check or speculation else self._take_partial()
                     history = tuple(self.history)
                 if job is not None:
                     events.append(self._decode_final(job, history))
                 elif check is not None:
                     events += self._check_turn(check)
+                elif speculation is not None:
+                    events += self._decode_speculation(speculation, history)
                 elif partial is not None:
                     event = self._decode_partial(*partial, history)
                     if event is not None:
@@ -361,10 +395,15 @@ class StreamingRecognizer:
             self._voiced += 1
             self._silence_run = 0
             self._next_check = self._check_windows
+            if self._speculation is not None:  # the caller goes on: that decode is stale
+                self._speculation = None
+                self.speculations_dropped += 1
         elif prob < self.vad_settings.neg_threshold:
             self._silence_run += 1
             if self._turn_check_due():
                 self._schedule_turn_check()
+            if self._speculation_due():
+                self._speculation = _Speculation(self._utterance_id, np.concatenate(self._buffer))
         if self.endpointing and self._silence_run >= self._end_windows:
             # keep a little of the trailing silence: Whisper clips final syllables otherwise
             keep = len(self._buffer) - self._silence_run + self._pad_windows
@@ -386,6 +425,41 @@ class StreamingRecognizer:
         ):
             self._partial_due = True
         return []
+
+    # ---- speculative final ------------------------------------------------------------------
+
+    def _speculation_due(self) -> bool:
+        return (
+            self.settings.speculative_final
+            and self._speculation is None
+            and self._silence_run == self._speculative_windows
+            and self._voiced >= self._min_voiced
+        )
+
+    def _take_speculation(self) -> _Speculation | None:
+        speculation = self._speculation
+        if speculation is None or speculation.started or not self._in_speech:
+            return None
+        speculation.started = True
+        return speculation
+
+    def _decode_speculation(
+        self, speculation: _Speculation, history: tuple[SpokenLanguage, ...]
+    ) -> list[StreamEvent]:
+        """Decode as `_decode_final` does; the result waits in `speculation` for the final."""
+        transcript = self.transcriber.transcribe(
+            speculation.audio, language=self.language, history=history, vad_gate=True
+        )
+        with self._lock:
+            speculation.transcript = transcript
+            self.speculative_decodes += 1
+            still_current = self._speculation is speculation or any(
+                job.speculation is speculation for job in self._finals
+            )
+        if not (still_current and transcript.text and self.settings.partials):
+            return []  # the caller spoke again meanwhile, it was noise, or no partials wanted
+        audio_s = speculation.audio.size / PIPELINE_SAMPLE_RATE
+        return [PartialTranscript(speculation.utterance_id, transcript.text, audio_s, transcript)]
 
     # ---- semantic end of turn ----------------------------------------------------------------
 
@@ -446,6 +520,8 @@ class StreamingRecognizer:
 
     def _finish(self, reason: str) -> list[StreamEvent]:
         utterance_id, buffer, voiced = self._utterance_id, self._buffer, self._voiced
+        # no speech since the pause's decode began: that decode is this utterance's final
+        speculation, self._speculation = self._speculation, None
         self._in_speech = False
         self._buffer = []
         self._speech_run = self._silence_run = self._voiced = 0
@@ -455,7 +531,9 @@ class StreamingRecognizer:
         audio = np.concatenate(buffer) if buffer else np.zeros(0, np.float32)
         if voiced < self._min_voiced:
             return [self._empty_final(utterance_id, reason, audio.size / PIPELINE_SAMPLE_RATE)]
-        self._finals.append(_FinalJob(utterance_id, audio, reason, self._clock()))
+        if speculation is not None:
+            audio = speculation.audio
+        self._finals.append(_FinalJob(utterance_id, audio, reason, self._clock(), speculation))
         return []
 
     def _take_partial(self) -> tuple[int, np.ndarray, str | None] | None:
@@ -472,11 +550,19 @@ class StreamingRecognizer:
     # ---- decoding (lock not held) ----------------------------------------------------------
 
     def _decode_final(self, job: _FinalJob, history: tuple[SpokenLanguage, ...]) -> Utterance:
-        transcript = self.transcriber.transcribe(
-            job.audio, language=self.language, history=history, vad_gate=True
-        )
-        if transcript.text:
-            with self._lock:
+        # a speculation not yet taken is no longer takeable (`_finish` dropped it): decoded
+        # here once; one already decoded is the final itself (the decode lock orders them)
+        reused = job.speculation.transcript if job.speculation is not None else None
+        if reused is not None:
+            transcript = reused
+        else:
+            transcript = self.transcriber.transcribe(
+                job.audio, language=self.language, history=history, vad_gate=True
+            )
+        with self._lock:
+            if reused is not None:
+                self.speculations_reused += 1
+            if transcript.text:
                 self.history.append(transcript.language)
         return Utterance(job.utterance_id, transcript, job.reason, self._clock() - job.endpoint_at)
 

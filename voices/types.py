@@ -77,6 +77,10 @@ class PartialTranscript:
     utterance_id: int
     text: str
     audio_s: float  # speech decoded for this partial
+    # Set when this partial is the recogniser's speculative final (decoded during a pause with
+    # the final's settings): the whole transcript, which becomes the final if the caller says
+    # no more (voices.streaming); None for an ordinary provisional partial.
+    candidate: Transcript | None = None
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,22 @@ async def test_speculation_starts_once_on_a_stable_partial_and_goes_to_the_final
     taken.discard()
 
 
+async def test_a_speculative_final_speculates_at_once_and_replaces_other_words() -> None:
+    started: list[Speculation] = []
+
+    def speculate(question: str, *, language: str) -> Speculation:
+        started.append(_speculation(question, []))
+        return started[-1]
+
+    stage = Speculator(speculate)
+    stage.on_candidate("Where do I renew", "en")  # one candidate: no agreement needed
+    stage.on_candidate("where do I renew?", "en")  # the same words: kept
+    stage.on_candidate("Where do I renew my passport", "en")  # the caller went on
+    assert [s.question for s in started] == ["Where do I renew", "Where do I renew my passport"]
+    assert started[0].outcome == "discarded" and stage.take() is started[1]
+    started[1].discard()
+
+
 async def test_the_retrieval_stage_reuses_a_matching_speculation_and_discards_another() -> None:
     hits = ["hit"]
     same = _speculation("how much is the passport fee", hits)

@@ -552,6 +552,35 @@ async def test_fake_retrieval_on_a_stable_partial_is_reused_by_the_turn(fake_cal
         await call.session.close()
 
 
+async def test_fake_the_pause_decode_starts_retrieval_before_the_end_of_turn(fake_call) -> None:
+    # partials that never agree (half the words): only the pause's speculative final speculates
+    from tests.fakes import frames, silence
+
+    question = "How much is the passport fee?"
+    call = await fake_call(question)
+    core = call.session.recognizer.core
+    core.settings = core.settings.model_copy(update={"speculative_final": True})  # off by default
+    try:
+        await _speak_until_partials(call, 1)
+        assert not call.session.speculator.started
+        for frame in frames(silence(300)):  # a pause, not yet the end of the turn
+            call.clock.advance(0.02)
+            await call.session.feed_audio(frame)
+        candidate = await call.log.wait(
+            lambda e: isinstance(e.event, PartialTranscript) and e.event.candidate is not None, 30
+        )
+        assert candidate.event.text == question
+        (speculation,) = call.session.speculator.started  # before the end of the turn
+        assert not call.log.events(TurnEnd)
+        await _pause(call)
+        await call.log.wait(is_(TurnEnd, 1), timeout=30)
+        assert speculation.question == question and speculation.outcome == "reused"
+        assert call.retrievals == [question]  # retrieved once, ahead of the end of turn
+        assert call.session.recognizer.core.speculations_reused == 1
+    finally:
+        await call.session.close()
+
+
 async def test_fake_retrieval_on_a_partial_the_final_contradicts_is_discarded(fake_call) -> None:
     question = "How much is the passport fee?"
     call = await fake_call(question, partial="Where do I renew my identity card")
