@@ -183,12 +183,7 @@ class Speculator:
         self.partials.append(text)
         if self.speculate is None or self.current is not None or not is_stable(self.partials):
             return
-        try:
-            self.current = self.speculate(text, language=language)
-        except Exception:  # speculation is an optimisation: the turn retrieves as usual
-            log.warning("speculative retrieval could not start", exc_info=True)
-            return
-        self.started.append(self.current)
+        self._start(text, language)
 
     def on_candidate(self, text: str, language: SpokenLanguage) -> None:
         """The recogniser's speculative final (decoded in a pause, voices.streaming): it is
@@ -203,6 +198,10 @@ class Speculator:
                 return
             current.discard()
             self.current = None
+        self._start(text, language)
+
+    def _start(self, text: str, language: SpokenLanguage) -> None:
+        assert self.speculate is not None
         try:
             self.current = self.speculate(text, language=language)
         except Exception:  # speculation is an optimisation: the turn retrieves as usual
