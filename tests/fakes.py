@@ -32,6 +32,7 @@ from voices.types import PIPELINE_SAMPLE_RATE, AudioChunk, SpokenLanguage, Trans
 
 if TYPE_CHECKING:
     from assistant.config import AssistantSettings
+    from assistant.turn import Assistant
     from serving.runtime import Engines
 
 SPEECH_RMS = 0.02
@@ -203,6 +204,24 @@ class FakeVoices:
 
     def voice(self, language: SpokenLanguage) -> FakeSynthesizer:
         return self.synthesizer
+
+
+def fake_assistant(
+    kb: KnowledgeBase, generator: FakeGenerator, *, speaking: bool = False, **settings: object
+) -> Assistant:
+    """An Assistant over the fake knowledge base and `generator` (with a fake voice when
+    `speaking`); no holding phrase unless `acknowledge_after_s` is given."""
+    from assistant.config import AssistantSettings
+    from assistant.turn import Assistant
+
+    settings.setdefault("acknowledge_after_s", None)
+    return Assistant(
+        AssistantSettings(**settings),  # type: ignore[arg-type]
+        generator=generator,
+        retriever_for=lambda name: kb.collection(name).retriever(),
+        collections=kb.collections,
+        voice_for=FakeVoices(FakeSynthesizer()).voice if speaking else None,
+    )
 
 
 # ---- embedder and knowledge base -------------------------------------------------------

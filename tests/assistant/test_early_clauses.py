@@ -5,28 +5,16 @@ fact, not a race. The checks themselves: tests/assistant/stages/test_release.py.
 from __future__ import annotations
 
 from assistant.answerer import Conversation
-from assistant.config import AssistantSettings
-from assistant.turn import Assistant
 from assistant.types import AnswerDelta, AnswerSentence, AudioData, TurnEnd, TurnEvent
-from tests.fakes import FakeGenerator, FakeSynthesizer, FakeVoices
+from tests.fakes import FakeGenerator, fake_assistant
 
 QUESTION = "How much is a 48-page passport?"
 REPLY = "For a 48-page passport, the fee is HK$460 [1]. It is paid when you apply."
 
 
-def assistant_over(fake_kb, generator: FakeGenerator, **settings: object) -> Assistant:
-    return Assistant(
-        AssistantSettings(acknowledge_after_s=None, **settings),  # type: ignore[arg-type]
-        generator=generator,
-        retriever_for=lambda name: fake_kb.collection(name).retriever(),
-        collections=fake_kb.collections,
-        voice_for=FakeVoices(FakeSynthesizer()).voice,
-    )
-
-
 async def test_the_first_clause_is_shown_and_spoken_while_the_model_still_writes(fake_kb):
     generator = FakeGenerator.replying(REPLY, hold_at=4)  # held before "the fee is ..."
-    assistant = assistant_over(fake_kb, generator)
+    assistant = fake_assistant(fake_kb, generator, speaking=True)
     events: list[TurnEvent] = []
     async for event in assistant.answer_spoken(
         QUESTION, language="en", collection="demo", conversation=Conversation()
@@ -56,7 +44,7 @@ async def test_an_invented_figure_clause_is_never_said_and_the_quote_follows(fak
     generator = FakeGenerator.replying(reply)
     turn = [
         e
-        async for e in assistant_over(fake_kb, generator).answer(
+        async for e in fake_assistant(fake_kb, generator, speaking=True).answer(
             QUESTION, language="en", collection="demo", conversation=Conversation()
         )
     ]
@@ -72,9 +60,9 @@ async def test_with_early_clauses_off_the_first_sentence_waits_whole(fake_kb):
     generator = FakeGenerator.replying(REPLY)
     turn = [
         e
-        async for e in assistant_over(fake_kb, generator, early_clauses=False).answer(
-            QUESTION, language="en", collection="demo", conversation=Conversation()
-        )
+        async for e in fake_assistant(
+            fake_kb, generator, speaking=True, early_clauses=False
+        ).answer(QUESTION, language="en", collection="demo", conversation=Conversation())
     ]
     said = [e.text for e in turn if isinstance(e, AnswerSentence)]
     assert said[0] == "For a 48-page passport, the fee is HK$460."

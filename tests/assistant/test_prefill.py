@@ -10,24 +10,14 @@ import asyncio
 import contextvars
 
 from assistant.answerer import Conversation
-from assistant.config import AssistantSettings
 from assistant.preempt import SPECULATION, Speculation, prefill_done
 from assistant.prompts import answer_messages
 from assistant.turn import Assistant
 from assistant.types import TurnEnd
-from tests.fakes import FakeGenerator, PrefillingGenerator
+from tests.fakes import FakeGenerator, PrefillingGenerator, fake_assistant
 
 PARTIAL = "How much is the passport fee"
 FINAL = "How much is the passport fee?"
-
-
-def fake_assistant(fake_kb, generator: FakeGenerator, **settings: object) -> Assistant:
-    return Assistant(
-        AssistantSettings(acknowledge_after_s=None, **settings),  # type: ignore[arg-type]
-        generator=generator,
-        retriever_for=lambda name: fake_kb.collection(name).retriever(),
-        collections=fake_kb.collections,
-    )
 
 
 async def run_turn(assistant: Assistant, question: str, speculation: Speculation) -> list:
