@@ -22,9 +22,7 @@ from assistant.colloquial import to_colloquial
 from assistant.config import AssistantSettings
 from assistant.evidence import figure_support, select_evidence
 from assistant.extractive import extractive_answer
-from assistant.gate import (
-    judge_evidence,
-)
+from assistant.gate import Evidence, judge_evidence
 from assistant.injection import remove_instructions, remove_question_instructions
 from assistant.language import is_chinese, to_script
 from assistant.preempt import (
@@ -215,13 +213,7 @@ class Answerer:
                 yield TurnError("retrieval_failed", f"{message} ({exc})", timings)
                 return
             timings["retrieval"] = round(clock.ms() - timings["rewrite"], 1)
-            evidence = judge_evidence(
-                query,
-                hits,
-                min_overlap=self.settings.min_term_overlap,
-                min_dense=self.settings.min_dense_score,
-                min_dense_with_terms=self.settings.min_dense_with_terms,
-            )
+            evidence = self._judge(query, hits)
             if not evidence.enough:
                 yield SourcesFound([])
                 for event in self._redirect(answer):
@@ -303,18 +295,22 @@ class Answerer:
             neighbours=self.settings.evidence_neighbours,
         )
 
-    def prompt_prefix(
-        self, question: str, hits: Sequence[Hit], language: SpokenLanguage
-    ) -> list[ChatTurn] | None:
-        """The answer prompt up to the question for these hits (what a prefill reads ahead),
-        or None when the evidence gate or the figure check would refuse the turn."""
-        evidence = judge_evidence(
+    def _judge(self, question: str, hits: Sequence[Hit]) -> Evidence:
+        """The evidence gate with this answerer's thresholds (the turn and the prefill agree)."""
+        return judge_evidence(
             question,
             hits,
             min_overlap=self.settings.min_term_overlap,
             min_dense=self.settings.min_dense_score,
             min_dense_with_terms=self.settings.min_dense_with_terms,
         )
+
+    def prompt_prefix(
+        self, question: str, hits: Sequence[Hit], language: SpokenLanguage
+    ) -> list[ChatTurn] | None:
+        """The answer prompt up to the question for these hits (what a prefill reads ahead),
+        or None when the evidence gate or the figure check would refuse the turn."""
+        evidence = self._judge(question, hits)
         sources = self._prompt_sources(question, hits) if evidence.enough else []
         if not sources or figure_support(question, sources) < self.settings.min_figure_support:
             return None
