@@ -79,12 +79,18 @@ class EmbeddingGemmaEmbedder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        vectors = np.asarray(vectors, dtype=np.float32)[:, : self.dimension]
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12))
+        return truncated_unit_vectors(vectors, self.dimension)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, DOCUMENT_PROMPT)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text], QUERY_PROMPT)[0]
+
+
+def truncated_unit_vectors(vectors: np.ndarray, dimension: int) -> np.ndarray:
+    """Gemma's vectors cut to `dimension` (Matryoshka) and scaled to unit length again; the
+    torch and the ONNX engines both end here, so their vectors compare."""
+    vectors = np.asarray(vectors, dtype=np.float32)[:, :dimension]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12))

@@ -27,7 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge_base.embedders.embeddinggemma import DOCUMENT_PROMPT, QUERY_PROMPT
+from knowledge_base.embedders.embeddinggemma import (
+    DOCUMENT_PROMPT,
+    QUERY_PROMPT,
+    truncated_unit_vectors,
+)
 
 ONNX_DIR = "embeddinggemma-300m-onnx"
 FP32_FILE = "model.onnx"
@@ -209,9 +213,7 @@ class EmbeddingGemmaOnnxEmbedder:
             for start in range(0, len(order), self._batch_size):
                 batch = order[start : start + self._batch_size]
                 vectors[batch] = self._run([prompted[i] for i in batch])
-        vectors = vectors[:, : self.dimension]
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12))
+        return truncated_unit_vectors(vectors, self.dimension)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, DOCUMENT_PROMPT)
