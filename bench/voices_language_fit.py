@@ -43,7 +43,8 @@ def telephone_band(audio: np.ndarray) -> np.ndarray:
     return resample_poly(resample_poly(audio, 1, 2), 2, 1).astype(np.float32)
 
 
-def dump(out: Path) -> None:
+def dump(out: Path, limit_s: float = 270.0) -> None:
+    run_started = time.perf_counter()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     asr = FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
     rows = [
@@ -64,13 +65,21 @@ def dump(out: Path) -> None:
         for clip in rows:
             if clip["language"] not in ("yue", "cmn") or clip["file"] in done:
                 continue
+            if time.perf_counter() - run_started > limit_s:
+                print("time limit reached: run again to resume")
+                break
             audio = read_file_audio(clip["path"], max_duration_s=60, max_bytes=10**8)
             variants = [("", audio)]
             if clip["language"] == "cmn":
                 variants.append(("-8k", telephone_band(audio)))
             for suffix, samples in variants:
                 started = time.perf_counter()
-                vote = asr.chinese_vote(samples)
+                try:
+                    vote = asr.chinese_vote(samples)
+                except ValueError:  # the VAD hears no speech: transcribe() never votes on it
+                    row = {"file": clip["file"] + suffix, "split": clip.get("split", "test")}
+                    fh.write(json.dumps(dict(row, no_speech=True)) + "\n")
+                    continue
                 row = {
                     "file": clip["file"] + suffix,
                     "language": clip["language"],
@@ -333,7 +342,7 @@ def balanced_sign_accuracy(rows: list[dict], scores_: list[float]) -> float:
 
 def fit_head_command(path: Path, out: Path | None) -> None:
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
-    rows = [r for r in rows if r["kind"] != "spliced" and "embedding" in r]
+    rows = [r for r in rows if "embedding" in r and r["kind"] != "spliced"]
     current = AsrSettings()
     dev = [r for r in rows if r["split"] == "dev"]
     # the head's size and regularisation are chosen by speaker-fold cross-validation on dev
@@ -392,6 +401,8 @@ def fit_head_command(path: Path, out: Path | None) -> None:
             margin=settings.vote_yue_margin,
             unsure_vote_chinese=default,
             override_margin=override,
+            audio_cut="each clip cut to its VAD speech + AsrSettings.speech_pad_ms either side "
+            "(FasterWhisperTranscriber.speech_only), as transcribe() cuts every utterance",
         )
         print(f"written {out}")
 
@@ -402,9 +413,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="fit-head: write the head's JSON here")
     parser.add_argument("path", type=Path)
     parser.add_argument("--l2", type=float, default=0.02)
+    parser.add_argument("--limit-s", type=float, default=270.0, help="dump: stop after this long")
     args = parser.parse_args()
     if args.command == "dump":
-        dump(args.path)
+        dump(args.path, args.limit_s)
     elif args.command == "fit-head":
         fit_head_command(args.path, args.out)
     else:

@@ -61,6 +61,16 @@ class AsrSettings(BaseModel):
         description="Drop any segment whose no-speech probability is at least this, whatever "
         "its log-prob (Whisper's own rule needs both).",
     )
+    speech_pad_ms: int | None = Field(
+        default=300,
+        ge=0,
+        description="transcribe() cuts an utterance to its speech (first to last VAD window "
+        "over the threshold) plus this much either side before language id and decoding, so a "
+        "recorded file, a push-to-talk turn and a hands-free turn give Whisper and the "
+        "Cantonese/Mandarin head the same audio (the head is fitted on this cut; the streaming "
+        "pre-roll is vad.speech_pad_ms, also 300). None: keep the audio whole (the head then "
+        "sees silence it was not fitted on).",
+    )
     min_language_probability: float = Field(
         default=0.5,
         description="Below this, a detected language outside zh/yue/en is re-decoded as the most "
@@ -148,11 +158,12 @@ class AsrSettings(BaseModel):
         "(vote_override_margin).",
     )
     vote_override_margin: float = Field(
-        default=5.92,
+        default=6.4,
         ge=0.0,
         description="|vote score| at or above which the audio beats the caller's declared Chinese "
         "language (a hint, not a lock): the largest out-of-fold dev score of the wrong sign + 2, "
-        "at least 3 (bench/voices_language_fit.py fit-head, docs/speech.md). For the head; "
+        "at least 3 (bench/voices_language_fit.py fit-head, docs/speech.md): 6.4 for the head "
+        "fitted on the speech-only cut (speech_pad_ms; 5.92 for the whole-file head before it); "
         "4.12 was the linear vote's (language_head = false).",
     )
 

@@ -49,6 +49,7 @@ from voices.language import (
 )
 from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
 from voices.types import PIPELINE_SAMPLE_RATE, SpokenLanguage, Transcript
+from voices.vad import WINDOW as VAD_WINDOW
 from voices.vad import SileroVad, SileroVadModel
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a model name must never turn into a download
@@ -239,8 +240,11 @@ class FasterWhisperTranscriber:
         audio = check_samples(audio)
         started = time.perf_counter()
         duration = audio.size / PIPELINE_SAMPLE_RATE
-        if vad_gate and not self.has_speech(audio):
-            return self._empty(duration, language, history, started)
+        if vad_gate:
+            speech = self.speech_only(audio)
+            if speech is None:
+                return self._empty(duration, language, history, started)
+            audio = speech
         vote: ChineseVote | None = None
         language_probs: dict[str, float] = {}
         with self._slots:
@@ -300,8 +304,12 @@ class FasterWhisperTranscriber:
         )
 
     def chinese_vote(self, audio: np.ndarray) -> ChineseVote:
-        """The Cantonese/Mandarin vote on `audio` alone (for benches and diagnostics)."""
+        """The Cantonese/Mandarin vote on `audio` alone (for benches and diagnostics), on the
+        same cut of it that `transcribe` votes on."""
         audio = check_samples(audio)
+        audio = self.speech_only(audio)
+        if audio is None:
+            raise ValueError("no speech in the audio: nothing to vote on")
         with self._slots:
             encoder_output = self._encode_window(audio)
             _, _, language_probs = self._pick_language(encoder_output, None)
@@ -309,9 +317,37 @@ class FasterWhisperTranscriber:
 
     def has_speech(self, audio: np.ndarray) -> bool:
         """At least `min_speech_ms` of windows over the VAD threshold."""
+        return self._speech_windows(audio) is not None
+
+    def speech_only(self, audio: np.ndarray) -> np.ndarray | None:
+        """`audio` cut to its speech and `asr.speech_pad_ms` either side; None: no speech.
+
+        Why: the Cantonese/Mandarin head scores statistics pooled over the encoder's frames,
+        and silence around the speech moves them (the shared Cantonese clip scored +1.9 as a
+        whole file and -1.4 as the streaming recogniser cut it: heard as Mandarin live). Cut
+        the same way, a recorded file, a push-to-talk turn (whatever the caller held after
+        speaking) and a hands-free turn give the head the same audio; the head is fitted on
+        this cut (bench/voices_language_fit.py calls `chinese_vote`).
+        """
+        windows = self._speech_windows(audio)
+        if windows is None:
+            return None
+        if self.asr.speech_pad_ms is None:
+            return audio
+        pad = int(self.asr.speech_pad_ms * PIPELINE_SAMPLE_RATE / 1000)
+        first, last = windows
+        start = max(0, first * VAD_WINDOW - pad)
+        return audio[start : min(audio.size, (last + 1) * VAD_WINDOW + pad)]
+
+    def _speech_windows(self, audio: np.ndarray) -> tuple[int, int] | None:
+        """The first and last VAD window over the threshold, when there are at least
+        `min_speech_ms` of them."""
         probs = SileroVad(self._vad_model).process(audio)
+        voiced = np.flatnonzero(probs >= self.vad.threshold)
         windows_needed = max(1, int(self.vad.min_speech_ms / 32))
-        return int(np.sum(probs >= self.vad.threshold)) >= windows_needed
+        if voiced.size < windows_needed:
+            return None
+        return int(voiced[0]), int(voiced[-1])
 
     # ---- steps --------------------------------------------------------------------------
 
