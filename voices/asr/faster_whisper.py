@@ -27,7 +27,7 @@ import threading
 import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ctranslate2
@@ -37,16 +37,16 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 
 from voices.asr.hallucinations import echoes_prompt, is_silence_hallucination
+from voices.asr.language_decision import (
+    TONAL_LANGUAGES,
+    LanguageDecision,
+    LanguageEvidence,
+    decide,
+)
 from voices.asr.language_head import DEFAULT_HEAD, LanguageHead, load_head
 from voices.audio_io import check_samples
 from voices.config import AsrSettings, LanguageSettings, VadSettings, VoiceSettings
-from voices.language import (
-    AcousticVote,
-    cantonese_written_forms,
-    decide_language,
-    to_script,
-    whisper_code,
-)
+from voices.language import AcousticVote, cantonese_written_forms, to_script, whisper_code
 from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
 from voices.types import PIPELINE_SAMPLE_RATE, SpokenLanguage, Transcript
 from voices.vad import WINDOW as VAD_WINDOW
@@ -62,9 +62,6 @@ WHISPER_BASE_SHA256 = {
     "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
     "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
 }
-_ALLOWED_WHISPER = ("zh", "en", "yue")
-# Tonal languages whose probability in Whisper's language id rises for Cantonese speech.
-_TONAL_LANGUAGES = ("vi", "th", "lo", "my", "km")
 _WINDOW_S = 30.0
 _FULL_CONFIDENCE_S = 4.0  # below this, the Mandarin decode's log-prob counts proportionally
 _ENCODER_FRAMES_PER_S = 50  # Whisper's encoder: 1500 frames for a 30 s window
@@ -105,7 +102,7 @@ def vote_features(
 ) -> tuple[float, float, float, float]:
     """The vote's features, in the order of `AsrSettings.vote_weights` (docs/speech.md)."""
     zh = math.log(max(language_probs.get("zh", 0.0), 1e-12))
-    tonal = sum(language_probs.get(code, 0.0) for code in _TONAL_LANGUAGES)
+    tonal = sum(language_probs.get(code, 0.0) for code in TONAL_LANGUAGES)
     return (
         yue.avg_logprob - cmn.avg_logprob,
         math.log(max(language_probs.get("vi", 0.0), 1e-12)) - zh,
@@ -246,50 +243,39 @@ class FasterWhisperTranscriber:
                 return self._empty(duration, language, history, started)
             audio = speech
         vote: ChineseVote | None = None
-        language_probs: dict[str, float] = {}
+        probs: dict[str, float] = {}
         with self._slots:
             if whisper_language is None and provisional and language is not None:
                 whisper_language = whisper_code(language)  # a partial trusts the caller
+            encoder_output = None
             if whisper_language is None:
                 encoder_output = self._encode_window(audio)
-                whisper_language, probability, language_probs = self._pick_language(
-                    encoder_output, language
+                probs = self._language_probs(encoder_output)
+            evidence = LanguageEvidence(probs, language, whisper_language, history=history)  # type: ignore[arg-type]
+            decision = self._decide(evidence, provisional)
+            for _ in range(2):  # a second round only when an English decode kept nothing
+                whisper_language = decision.whisper
+                if decision.vote:
+                    vote = self._vote(audio, encoder_output, probs)
+                    text, kept = vote.cmn.text, 1
+                else:
+                    spoken_guess = language if whisper_language != "en" else "en"
+                    text, kept = self._decode(audio, whisper_language, spoken_guess, provisional)
+                decision = self._decide(
+                    replace(
+                        evidence,
+                        whisper=whisper_language,
+                        text=text if kept else "",
+                        score=vote.score if vote is not None else None,
+                    ),
+                    provisional,
                 )
-                if self._wants_vote(whisper_language, language, provisional):
-                    vote = self._vote(audio, encoder_output, language_probs)
-            else:
-                probability = 1.0
-            if vote is None:
-                spoken_guess = language if whisper_language != "en" else "en"
-                text, kept = self._decode(audio, whisper_language, spoken_guess, provisional)
-                if (
-                    not kept
-                    and not provisional
-                    and self._english_heard_nothing(whisper_language, language_probs)
-                ):
-                    whisper_language, probability = "zh", language_probs.get("zh", 0.0)
-                    if self._wants_vote("zh", language, provisional):
-                        vote = self._vote(audio, encoder_output, language_probs)
-                    else:
-                        text, kept = self._decode(audio, "zh", language, provisional)
-            if vote is None:
-                spoken = decide_language(
-                    text,
-                    whisper_language,
-                    hint=language,
-                    history=history,
-                    settings=self.language_settings,
-                )
-            else:
-                spoken = decide_language(
-                    vote.cmn.text,
-                    whisper_language,
-                    hint=language,
-                    history=history,
-                    settings=self.language_settings,
-                    acoustic=vote.acoustic,
-                )
+                if decision.spoken is not None:
+                    break
+            spoken = decision.spoken or (language or "en")
+            if vote is not None:
                 text, kept = self._text_for(audio, vote, spoken)
+        probability = probs.get(whisper_language, 0.0) if probs else 1.0
         if not kept:
             return self._empty(duration, language, history, started, whisper_language, probability)
         if spoken == "yue":
@@ -312,8 +298,7 @@ class FasterWhisperTranscriber:
             raise ValueError("no speech in the audio: nothing to vote on")
         with self._slots:
             encoder_output = self._encode_window(audio)
-            _, _, language_probs = self._pick_language(encoder_output, None)
-            return self._vote(audio, encoder_output, language_probs)
+            return self._vote(audio, encoder_output, self._language_probs(encoder_output))
 
     def has_speech(self, audio: np.ndarray) -> bool:
         """At least `min_speech_ms` of windows over the VAD threshold."""
@@ -356,65 +341,25 @@ class FasterWhisperTranscriber:
         features = self.model.feature_extractor(audio[: int(_WINDOW_S * PIPELINE_SAMPLE_RATE)])
         return self.model.encode(pad_or_trim(features))
 
-    def _pick_language(
-        self, encoder_output, hint: SpokenLanguage | None
-    ) -> tuple[str, float, dict[str, float]]:
-        """Whisper's language id restricted to zh/yue/en (base sometimes says ja, ko, nn...)."""
+    def _language_probs(self, encoder_output) -> dict[str, float]:
+        """Whisper's language id: the probability of each of its languages."""
         results = self.model.model.detect_language(encoder_output)[0]
-        probs = {token[2:-2]: float(prob) for token, prob in results}
-        allowed = {code: probs.get(code, 0.0) for code in _ALLOWED_WHISPER}
-        code = max(allowed, key=allowed.__getitem__)
-        if code == "yue" and not self._has_yue_token:
-            code = "zh"
-        if hint is not None and allowed[code] < self.asr.min_language_probability:
-            code = whisper_code(hint)  # the detector is unsure: trust the caller
-        elif (
-            hint != "en"
-            and code == "en"
-            and self._chinese_mass(probs) >= self.asr.auto_chinese_min_probability
-        ):
-            # Auto mode or a declared Chinese language (a caller who declared English keeps
-            # English): Whisper base gives short (8 kHz) Cantonese and Mandarin more English
-            # than Chinese probability, but keeps some on zh and the tonal languages, where
-            # English speech keeps almost none (docs/speech.md); let the Chinese vote hear it
-            # (an utterance whose Chinese decodes still read as Latin text stays English)
-            code = "zh"
-        return code, float(probs.get(code, 0.0)), probs
+        return {token[2:-2]: float(prob) for token, prob in results}
 
-    @staticmethod
-    def _chinese_mass(probs: dict[str, float]) -> float:
-        """Whisper's probability on zh and on the tonal languages Cantonese pulls towards."""
-        return probs.get("zh", 0.0) + sum(probs.get(code, 0.0) for code in _TONAL_LANGUAGES)
-
-    def _english_heard_nothing(
-        self, whisper_language: str, language_probs: dict[str, float]
-    ) -> bool:
-        """An `en` pick whose decode kept nothing, with zh a real contender: hear it as Chinese.
-
-        Whisper base gives some Cantonese utterances to English (zh 0.2-0.9); the English
-        decode of Cantonese is then filtered away as hallucination and the caller's words are
-        lost. Only finals reach here with `language_probs` (partials skip detection).
-        """
-        return (
-            whisper_language == "en"
-            and bool(language_probs)
-            and language_probs.get("zh", 0.0) >= self.asr.empty_english_retry_zh_probability
-        )
-
-    def _wants_vote(
-        self, whisper_language: str, hint: SpokenLanguage | None, provisional: bool
-    ) -> bool:
-        return (
-            self.asr.chinese_vote
-            and not provisional
-            and (hint is None or self.asr.vote_with_hint)
-            and whisper_language == "zh"
-            and not self._has_yue_token  # large-v3 says yue itself
+    def _decide(self, evidence: LanguageEvidence, provisional: bool) -> LanguageDecision:
+        return decide(
+            evidence,
+            self.asr,
+            self.language_settings,
+            has_yue_token=self._has_yue_token,
+            final=not provisional,
         )
 
     def _vote(
         self, audio: np.ndarray, encoder_output, language_probs: dict[str, float]
     ) -> ChineseVote:
+        if encoder_output is None:  # the language was given: encode for the vote now
+            encoder_output = self._encode_window(audio)
         duration = min(audio.size / PIPELINE_SAMPLE_RATE, _WINDOW_S)
         yue = self._greedy(encoder_output, self.asr.yue_prompt, duration)
         cmn = self._greedy(encoder_output, self.asr.cmn_prompt, duration)

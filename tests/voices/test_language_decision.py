@@ -1,0 +1,84 @@
+"""The Whisper recogniser's language decision as a table: no model, only what Whisper gave."""
+
+from __future__ import annotations
+
+import pytest
+
+from voices.asr.language_decision import LanguageEvidence, decide
+from voices.config import AsrSettings, LanguageSettings
+
+ASR = AsrSettings()  # margins 0.25, override 6.4, gate 0.03, English retry 0.1
+LANG = LanguageSettings()  # unsure vote -> yue, no evidence -> cmn
+
+ZH = {"zh": 0.97, "en": 0.02}
+EN = {"en": 0.98, "zh": 0.001}
+EN_WITH_TONES = {"en": 0.6, "zh": 0.01, "vi": 0.05, "ja": 0.3}  # short 8 kHz Cantonese
+EN_SOME_ZH = {"en": 0.55, "zh": 0.3}
+UNSURE_JA = {"ja": 0.6, "zh": 0.2, "en": 0.15}
+
+
+@pytest.mark.parametrize(
+    ("probs", "hint", "whisper", "vote"),
+    [
+        (ZH, None, "zh", True),  # rule 1: Chinese -> the yue/cmn vote runs
+        (EN, None, "en", False),
+        (ZH, "cmn", "zh", True),  # a hint: the vote still runs (it may be decisive)
+        (UNSURE_JA, "en", "en", False),  # an unsure pick (0.2 < 0.5): trust the caller
+        (UNSURE_JA, None, "zh", True),  # no hint: the best of zh/en
+        (EN_WITH_TONES, None, "zh", True),  # rule 2: the gate sends it to Chinese
+        (EN_WITH_TONES, "yue", "zh", True),
+        (EN_WITH_TONES, "en", "en", False),  # a declared English stays English
+        ({}, None, "zh", False),  # detection skipped, nothing declared
+    ],
+)
+def test_which_language_to_decode_in(probs, hint, whisper, vote) -> None:
+    decision = decide(LanguageEvidence(probs, hint), ASR, LANG)
+    assert (decision.whisper, decision.vote, decision.spoken) == (whisper, vote, None)
+
+
+def test_a_partial_never_votes_nor_retries() -> None:
+    assert not decide(LanguageEvidence(ZH), ASR, LANG, final=False).vote
+    heard_nothing = LanguageEvidence(EN_SOME_ZH, whisper="en", text="")
+    assert decide(heard_nothing, ASR, LANG, final=False).spoken == "en"
+
+
+def test_a_model_with_a_yue_token_says_yue_itself() -> None:
+    decision = decide(LanguageEvidence({"yue": 0.9, "zh": 0.1}), ASR, LANG, has_yue_token=True)
+    assert (decision.whisper, decision.vote) == ("yue", False)
+    assert decide(LanguageEvidence({"yue": 0.9}), ASR, LANG).whisper == "zh"  # base: no token
+
+
+def test_an_english_decode_that_kept_nothing_is_heard_again_as_chinese() -> None:
+    decision = decide(LanguageEvidence(EN_SOME_ZH, whisper="en", text=""), ASR, LANG)
+    assert (decision.whisper, decision.vote, decision.spoken) == ("zh", True, None)
+    # too little on zh (< 0.1): nothing was said in Chinese either
+    decision = decide(LanguageEvidence(EN, whisper="en", text=""), ASR, LANG)
+    assert (decision.whisper, decision.spoken) == ("en", "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "score", "hint", "history", "spoken"),
+    [
+        ("这几个字都表达不到", 3.0, None, (), "yue"),  # confident Cantonese
+        ("这几个字都表达不到", -3.0, None, (), "cmn"),  # confident Mandarin
+        ("这几个字都表达不到", 0.1, None, (), "yue"),  # unsure: unsure_vote_chinese
+        ("这几个字都表达不到", 0.1, None, ("cmn",), "cmn"),  # unsure: the last utterance
+        ("这几个字都表达不到", -3.0, None, ("yue", "yue"), "cmn"),  # a clear vote leaves history
+        ("这几个字都表达不到", 3.0, "cmn", (), "cmn"),  # the hint beats a confident vote...
+        ("这几个字都表达不到", 7.0, "cmn", (), "yue"),  # ...not a decisive one (>= 6.4)
+        ("这几个字都表达不到", -7.0, "yue", (), "cmn"),
+        ("我唔係呢度", -3.0, "cmn", (), "yue"),  # Cantonese markers beat vote and hint
+        ("Check your pit on.", 3.0, None, (), "en"),  # Latin text from the Chinese decodes
+        ("yesterday was 星期一", -3.0, "en", (), "cmn"),  # Han text: Chinese, even declared en
+        ("", None, None, (), "cmn"),  # nothing kept, no vote: the default Chinese
+    ],
+)
+def test_the_label_of_a_chinese_decode(text, score, hint, history, spoken) -> None:
+    evidence = LanguageEvidence(ZH, hint, whisper="zh", text=text, score=score, history=history)
+    assert decide(evidence, ASR, LANG).spoken == spoken
+
+
+@pytest.mark.parametrize(("text", "spoken"), [("Hello there.", "en"), ("你好", "cmn"), ("", "en")])
+def test_the_label_of_an_english_decode(text, spoken) -> None:
+    evidence = LanguageEvidence(EN, None, whisper="en", text=text)
+    assert decide(evidence, ASR, LANG).spoken == spoken
