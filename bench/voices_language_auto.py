@@ -28,12 +28,16 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.voices_language import fixture_clips, load_manifest
 from voices.asr.faster_whisper import FasterWhisperTranscriber
 from voices.audio_io import read_file_audio
 from voices.config import VoiceSettings
+from voices.language import to_script
+from voices.scoring import cer, wer
 
 SPEECH = Path(__file__).resolve().parent / "data" / "speech"
 
@@ -88,8 +92,20 @@ def run(split: str, out: Path, head: bool, limit_s: float, asr_overrides: dict) 
     print(f"load average at end: {os.getloadavg()}")
 
 
+def error_rate(row: dict, references: dict[str, str], text_key: str) -> float | None:
+    """CER (Chinese, both sides in Simplified so the script is not counted) or WER (English)
+    of one decode against the clip's reference; None without a reference."""
+    reference = references.get(row["file"])
+    if reference is None:
+        return None
+    if row["language"] == "en":
+        return wer(reference, row[text_key])
+    return cer(to_script(reference, "cmn"), to_script(row[text_key], "cmn"))
+
+
 def summarise(path: Path) -> None:
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    references = {c["file"]: c.get("text", "") for c in load_manifest(SPEECH) + fixture_clips()}
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
         if r["kind"] == "spliced":
@@ -99,8 +115,11 @@ def summarise(path: Path) -> None:
         groups[(r["split"], r["language"], "ALL real")].append(r)
         if 1.0 <= r["seconds"] <= 3.0:
             groups[(r["split"], r["language"], "real, 1-3 s")].append(r)
-    print("| split | language | clips | n | Auto right | heard as | hint right | Auto s p50 |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| split | language | clips | n | Auto right | heard as | hint right | Auto s p50 "
+        "| CER/WER Auto | CER/WER hint |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for key in sorted(groups):
         g = groups[key]
         n = len(g)
@@ -114,9 +133,14 @@ def summarise(path: Path) -> None:
                 wrong[r["auto"]] += 1
         heard = ", ".join(f"{k} {v}" for k, v in sorted(wrong.items())) or "-"
         p50 = sorted(r["auto_s"] for r in g)[n // 2]
+        rates = []
+        for text_key in ("auto_text", "hint_text"):
+            values = [error_rate(r, references, text_key) for r in g]
+            values = [v for v in values if v is not None]
+            rates.append(f"{np.mean(values):.3f}" if values else "-")
         print(
             f"| {key[0]} | {key[1]} | {key[2]} | {n} | {auto}/{n} ({100 * auto / n:.0f} %) "
-            f"| {heard} | {hint}/{n} | {p50:.2f} |"
+            f"| {heard} | {hint}/{n} | {p50:.2f} | {rates[0]} | {rates[1]} |"
         )
 
 

@@ -71,6 +71,27 @@ class AsrSettings(BaseModel):
         "pre-roll is vad.speech_pad_ms, also 300). None: keep the audio whole (the head then "
         "sees silence it was not fitted on).",
     )
+    speech_gate_low_threshold: float | None = Field(
+        default=None,
+        ge=0.05,
+        le=0.95,
+        description="When fewer than vad.min_speech_ms of windows pass vad.threshold, count the "
+        "windows over this lower probability instead before deciding an utterance holds no "
+        "speech (short soft words; Whisper's own silence filters still apply). None: off.",
+    )
+    retry_speech_that_kept_nothing: bool = Field(
+        default=False,
+        description="A final utterance in which the VAD heard speech but every decoded segment "
+        "was filtered as silence is decoded once more with Whisper's no-speech rule off and a "
+        "segment dropped for silence only at retry_drop_no_speech_prob (hallucination, "
+        "repetition and prompt-echo filters stay).",
+    )
+    retry_drop_no_speech_prob: float = Field(
+        default=0.95,
+        ge=0.0,
+        le=1.01,
+        description="The no-speech probability at which the retry above still drops a segment.",
+    )
     min_language_probability: float = Field(
         default=0.5,
         description="Below this, a detected language outside zh/yue/en is re-decoded as the most "

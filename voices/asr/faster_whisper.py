@@ -275,6 +275,22 @@ class FasterWhisperTranscriber:
             spoken = decision.spoken or (language or "en")
             if vote is not None:
                 text, kept = self._text_for(audio, vote, spoken)
+            if (
+                not kept
+                and not provisional
+                and vad_gate
+                and self.asr.retry_speech_that_kept_nothing
+            ):
+                # the VAD heard speech but every segment was filtered as silence: short words
+                # (0.5-2.6 s, 8 kHz) get a high no-speech probability from Whisper base
+                text, kept = self._decode(audio, whisper_language, spoken, relaxed=True)
+                if kept:
+                    spoken = (
+                        self._decide(
+                            replace(evidence, whisper=whisper_language, text=text), provisional
+                        ).spoken
+                        or spoken
+                    )
         probability = probs.get(whisper_language, 0.0) if probs else 1.0
         if not kept:
             return self._empty(duration, language, history, started, whisper_language, probability)
@@ -328,8 +344,11 @@ class FasterWhisperTranscriber:
         """The first and last VAD window over the threshold, when there are at least
         `min_speech_ms` of them."""
         probs = SileroVad(self._vad_model).process(audio)
-        voiced = np.flatnonzero(probs >= self.vad.threshold)
         windows_needed = max(1, int(self.vad.min_speech_ms / 32))
+        voiced = np.flatnonzero(probs >= self.vad.threshold)
+        low = self.asr.speech_gate_low_threshold
+        if voiced.size < windows_needed and low is not None:
+            voiced = np.flatnonzero(probs >= low)  # a short soft word the VAD is unsure of
         if voiced.size < windows_needed:
             return None
         return int(voiced[0]), int(voiced[-1])
@@ -454,7 +473,14 @@ class FasterWhisperTranscriber:
         whisper_language: str,
         spoken: SpokenLanguage | None,
         provisional: bool = False,
+        relaxed: bool = False,
     ) -> tuple[str, int]:
+        """Decode with the silence filters; `relaxed` (a retry on speech that kept nothing):
+        Whisper's own no-speech rule off, a segment dropped for silence only at
+        `asr.retry_drop_no_speech_prob`."""
+        drop_no_speech = (
+            self.asr.retry_drop_no_speech_prob if relaxed else self.asr.drop_segment_no_speech_prob
+        )
         prompt = None
         if whisper_language != "en" and spoken == "yue":
             prompt = self.asr.yue_prompt or None
@@ -467,7 +493,7 @@ class FasterWhisperTranscriber:
             temperature=(0.0,) if provisional else (0.0, 0.2, 0.4),
             without_timestamps=provisional,
             condition_on_previous_text=False,
-            no_speech_threshold=self.asr.no_speech_threshold,
+            no_speech_threshold=None if relaxed else self.asr.no_speech_threshold,
             log_prob_threshold=self.asr.log_prob_threshold,
             compression_ratio_threshold=self.asr.compression_ratio_threshold,
             initial_prompt=prompt,
@@ -475,7 +501,7 @@ class FasterWhisperTranscriber:
         )
         texts = []
         for seg in segments:
-            if seg.no_speech_prob >= self.asr.drop_segment_no_speech_prob:
+            if seg.no_speech_prob >= drop_no_speech:
                 continue
             if seg.compression_ratio > self.asr.compression_ratio_threshold:
                 continue
