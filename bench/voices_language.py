@@ -137,6 +137,9 @@ def main() -> None:
                 hinted.text,
             )
             vote = None
+        elif asr.speech_only(audio) is None:  # the VAD gate: transcribe() hears nothing
+            auto_label, auto_text, hint_label, hint_text = "en", "", lang, ""
+            auto_s, vote = time.perf_counter() - started, None
         else:
             # one encoder pass and the two prompted decodes give what transcribe() does in
             # Auto mode (the vote, then the winner's decode) and with the hint (that side's)
