@@ -20,8 +20,7 @@ CLIP = Path(__file__).resolve().parents[2] / "bench/data/speech/clips/yue-sppas-
 def test_a_vote_decode_that_fails_the_filters_falls_back_to_the_full_decode(transcriber):
     audio = read_file_audio(CLIP, max_duration_s=60, max_bytes=10_000_000)
     encoded = transcriber._encode_window(audio)
-    _, _, language_probs = transcriber._pick_language(encoded, None)
-    vote = transcriber._vote(audio, encoded, language_probs)
+    vote = transcriber._vote(audio, encoded, transcriber._language_probs(encoded))
     prompt = transcriber.asr.yue_prompt
     # the greedy pass echoed the prompt (what Whisper does when it loses its way)
     echoed = dataclasses.replace(vote, yue=dataclasses.replace(vote.yue, text=prompt))
@@ -40,24 +39,26 @@ def test_cantonese_that_whisper_gives_to_english_is_heard_again_as_chinese(
     transcriber, monkeypatch
 ):
     audio = read_file_audio(CLIP, max_duration_s=60, max_bytes=10_000_000)
-    real_pick = transcriber._pick_language
+    real_probs = transcriber._language_probs
 
-    def pick_english(encoder_output, hint):  # what Whisper base does on some takes of the clip
-        _, _, probs = real_pick(encoder_output, hint)
-        return "en", 0.6, {**probs, "en": 0.6, "zh": 0.35}
+    def probs_english(encoder_output):  # what Whisper base does on some takes of the clip
+        return {**real_probs(encoder_output), "en": 0.6, "zh": 0.35}
 
-    def english_keeps_nothing(audio, whisper_language, spoken, provisional=False):
+    def english_keeps_nothing(audio, whisper_language, spoken, provisional=False, relaxed=False):
         if whisper_language == "en":
             return "", 0  # the English decode of Cantonese, filtered away as hallucination
-        return real_decode(audio, whisper_language, spoken, provisional)
+        return real_decode(audio, whisper_language, spoken, provisional, relaxed)
 
     real_decode = transcriber._decode
-    monkeypatch.setattr(transcriber, "_pick_language", pick_english)
+    monkeypatch.setattr(transcriber, "_language_probs", probs_english)
     monkeypatch.setattr(transcriber, "_decode", english_keeps_nothing)
+    # the zh/en gate off, so the English pick stands and its empty decode is what is retried
+    gate_off = transcriber.asr.model_copy(update={"auto_chinese_min_probability": 1.0})
+    monkeypatch.setattr(transcriber, "asr", gate_off)
     heard = transcriber.transcribe(audio)
     assert heard.text and heard.detected_language == "zh", heard
     assert heard.language in ("yue", "cmn")
 
-    off = transcriber.asr.model_copy(update={"empty_english_retry_zh_probability": 1.0})
+    off = gate_off.model_copy(update={"empty_english_retry_zh_probability": 1.0})
     monkeypatch.setattr(transcriber, "asr", off)
     assert transcriber.transcribe(audio).text == ""  # without the retry the words are lost
