@@ -119,9 +119,68 @@ def main() -> None:
         help="write each config's sentences as WAVs here, with said/heard in listening.tsv "
         "(for a Cantonese listener to judge later; nobody here can listen)",
     )
+    parser.add_argument("--no-asr", action="store_true", help="timing only, no round trip")
+    parser.add_argument(
+        "--contend-llm",
+        type=int,
+        metavar="THREADS",
+        default=0,
+        help="while the voices speak, the embedded LLM generates without pause on THREADS "
+        "threads in another process (as when the model writes sentence 2 while sentence 1 "
+        "is said); its tokens/s are printed at the end",
+    )
     args = parser.parse_args()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
-    asr = FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
+    asr = (
+        None if args.no_asr else FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
+    )
+    llm = _start_llm(cache, args.contend_llm) if args.contend_llm else None
+    try:
+        _run(args, cache, asr)
+    finally:
+        if llm is not None:
+            llm.terminate()
+            print(f"LLM alongside ({args.contend_llm} threads): {llm.communicate()[0].strip()}")
+
+
+_LLM_LOOP = """
+import sys, time
+from llama_cpp import Llama
+llm = Llama(model_path=sys.argv[1], n_threads=int(sys.argv[2]), n_ctx=1024, verbose=False)
+print("ready", flush=True)
+rates = []
+import signal
+def done(*_):
+    print(f"tokens/s median {sorted(rates)[len(rates) // 2]:.1f} over {len(rates)} runs"
+          if rates else "no run finished", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+question = [{"role": "user", "content": "請用廣東話詳細解釋申請香港護照嘅每一個步驟同埋費用。"}]
+while True:
+    started = time.perf_counter()
+    out = llm.create_chat_completion(question, max_tokens=64, temperature=0)
+    if (made := out["usage"]["completion_tokens"]) < 8:
+        raise SystemExit(f"the LLM wrote {made} tokens: not a load")
+    rates.append(made / (time.perf_counter() - started))
+"""
+
+
+def _start_llm(cache: Path, threads: int):
+    """The embedded LLM generating in a loop in another process, once it has loaded."""
+    import subprocess
+
+    model = cache / "qwen2.5-coder-0.5b-instruct" / "qwen2.5-coder-0.5b-instruct.gguf"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _LLM_LOOP, str(model), str(threads)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if child.stdout is None or child.stdout.readline().strip() != "ready":
+        raise SystemExit("the LLM did not start")
+    return child
+
+
+def _run(args, cache: Path, asr) -> None:
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores")
     for config in args.configs:
         voice = build(config, cache)
@@ -145,8 +204,8 @@ def main() -> None:
             synth_s += time.perf_counter() - started
             audio = to_pipeline_rate(pcm16_to_float(pcm), voice.sample_rate)
             audio_s += audio.size / 16000
-            heard = asr.transcribe(audio, language="yue", vad_gate=False).text
-            scores.append(min(1.0, cer(text, heard)))
+            heard = asr.transcribe(audio, language="yue", vad_gate=False).text if asr else ""
+            scores.append(min(1.0, cer(text, heard)) if asr else float("nan"))
             rows.append((text, heard, scores[-1], sound_s[-1]))
             if args.wav_dir:
                 _write_wav(args.wav_dir, config, len(rows), pcm, voice.sample_rate, rows[-1])
