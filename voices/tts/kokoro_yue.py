@@ -19,9 +19,15 @@ int8 ONNX export and vocabulary MIT (kokoro-onnx), canto-hk-g2p's dictionaries p
 
 Streaming: text is cut into clauses (，、。！？；：) and each clause is synthesised and yielded
 on its own, so playback of a sentence starts after its first clause, not after all of it; the
-first clause is itself cut after its first few words (`first_chunk_chars` syllables, at a word
-boundary), because synthesis time grows with length and the first piece is what the caller
-waits for.
+first clause is itself said in pieces of growing length (`first_chunk_chars` syllables, then
+at most `piece_growth` times the piece before), because synthesis time grows with length, the
+first piece is what the caller waits for, and each later piece must be ready before the one
+before has been heard.
+
+Padding: Kokoro gives its two pad tokens ~0.7 s of silence and draws a piece's last sound
+out; by default a model derived from the packaged one caps those durations inside the graph
+(voices.tts.kokoro_graph), so the silence is never computed (first sound 0.80 -> 0.44 s on
+one thread, docs/speech.md).
 """
 
 from __future__ import annotations
