@@ -10,11 +10,16 @@ judged here.
 
     PYTHONPATH=. .venv/bin/python bench/voices_cantonese_tts.py [--configs espeak kokoro:jm_kumo]
 
-A Kokoro config is kokoro:VOICE:TONES:SPEED:FIRST:THREADS:TRIM (FIRST: syllables of the first
-piece of a sentence, 0 for whole clauses; THREADS: onnxruntime threads; TRIM: 1 cuts the
-silence Kokoro pads each piece with, 0 keeps it). "first chunk" is the time from a sentence
+A Kokoro config is kokoro:VOICE:TONES:SPEED:FIRST:THREADS:TRIM:EDGE:MAX:GROWTH (FIRST: syllables of
+the first piece of a sentence, 0 for whole clauses; THREADS: onnxruntime threads; TRIM: 1 cuts
+the silence Kokoro pads each piece with, 0 keeps it; EDGE / MAX: the derived model whose pad
+tokens' / phonemes' predicted durations are capped at that many 25 ms frames, 0: the packaged
+model; GROWTH: the first clause's later pieces at most that many times the piece before, 0:
+one cut). An omitted field takes the shipped setting. "first chunk" is the time from a sentence
 handed to the voice to its first audio; "first sound" adds the silence at the head of that
-chunk, i.e. how long the caller waits to hear the first word once the sentence is ready.
+chunk, i.e. how long the caller waits to hear the first word once the sentence is ready;
+"stalls" is the silence a caller playing the chunks as they come would hear inside the
+sentence because a piece came after the one before had finished playing (per sentence).
 
 The judge is the live Cantonese path: `FasterWhisperTranscriber.transcribe(language="yue")`,
 the call the voice server makes for a caller who chose 廣東話 (zh, the written-Cantonese
@@ -36,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from voices.asr.faster_whisper import FasterWhisperTranscriber
 from voices.audio_io import pcm16_to_float
-from voices.config import VoiceSettings
+from voices.config import TtsSettings, VoiceSettings
 from voices.resample import to_pipeline_rate
 from voices.scoring import cer
 from voices.text_normalise import normalise_for_speech
@@ -64,20 +69,31 @@ def build(config: str, cache: Path):
     if engine == "kokoro":
         from voices.tts.kokoro_yue import KokoroCantoneseSynthesizer
 
-        voice = rest[0] if rest else "jm_kumo"
-        tones = rest[1] if len(rest) > 1 else "low"
-        speed = float(rest[2]) if len(rest) > 2 else 1.0
-        first = int(rest[3]) if len(rest) > 3 else 3  # first piece, syllables (0: whole clause)
-        threads = int(rest[4]) if len(rest) > 4 else 1
-        trim = rest[5] != "0" if len(rest) > 5 else True
+        shipped = TtsSettings()
+        fields = [
+            ("voice", str, shipped.kokoro_voice),
+            ("tones", str, shipped.kokoro_tone_scheme),
+            ("speed", float, shipped.kokoro_speed),
+            ("first", int, shipped.kokoro_first_chunk_chars),  # syllables; 0: whole clauses
+            ("threads", int, shipped.kokoro_threads),
+            ("trim", lambda v: v != "0", shipped.kokoro_trim_silence),
+            ("edge", int, shipped.kokoro_edge_frames),  # pad tokens' duration cap (0: none)
+            ("longest", int, shipped.kokoro_max_frames),  # any phoneme's cap (0: none)
+            ("growth", float, shipped.kokoro_piece_growth),  # the first clause's pieces grow
+        ]
+        given = dict(zip([name for name, _, _ in fields], rest, strict=False))
+        v = {name: kind(given[name]) if given.get(name) else d for name, kind, d in fields}
         return KokoroCantoneseSynthesizer(
             cache,
-            voice=voice,
-            tone_scheme=tones,
-            speed=speed,
-            first_chunk_chars=first,
-            threads=threads,
-            trim_silence=trim,
+            voice=v["voice"],
+            tone_scheme=v["tones"],
+            speed=v["speed"],
+            first_chunk_chars=v["first"],
+            threads=v["threads"],
+            trim_silence=v["trim"],
+            edge_frames=v["edge"],
+            max_frames=v["longest"],
+            piece_growth=v["growth"],
         )
     raise SystemExit(f"unknown engine {engine}")
 
@@ -97,33 +113,107 @@ def main() -> None:
     parser.add_argument("--configs", nargs="+", default=["espeak", "kokoro:jm_kumo:low"])
     parser.add_argument("--sentences", type=int, default=len(SENTENCES))
     parser.add_argument("--table", action="store_true", help="print said / heard per sentence")
+    parser.add_argument(
+        "--wav-dir",
+        type=Path,
+        help="write each config's sentences as WAVs here, with said/heard in listening.tsv "
+        "(for a Cantonese listener to judge later; nobody here can listen)",
+    )
+    parser.add_argument("--no-asr", action="store_true", help="timing only, no round trip")
+    parser.add_argument(
+        "--contend-llm",
+        type=int,
+        metavar="THREADS",
+        default=0,
+        help="while the voices speak, the embedded LLM generates without pause on THREADS "
+        "threads in another process (as when the model writes sentence 2 while sentence 1 "
+        "is said); its tokens/s are printed at the end",
+    )
     args = parser.parse_args()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
-    asr = FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
+    asr = (
+        None if args.no_asr else FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
+    )
+    llm = _start_llm(cache, args.contend_llm) if args.contend_llm else None
+    try:
+        _run(args, cache, asr)
+    finally:
+        if llm is not None:
+            llm.terminate()
+            print(f"LLM alongside ({args.contend_llm} threads): {llm.communicate()[0].strip()}")
+
+
+_LLM_LOOP = """
+import sys, time
+from llama_cpp import Llama
+llm = Llama(model_path=sys.argv[1], n_threads=int(sys.argv[2]), n_ctx=1024, verbose=False)
+print("ready", flush=True)
+rates = []
+import signal
+def done(*_):
+    print(f"tokens/s median {sorted(rates)[len(rates) // 2]:.1f} over {len(rates)} runs"
+          if rates else "no run finished", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+question = [{"role": "user", "content": "請用廣東話詳細解釋申請香港護照嘅每一個步驟同埋費用。"}]
+while True:
+    started = time.perf_counter()
+    out = llm.create_chat_completion(question, max_tokens=64, temperature=0)
+    if (made := out["usage"]["completion_tokens"]) < 8:
+        raise SystemExit(f"the LLM wrote {made} tokens: not a load")
+    rates.append(made / (time.perf_counter() - started))
+"""
+
+
+def _start_llm(cache: Path, threads: int):
+    """The embedded LLM generating in a loop in another process, once it has loaded."""
+    import subprocess
+
+    model = cache / "qwen2.5-coder-0.5b-instruct" / "qwen2.5-coder-0.5b-instruct.gguf"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _LLM_LOOP, str(model), str(threads)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if child.stdout is None or child.stdout.readline().strip() != "ready":
+        raise SystemExit("the LLM did not start")
+    return child
+
+
+def _run(args, cache: Path, asr) -> None:
     print(f"load average at start: {os.getloadavg()} on {os.cpu_count()} cores")
     for config in args.configs:
         voice = build(config, cache)
-        scores, synth_s, audio_s, first_s, sound_s = [], 0.0, 0.0, [], []
+        scores, synth_s, audio_s, first_s, sound_s, stall_s = [], 0.0, 0.0, [], [], []
         rows = []
         for text in SENTENCES[: args.sentences]:
             spoken = normalise_for_speech(text, "yue")
             started = time.perf_counter()
             pcm = b""
+            plays_until, stalled = 0.0, 0.0
             for i, chunk in enumerate(voice.synthesize(spoken, "yue")):
+                now = time.perf_counter() - started
                 if i == 0:
-                    first_s.append(time.perf_counter() - started)
+                    first_s.append(now)
                     sound_s.append(first_s[-1] + leading_silence_s(chunk.pcm, voice.sample_rate))
+                else:  # the caller hears silence while a piece is late
+                    stalled += max(0.0, now - plays_until)
+                plays_until = max(plays_until, now) + len(chunk.pcm) / 2 / voice.sample_rate
                 pcm += chunk.pcm
+            stall_s.append(stalled)
             synth_s += time.perf_counter() - started
             audio = to_pipeline_rate(pcm16_to_float(pcm), voice.sample_rate)
             audio_s += audio.size / 16000
-            heard = asr.transcribe(audio, language="yue", vad_gate=False).text
-            scores.append(min(1.0, cer(text, heard)))
-            rows.append((text, heard, scores[-1]))
+            heard = asr.transcribe(audio, language="yue", vad_gate=False).text if asr else ""
+            scores.append(min(1.0, cer(text, heard)) if asr else float("nan"))
+            rows.append((text, heard, scores[-1], sound_s[-1]))
+            if args.wav_dir:
+                _write_wav(args.wav_dir, config, len(rows), pcm, voice.sample_rate, rows[-1])
         print(
             f"{config:32} CER {np.mean(scores):.3f}  synth RTF {synth_s / max(audio_s, 1e-9):.2f}  "
             f"first chunk median {np.median(first_s):.2f} s max {np.max(first_s):.2f} s  "
-            f"first sound median {np.median(sound_s):.2f} s  "
+            f"first sound median {np.median(sound_s):.2f} s max {np.max(sound_s):.2f} s  "
+            f"stalls median {np.median(stall_s):.2f} s max {np.max(stall_s):.2f} s  "
             f"load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
@@ -132,8 +222,27 @@ def main() -> None:
         next(iter(voice.synthesize(normalise_for_speech(SENTENCES[0], "yue"), "yue")))
         print(f"  same sentence again: first chunk {time.perf_counter() - started:.3f} s")
         if args.table:
-            for said, heard, score in rows:
-                print(f"  | {said} | {heard} | {score:.2f} |")
+            for said, heard, score, sound in rows:
+                print(f"  | {said} | {heard} | {score:.2f} | {sound:.2f} s |")
+
+
+def _write_wav(folder: Path, config: str, number: int, pcm: bytes, rate: int, row) -> None:
+    """One sentence's audio as WAV, and its line (file, said, heard, CER) in listening.tsv."""
+    import wave
+
+    target = folder / config.replace(":", "_")
+    target.mkdir(parents=True, exist_ok=True)
+    name = f"{number:02d}.wav"
+    with wave.open(str(target / name), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    said, heard, score, _ = row
+    with (target / "listening.tsv").open("a" if number > 1 else "w", encoding="utf-8") as fh:
+        if number == 1:
+            fh.write("file\tsaid\theard (Whisper base, yue)\tCER\tnaturalness 1-5 (by ear)\n")
+        fh.write(f"{name}\t{said}\t{heard}\t{score:.2f}\t\n")
 
 
 if __name__ == "__main__":

