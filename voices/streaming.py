@@ -186,6 +186,7 @@ class StreamingRecognizer:
         self._vad = SileroVad(vad_model)
         self._lock = threading.Lock()
         self._decode_lock = threading.Lock()  # one decode at a time per stream, in order
+        self._turn_check_lock = threading.Lock()  # one turn check at a time (not behind decodes)
         self._odd = b""
         self._tail = np.zeros(0, dtype=np.float32)  # < one VAD window, waiting for more
         self._stream_windows = 0
@@ -311,38 +312,52 @@ class StreamingRecognizer:
         with self._lock:
             return self._voiced * _WINDOW_S if self._in_speech else 0.0
 
-    def has_pending_decode(self) -> bool:
+    def has_pending_decode(self, *, turn_checks: bool = True) -> bool:
+        """Whether `decode_pending(turn_checks=...)` has work to do now."""
         with self._lock:
             return (
                 bool(self._finals)
-                or self._turn_check is not None
+                or (turn_checks and self._turn_check is not None)
                 or (self._speculation is not None and not self._speculation.started)
                 or (self._partial_due and self._in_speech)
             )
 
-    def decode_pending(self) -> list[StreamEvent]:
+    def has_pending_turn_check(self) -> bool:
+        with self._lock:
+            return self._turn_check is not None
+
+    def check_turn_pending(self) -> list[StreamEvent]:
+        """Run a due end-of-turn check now, beside any decode in flight (not behind it).
+
+        The check needs the VAD's buffer and the turn model only, never Whisper, so it does
+        not take the decode lock: a partial or speculative decode still running when the
+        caller stops no longer delays the end point. An utterance it ends is queued as a
+        final for `decode_pending` (which reuses a speculative decode of it)."""
+        with self._turn_check_lock:
+            with self._lock:
+                check, self._turn_check = self._turn_check, None
+            return self._check_turn(check) if check is not None else []
+
+    def decode_pending(self, *, turn_checks: bool = True) -> list[StreamEvent]:
         """Run the due work (finals first, then a turn check, then a speculative final, then
-        at most one partial)."""
+        at most one partial). `turn_checks=False`: leave turn checks to `check_turn_pending`
+        (the async wrapper runs them beside the decodes)."""
         events: list[StreamEvent] = []
         with self._decode_lock:
             while True:
                 with self._lock:
                     job = self._finals.popleft() if self._finals else None
-                    check, self._turn_check = (
-                        (None, self._turn_check)
-                        if job
-                        else (
-                            self._turn_check,
-                            None,
-                        )
-                    )
+                    check = None
+                    if job is None and turn_checks:
+                        check, self._turn_check = self._turn_check, None
                     speculation = None if job or check else self._take_speculation()
                     partial = None if job or check or speculation else self._take_partial()
                     history = tuple(self.history)
                 if job is not None:
                     events.append(self._decode_final(job, history))
                 elif check is not None:
-                    events += self._check_turn(check)
+                    with self._turn_check_lock:
+                        events += self._check_turn(check)
                 elif speculation is not None:
                     events += self._decode_speculation(speculation, history)
                 elif partial is not None:
@@ -657,17 +672,55 @@ class AsyncStreamingRecognizer:
         self._wake.set()
 
     async def events(self) -> AsyncIterator[StreamEvent]:
-        """Held (push-style) events, then the results of each due decode, as they come."""
-        while not self._cancelled:
-            self._wake.clear()
-            if self._held:
-                yield self._held.popleft()
-            elif self.core.has_pending_decode():
-                for event in await asyncio.to_thread(self.core.decode_pending):
-                    if self._cancelled:
+        """Held (push-style) events, then the results of each due decode, as they come.
+
+        Decodes run one at a time in a worker thread; end-of-turn checks run in another,
+        beside them, so a decode in flight when the caller stops does not hold the end point
+        back (the final then queues behind that decode, or reuses it when it was the pause's
+        speculative decode)."""
+        decoding: asyncio.Task[list[StreamEvent]] | None = None
+        checking: asyncio.Task[list[StreamEvent]] | None = None
+        try:
+            while not self._cancelled:
+                self._wake.clear()
+                if self._held:
+                    yield self._held.popleft()
+                    continue
+                if checking is None and self.core.has_pending_turn_check():
+                    checking = asyncio.create_task(asyncio.to_thread(self.core.check_turn_pending))
+                if decoding is None and self.core.has_pending_decode(turn_checks=False):
+                    decoding = asyncio.create_task(
+                        asyncio.to_thread(self.core.decode_pending, turn_checks=False)
+                    )
+                running = {task for task in (decoding, checking) if task is not None}
+                if not running:
+                    if self._closing:
                         return
-                    yield event
-            elif self._closing:
-                return
-            else:
-                await self._wake.wait()
+                    await self._wake.wait()
+                    continue
+                waking = asyncio.create_task(self._wake.wait())
+                try:
+                    await asyncio.wait(running | {waking}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waking.cancel()
+                for task in (checking, decoding):
+                    if task is None or not task.done():
+                        continue
+                    if task is checking:
+                        checking = None
+                    else:
+                        decoding = None
+                    for event in task.result():
+                        if self._cancelled:
+                            return
+                        yield event
+        finally:
+            # a thread cannot be stopped: let it finish on its own, its results unused
+            for task in (decoding, checking):
+                if task is not None and not task.done():
+                    task.add_done_callback(_drop_result)
+
+
+def _drop_result(task: asyncio.Task) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: no "exception was never retrieved" warning

@@ -9,6 +9,7 @@ all); new speech drops it. The real model on real speech: test_streaming_specula
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -208,3 +209,69 @@ async def test_async_wrapper_reuses_the_speculation() -> None:
     await asyncio.wait_for(consumer, 10)
     assert len(_finals(received)) == 1 and len(asr.finals) == 1
     assert _finals(received)[0].transcript.text == _candidates(received)[0].text
+
+
+@dataclass
+class HeldPartialTranscriber(LengthTranscriber):
+    """A LengthTranscriber whose partial decodes wait until the test lets them finish."""
+
+    partial_started: threading.Event = field(default_factory=threading.Event)
+    release_partial: threading.Event = field(default_factory=threading.Event)
+
+    def transcribe(self, audio: np.ndarray, **kwargs) -> Transcript:
+        if kwargs.get("provisional"):
+            self.partial_started.set()
+            assert self.release_partial.wait(10), "the test never released the partial"
+        return super().transcribe(audio, **kwargs)
+
+
+@dataclass
+class SignallingTurnDetector(FakeTurnDetector):
+    asked: threading.Event = field(default_factory=threading.Event)
+
+    def end_probability(self, audio: np.ndarray) -> float:
+        probability = super().end_probability(audio)
+        self.asked.set()
+        return probability
+
+
+async def test_the_end_of_turn_check_does_not_wait_behind_a_decode_in_flight() -> None:
+    # a partial decode is still running when the caller stops: the turn detector is asked
+    # (and ends the utterance) meanwhile; the final is decoded once, after the partial
+    asr = HeldPartialTranscriber()
+    detector = SignallingTurnDetector(probability=0.9)
+    core = StreamingRecognizer(
+        asr,
+        vad_model=FakeVadModel(),
+        streaming=StreamingSettings(
+            partial_interval_s=0.5, speculative_final=True, speculative_final_silence_ms=200
+        ),
+        turn_detector=detector,
+        turn_detection=TurnDetectionSettings(check_silence_ms=500, max_silence_ms=1600),
+    )
+    rec = AsyncStreamingRecognizer(core)
+    received: list = []
+
+    async def consume() -> None:
+        async for event in rec.events():
+            received.append(event)
+
+    consumer = asyncio.create_task(consume())
+    speech = tone(1000)
+    for i in range(0, len(speech), FRAME):
+        rec.accept(speech[i : i + FRAME])
+        await asyncio.sleep(0)  # the consumer starts the due partial
+    assert await asyncio.to_thread(asr.partial_started.wait, 10)
+    pause = silence(700)
+    for i in range(0, len(pause), FRAME):
+        rec.accept(pause[i : i + FRAME])
+        await asyncio.sleep(0)
+    # the partial is still decoding, yet the check ran and ended the turn
+    assert await asyncio.to_thread(detector.asked.wait, 10)
+    assert not asr.release_partial.is_set() and asr.finals == []
+    asr.release_partial.set()
+    await rec.aclose()
+    await asyncio.wait_for(consumer, 10)
+    (final,) = _finals(received)
+    assert final.reason == "turn_complete"
+    assert len(asr.finals) == 1 and asr.finals[0] < 1.0 + 0.3 + 0.25  # the speech, not the pause
