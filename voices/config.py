@@ -184,6 +184,15 @@ class StreamingSettings(BaseModel):
         description="Space partials by at least the last partial's decode time, so on a slow "
         "CPU partial decoding takes at most about half of it.",
     )
+    partial_busy_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="With `adaptive_partials`, the share of the time partial decodes may keep "
+        "the decoder busy: partials are spaced by at least (last partial's decode time / this). "
+        "1.0 keeps one running almost always, so one is usually still in flight when the caller "
+        "stops and the final (or the pause's speculative decode) waits for it; 0.5 halves that.",
+    )
     speculative_final: bool = Field(
         default=False,
         description="Off by default: on real speech over 3 A/B runs it did not measurably pay "

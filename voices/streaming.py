@@ -16,7 +16,8 @@ Events (dataclasses in voices.types), per utterance id:
     SpeechStarted      as soon as `vad.speech_start_ms` (default 64 ms) of speech is heard,
                        before any decoding: the voice server uses it for barge-in.
     PartialTranscript  while speaking, about every `streaming.partial_interval_s` (0.5 s) of new
-                       speech, or every (last partial's decode time) when decoding is slower:
+                       speech, or every (last partial's decode time / `partial_busy_share`)
+                       when decoding is slower:
                        a re-decode of the utterance so far (provisional; superseded by the
                        final). None is started during trailing silence, so a partial rarely
                        delays the final.
@@ -427,11 +428,12 @@ class StreamingRecognizer:
         if len(self._buffer) >= self._max_windows:
             return self._finish("max_length")
         # A partial is scheduled only while the caller is audibly speaking (a partial started
-        # in the trailing silence would delay the final behind it), and no more often than
-        # the last partial took to decode, so partials never use more than half the CPU.
+        # in the trailing silence would delay the final behind it), and spaced by its decode
+        # time over `partial_busy_share`, so the decoder is often idle when the caller stops.
         interval = self._partial_windows
         if self.settings.adaptive_partials:
-            interval = max(interval, round(self._last_partial_cost_s / _WINDOW_S))
+            busy = self._last_partial_cost_s / self.settings.partial_busy_share
+            interval = max(interval, round(busy / _WINDOW_S))
         if (
             self.settings.partials
             and prob >= self.vad_settings.threshold

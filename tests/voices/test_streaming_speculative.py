@@ -275,3 +275,39 @@ async def test_the_end_of_turn_check_does_not_wait_behind_a_decode_in_flight() -
     (final,) = _finals(received)
     assert final.reason == "turn_complete"
     assert len(asr.finals) == 1 and asr.finals[0] < 1.0 + 0.3 + 0.25  # the speech, not the pause
+
+
+class DecodeClock:
+    """A clock that stands still except while a partial decodes: each costs `cost_s`."""
+
+    def __init__(self, cost_s: float) -> None:
+        self.now, self.cost_s = 0.0, cost_s
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _partials_in_6_s_of_speech(busy_share: float) -> int:
+    clock = DecodeClock(1.0)
+    asr = LengthTranscriber()
+
+    def transcribe(audio: np.ndarray, **kwargs) -> Transcript:
+        if kwargs.get("provisional"):
+            clock.now += clock.cost_s  # the decode "takes" 1 s
+        return LengthTranscriber.transcribe(asr, audio, **kwargs)
+
+    asr.transcribe = transcribe  # type: ignore[method-assign]
+    streaming = StreamingSettings(
+        partial_interval_s=0.5, adaptive_partials=True, partial_busy_share=busy_share
+    )
+    rec = StreamingRecognizer(asr, vad_model=FakeVadModel(), streaming=streaming, clock=clock)
+    _feed(rec, silence(300) + tone(6000))
+    return asr.partials
+
+
+def test_partials_leave_the_decoder_idle_for_their_busy_share() -> None:
+    # decodes of 1 s: spaced by 1 s when they may keep it busy all the time, by 2 s at half
+    always = _partials_in_6_s_of_speech(1.0)
+    half = _partials_in_6_s_of_speech(0.5)
+    assert 5 <= always <= 7
+    assert 2 <= half <= 4 and half < always
