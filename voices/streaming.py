@@ -69,6 +69,7 @@ Session language
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import deque
@@ -97,6 +98,7 @@ from voices.types import (
 )
 from voices.vad import WINDOW, SileroVad, VadModel
 
+log = logging.getLogger(__name__)
 _WINDOW_S = WINDOW / PIPELINE_SAMPLE_RATE
 _LOCK_LANGUAGE_SAMPLES = 3 * PIPELINE_SAMPLE_RATE
 
@@ -188,6 +190,7 @@ class StreamingRecognizer:
         self._lock = threading.Lock()
         self._decode_lock = threading.Lock()  # one decode at a time per stream, in order
         self._turn_check_lock = threading.Lock()  # one turn check at a time (not behind decodes)
+        self._busy: str | None = None  # what the decode worker is doing now (for the log)
         self._odd = b""
         self._tail = np.zeros(0, dtype=np.float32)  # < one VAD window, waiting for more
         self._stream_windows = 0
@@ -354,6 +357,17 @@ class StreamingRecognizer:
                     speculation = None if job or check else self._take_speculation()
                     partial = None if job or check or speculation else self._take_partial()
                     history = tuple(self.history)
+                    self._busy = (
+                        "final"
+                        if job
+                        else "turn check"
+                        if check
+                        else "speculative final"
+                        if speculation
+                        else "partial"
+                        if partial
+                        else None
+                    )
                 if job is not None:
                     events.append(self._decode_final(job, history))
                 elif check is not None:
@@ -368,6 +382,8 @@ class StreamingRecognizer:
                     break
                 else:
                     break
+            with self._lock:
+                self._busy = None
         return events
 
     # ---- VAD state machine (called with the lock held) ------------------------------------
@@ -537,6 +553,7 @@ class StreamingRecognizer:
 
     def _finish(self, reason: str) -> list[StreamEvent]:
         utterance_id, buffer, voiced = self._utterance_id, self._buffer, self._voiced
+        silence_run = self._silence_run
         # no speech since the pause's decode began: that decode is this utterance's final
         speculation, self._speculation = self._speculation, None
         self._in_speech = False
@@ -550,6 +567,14 @@ class StreamingRecognizer:
             return [self._empty_final(utterance_id, reason, audio.size / PIPELINE_SAMPLE_RATE)]
         if speculation is not None:
             audio = speculation.audio
+        log.info(
+            "utterance %d ends (%s) after %.0f ms of silence; speculative decode %s; decoder %s",
+            utterance_id,
+            reason,
+            silence_run * _WINDOW_S * 1000,
+            "none" if speculation is None else "running" if speculation.started else "not started",
+            f"busy with a {self._busy}" if self._busy else "idle",
+        )
         self._finals.append(_FinalJob(utterance_id, audio, reason, self._clock(), speculation))
         return []
 
@@ -576,6 +601,12 @@ class StreamingRecognizer:
             transcript = self.transcriber.transcribe(
                 job.audio, language=self.language, history=history, vad_gate=True
             )
+        log.info(
+            "utterance %d final %s, ready %.0f ms after its end point",
+            job.utterance_id,
+            "reused the pause's decode" if reused is not None else "decoded",
+            (self._clock() - job.endpoint_at) * 1000,
+        )
         with self._lock:
             if reused is not None:
                 self.speculations_reused += 1
