@@ -323,7 +323,7 @@ class StreamingRecognizer:
                 bool(self._finals)
                 or (turn_checks and self._turn_check is not None)
                 or (self._speculation is not None and not self._speculation.started)
-                or (self._partial_due and self._in_speech)
+                or self._partial_ready()
             )
 
     def has_pending_turn_check(self) -> bool:
@@ -578,8 +578,14 @@ class StreamingRecognizer:
         self._finals.append(_FinalJob(utterance_id, audio, reason, self._clock(), speculation))
         return []
 
+    def _partial_ready(self) -> bool:
+        # due, and the caller is still audible: one that would start in a pause (the decoder
+        # was busy when it fell due) waits for more speech, so the pause's decode need not
+        # queue behind it
+        return self._partial_due and self._in_speech and self._silence_run == 0
+
     def _take_partial(self) -> tuple[int, np.ndarray, str | None] | None:
-        if not (self._partial_due and self._in_speech):
+        if not self._partial_ready():
             return None
         self._partial_due = False
         self._last_partial_windows = len(self._buffer)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tests.fakes import FakeTurnDetector, FakeVadModel, silence, tone
+from tests.fakes import FakeTurnDetector, FakeVadModel, frames, silence, tone
 from voices.config import StreamingSettings, TurnDetectionSettings
 from voices.streaming import AsyncStreamingRecognizer, StreamingRecognizer
 from voices.types import PIPELINE_SAMPLE_RATE, PartialTranscript, Transcript, Utterance
@@ -311,3 +311,19 @@ def test_partials_leave_the_decoder_idle_for_their_busy_share() -> None:
     half = _partials_in_6_s_of_speech(0.5)
     assert 5 <= always <= 7
     assert 2 <= half <= 4 and half < always
+
+
+def test_a_partial_due_when_the_caller_pauses_waits_for_more_speech() -> None:
+    asr = LengthTranscriber()
+    streaming = StreamingSettings(partial_interval_s=0.5, adaptive_partials=False)
+    rec = StreamingRecognizer(asr, vad_model=FakeVadModel(), streaming=streaming)
+    for chunk in frames(silence(300) + tone(700)):
+        rec.accept(chunk)  # VAD only: the decoder is busy elsewhere, a partial falls due
+    assert rec.has_pending_decode()
+    for chunk in frames(silence(100)):
+        rec.accept(chunk)
+    assert not rec.has_pending_decode() and rec.decode_pending() == []
+    assert asr.partials == 0  # not started in the pause
+    rec.accept(tone(100))
+    events = rec.decode_pending()
+    assert asr.partials == 1 and [type(e) for e in events] == [PartialTranscript]
