@@ -255,6 +255,13 @@ class TurnDetectionSettings(BaseModel):
         "declared or last heard one; `en` when nothing is known yet).",
     )
     threads: int = Field(default=1, ge=1, le=8, description="onnxruntime threads.")
+    check_workers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Worker threads (per process, shared by all streams) that run end-of-turn "
+        "checks beside the decodes, apart from asyncio's default pool.",
+    )
 
 
 class LanguageSettings(BaseModel):

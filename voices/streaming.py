@@ -74,6 +74,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -718,7 +719,7 @@ class AsyncStreamingRecognizer:
         back (the final then queues behind that decode, or reuses it when it was the pause's
         speculative decode)."""
         decoding: asyncio.Task[list[StreamEvent]] | None = None
-        checking: asyncio.Task[list[StreamEvent]] | None = None
+        checking: asyncio.Future[list[StreamEvent]] | None = None
         try:
             while not self._cancelled:
                 self._wake.clear()
@@ -726,7 +727,13 @@ class AsyncStreamingRecognizer:
                     yield self._held.popleft()
                     continue
                 if checking is None and self.core.has_pending_turn_check():
-                    checking = asyncio.create_task(asyncio.to_thread(self.core.check_turn_pending))
+                    loop = asyncio.get_running_loop()
+                    checking = asyncio.ensure_future(
+                        loop.run_in_executor(
+                            _turn_check_pool(self.core.turn_settings.check_workers),
+                            self.core.check_turn_pending,
+                        )
+                    )
                 if decoding is None and self.core.has_pending_decode(turn_checks=False):
                     decoding = asyncio.create_task(
                         asyncio.to_thread(self.core.decode_pending, turn_checks=False)
@@ -760,6 +767,21 @@ class AsyncStreamingRecognizer:
                     task.add_done_callback(_drop_result)
 
 
-def _drop_result(task: asyncio.Task) -> None:
+_turn_checks: ThreadPoolExecutor | None = None
+_turn_checks_lock = threading.Lock()
+
+
+def _turn_check_pool(workers: int) -> ThreadPoolExecutor:
+    """End-of-turn checks get threads of their own (shared by all streams of the process,
+    sized by the first to ask): in asyncio's default pool they could wait behind other
+    sessions' decodes and prefills."""
+    global _turn_checks
+    with _turn_checks_lock:
+        if _turn_checks is None:
+            _turn_checks = ThreadPoolExecutor(workers, thread_name_prefix="turn-check")
+        return _turn_checks
+
+
+def _drop_result(task: asyncio.Future) -> None:
     if not task.cancelled():
         task.exception()  # retrieved: no "exception was never retrieved" warning
