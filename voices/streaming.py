@@ -156,6 +156,12 @@ class _FinalJob:
     speculation: _Speculation | None = None  # its audio decoded ahead: reuse, do not redo
 
 
+def _work_name(*work: object) -> str | None:
+    """What the decode worker took (final, turn check, speculative final, partial), for the log."""
+    names = ("final", "turn check", "speculative final", "partial")
+    return next((name for name, item in zip(names, work, strict=True) if item is not None), None)
+
+
 class StreamingRecognizer:
     """Synchronous streaming core for one audio stream (one caller, one WebSocket)."""
 
@@ -358,17 +364,7 @@ class StreamingRecognizer:
                     speculation = None if job or check else self._take_speculation()
                     partial = None if job or check or speculation else self._take_partial()
                     history = tuple(self.history)
-                    self._busy = (
-                        "final"
-                        if job
-                        else "turn check"
-                        if check
-                        else "speculative final"
-                        if speculation
-                        else "partial"
-                        if partial
-                        else None
-                    )
+                    self._busy = _work_name(job, check, speculation, partial)
                 if job is not None:
                     events.append(self._decode_final(job, history))
                 elif check is not None:
