@@ -153,10 +153,6 @@ class Speculation:
     outcome: Literal["pending", "reused", "discarded"] = "pending"
     prefill: asyncio.Task[bool] | None = None  # the model reading the prompt's prefix ahead
     prefill_ms: float | None = None  # how long that read took, once it is done
-    # its utterance ended and a turn took it: a prefill not yet reading is left to the turn
-    # (the speculative final's text comes with the final itself, and one read of the whole
-    # prompt is quicker than a prefix read and then the rest)
-    taken: bool = False
 
     def discard(self) -> None:
         """Not needed (another question, no turn, or the turn is over): stop it (a prefill
@@ -221,8 +217,6 @@ class Speculator:
     def take(self) -> Speculation | None:
         """The utterance ended: its speculation (if any) goes to its turn; start afresh."""
         current, self.current, self.partials = self.current, None, []
-        if current is not None:
-            current.taken = True
         return current
 
 

@@ -127,9 +127,6 @@ class Assistant:
         if speculation.outcome == "discarded":
             log.info("no prefill for %r: the final asked something else", speculation.question)
             return False  # the final asked something else
-        if speculation.taken:  # the utterance ended before the read began: the turn reads
-            log.info("no prefill for %r: its turn reads the prompt itself", speculation.question)
-            return False
         messages = self.answerer.prompt_prefix(speculation.question, hits, speculation.language)
         if messages is None:
             log.info("no prefill for %r: the turn would be refused", speculation.question)

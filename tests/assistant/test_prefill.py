@@ -10,7 +10,7 @@ import asyncio
 import contextvars
 
 from assistant.answerer import Conversation
-from assistant.preempt import SPECULATION, Speculation, Speculator, prefill_done
+from assistant.preempt import SPECULATION, Speculation, prefill_done
 from assistant.prompts import answer_messages
 from assistant.turn import Assistant
 from assistant.types import TurnEnd
@@ -124,20 +124,3 @@ async def test_a_prefilled_partial_leaves_only_the_question_to_read(assistant) -
     end = await asyncio.create_task(turn(), context=contextvars.copy_context())
     assert speculation.outcome == "reused"
     assert "460" in end.answer
-
-
-async def test_no_prefill_once_the_turn_has_taken_the_speculation(fake_kb) -> None:
-    # the speculative final's text and the final come together: the turn reads its whole
-    # prompt in one go rather than waiting for a prefix read and then reading the rest
-    generator = PrefillingGenerator.replying("Passport fees are listed on the page [1].")
-    assistant = fake_assistant(fake_kb, generator)
-    speculator = Speculator(
-        lambda text, *, language: assistant.speculate(text, collection="demo", language=language)
-    )
-    speculator.on_candidate(FINAL, "en")
-    speculation = speculator.take()  # the final, at once, before the prefill could start
-    assert speculation is not None and speculation.taken
-    events = await run_turn(assistant, FINAL, speculation)
-    assert speculation.prefill is not None and await speculation.prefill is False
-    assert generator.prefilled == [] and speculation.outcome == "reused"
-    assert isinstance(events[-1], TurnEnd) and "prefill_wait" not in events[-1].timings
