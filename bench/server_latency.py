@@ -2,6 +2,7 @@
 barge-in cancel latency, against a real `samyu serve` (embedded models) on loopback.
 
     .venv/bin/python bench/server_latency.py [--repeat 1] [--barge-ins 3] [--code DIR ...]
+        [--clips 0-en.wav 1-zh.wav]
 
 `--code DIR ...` runs the server from each checkout in turn (e.g. `--code ../main .` for
 before/after in one run, same machine, same load); the client is this checkout's.
@@ -62,7 +63,7 @@ async def measure(args: argparse.Namespace, label: str) -> None:
             values: list[float] = []
             answered: list[float] = []
             for _ in range(args.repeat):
-                for clip in CLIPS:
+                for clip in args.clips:
                     r = await spoken(server.ws_url, clip, mode)
                     v2v = r.voice_to_voice_ms
                     print(
@@ -112,6 +113,9 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--barge-ins", type=int, default=3)
     parser.add_argument("--code", type=Path, nargs="+", default=[ROOT])
+    parser.add_argument(
+        "--clips", nargs="+", default=CLIPS, help="fixture clips to ask (default: all five)"
+    )
     parser.add_argument("--keep-log", type=Path, default=None, help="copy the server log here")
     parser.add_argument(
         "--no-turns", dest="turns", action="store_false", help="barge-ins only (quicker)"

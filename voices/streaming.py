@@ -16,7 +16,8 @@ Events (dataclasses in voices.types), per utterance id:
     SpeechStarted      as soon as `vad.speech_start_ms` (default 64 ms) of speech is heard,
                        before any decoding: the voice server uses it for barge-in.
     PartialTranscript  while speaking, about every `streaming.partial_interval_s` (0.5 s) of new
-                       speech, or every (last partial's decode time) when decoding is slower:
+                       speech, or every (last partial's decode time / `partial_busy_share`)
+                       when decoding is slower:
                        a re-decode of the utterance so far (provisional; superseded by the
                        final). None is started during trailing silence, so a partial rarely
                        delays the final.
@@ -68,10 +69,12 @@ Session language
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -96,6 +99,7 @@ from voices.types import (
 )
 from voices.vad import WINDOW, SileroVad, VadModel
 
+log = logging.getLogger(__name__)
 _WINDOW_S = WINDOW / PIPELINE_SAMPLE_RATE
 _LOCK_LANGUAGE_SAMPLES = 3 * PIPELINE_SAMPLE_RATE
 
@@ -152,6 +156,12 @@ class _FinalJob:
     speculation: _Speculation | None = None  # its audio decoded ahead: reuse, do not redo
 
 
+def _work_name(*work: object) -> str | None:
+    """What the decode worker took (final, turn check, speculative final, partial), for the log."""
+    names = ("final", "turn check", "speculative final", "partial")
+    return next((name for name, item in zip(names, work, strict=True) if item is not None), None)
+
+
 class StreamingRecognizer:
     """Synchronous streaming core for one audio stream (one caller, one WebSocket)."""
 
@@ -186,6 +196,8 @@ class StreamingRecognizer:
         self._vad = SileroVad(vad_model)
         self._lock = threading.Lock()
         self._decode_lock = threading.Lock()  # one decode at a time per stream, in order
+        self._turn_check_lock = threading.Lock()  # one turn check at a time (not behind decodes)
+        self._busy: str | None = None  # what the decode worker is doing now (for the log)
         self._odd = b""
         self._tail = np.zeros(0, dtype=np.float32)  # < one VAD window, waiting for more
         self._stream_windows = 0
@@ -311,38 +323,53 @@ class StreamingRecognizer:
         with self._lock:
             return self._voiced * _WINDOW_S if self._in_speech else 0.0
 
-    def has_pending_decode(self) -> bool:
+    def has_pending_decode(self, *, turn_checks: bool = True) -> bool:
+        """Whether `decode_pending(turn_checks=...)` has work to do now."""
         with self._lock:
             return (
                 bool(self._finals)
-                or self._turn_check is not None
+                or (turn_checks and self._turn_check is not None)
                 or (self._speculation is not None and not self._speculation.started)
-                or (self._partial_due and self._in_speech)
+                or self._partial_ready()
             )
 
-    def decode_pending(self) -> list[StreamEvent]:
+    def has_pending_turn_check(self) -> bool:
+        with self._lock:
+            return self._turn_check is not None
+
+    def check_turn_pending(self) -> list[StreamEvent]:
+        """Run a due end-of-turn check now, beside any decode in flight (not behind it).
+
+        The check needs the VAD's buffer and the turn model only, never Whisper, so it does
+        not take the decode lock: a partial or speculative decode still running when the
+        caller stops no longer delays the end point. An utterance it ends is queued as a
+        final for `decode_pending` (which reuses a speculative decode of it)."""
+        with self._turn_check_lock:
+            with self._lock:
+                check, self._turn_check = self._turn_check, None
+            return self._check_turn(check) if check is not None else []
+
+    def decode_pending(self, *, turn_checks: bool = True) -> list[StreamEvent]:
         """Run the due work (finals first, then a turn check, then a speculative final, then
-        at most one partial)."""
+        at most one partial). `turn_checks=False`: leave turn checks to `check_turn_pending`
+        (the async wrapper runs them beside the decodes)."""
         events: list[StreamEvent] = []
         with self._decode_lock:
             while True:
                 with self._lock:
                     job = self._finals.popleft() if self._finals else None
-                    check, self._turn_check = (
-                        (None, self._turn_check)
-                        if job
-                        else (
-                            self._turn_check,
-                            None,
-                        )
-                    )
+                    check = None
+                    if job is None and turn_checks:
+                        check, self._turn_check = self._turn_check, None
                     speculation = None if job or check else self._take_speculation()
                     partial = None if job or check or speculation else self._take_partial()
                     history = tuple(self.history)
+                    self._busy = _work_name(job, check, speculation, partial)
                 if job is not None:
                     events.append(self._decode_final(job, history))
                 elif check is not None:
-                    events += self._check_turn(check)
+                    with self._turn_check_lock:
+                        events += self._check_turn(check)
                 elif speculation is not None:
                     events += self._decode_speculation(speculation, history)
                 elif partial is not None:
@@ -352,6 +379,8 @@ class StreamingRecognizer:
                     break
                 else:
                     break
+            with self._lock:
+                self._busy = None
         return events
 
     # ---- VAD state machine (called with the lock held) ------------------------------------
@@ -412,11 +441,12 @@ class StreamingRecognizer:
         if len(self._buffer) >= self._max_windows:
             return self._finish("max_length")
         # A partial is scheduled only while the caller is audibly speaking (a partial started
-        # in the trailing silence would delay the final behind it), and no more often than
-        # the last partial took to decode, so partials never use more than half the CPU.
+        # in the trailing silence would delay the final behind it), and spaced by its decode
+        # time over `partial_busy_share`, so the decoder is often idle when the caller stops.
         interval = self._partial_windows
         if self.settings.adaptive_partials:
-            interval = max(interval, round(self._last_partial_cost_s / _WINDOW_S))
+            busy = self._last_partial_cost_s / self.settings.partial_busy_share
+            interval = max(interval, round(busy / _WINDOW_S))
         if (
             self.settings.partials
             and prob >= self.vad_settings.threshold
@@ -520,6 +550,7 @@ class StreamingRecognizer:
 
     def _finish(self, reason: str) -> list[StreamEvent]:
         utterance_id, buffer, voiced = self._utterance_id, self._buffer, self._voiced
+        silence_run = self._silence_run
         # no speech since the pause's decode began: that decode is this utterance's final
         speculation, self._speculation = self._speculation, None
         self._in_speech = False
@@ -533,11 +564,25 @@ class StreamingRecognizer:
             return [self._empty_final(utterance_id, reason, audio.size / PIPELINE_SAMPLE_RATE)]
         if speculation is not None:
             audio = speculation.audio
+        log.info(
+            "utterance %d ends (%s) after %.0f ms of silence; speculative decode %s; decoder %s",
+            utterance_id,
+            reason,
+            silence_run * _WINDOW_S * 1000,
+            "none" if speculation is None else "running" if speculation.started else "not started",
+            f"busy with a {self._busy}" if self._busy else "idle",
+        )
         self._finals.append(_FinalJob(utterance_id, audio, reason, self._clock(), speculation))
         return []
 
+    def _partial_ready(self) -> bool:
+        # due, and the caller is still audible: one that would start in a pause (the decoder
+        # was busy when it fell due) waits for more speech, so the pause's decode need not
+        # queue behind it
+        return self._partial_due and self._in_speech and self._silence_run == 0
+
     def _take_partial(self) -> tuple[int, np.ndarray, str | None] | None:
-        if not (self._partial_due and self._in_speech):
+        if not self._partial_ready():
             return None
         self._partial_due = False
         self._last_partial_windows = len(self._buffer)
@@ -559,6 +604,12 @@ class StreamingRecognizer:
             transcript = self.transcriber.transcribe(
                 job.audio, language=self.language, history=history, vad_gate=True
             )
+        log.info(
+            "utterance %d final %s, ready %.0f ms after its end point",
+            job.utterance_id,
+            "reused the pause's decode" if reused is not None else "decoded",
+            (self._clock() - job.endpoint_at) * 1000,
+        )
         with self._lock:
             if reused is not None:
                 self.speculations_reused += 1
@@ -657,17 +708,76 @@ class AsyncStreamingRecognizer:
         self._wake.set()
 
     async def events(self) -> AsyncIterator[StreamEvent]:
-        """Held (push-style) events, then the results of each due decode, as they come."""
-        while not self._cancelled:
-            self._wake.clear()
-            if self._held:
-                yield self._held.popleft()
-            elif self.core.has_pending_decode():
-                for event in await asyncio.to_thread(self.core.decode_pending):
-                    if self._cancelled:
+        """Held (push-style) events, then the results of each due decode, as they come.
+
+        Decodes run one at a time in a worker thread; end-of-turn checks run in another,
+        beside them, so a decode in flight when the caller stops does not hold the end point
+        back (the final then queues behind that decode, or reuses it when it was the pause's
+        speculative decode)."""
+        decoding: asyncio.Task[list[StreamEvent]] | None = None
+        checking: asyncio.Future[list[StreamEvent]] | None = None
+        try:
+            while not self._cancelled:
+                self._wake.clear()
+                if self._held:
+                    yield self._held.popleft()
+                    continue
+                if checking is None and self.core.has_pending_turn_check():
+                    loop = asyncio.get_running_loop()
+                    checking = asyncio.ensure_future(
+                        loop.run_in_executor(
+                            _turn_check_pool(self.core.turn_settings.check_workers),
+                            self.core.check_turn_pending,
+                        )
+                    )
+                if decoding is None and self.core.has_pending_decode(turn_checks=False):
+                    decoding = asyncio.create_task(
+                        asyncio.to_thread(self.core.decode_pending, turn_checks=False)
+                    )
+                running = {task for task in (decoding, checking) if task is not None}
+                if not running:
+                    if self._closing:
                         return
-                    yield event
-            elif self._closing:
-                return
-            else:
-                await self._wake.wait()
+                    await self._wake.wait()
+                    continue
+                waking = asyncio.create_task(self._wake.wait())
+                try:
+                    await asyncio.wait(running | {waking}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waking.cancel()
+                for task in (checking, decoding):
+                    if task is None or not task.done():
+                        continue
+                    if task is checking:
+                        checking = None
+                    else:
+                        decoding = None
+                    for event in task.result():
+                        if self._cancelled:
+                            return
+                        yield event
+        finally:
+            # a thread cannot be stopped: let it finish on its own, its results unused
+            for task in (decoding, checking):
+                if task is not None and not task.done():
+                    task.add_done_callback(_drop_result)
+
+
+_turn_checks: ThreadPoolExecutor | None = None
+_turn_checks_lock = threading.Lock()
+
+
+def _turn_check_pool(workers: int) -> ThreadPoolExecutor:
+    """End-of-turn checks get threads of their own (shared by all streams of the process,
+    sized by the first to ask): in asyncio's default pool they could wait behind other
+    sessions' decodes and prefills."""
+    global _turn_checks
+    with _turn_checks_lock:
+        if _turn_checks is None:
+            _turn_checks = ThreadPoolExecutor(workers, thread_name_prefix="turn-check")
+        return _turn_checks
+
+
+def _drop_result(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: no "exception was never retrieved" warning

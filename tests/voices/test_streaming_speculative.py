@@ -9,12 +9,13 @@ all); new speech drops it. The real model on real speech: test_streaming_specula
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from tests.fakes import FakeTurnDetector, FakeVadModel, silence, tone
+from tests.fakes import FakeTurnDetector, FakeVadModel, frames, silence, tone
 from voices.config import StreamingSettings, TurnDetectionSettings
 from voices.streaming import AsyncStreamingRecognizer, StreamingRecognizer
 from voices.types import PIPELINE_SAMPLE_RATE, PartialTranscript, Transcript, Utterance
@@ -208,3 +209,121 @@ async def test_async_wrapper_reuses_the_speculation() -> None:
     await asyncio.wait_for(consumer, 10)
     assert len(_finals(received)) == 1 and len(asr.finals) == 1
     assert _finals(received)[0].transcript.text == _candidates(received)[0].text
+
+
+@dataclass
+class HeldPartialTranscriber(LengthTranscriber):
+    """A LengthTranscriber whose partial decodes wait until the test lets them finish."""
+
+    partial_started: threading.Event = field(default_factory=threading.Event)
+    release_partial: threading.Event = field(default_factory=threading.Event)
+
+    def transcribe(self, audio: np.ndarray, **kwargs) -> Transcript:
+        if kwargs.get("provisional"):
+            self.partial_started.set()
+            assert self.release_partial.wait(10), "the test never released the partial"
+        return super().transcribe(audio, **kwargs)
+
+
+@dataclass
+class SignallingTurnDetector(FakeTurnDetector):
+    asked: threading.Event = field(default_factory=threading.Event)
+
+    def end_probability(self, audio: np.ndarray) -> float:
+        probability = super().end_probability(audio)
+        self.asked.set()
+        return probability
+
+
+async def test_the_end_of_turn_check_does_not_wait_behind_a_decode_in_flight() -> None:
+    # a partial decode is still running when the caller stops: the turn detector is asked
+    # (and ends the utterance) meanwhile; the final is decoded once, after the partial
+    asr = HeldPartialTranscriber()
+    detector = SignallingTurnDetector(probability=0.9)
+    core = StreamingRecognizer(
+        asr,
+        vad_model=FakeVadModel(),
+        streaming=StreamingSettings(
+            partial_interval_s=0.5, speculative_final=True, speculative_final_silence_ms=200
+        ),
+        turn_detector=detector,
+        turn_detection=TurnDetectionSettings(check_silence_ms=500, max_silence_ms=1600),
+    )
+    rec = AsyncStreamingRecognizer(core)
+    received: list = []
+
+    async def consume() -> None:
+        async for event in rec.events():
+            received.append(event)
+
+    consumer = asyncio.create_task(consume())
+    speech = tone(1000)
+    for i in range(0, len(speech), FRAME):
+        rec.accept(speech[i : i + FRAME])
+        await asyncio.sleep(0)  # the consumer starts the due partial
+    assert await asyncio.to_thread(asr.partial_started.wait, 10)
+    pause = silence(700)
+    for i in range(0, len(pause), FRAME):
+        rec.accept(pause[i : i + FRAME])
+        await asyncio.sleep(0)
+    # the partial is still decoding, yet the check ran and ended the turn
+    assert await asyncio.to_thread(detector.asked.wait, 10)
+    assert not asr.release_partial.is_set() and asr.finals == []
+    asr.release_partial.set()
+    await rec.aclose()
+    await asyncio.wait_for(consumer, 10)
+    (final,) = _finals(received)
+    assert final.reason == "turn_complete"
+    assert len(asr.finals) == 1 and asr.finals[0] < 1.0 + 0.3 + 0.25  # the speech, not the pause
+
+
+class DecodeClock:
+    """A clock that stands still except while a partial decodes: each costs `cost_s`."""
+
+    def __init__(self, cost_s: float) -> None:
+        self.now, self.cost_s = 0.0, cost_s
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _partials_in_6_s_of_speech(busy_share: float) -> int:
+    clock = DecodeClock(1.0)
+    asr = LengthTranscriber()
+
+    def transcribe(audio: np.ndarray, **kwargs) -> Transcript:
+        if kwargs.get("provisional"):
+            clock.now += clock.cost_s  # the decode "takes" 1 s
+        return LengthTranscriber.transcribe(asr, audio, **kwargs)
+
+    asr.transcribe = transcribe  # type: ignore[method-assign]
+    streaming = StreamingSettings(
+        partial_interval_s=0.5, adaptive_partials=True, partial_busy_share=busy_share
+    )
+    rec = StreamingRecognizer(asr, vad_model=FakeVadModel(), streaming=streaming, clock=clock)
+    _feed(rec, silence(300) + tone(6000))
+    return asr.partials
+
+
+def test_partials_leave_the_decoder_idle_for_their_busy_share() -> None:
+    # decodes of 1 s: spaced by 1 s when they may keep it busy all the time, by 2 s at half
+    always = _partials_in_6_s_of_speech(1.0)
+    half = _partials_in_6_s_of_speech(0.5)
+    assert 5 <= always <= 7
+    assert 2 <= half <= 4 and half < always
+
+
+def test_a_partial_due_when_the_caller_pauses_waits_for_more_speech() -> None:
+    asr = LengthTranscriber()
+    streaming = StreamingSettings(partial_interval_s=0.5, adaptive_partials=False)
+    rec = StreamingRecognizer(asr, vad_model=FakeVadModel(), streaming=streaming)
+    for chunk in frames(silence(300) + tone(700)):
+        rec.accept(chunk)  # VAD only: the decoder is busy elsewhere, a partial falls due
+    assert rec.has_pending_decode()
+    for chunk in frames(silence(100)):
+        rec.accept(chunk)
+    assert not rec.has_pending_decode() and rec.decode_pending() == []
+    assert asr.partials == 0  # not started in the pause
+    rec.accept(tone(100))
+    events = rec.decode_pending()
+    assert asr.partials == 1 and [type(e) for e in events] == [PartialTranscript]
