@@ -41,6 +41,7 @@ from voices.asr.language_decision import (
     TONAL_LANGUAGES,
     LanguageDecision,
     LanguageEvidence,
+    acoustic_vote,
     decide,
 )
 from voices.asr.language_head import DEFAULT_HEAD, LanguageHead, load_head
@@ -390,11 +391,16 @@ class FasterWhisperTranscriber:
             score = self.asr.vote_bias + sum(
                 w * f for w, f in zip(self.asr.vote_weights, features, strict=True)
             )
-        a = self.asr
-        confident = score >= a.vote_yue_margin or score <= -a.vote_cmn_margin
-        decisive = abs(score) >= a.vote_override_margin
+        acoustic = acoustic_vote(score, self.asr)
         return ChineseVote(
-            features, score, confident, yue, cmn, language_probs, decisive, embedding
+            features,
+            score,
+            acoustic.confident,
+            yue,
+            cmn,
+            language_probs,
+            acoustic.decisive,
+            embedding,
         )
 
     def _greedy(self, encoder_output, prompt: str, duration_s: float) -> Decode:

@@ -83,11 +83,7 @@ def decide(
     )
     if evidence.text is None or code != evidence.whisper:
         return LanguageDecision(code, vote, None)  # decode (again) first
-    acoustic = None
-    if evidence.score is not None:
-        s = evidence.score
-        confident = s >= asr.vote_yue_margin or s <= -asr.vote_cmn_margin
-        acoustic = AcousticVote(s, confident, abs(s) >= asr.vote_override_margin)
+    acoustic = None if evidence.score is None else acoustic_vote(evidence.score, asr)
     spoken = decide_language(
         evidence.text,
         code,
@@ -97,6 +93,13 @@ def decide(
         acoustic=acoustic,
     )
     return LanguageDecision(code, vote, spoken)
+
+
+def acoustic_vote(score: float, asr: AsrSettings) -> AcousticVote:
+    """The head's log-odds read against the margins: confident past `vote_yue_margin` /
+    `vote_cmn_margin`, decisive (beats a declared language) past `vote_override_margin`."""
+    confident = score >= asr.vote_yue_margin or score <= -asr.vote_cmn_margin
+    return AcousticVote(score, confident, abs(score) >= asr.vote_override_margin)
 
 
 def chinese_mass(probabilities: Mapping[str, float]) -> float:
