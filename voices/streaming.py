@@ -28,7 +28,7 @@ Events (dataclasses in voices.types), per utterance id:
                        was noise, shorter than `vad.min_speech_ms`, or a silence
                        hallucination. `end_of_speech()` with no speech in progress also
                        yields one empty final (so a push-to-talk turn always concludes).
-    Speculative final  (`streaming.speculative_final`, off by default) at the first pause of
+    Speculative final  (`streaming.speculative_final`, on by default) at the first pause of
                        `speculative_final_silence_ms` (200 ms) of VAD silence, the utterance
                        so far is decoded exactly as a final is (same settings, language
                        decision included) while the end of turn is still being decided. With
@@ -477,9 +477,7 @@ class StreamingRecognizer:
         self, speculation: _Speculation, history: tuple[SpokenLanguage, ...]
     ) -> list[StreamEvent]:
         """Decode as `_decode_final` does; the result waits in `speculation` for the final."""
-        transcript = self.transcriber.transcribe(
-            speculation.audio, language=self.language, history=history, vad_gate=True
-        )
+        transcript = self._transcribe_final(speculation.audio, history)
         with self._lock:
             speculation.transcript = transcript
             self.speculative_decodes += 1
@@ -594,16 +592,20 @@ class StreamingRecognizer:
 
     # ---- decoding (lock not held) ----------------------------------------------------------
 
+    def _transcribe_final(
+        self, audio: np.ndarray, history: tuple[SpokenLanguage, ...]
+    ) -> Transcript:
+        """A final's decode; the pause's speculative decode is this same call, so reusing it
+        as the final is exact."""
+        return self.transcriber.transcribe(
+            audio, language=self.language, history=history, vad_gate=True
+        )
+
     def _decode_final(self, job: _FinalJob, history: tuple[SpokenLanguage, ...]) -> Utterance:
         # a speculation not yet taken is no longer takeable (`_finish` dropped it): decoded
         # here once; one already decoded is the final itself (the decode lock orders them)
         reused = job.speculation.transcript if job.speculation is not None else None
-        if reused is not None:
-            transcript = reused
-        else:
-            transcript = self.transcriber.transcribe(
-                job.audio, language=self.language, history=history, vad_gate=True
-            )
+        transcript = reused if reused is not None else self._transcribe_final(job.audio, history)
         log.info(
             "utterance %d final %s, ready %.0f ms after its end point",
             job.utterance_id,
