@@ -12,7 +12,8 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -70,21 +71,29 @@ def _verify(path: Path, expected: str) -> None:
     _verified.add(key)
 
 
-def _write_concatenation(target: Path, parts: Sequence[Path]) -> str:
-    """Concatenate parts into a temporary file beside target, then rename (atomic)."""
-    digest = hashlib.sha256()
+@contextmanager
+def staged(target: Path) -> Iterator[Path]:
+    """A temporary path beside `target` to write; renamed onto `target` (atomic) when the
+    block ends, removed when it raises: a reader never sees a torn file."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as src:
-                    while block := src.read(_CHUNK):
-                        digest.update(block)
-                        out.write(block)
+        yield Path(tmp_name)
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def _write_concatenation(target: Path, parts: Sequence[Path]) -> str:
+    """Concatenate parts into a temporary file beside target, then rename (atomic)."""
+    digest = hashlib.sha256()
+    with staged(target) as tmp, tmp.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as src:
+                while block := src.read(_CHUNK):
+                    digest.update(block)
+                    out.write(block)
     return digest.hexdigest()
 
 

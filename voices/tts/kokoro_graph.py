@@ -13,11 +13,9 @@ against it before every use (never downloaded: made here from the verified origi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from voices.model_assets import ModelAssetError, sha256_of
+from voices.model_assets import ModelAssetError, sha256_of, staged
 
 DURATION_TENSOR = "/encoder/Clip_output_0"  # per-token frames, float [1, tokens]
 FRAME_S = 0.025  # one duration frame: 600 samples at 24 kHz
@@ -100,21 +98,15 @@ def derive(source: Path, source_sha256: str, edge_frames: int, max_frames: int) 
     except ModelAssetError:
         pass
     model = cap_durations(onnx.load(str(source)), edge_frames, max_frames)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        onnx.save(model, tmp_name)
+    with staged(target) as tmp:
+        onnx.save(model, str(tmp))
         manifest = {
             "source": source.name,
             "source_sha256": source_sha256,
             "edge_frames": edge_frames,
             "max_frames": max_frames,
-            "sha256": sha256_of(Path(tmp_name)),
+            "sha256": sha256_of(tmp),
         }
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
     _manifest(target).write_text(json.dumps(manifest, indent=1), "utf-8")
     return target
 
