@@ -213,18 +213,8 @@ class Answerer:
                 yield TurnError("retrieval_failed", f"{message} ({exc})", timings)
                 return
             timings["retrieval"] = round(clock.ms() - timings["rewrite"], 1)
-            evidence = self._judge(query, hits)
-            if not evidence.enough:
-                yield SourcesFound([])
-                for event in self._redirect(answer):
-                    yield event
-                timings["total"] = clock.ms()
-                yield TurnEnd(answer.text, True, lang, timings, query=query)
-                return
-            # issue 14: a figure the evidence does not state is refused, not guessed
-            if figure_support(query, self._prompt_sources(query, hits)) < (
-                self.settings.min_figure_support
-            ):
+            prompt_sources = self._answerable(query, hits)
+            if prompt_sources is None:
                 yield SourcesFound([])
                 for event in self._redirect(answer):
                     yield event
@@ -234,7 +224,7 @@ class Answerer:
             yield SourcesFound(to_sources(hits))
             # closed with the answer, so the model's stream stops at once, not at collection
             async with aclosing(
-                self._generate(asked, query, hits, answer, clock, timings)
+                self._generate(asked, query, prompt_sources, answer, clock, timings)
             ) as generated:
                 async for event in generated:
                     yield event
@@ -305,14 +295,24 @@ class Answerer:
             min_dense_with_terms=self.settings.min_dense_with_terms,
         )
 
+    def _answerable(self, question: str, hits: Sequence[Hit]) -> list[PromptSource] | None:
+        """The evidence to answer from, or None when the turn is refused: the evidence gate,
+        or (issue 14) a figure asked for that the evidence does not state (refused, not
+        guessed). The turn and the prefill both ask here, so they cannot disagree."""
+        if not self._judge(question, hits).enough:
+            return None
+        sources = self._prompt_sources(question, hits)
+        if figure_support(question, sources) < self.settings.min_figure_support:
+            return None
+        return sources
+
     def prompt_prefix(
         self, question: str, hits: Sequence[Hit], language: SpokenLanguage
     ) -> list[ChatTurn] | None:
         """The answer prompt up to the question for these hits (what a prefill reads ahead),
         or None when the evidence gate or the figure check would refuse the turn."""
-        evidence = self._judge(question, hits)
-        sources = self._prompt_sources(question, hits) if evidence.enough else []
-        if not sources or figure_support(question, sources) < self.settings.min_figure_support:
+        sources = self._answerable(question, hits)
+        if not sources:
             return None
         return prefix_messages(sources, language, hotline=self.settings.hotline)
 
@@ -320,13 +320,12 @@ class Answerer:
         self,
         question: str,
         query: str,
-        hits: Sequence[Hit],
+        prompt_sources: list[PromptSource],
         answer: _Answer,
         clock: _Clock,
         timings: dict[str, float],
     ) -> AsyncIterator[TurnEvent]:
         lang = answer.language
-        prompt_sources = self._prompt_sources(query, hits)
         messages = answer_messages(question, prompt_sources, lang, hotline=self.settings.hotline)
         checker = SentenceChecker(
             lang, question, prompt_sources, self._prompts, query, self.settings.hotline
