@@ -140,7 +140,7 @@ _DIGITS = re.compile(r"^[\d.,]+$")
 _END_PUNCTUATION = re.compile(r"([。！？.!?]*)\s*$")
 
 
-def _fact_terms(text: str) -> set[str]:
+def fact_terms(text: str) -> set[str]:
     """Content terms of a text, less figures (a figure's context is its words)."""
     return {t for t in content_terms(strip_citations(text)) if not _DIGITS.match(t)}
 
@@ -152,13 +152,13 @@ def _figure_contexts(
     """Each line/sentence of a source as (terms of the title, previous unit and the unit,
     figures of the unit): a table row's header, a fee's item, a date's event."""
     units = [s for line in text.splitlines() for s in split_sentences(line) if s.strip()]
-    title_terms = _fact_terms(title)
+    title_terms = fact_terms(title)
     contexts = []
     for i, unit in enumerate(units):
         figures = frozenset(n for n in numbers_in(unit) if n > 1)
         if figures:
             previous = units[i - 1] if i else ""
-            terms = title_terms | _fact_terms(previous) | _fact_terms(unit)
+            terms = title_terms | fact_terms(previous) | fact_terms(unit)
             contexts.append((frozenset(terms), figures))
     return tuple(contexts)
 
@@ -202,7 +202,7 @@ def check_facts(
     for text in also_allowed:
         free |= numbers_in(text)
     figures = {n for n in numbers_in(sentence) if n > 1} - free
-    terms = _fact_terms(sentence)
+    terms = fact_terms(sentence)
     claimed = [n for n in cited_numbers(sentence) if any(s.number == n for s in usable)]
     if figures:
         supporters = {f: [s.number for s in usable if supports(s, f, terms)] for f in figures}

@@ -22,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 
 import cn2an
 
+from assistant.speakable import CITATION_MARK
+
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 # 8-digit Hong Kong numbers in two groups, optionally after +852: read as one number
 _PHONE = re.compile(r"(?<![\d.,])(\d{4})[ \-\u00a0](\d{4})(?!\d|[.,]\d)")
@@ -107,7 +109,6 @@ _CJK_SCALES = {
     "億": 10**8,
     "亿": 10**8,
 }
-_CITATION = re.compile(r"\s?[\[［【](?:\s*\d+\s*[,，、]?)+[\]］】]")
 
 
 def _as_number(text: str) -> Decimal | None:
@@ -180,7 +181,7 @@ def english_number_values(text: str) -> set[Decimal]:
 
 def numbers_in(text: str) -> set[Decimal]:
     """Every numeric value in `text` (see the module docstring for the forms read)."""
-    text = _CITATION.sub("", text)
+    text = CITATION_MARK.sub("", text)
     text = _join_phone_numbers(text)
     text = _chinese_to_digits(text)
     text = _SCALED.sub(_scale_english, text)

@@ -11,7 +11,7 @@ import re
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((?:[^)\s]+)\)")
-_CITATION = re.compile(r"\s?[\[［【](?:\s*\d+\s*[,，、]?)+[\]］】]")
+CITATION_MARK = re.compile(r"\s?[\[［【](?:\s*\d+\s*[,，、]?)+[\]］】]")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}.*$", re.MULTILINE)
 _HEADING_OR_QUOTE = re.compile(r"^\s{0,3}(?:#{1,6}|>)\s*", re.MULTILINE)
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+", re.MULTILINE)
@@ -24,7 +24,7 @@ _CITED = re.compile(r"\d+")
 def cited_numbers(text: str) -> list[int]:
     """Source numbers cited as [n] / [1, 2] in `text`, in order of first mention."""
     seen: list[int] = []
-    for mark in _CITATION.findall(text):
+    for mark in CITATION_MARK.findall(text):
         for number in map(int, _CITED.findall(mark)):
             if number not in seen:
                 seen.append(number)
@@ -32,7 +32,7 @@ def cited_numbers(text: str) -> list[int]:
 
 
 def strip_citations(text: str) -> str:
-    return _CITATION.sub("", text).strip()
+    return CITATION_MARK.sub("", text).strip()
 
 
 def clean_for_display(text: str) -> str:

@@ -28,10 +28,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.gate import content_terms
+from assistant.gate import fact_terms
 from assistant.language import is_chinese
 from assistant.numbers import numbers_in
-from assistant.speakable import cited_numbers, strip_citations
+from assistant.speakable import CITATION_MARK, cited_numbers, strip_citations
 from assistant.stages.checking import SentenceChecker
 from voices.sentences import SentenceSplitter
 
@@ -47,8 +47,6 @@ _PAIRS = (
     ("“", "”"),
     ("[", "]"),
 )
-_FIGURE = re.compile(r"[\d.,]+")
-_MARKS = re.compile(r"\s?[\[［【](?:\s*\d+\s*[,，、]?)+[\]］】]")
 _END_PUNCTUATION = re.compile(r"[。！？.!?]*\s*$")
 
 
@@ -73,6 +71,7 @@ class Release:
         self.sentences = 0  # whole sentences said (the answer's sentence limit counts these)
         self._splitter = SentenceSplitter()
         self._said = ""  # the current sentence's words said so far (no [n] marks)
+        self._clause_ends = 0  # clause ends of the current sentence already judged
 
     def feed(self, delta: str) -> tuple[list[Piece], str | None]:
         pieces, problem = self._sentences(self._splitter.feed(delta))
@@ -90,6 +89,7 @@ class Release:
         pieces: list[Piece] = []
         for sentence in sentences:
             said, self._said = self._said, ""
+            self._clause_ends = 0
             if self.checker.copies_scaffold(sentence):
                 # a copied "[n] title" heading or FAQ question: skipped, not failed (its
                 # clauses already said stay said: they passed the checks)
@@ -108,6 +108,11 @@ class Release:
     def _clauses(self, pending: str) -> list[Piece]:
         """The clauses of the unfinished sentence `pending` that may be said now, at once."""
         ends = [m.end() for m in _CLAUSE_END.finditer(pending) if _closed(pending[: m.end()])]
+        if len(ends) == self._clause_ends:
+            # no new clause end since the last delta: each prefix was judged then, and the
+            # checks are pure, so judging them again (per token) would change nothing
+            return []
+        self._clause_ends = len(ends)
         for end in reversed(ends):  # the longest prefix that passes says the most
             prefix = pending[:end].rstrip()
             words = self._clause_words(prefix)
@@ -129,7 +134,7 @@ class Release:
         lang_ok = is_chinese(words) == (self.checker.language != "en")
         if problem or not lang_ok or not words:
             return None
-        if any(n > 1 for n in numbers_in(words)) and not _has_words(words):
+        if any(n > 1 for n in numbers_in(words)) and not fact_terms(words):
             return None  # a bare figure: the check would take any context; wait for its words
         return words
 
@@ -140,11 +145,6 @@ def _closed(text: str) -> bool:
     return all(text.count(o) <= text.count(c) for o, c in _PAIRS)
 
 
-def _has_words(text: str) -> bool:
-    """Whether the text has content terms other than figures."""
-    return any(not _FIGURE.fullmatch(term) for term in content_terms(text))
-
-
 def _after(checked: str, said: str) -> str:
     """What is left of the checked sentence once `said` (its first words, without [n] marks)
     has been said; [n] marks that stood in the said part move to the end of the rest."""
@@ -152,7 +152,7 @@ def _after(checked: str, said: str) -> str:
     i = 0
     for ch in said:
         while i < len(checked):
-            mark = _MARKS.match(checked, i)
+            mark = CITATION_MARK.match(checked, i)
             if mark:
                 marks.append(mark.group(0).strip())
                 i = mark.end()
