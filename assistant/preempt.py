@@ -12,9 +12,9 @@
   question, since the answer prompt puts the question last. When the final asks something
   else the prompt shares only the system part with it: nothing is wrong, the read was wasted.
 - `is_stable()`: a partial transcript is stable when the last partials agree on its words.
-- A short spoken acknowledgement ("好，我幫你查下。") when the answer will take longer than
-  `acknowledge_after_s`: `acknowledgement()` and `needs_acknowledgement()`; the answerer says it
-  when `until_due()` reports the model has produced no sentence in time (a HoldingPhrase frame).
+- A short spoken acknowledgement ("好，我幫你查下。", `acknowledgement()`): the answerer says it
+  when `until_due()` reports the model has produced no sentence `acknowledge_after_s` after
+  the evidence gate passed (a HoldingPhrase frame).
 """
 
 from __future__ import annotations
@@ -44,17 +44,6 @@ def acknowledgement(language: SpokenLanguage, turn_number: int = 0) -> str:
     """A short acknowledgement in the caller's language, varied from turn to turn."""
     phrases = ACKNOWLEDGEMENTS[language]
     return phrases[turn_number % len(phrases)]
-
-
-def needs_acknowledgement(expected_first_audio_s: float, acknowledge_after_s: float) -> bool:
-    """Whether to say an acknowledgement first: the answer's first audio is expected later
-    than the threshold (e.g. the model is busy with another caller, or the prompt is long)."""
-    return expected_first_audio_s > acknowledge_after_s
-
-
-def expected_first_token_s(prompt_tokens: int, cached_tokens: int, tokens_per_s: float) -> float:
-    """The model's time to first token: what it still has to read, at its measured speed."""
-    return max(prompt_tokens - cached_tokens, 0) / max(tokens_per_s, 1e-6)
 
 
 class Due:
