@@ -169,7 +169,12 @@ class HybridRetriever:
             lexical_seen.add(tokens)
             scores, positions = data.bm25.search(lexical_text, settings.candidates)  # type: ignore[union-attr]
             scale = None
-            best_possible = data.bm25.best_possible(lexical_text)  # type: ignore[union-attr]
+            full_credit = settings.fusion == "relative" and settings.bm25_full_credit
+            best_possible = (
+                data.bm25.best_possible(lexical_text)  # type: ignore[union-attr]
+                if full_credit or settings.bm25_coverage
+                else 0.0  # not read: no need to tokenise the query again
+            )
             if settings.fusion == "relative":  # 0: BM25 divided by its own best; None: min-max
                 if settings.bm25_full_credit:
                     scale = settings.bm25_full_credit * best_possible
