@@ -345,15 +345,6 @@ class KnowledgeBaseSettings(BaseModel):
         description="EmbeddingGemma arithmetic: 'auto' = bfloat16 where the CPU has it.",
     )
     gemma_batch_size: int = Field(default=16, ge=1, description="Chunks per Gemma forward pass.")
-    gemma_onnx_batch_size: int = Field(
-        default=1,
-        ge=1,
-        description=(
-            "Chunks per forward pass of 'embeddinggemma-int8'. Dynamic int8 quantisation "
-            "scales activations per batch, so with more than 1 a chunk's vector depends a "
-            "little on its batch (cosine ~0.97 to the same text alone)."
-        ),
-    )
     gemma_onnx_export: bool = Field(
         default=True,
         description=(

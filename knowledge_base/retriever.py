@@ -143,7 +143,10 @@ class HybridRetriever:
         embedder = self.collection.kb.embedder(settings)
         if embedder.name != data.embedder_name:
             raise RuntimeError(
-                f"index built with {data.embedder_name}, settings name {embedder.name}: re-ingest"
+                f"collection {self.collection.name!r} was built with embedder "
+                f"{data.embedder_name!r} but {embedder.name!r} is loaded (another model, "
+                "dimension or ONNX export: their vectors do not compare): re-ingest it, or "
+                "restore the model it was built with"
             )
         lists: list[RankedList] = []
         dense_best: dict[int, _Evidence] = {}
