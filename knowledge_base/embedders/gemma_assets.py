@@ -89,6 +89,7 @@ def _write_stamps(directory: Path, stamps: dict[str, dict]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".stamps-", dir=directory)
         with os.fdopen(fd, "w") as fh:
             json.dump(stamps, fh, indent=1, sort_keys=True)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from a service's other user
         os.replace(tmp, directory / STAMPS)
     except OSError:
         pass
