@@ -89,7 +89,7 @@ def test_int8_vectors_follow_the_torch_engine_and_rank_alike() -> None:
     exact = get_embedder(settings, "embeddinggemma")
     export = gemma_onnx.onnx_dir(settings.model_cache)
     assert int8.name == gemma_onnx.embedder_name(export) != exact.name  # separate vector caches
-    assert int8.name.startswith("embeddinggemma-300m-int8-")
+    assert int8.name.startswith("embeddinggemma-300m-int8-") and f"named {int8.name}" in lines
     fast, slow = int8.embed_documents(TEXTS), exact.embed_documents(TEXTS)
     assert fast.shape == (4, 768) and np.allclose(np.linalg.norm(fast, axis=1), 1, atol=1e-4)
     # int8 weights move a vector a little (cosine 0.94-0.98 measured), not its neighbours
