@@ -94,7 +94,7 @@ def test_int8_vectors_follow_the_torch_engine_and_rank_alike() -> None:
     assert fast.shape == (4, 768) and np.allclose(np.linalg.norm(fast, axis=1), 1, atol=1e-4)
     # int8 weights move a vector a little (cosine 0.94-0.98 measured), not its neighbours
     assert (np.sum(fast * slow, axis=1) > 0.93).all()
-    # one text per pass (the default): a text alone gets the vector it gets among others
+    # one text per pass (always): a text alone gets the vector it gets among others
     assert float(int8.embed_documents(TEXTS[1:2])[0] @ fast[1]) > 0.999
     for query, best in (
         ("How do I replace a lost identity card?", 0),
