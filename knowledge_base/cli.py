@@ -511,4 +511,5 @@ def _export_gemma(settings: KnowledgeBaseSettings, directory: Path) -> str:
         exported = gemma_onnx.export(directory, gemma_onnx.onnx_dir(settings.model_cache))
     except (EmbeddingError, ImportError, RuntimeError, OSError) as exc:
         return f"\nkb embedder embeddinggemma-int8: FAILED {exc}"
-    return f"\nkb embedder embeddinggemma-int8: exported ({exported})"
+    name = gemma_onnx.embedder_name(exported, settings.gemma_dimension)
+    return f"\nkb embedder embeddinggemma-int8: exported ({exported}; vectors named {name})"

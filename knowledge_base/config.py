@@ -22,13 +22,6 @@ EmbedderKind = Literal[
 # bench/kb_suite.py (docs/retrieval.md). The environment variable picks another default for a
 # whole process tree (the test suite keeps the light USE model: tests/fixtures_knowledge_base.py).
 DEFAULT_EMBEDDER_ENV = "SAMYU_KB_DEFAULT_EMBEDDER"
-# (dense, BM25) fusion weights a new collection starts with, per embedder, chosen on the suite:
-# a strong dense model earns a larger share than USE (bench/kb_suite.py --grid).
-DEFAULT_WEIGHTS: dict[str, tuple[float, float]] = {
-    "embeddinggemma": (0.6, 0.4),
-    "embeddinggemma-int8": (0.6, 0.4),
-}
-FALLBACK_WEIGHTS = (0.3, 0.7)
 
 
 def default_embedder() -> EmbedderKind:
@@ -38,31 +31,45 @@ def default_embedder() -> EmbedderKind:
     return value  # type: ignore[return-value]
 
 
-# Fusion knobs that also follow the embedder (bench/kb_suite.py, docs/retrieval.md): with a
-# strong dense model, BM25 is min-max normalised and counts by its coverage, and a trailing
-# language group is penalised. USE and the others keep the second pass's fusion (min-max and
-# gap 1.0 lifted USE's public mean 0.945/0.898 -> 0.952/0.901 but cost demo English recall@5).
-DEFAULT_FUSION: dict[str, dict[str, object]] = {
+# Retrieval defaults that follow the embedder, one table (bench/kb_suite.py, docs/retrieval.md):
+# a strong dense model earns a larger share of the fusion than USE (--grid), its BM25 list is
+# min-max normalised and counts by its coverage, and a trailing language group is penalised.
+# USE and the others keep the second pass's fusion (min-max and gap 1.0 lifted USE's public
+# mean 0.945/0.898 -> 0.952/0.901 but cost demo English recall@5). A new collection starts
+# from its embedder's row; an existing one reads the knobs it never set from it.
+WEIGHT_FIELDS = ("dense_weight", "bm25_weight")
+EMBEDDER_DEFAULTS: dict[str, dict[str, object]] = {
     "embeddinggemma": {
+        "dense_weight": 0.6,
+        "bm25_weight": 0.4,
         "bm25_normalisation": "min-max",
         "bm25_coverage": True,
         "language_gap_penalty": 2.0,
     }
 }
-DEFAULT_FUSION["embeddinggemma-int8"] = DEFAULT_FUSION["embeddinggemma"]
-FALLBACK_FUSION: dict[str, object] = {
+EMBEDDER_DEFAULTS["embeddinggemma-int8"] = EMBEDDER_DEFAULTS["embeddinggemma"]  # same model
+FALLBACK_DEFAULTS: dict[str, object] = {
+    "dense_weight": 0.3,
+    "bm25_weight": 0.7,
     "bm25_normalisation": "max",
     "bm25_coverage": False,
     "language_gap_penalty": 0.0,
 }
 
 
+def embedder_defaults(embedder: str) -> dict[str, object]:
+    return EMBEDDER_DEFAULTS.get(embedder, FALLBACK_DEFAULTS)
+
+
 def default_weights(embedder: str) -> tuple[float, float]:
-    return DEFAULT_WEIGHTS.get(embedder, FALLBACK_WEIGHTS)
+    """(dense, BM25): they move together (a caller who sets one chose the balance)."""
+    row = embedder_defaults(embedder)
+    return float(row["dense_weight"]), float(row["bm25_weight"])  # type: ignore[arg-type]
 
 
 def default_fusion(embedder: str) -> dict[str, object]:
-    return DEFAULT_FUSION.get(embedder, FALLBACK_FUSION)
+    """The fusion knobs of the embedder's row, each taken on its own."""
+    return {k: v for k, v in embedder_defaults(embedder).items() if k not in WEIGHT_FIELDS}
 
 
 class RetrievalSettings(BaseModel):
@@ -126,7 +133,7 @@ class RetrievalSettings(BaseModel):
     # query-time
     k: int = Field(default=5, ge=1, le=100, description="Hits returned.")
     candidates: int = Field(default=50, ge=1, le=1000, description="Hits per retriever fused.")
-    # When neither weight is given, both come from DEFAULT_WEIGHTS for the embedder (USE and
+    # When neither weight is given, both come from EMBEDDER_DEFAULTS for the embedder (USE and
     # the others: dense 0.3 / BM25 0.7; bench/kb_suite.py --grid; docs/retrieval.md)
     dense_weight: float = Field(
         default=0.3, ge=0.0, description="Weight of dense in fusion (default: per embedder)."
@@ -169,7 +176,7 @@ class RetrievalSettings(BaseModel):
         ),
     )
     bm25_normalisation: Literal["max", "min-max"] = Field(
-        default="max",  # per embedder: DEFAULT_FUSION
+        default="max",  # per embedder: EMBEDDER_DEFAULTS
         description=(
             "Relative fusion with bm25_full_credit 0: BM25 scores divided by the list's best "
             "('max') or min-max normalised over the candidates ('min-max': the weakest "
@@ -177,7 +184,7 @@ class RetrievalSettings(BaseModel):
         ),
     )
     bm25_coverage: bool = Field(
-        default=False,  # per embedder: DEFAULT_FUSION
+        default=False,  # per embedder: EMBEDDER_DEFAULTS
         description=(
             "Scale each BM25 list's fusion weight by its coverage: its best hit's score over "
             "the query's best possible BM25 score (every query word matched as well as any "
@@ -186,7 +193,7 @@ class RetrievalSettings(BaseModel):
         ),
     )
     language_gap_penalty: float = Field(
-        default=0.0,  # per embedder: DEFAULT_FUSION
+        default=0.0,  # per embedder: EMBEDDER_DEFAULTS
         ge=0.0,
         description=(
             "Language balancing: a language group whose best dense cosine is d below the "
@@ -338,15 +345,6 @@ class KnowledgeBaseSettings(BaseModel):
         description="EmbeddingGemma arithmetic: 'auto' = bfloat16 where the CPU has it.",
     )
     gemma_batch_size: int = Field(default=16, ge=1, description="Chunks per Gemma forward pass.")
-    gemma_onnx_batch_size: int = Field(
-        default=1,
-        ge=1,
-        description=(
-            "Chunks per forward pass of 'embeddinggemma-int8'. Dynamic int8 quantisation "
-            "scales activations per batch, so with more than 1 a chunk's vector depends a "
-            "little on its batch (cosine ~0.97 to the same text alone)."
-        ),
-    )
     gemma_onnx_export: bool = Field(
         default=True,
         description=(

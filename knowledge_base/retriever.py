@@ -143,7 +143,10 @@ class HybridRetriever:
         embedder = self.collection.kb.embedder(settings)
         if embedder.name != data.embedder_name:
             raise RuntimeError(
-                f"index built with {data.embedder_name}, settings name {embedder.name}: re-ingest"
+                f"collection {self.collection.name!r} was built with embedder "
+                f"{data.embedder_name!r} but {embedder.name!r} is loaded (another model, "
+                "dimension or ONNX export: their vectors do not compare): re-ingest it, or "
+                "restore the model it was built with"
             )
         lists: list[RankedList] = []
         dense_best: dict[int, _Evidence] = {}
@@ -249,16 +252,23 @@ def _penalise_language_gap(
     """Balanced fusion gives each language group's best a full score, whatever its fit; a
     group whose best dense cosine trails the overall best by d keeps max(0, 1 - penalty * d)
     of its scores, so a clear same-language answer is not tied with the other language's
-    best guess (measured: bench/kb_suite.py, docs/retrieval.md)."""
+    best guess (measured: bench/kb_suite.py, docs/retrieval.md).
+
+    A group with fused hits but none among the dense candidates (BM25 found it, the dense
+    search did not) fits no better than the weakest dense candidate: it trails by at least
+    top - weakest, and keeps at most that factor (full score would rank a lexical-only guess
+    above a group whose dense best merely trails)."""
     if not dense_best:
         return fused
     top = max(e.score for e in dense_best.values())
+    weakest = min(e.score for e in dense_best.values())
     group_best: dict[str, float] = {}
     for position, evidence in dense_best.items():
         group = group_of(position)
         group_best[group] = max(group_best.get(group, -1.0), evidence.score)
     factor = {g: max(0.0, 1.0 - penalty * (top - best)) for g, best in group_best.items()}
-    return {p: s * factor.get(group_of(p), 1.0) for p, s in fused.items()}
+    unseen = max(0.0, 1.0 - penalty * (top - weakest))  # its dense best is below the weakest
+    return {p: s * factor.get(group_of(p), unseen) for p, s in fused.items()}
 
 
 def _note_best(best: dict[int, _Evidence], positions: np.ndarray, scores: np.ndarray) -> None:

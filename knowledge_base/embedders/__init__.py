@@ -61,7 +61,6 @@ def get_embedder(settings: KnowledgeBaseSettings, kind: EmbedderKind) -> Embedde
             directory,
             exported,
             threads=settings.embed_threads,
-            batch_size=settings.gemma_onnx_batch_size,
             max_tokens=min(settings.gemma_max_tokens, 512),
             dimension=settings.gemma_dimension,
         )

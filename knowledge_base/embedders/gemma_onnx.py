@@ -9,11 +9,15 @@ sliding, lets each token see every non-padding token, so one padding mask serves
 also keeps the mask builder (vmap) of transformers out of the trace.
 
 `EmbeddingGemmaOnnxEmbedder` tokenises with the model's own tokenizer and runs the session on
-`threads` threads, one text per pass by default: batches (sorted by length so they pad
-little) were slower here, and dynamic quantisation scales activations per batch, so in a
-batch a text's vector depends a little on its neighbours (kb.gemma_onnx_batch_size). Its
-vectors differ from the torch engine's, so it is a separate embedder (`embeddinggemma-int8`)
-with its own name and vector cache; a collection chooses one or the other.
+`threads` threads, one text per pass: batches (sorted by length so they pad little) were
+slower here (docs/retrieval.md), and dynamic quantisation scales activations per batch, so in
+a batch a text's vector would depend a little on its neighbours. Its vectors differ from the
+torch engine's, so it is a separate embedder (`embeddinggemma-int8`) with its own name and
+vector cache; a collection chooses one or the other. The name carries the export's identity
+(the first hex digits of the int8 file's sha256, `export_id`): an export redone with other
+settings or another torch gives other vectors, so a collection built with one export is
+refused by another ("re-ingest") instead of mixing vectors, and the vector cache of one
+export is never read for another.
 """
 
 from __future__ import annotations
@@ -31,13 +35,15 @@ from knowledge_base.embedders.embeddinggemma import (
     QUERY_PROMPT,
     truncated_unit_vectors,
 )
-from knowledge_base.embedders.gemma_assets import embedding_error, sha256_of
+from knowledge_base.embedders.gemma_assets import check_files, embedding_error, sha256_of
 
 ONNX_DIR = "embeddinggemma-300m-onnx"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 MANIFEST = "manifest.json"
 MAX_TOKENS = 512  # the model's sliding window: the prepared mask is exact up to here
+NAME = "embeddinggemma-300m-int8"
+EXPORT_ID_CHARS = 12
 
 
 def onnx_dir(cache_dir: Path) -> Path:
@@ -103,17 +109,33 @@ def export(model_dir: Path, target: Path) -> Path:
 
 
 def verify(target: Path, weights_sha256: str | None = None) -> Path:
-    """Check the export against its manifest (and, given, the weights it was made from)."""
+    """Check the export against its manifest (and, given, the weights it was made from); the
+    int8 file is hashed only when its size or times changed since the last check."""
+    manifest = _manifest(target)
+    if weights_sha256 is not None and manifest.get("model_safetensors_sha256") != weights_sha256:
+        raise embedding_error(f"{target} was exported from other weights: run `samyu models`")
+    check_files(target, {INT8_FILE: str(manifest.get(INT8_FILE))}, "run `samyu models`")
+    return target
+
+
+def _manifest(target: Path) -> dict:
     manifest_path = target / MANIFEST
     if not manifest_path.exists():
         raise embedding_error(f"{target} has no ONNX export: run `samyu models`")
-    manifest = json.loads(manifest_path.read_text())
-    if weights_sha256 is not None and manifest.get("model_safetensors_sha256") != weights_sha256:
-        raise embedding_error(f"{target} was exported from other weights: run `samyu models`")
-    actual = sha256_of(target / INT8_FILE)
-    if actual != manifest.get(INT8_FILE):
-        raise embedding_error(f"{target / INT8_FILE}: sha256 {actual} != manifest's")
-    return target
+    try:
+        return json.loads(manifest_path.read_text())
+    except ValueError as exc:
+        raise embedding_error(f"{manifest_path} is not JSON ({exc}): run `samyu models`") from exc
+
+
+def export_id(target: Path) -> str:
+    """The export's identity: the start of its int8 file's sha256 (from the manifest)."""
+    return str(_manifest(target).get(INT8_FILE, ""))[:EXPORT_ID_CHARS]
+
+
+def embedder_name(target: Path, dimension: int = 768) -> str:
+    """`embeddinggemma-300m-int8-<export id>[-d<dimension>]`."""
+    return f"{NAME}-{export_id(target)}" + ("" if dimension == 768 else f"-d{dimension}")
 
 
 class _Pipeline:  # a torch.nn.Module, built lazily so this module imports without torch
@@ -154,7 +176,6 @@ class EmbeddingGemmaOnnxEmbedder:
         export_dir: Path,
         *,
         threads: int = 2,
-        batch_size: int = 16,
         max_tokens: int = 512,
         dimension: int = 768,
     ) -> None:
@@ -174,32 +195,20 @@ class EmbeddingGemmaOnnxEmbedder:
         )
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_tokens)
-        self._pad_id = self._tokenizer.token_to_id("<pad>") or 0
-        self._batch_size = batch_size
         self.dimension = dimension
-        self.name = "embeddinggemma-300m-int8" + ("" if dimension == 768 else f"-d{dimension}")
+        self.name = embedder_name(export_dir, dimension)
         self._lock = threading.Lock()
 
-    def _run(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
-        width = max(len(e.ids) for e in encodings)
-        ids = np.full((len(texts), width), self._pad_id, dtype=np.int64)
-        mask = np.zeros((len(texts), width), dtype=np.int64)
-        for row, encoding in enumerate(encodings):
-            ids[row, : len(encoding.ids)] = encoding.ids
-            mask[row, : len(encoding.ids)] = 1
-        return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+    def _run(self, text: str) -> np.ndarray:
+        ids = np.array([self._tokenizer.encode(text).ids], dtype=np.int64)
+        mask = np.ones_like(ids)  # one text: no padding
+        return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0][0]
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        prompted = [prompt + t for t in texts]
-        order = np.argsort([len(t) for t in prompted], kind="stable")  # similar lengths together
         vectors = np.zeros((len(texts), 768), dtype=np.float32)
         with self._lock:
-            for start in range(0, len(order), self._batch_size):
-                batch = order[start : start + self._batch_size]
-                vectors[batch] = self._run([prompted[i] for i in batch])
+            for row, text in enumerate(texts):
+                vectors[row] = self._run(prompt + text)
         return truncated_unit_vectors(vectors, self.dimension)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:

@@ -322,6 +322,21 @@ def test_weights_follow_the_embedder_unless_chosen(kb: KnowledgeBase) -> None:
     assert kept.dense_weight == 0.45  # a weight someone chose is kept
 
 
+def test_one_table_holds_every_embedders_retrieval_defaults() -> None:
+    from knowledge_base.config import (
+        EMBEDDER_DEFAULTS,
+        FALLBACK_DEFAULTS,
+        RetrievalSettings,
+        embedder_defaults,
+    )
+
+    for embedder in (*EMBEDDER_DEFAULTS, "use-multilingual"):
+        row = embedder_defaults(embedder)
+        assert set(row) == set(FALLBACK_DEFAULTS)  # weights and fusion knobs in one row
+        settings = RetrievalSettings(embedder=embedder)
+        assert {name: getattr(settings, name) for name in row} == row
+
+
 def test_fusion_knobs_follow_the_embedder_unless_chosen(kb: KnowledgeBase) -> None:
     from knowledge_base.config import RetrievalSettings, default_fusion
 

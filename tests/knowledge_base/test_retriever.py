@@ -161,6 +161,19 @@ def test_language_gap_penalty_scales_the_trailing_group_only() -> None:
     assert _penalise_language_gap(fused, {}, group_of, 2.0) == fused
 
 
+def test_language_gap_penalty_treats_a_group_without_dense_hits_as_trailing_most() -> None:
+    from knowledge_base.retriever import _Evidence, _penalise_language_gap
+
+    # zh has lexical hits only: its dense best is below the weakest dense candidate (0.60)
+    group_of = {0: "en", 1: "en", 2: "zh"}.__getitem__
+    fused = {0: 1.0, 1: 0.5, 2: 1.0}
+    dense = {0: _Evidence(0.80, 1), 1: _Evidence(0.60, 2)}
+    out = _penalise_language_gap(fused, dense, group_of, 2.0)
+    assert out[0] == 1.0 and out[1] == 0.5
+    assert out[2] == pytest.approx(1.0 - 2.0 * (0.80 - 0.60))  # not a full 1.0
+    assert _penalise_language_gap(fused, dense, group_of, 20.0)[2] == 0.0
+
+
 def test_language_gap_penalty_lowers_the_other_languages_best_guess(
     demo_kb: KnowledgeBase,
 ) -> None:
