@@ -229,6 +229,80 @@ def check_facts(
     )
 
 
+# ---- figures stated together ------------------------------------------------------------
+
+# Where an answer's clauses part: ，；：、 (Chinese lists), ASCII , ; : before a space ("1,000"
+# and "10:30" are figures), 並/并/及/或, and English "and"/"or"/"but" (not inside "three
+# hundred and seventy"). Parting too often only lets a wrong pairing through; parting too
+# rarely would fail a right answer, so the cuts are generous.
+_CLAUSE_BREAK = re.compile(
+    r"[，；：、。]|[,;:](?=\s)|[並并及或]"
+    r"|(?<!hundred)(?<!thousand)(?<!million)(?<!billion)\s+(?:and|or|but|while|whereas)\s+",
+    re.IGNORECASE,
+)
+
+
+def figure_clauses(
+    sentence: str, *, topic: Iterable[str] = (), free: Iterable[str] = ()
+) -> list[frozenset[Decimal]]:
+    """The figures (other than 0 and 1) each clause of `sentence` states together.
+
+    Figures of the `free` texts (the hotline) bind to nothing. A clause whose figures all come
+    from the `topic` texts (the question: "48頁護照，收費370元" restates what was asked) is
+    the topic of the next clause with figures, so its figures join that clause's.
+    """
+    free_figures: set[Decimal] = set()
+    for text in free:
+        free_figures |= numbers_in(text)
+    topic_figures: set[Decimal] = set()
+    for text in topic:
+        topic_figures |= numbers_in(text)
+    clauses: list[frozenset[Decimal]] = []
+    carried: frozenset[Decimal] = frozenset()
+    for clause in _CLAUSE_BREAK.split(strip_citations(sentence)):
+        figures = frozenset(n for n in numbers_in(clause) if n > 1) - free_figures
+        if not figures:
+            continue
+        if figures <= topic_figures and not carried:
+            carried = figures
+            continue
+        clauses.append(figures | carried)
+        carried = frozenset()
+    if carried:
+        clauses.append(carried)
+    return clauses
+
+
+def unbound_figures(
+    sentence: str,
+    sources: Sequence[FactSource],
+    *,
+    topic: Iterable[str] = (),
+    free: Iterable[str] = (),
+) -> frozenset[Decimal]:
+    """The figures of the first clause of `sentence` that pairs figures no single unit (line,
+    sentence, table row) of a usable source states together, or an empty set.
+
+    "48頁護照要370元" against "32頁護照: 港幣370元 / 48頁護照: 港幣460元" states 48 and 370
+    together, which no row does: each figure is in a source, the fact is not. Only figures some
+    source states are bound (a question's figure no source has, "I am 70", is the caller's).
+    """
+    units = [
+        figures
+        for source in sources
+        if not source.quarantined
+        for _, figures in _figure_contexts(source.title, source.text)
+    ]
+    stated: set[Decimal] = set().union(*units) if units else set()
+    topic = list(topic)
+    free = list(free)
+    for figures in figure_clauses(sentence, topic=topic, free=free):
+        bound = figures & stated
+        if len(bound) > 1 and not any(bound <= unit for unit in units):
+            return frozenset(bound)
+    return frozenset()
+
+
 @cache
 def _prompt_grams(prompt: str, size: int) -> frozenset[str]:
     return frozenset(_sentence_grams_of(prompt, size))
