@@ -123,7 +123,11 @@ def invented_figures(outcome: Outcome, question: str, hotline: str = "1823") -> 
 def mispaired_figures(outcome: Outcome, question: str, hotline: str = "1823") -> set:
     """Figures of the first answer sentence whose clause pairs figures no source unit states
     together (see assistant.gate.unbound_figures)."""
-    sources = [FactSource(n, "", text) for n, text in enumerate(outcome.source_texts, 1)]
+    # record_turn stores the chunks' texts, then one flattened snippet per source (rows run
+    # together on one line, so they would bind every figure of a table): the texts only
+    snippets = len(outcome.source_docs)
+    texts = outcome.source_texts[: len(outcome.source_texts) - snippets] or outcome.source_texts
+    sources = [FactSource(n, "", text) for n, text in enumerate(texts, 1)]
     for sentence in split_sentences(outcome.answer):
         unbound = unbound_figures(sentence, sources, topic=[question], free=[hotline])
         if unbound:

@@ -25,7 +25,12 @@ from decimal import Decimal
 from functools import cache
 
 from assistant.numbers import numbers_in
-from assistant.speakable import cited_numbers, clean_for_display, strip_citations
+from assistant.speakable import (
+    CITATION_MARK,
+    cited_numbers,
+    clean_for_display,
+    strip_citations,
+)
 from knowledge_base.tokenise import make_tokenizer
 from knowledge_base.types import Hit
 from voices.sentences import split_sentences
@@ -259,7 +264,8 @@ def figure_clauses(
         topic_figures |= numbers_in(text)
     clauses: list[frozenset[Decimal]] = []
     carried: frozenset[Decimal] = frozenset()
-    for clause in _CLAUSE_BREAK.split(strip_citations(sentence)):
+    # a citation mark closes a claim ("港幣370元[1]48頁護照: ..." is a model running rows on)
+    for clause in _CLAUSE_BREAK.split(CITATION_MARK.sub("，", sentence)):
         figures = frozenset(n for n in numbers_in(clause) if n > 1) - free_figures
         if not figures:
             continue
@@ -271,6 +277,36 @@ def figure_clauses(
     if carried:
         clauses.append(carried)
     return clauses
+
+
+def _clause_figures(text: str) -> list[frozenset[Decimal]]:
+    return [
+        frozenset(n for n in numbers_in(clause) if n > 1)
+        for clause in _CLAUSE_BREAK.split(strip_citations(text))
+    ]
+
+
+@cache
+def _bound_groups(title: str, text: str) -> tuple[frozenset[Decimal], ...]:
+    """The figure sets a source states together: each line or sentence with figures (a table
+    row, "For a 48-page passport, the fee is HK$460."), except a list of pairings in one
+    sentence ("32頁為370元，48頁為460元": two or more clauses each with two or more figures),
+    whose clauses are each a set; a single-figure clause there joins each neighbour."""
+    units = [s for line in text.splitlines() for s in split_sentences(line) if s.strip()]
+    groups: list[frozenset[Decimal]] = []
+    for unit in units:
+        clauses = [c for c in _clause_figures(unit) if c]
+        if sum(len(c) > 1 for c in clauses) < 2:
+            whole = frozenset().union(*clauses)
+            if whole:
+                groups.append(whole)
+            continue
+        for i, clause in enumerate(clauses):
+            if len(clause) > 1:
+                groups.append(clause)
+                continue
+            groups += [clause | c for c in clauses[max(0, i - 1) : i + 2] if c is not clause]
+    return tuple(groups)
 
 
 def unbound_figures(
@@ -288,10 +324,10 @@ def unbound_figures(
     source states are bound (a question's figure no source has, "I am 70", is the caller's).
     """
     units = [
-        figures
+        group
         for source in sources
         if not source.quarantined
-        for _, figures in _figure_contexts(source.title, source.text)
+        for group in _bound_groups(source.title, source.text)
     ]
     stated: set[Decimal] = set().union(*units) if units else set()
     topic = list(topic)

@@ -129,3 +129,18 @@ def test_the_hotline_and_figures_no_source_states_bind_to_nothing():
 def test_a_quarantined_source_binds_nothing():
     planted = FactSource(7, "Notice", "48頁護照現收370元。", quarantined=True)
     assert unbound_figures("48頁護照要370元。", [*SOURCES, planted])
+
+
+def test_a_source_sentence_listing_pairs_binds_each_pair_not_all_its_figures():
+    replace = FactSource(8, "補領護照", "補領護照的收費與新申請相同：32頁為370元，48頁為460元。")
+    assert unbound_figures("補領48頁護照要370元。", [replace]) == {Decimal(48), Decimal(370)}
+    assert not unbound_figures("補領48頁護照要460元。", [replace])
+    # a sentence whose one pairing spans a comma still binds it
+    comma = FactSource(9, "Passport", "For a 48-page passport, the fee is HK$460.")
+    assert not unbound_figures("A 48-page passport costs HK$460.", [comma])
+
+
+def test_a_citation_mark_closes_a_clause():
+    run_on = "護照費用[1]32頁護照: 港幣370元[1]48頁護照: 港幣460元[1]"
+    assert not unbound_figures(run_on, SOURCES)
+    assert unbound_figures("48頁護照要370元[1]。", SOURCES)
