@@ -34,7 +34,7 @@ class SentenceChecker:
     system_prompts: Sequence[str]  # every language's system prompt (a leak of any fails)
     query: str = ""
     hotline: str = ""
-    bind_figures: bool = False  # figures one clause states together must share a source unit
+    bind_figures: bool = True  # figures one clause states together must share a source unit
     facts: list[FactSource] = field(init=False)
     scaffold: list[tuple[str, str]] = field(init=False)
 
