@@ -291,8 +291,16 @@ def _bound_groups(title: str, text: str) -> tuple[frozenset[Decimal], ...]:
     """The figure sets a source states together: each line or sentence with figures (a table
     row, "For a 48-page passport, the fee is HK$460."), except a list of pairings in one
     sentence ("32頁為370元，48頁為460元": two or more clauses each with two or more figures),
-    whose clauses are each a set; a single-figure clause there joins each neighbour."""
-    units = [s for line in text.splitlines() for s in split_sentences(line) if s.strip()]
+    whose clauses are each a set; a single-figure clause there joins each neighbour. The
+    figures of the source's title (or of a first line that is a heading or a FAQ question)
+    qualify all it says: "兩元乘車優惠計劃" binds its 2 to "60歲或以上"."""
+    lines = text.splitlines()
+    heading = lines[0].strip() if lines else ""
+    titled = title
+    if heading.startswith("#") or heading.endswith(("?", "？")):
+        titled = f"{title} {heading}"
+    title_figures = frozenset(n for n in numbers_in(titled) if n > 1)
+    units = [s for line in lines for s in split_sentences(line) if s.strip()]
     groups: list[frozenset[Decimal]] = []
     for unit in units:
         clauses = [c for c in _clause_figures(unit) if c]
@@ -306,7 +314,7 @@ def _bound_groups(title: str, text: str) -> tuple[frozenset[Decimal], ...]:
                 groups.append(clause)
                 continue
             groups += [clause | c for c in clauses[max(0, i - 1) : i + 2] if c is not clause]
-    return tuple(groups)
+    return tuple(group | title_figures for group in groups)
 
 
 def unbound_figures(

@@ -144,3 +144,13 @@ def test_a_citation_mark_closes_a_clause():
     run_on = "護照費用[1]32頁護照: 港幣370元[1]48頁護照: 港幣460元[1]"
     assert not unbound_figures(run_on, SOURCES)
     assert unbound_figures("48頁護照要370元[1]。", SOURCES)
+
+
+def test_figures_of_a_sources_title_qualify_all_it_says():
+    fare = FactSource(10, "兩元乘車優惠計劃", "60歲或以上人士須使用樂悠咭。")
+    question = ["樂悠咭每個月最多可以搭幾多程兩蚊？"]
+    assert not unbound_figures("兩元優惠，60歲或以上人士要用樂悠咭。", [fare], topic=question)
+    headed = FactSource(11, "", "# 兩元乘車優惠計劃\n\n60歲或以上人士須使用樂悠咭。")
+    assert not unbound_figures("兩元優惠，60歲或以上人士要用樂悠咭。", [headed], topic=question)
+    untitled = FactSource(12, "乘車優惠計劃", "60歲或以上人士須使用樂悠咭。\n每程只需付2元。")
+    assert unbound_figures("兩元優惠，60歲或以上人士要用樂悠咭。", [untitled], topic=question)
