@@ -293,7 +293,8 @@ def _bound_groups(title: str, text: str) -> tuple[frozenset[Decimal], ...]:
     sentence ("32頁為370元，48頁為460元": two or more clauses each with two or more figures),
     whose clauses are each a set; a single-figure clause there joins each neighbour. The
     figures of the source's title (or of a first line that is a heading or a FAQ question)
-    qualify all it says: "兩元乘車優惠計劃" binds its 2 to "60歲或以上"."""
+    qualify all it says: "兩元乘車優惠計劃" binds its 2 to "60歲或以上"; a unit ending in a
+    colon qualifies the next one."""
     lines = text.splitlines()
     heading = lines[0].strip() if lines else ""
     titled = title
@@ -302,8 +303,12 @@ def _bound_groups(title: str, text: str) -> tuple[frozenset[Decimal], ...]:
     title_figures = frozenset(n for n in numbers_in(titled) if n > 1)
     units = [s for line in lines for s in split_sentences(line) if s.strip()]
     groups: list[frozenset[Decimal]] = []
-    for unit in units:
+    for i, unit in enumerate(units):
         clauses = [c for c in _clause_figures(unit) if c]
+        if clauses and i and units[i - 1].rstrip().endswith((":", "：")):
+            # a line that introduces what follows ("由2024年3月1日起，以下收費生效：") qualifies
+            # the next unit's figures
+            clauses[0] |= frozenset().union(*_clause_figures(units[i - 1]))
         if sum(len(c) > 1 for c in clauses) < 2:
             whole = frozenset().union(*clauses)
             if whole:

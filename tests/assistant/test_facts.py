@@ -154,3 +154,11 @@ def test_figures_of_a_sources_title_qualify_all_it_says():
     assert not unbound_figures("兩元優惠，60歲或以上人士要用樂悠咭。", [headed], topic=question)
     untitled = FactSource(12, "乘車優惠計劃", "60歲或以上人士須使用樂悠咭。\n每程只需付2元。")
     assert unbound_figures("兩元優惠，60歲或以上人士要用樂悠咭。", [untitled], topic=question)
+
+
+def test_a_line_ending_in_a_colon_qualifies_the_next_one():
+    dated = FactSource(13, "出生登記收費", "由2024年3月1日起，以下收費生效：\n逾期登記: 140元\n")
+    assert not unbound_figures("由2024年3月1日起逾期登記收費140元。", [dated])
+    # a table of rows introduces nothing: the passport rows stay apart (the prompt's form)
+    rows = FactSource(1, "香港特區護照收費", "護照: 費用\n32頁護照: 港幣370元\n48頁護照: 港幣460元")
+    assert unbound_figures("48頁護照要370元。", [rows])
