@@ -10,6 +10,9 @@ by the same rules. Per language the summary gives:
 - refusal on answerable (should be low) and on unanswerable (should be high) questions;
 - invented: share of non-refusal answers stating a figure found in none of their sources,
   the question or the hotline;
+- mispaired: share of non-refusal answers with a clause pairing figures (each found) that no
+  one line, sentence or table row of a source states together ("48頁護照要370元" against a
+  table whose 48-page row says 460), read by assistant.gate.unbound_figures;
 - script (the caller's), colloquial (yue answers with Cantonese forms and no Mandarin-only
   ones), cited (answers with an [n]);
 - p50 of the time to the first answer text and to the first audio (spoken runs).
@@ -27,9 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.colloquial import is_colloquial
+from assistant.gate import FactSource, unbound_figures
 from assistant.language import matches_language, to_script
 from assistant.numbers import numbers_in
 from assistant.speakable import cited_numbers, strip_citations
+from voices.sentences import split_sentences
 
 LANGUAGES = ("yue", "cmn", "en")
 
@@ -115,6 +120,21 @@ def invented_figures(outcome: Outcome, question: str, hotline: str = "1823") -> 
     return {n for n in numbers_in(outcome.answer) if n > 1 and n not in allowed}
 
 
+def mispaired_figures(outcome: Outcome, question: str, hotline: str = "1823") -> set:
+    """Figures of the first answer sentence whose clause pairs figures no source unit states
+    together (see assistant.gate.unbound_figures)."""
+    # record_turn stores the chunks' texts, then one flattened snippet per source (rows run
+    # together on one line, so they would bind every figure of a table): the texts only
+    snippets = len(outcome.source_docs)
+    texts = outcome.source_texts[: len(outcome.source_texts) - snippets] or outcome.source_texts
+    sources = [FactSource(n, "", text) for n, text in enumerate(texts, 1)]
+    for sentence in split_sentences(outcome.answer):
+        unbound = unbound_figures(sentence, sources, topic=[question], free=[hotline])
+        if unbound:
+            return set(unbound)
+    return set()
+
+
 def score(item: QAItem, outcome: Outcome) -> dict[str, Any]:
     answered = bool(outcome.answer) and not outcome.refused  # a fallback after an error counts
     writer = "refusal" if not answered else ("extractive" if outcome.fallback else "model")
@@ -127,6 +147,7 @@ def score(item: QAItem, outcome: Outcome) -> dict[str, Any]:
         "writer": writer,
         "gold": answered and item.answerable and contains_gold(outcome.answer, item.answers),
         "invented": answered and bool(invented_figures(outcome, item.question)),
+        "mispaired": answered and bool(mispaired_figures(outcome, item.question)),
         "script": answered and matches_language(strip_citations(outcome.answer), item.language),  # type: ignore[arg-type]
         "colloquial": answered and item.language == "yue" and is_colloquial(outcome.answer),
         "cited": answered and bool(cited_numbers(outcome.answer)),
@@ -175,6 +196,7 @@ def summarise(scores: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
                     sum(not r["answered"] for r in unanswerable), len(unanswerable)
                 ),
                 "invented": _share(sum(r["invented"] for r in answered), len(answered)),
+                "mispaired": _share(sum(r["mispaired"] for r in answered), len(answered)),
                 "script": _share(sum(r["script"] for r in answered), len(answered)),
                 "colloquial": _share(sum(r["colloquial"] for r in yue_answered), len(yue_answered)),
                 "cited": _share(sum(r["cited"] for r in answered), len(answered)),

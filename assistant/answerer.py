@@ -328,7 +328,13 @@ class Answerer:
         lang = answer.language
         messages = answer_messages(question, prompt_sources, lang, hotline=self.settings.hotline)
         checker = SentenceChecker(
-            lang, question, prompt_sources, self._prompts, query, self.settings.hotline
+            lang,
+            question,
+            prompt_sources,
+            self._prompts,
+            query,
+            self.settings.hotline,
+            bind_figures=self.settings.bind_figures,
         )
 
         release = Release(

@@ -25,7 +25,12 @@ from decimal import Decimal
 from functools import cache
 
 from assistant.numbers import numbers_in
-from assistant.speakable import cited_numbers, clean_for_display, strip_citations
+from assistant.speakable import (
+    CITATION_MARK,
+    cited_numbers,
+    clean_for_display,
+    strip_citations,
+)
 from knowledge_base.tokenise import make_tokenizer
 from knowledge_base.types import Hit
 from voices.sentences import split_sentences
@@ -227,6 +232,124 @@ def check_facts(
     return FactCheck(
         _with_citations(sentence, [best[2].number]), None, (best[2].number,), frozenset()
     )
+
+
+# ---- figures stated together ------------------------------------------------------------
+
+# Where an answer's clauses part: ，；：、 (Chinese lists), ASCII , ; : before a space ("1,000"
+# and "10:30" are figures), 並/并/及/或, and English "and"/"or"/"but" (not inside "three
+# hundred and seventy"). Parting too often only lets a wrong pairing through; parting too
+# rarely would fail a right answer, so the cuts are generous.
+_CLAUSE_BREAK = re.compile(
+    r"[，；：、。]|[,;:](?=\s)|[並并及或]"
+    r"|(?<!hundred)(?<!thousand)(?<!million)(?<!billion)\s+(?:and|or|but|while|whereas)\s+",
+    re.IGNORECASE,
+)
+
+
+def figure_clauses(
+    sentence: str, *, topic: Iterable[str] = (), free: Iterable[str] = ()
+) -> list[frozenset[Decimal]]:
+    """The figures (other than 0 and 1) each clause of `sentence` states together.
+
+    Figures of the `free` texts (the hotline) bind to nothing. A clause whose figures all come
+    from the `topic` texts (the question: "48頁護照，收費370元" restates what was asked) is
+    the topic of the next clause with figures, so its figures join that clause's.
+    """
+    free_figures: set[Decimal] = set()
+    for text in free:
+        free_figures |= numbers_in(text)
+    topic_figures: set[Decimal] = set()
+    for text in topic:
+        topic_figures |= numbers_in(text)
+    clauses: list[frozenset[Decimal]] = []
+    carried: frozenset[Decimal] = frozenset()
+    # a citation mark closes a claim ("港幣370元[1]48頁護照: ..." is a model running rows on)
+    for clause in _CLAUSE_BREAK.split(CITATION_MARK.sub("，", sentence)):
+        figures = frozenset(n for n in numbers_in(clause) if n > 1) - free_figures
+        if not figures:
+            continue
+        if figures <= topic_figures and not carried:
+            carried = figures
+            continue
+        clauses.append(figures | carried)
+        carried = frozenset()
+    if carried:
+        clauses.append(carried)
+    return clauses
+
+
+def _clause_figures(text: str) -> list[frozenset[Decimal]]:
+    return [
+        frozenset(n for n in numbers_in(clause) if n > 1)
+        for clause in _CLAUSE_BREAK.split(strip_citations(text))
+    ]
+
+
+@cache
+def _bound_groups(title: str, text: str) -> tuple[frozenset[Decimal], ...]:
+    """The figure sets a source states together: each line or sentence with figures (a table
+    row, "For a 48-page passport, the fee is HK$460."), except a list of pairings in one
+    sentence ("32頁為370元，48頁為460元": two or more clauses each with two or more figures),
+    whose clauses are each a set; a single-figure clause there joins each neighbour. The
+    figures of the source's title (or of a first line that is a heading or a FAQ question)
+    qualify all it says: "兩元乘車優惠計劃" binds its 2 to "60歲或以上"; a unit ending in a
+    colon qualifies the next one."""
+    lines = text.splitlines()
+    heading = lines[0].strip() if lines else ""
+    titled = title
+    if heading.startswith("#") or heading.endswith(("?", "？")):
+        titled = f"{title} {heading}"
+    title_figures = frozenset(n for n in numbers_in(titled) if n > 1)
+    units = [s for line in lines for s in split_sentences(line) if s.strip()]
+    groups: list[frozenset[Decimal]] = []
+    for i, unit in enumerate(units):
+        clauses = [c for c in _clause_figures(unit) if c]
+        if clauses and i and units[i - 1].rstrip().endswith((":", "：")):
+            # a line that introduces what follows ("由2024年3月1日起，以下收費生效：") qualifies
+            # the next unit's figures
+            clauses[0] |= frozenset().union(*_clause_figures(units[i - 1]))
+        if sum(len(c) > 1 for c in clauses) < 2:
+            whole = frozenset().union(*clauses)
+            if whole:
+                groups.append(whole)
+            continue
+        for i, clause in enumerate(clauses):
+            if len(clause) > 1:
+                groups.append(clause)
+                continue
+            groups += [clause | c for c in clauses[max(0, i - 1) : i + 2] if c is not clause]
+    return tuple(group | title_figures for group in groups)
+
+
+def unbound_figures(
+    sentence: str,
+    sources: Sequence[FactSource],
+    *,
+    topic: Iterable[str] = (),
+    free: Iterable[str] = (),
+) -> frozenset[Decimal]:
+    """The figures of the first clause of `sentence` that pairs figures no single unit (line,
+    sentence, table row) of a usable source states together, or an empty set.
+
+    "48頁護照要370元" against "32頁護照: 港幣370元 / 48頁護照: 港幣460元" states 48 and 370
+    together, which no row does: each figure is in a source, the fact is not. Only figures some
+    source states are bound (a question's figure no source has, "I am 70", is the caller's).
+    """
+    units = [
+        group
+        for source in sources
+        if not source.quarantined
+        for group in _bound_groups(source.title, source.text)
+    ]
+    stated: set[Decimal] = set().union(*units) if units else set()
+    topic = list(topic)
+    free = list(free)
+    for figures in figure_clauses(sentence, topic=topic, free=free):
+        bound = figures & stated
+        if len(bound) > 1 and not any(bound <= unit for unit in units):
+            return frozenset(bound)
+    return frozenset()
 
 
 @cache

@@ -1,5 +1,6 @@
 """Sentence checking: each sentence of the model's answer is checked before it is shown or
-spoken (numbers grounded in the sources, no prompt leak or echo, no loop, the caller's
+spoken (numbers grounded in the sources, and with `bind_figures` the figures one clause
+pairs stated together by one source unit; no prompt leak or echo, no loop, the caller's
 language). The checks themselves live in assistant.gate and assistant.prompts; this stage
 holds what one turn checks against and says the first problem of a sentence, or None."""
 
@@ -15,6 +16,7 @@ from assistant.gate import (
     is_copied_scaffold,
     leaks_prompt,
     strip_copied_heading,
+    unbound_figures,
 )
 from assistant.language import is_chinese, to_script
 from assistant.prompts import PromptSource, echoes_prompt_labels
@@ -32,6 +34,7 @@ class SentenceChecker:
     system_prompts: Sequence[str]  # every language's system prompt (a leak of any fails)
     query: str = ""
     hotline: str = ""
+    bind_figures: bool = True  # figures one clause states together must share a source unit
     facts: list[FactSource] = field(init=False)
     scaffold: list[tuple[str, str]] = field(init=False)
 
@@ -53,6 +56,10 @@ class SentenceChecker:
         )
         if facts.problem:
             return sentence, facts.problem
+        if self.bind_figures and unbound_figures(
+            display, self.facts, topic=[self.question, self.query], free=[self.hotline]
+        ):
+            return sentence, "unbound"  # each figure is sourced, their pairing is not
         sentence = facts.sentence
         return sentence, self._form_problem(to_script(clean_for_display(sentence), self.language))
 

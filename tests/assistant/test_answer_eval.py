@@ -13,6 +13,7 @@ from assistant.answer_eval import (
     format_table,
     invented_figures,
     load_qa,
+    mispaired_figures,
     score,
     summarise,
 )
@@ -40,6 +41,15 @@ def test_invented_figures_are_those_in_no_source():
     assert {int(n) for n in invented_figures(outcome, "How much?")} == {12940}
 
 
+def test_mispaired_figures_are_each_sourced_but_not_stated_together():
+    table = ["32頁護照: 港幣370元\n48頁護照: 港幣460元"]
+    wrong = Outcome("q", "yue", answer="48頁護照要370元[1]。", source_texts=table)
+    assert {int(n) for n in mispaired_figures(wrong, "48頁護照幾錢？")} == {48, 370}
+    assert invented_figures(wrong, "48頁護照幾錢？") == set()  # the older count misses it
+    right = Outcome("q", "yue", answer="48頁護照要460元[1]。", source_texts=table)
+    assert mispaired_figures(right, "48頁護照幾錢？") == set()
+
+
 def test_summary_separates_answerable_and_unanswerable_refusals():
     items = [
         QAItem("a", "yue", "48頁護照要幾多錢？", ["460"], True),
@@ -55,6 +65,7 @@ def test_summary_separates_answerable_and_unanswerable_refusals():
     yue = table[0]
     assert yue["language"] == "yue" and yue["gold"] == "1/2" and yue["gold_model"] == "1"
     assert yue["refused_answerable"] == "0/2" and yue["refused_unanswerable"] == "1/1"
+    assert yue["mispaired"] == "0/2"
     assert yue["invented"] == "1/2" and yue["colloquial"] == "1/2" and yue["cited"] == "1/2"
     assert "refused_unanswerable" in format_table(table)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from assistant.gate import FactSource, check_facts
+from assistant.gate import FactSource, check_facts, unbound_figures
 
 PASSPORT_ZH = FactSource(1, "香港特區護照收費", "32頁護照: 港幣370元\n48頁護照: 港幣460元")
 HOUSING = FactSource(2, "公屋入息限額", "一人家庭每月入息限額為12,940元。")
@@ -66,3 +66,99 @@ def test_a_copied_heading_run_into_the_answer_is_removed():
         "身份證遺失須在30日內補領。"
     )
     assert strip_copied_heading("補領身份證時限係30日。", sources) == "補領身份證時限係30日。"
+
+
+# ---- figures stated together (bind_figures) ------------------------------------------------
+
+PASSPORT_TABLE = FactSource(
+    5,
+    "HKSAR passport fees",
+    "| 32-page passport | HK$370 |\n| 48-page passport | HK$460 |\n"
+    "Apply at least 4 weeks before you travel.",
+)
+BIRTHS = FactSource(
+    6,
+    "Birth registration",
+    "Births must be registered within 42 days; from 1 March 2024 a late registration costs HK$140.",
+)
+
+
+def test_figures_from_two_rows_paired_in_one_clause_are_unbound():
+    # both figures are in the source, but 370 is the 32-page fee, not the 48-page one
+    assert unbound_figures("48頁護照要370元[1]。", SOURCES) == {Decimal(48), Decimal(370)}
+    assert unbound_figures("48頁護照要三百七十元。", SOURCES) == {Decimal(48), Decimal(370)}
+    english = "A 48-page passport costs three hundred and seventy dollars."
+    assert unbound_figures(english, [PASSPORT_TABLE]) == {Decimal(48), Decimal(370)}
+    assert unbound_figures("48頁護照收370蚊", SOURCES) == {Decimal(48), Decimal(370)}
+
+
+def test_the_question_figure_restated_as_a_topic_binds_to_the_next_clause():
+    # "48頁護照，收費370元": the comma does not part the 48 asked about from its fee
+    assert unbound_figures("48頁護照，收費370元。", SOURCES, topic=["48頁護照幾錢？"])
+    assert not unbound_figures("48頁護照，收費460元。", SOURCES, topic=["48頁護照幾錢？"])
+
+
+def test_figures_that_share_a_table_row_or_a_line_are_bound():
+    assert unbound_figures("48頁護照要460元[1]。", SOURCES) == frozenset()
+    assert unbound_figures("A 48-page passport costs HK$460.", [PASSPORT_TABLE]) == frozenset()
+    both = "32頁護照港幣370元，48頁護照港幣四百六十元。"
+    assert unbound_figures(both, SOURCES) == frozenset()
+    english = "A 48-page passport costs HK$460 and a 32-page one HK$370."
+    assert unbound_figures(english, [PASSPORT_TABLE]) == frozenset()
+
+
+def test_a_clause_with_one_figure_binds_nothing():
+    assert unbound_figures("護照要370元。", SOURCES) == frozenset()
+    assert unbound_figures("The fee is HK$370, apply 4 weeks ahead.", [PASSPORT_TABLE]) == set()
+
+
+def test_a_date_and_a_fee_from_one_sentence_are_bound_and_from_two_are_not():
+    assert not unbound_figures("From 1 March 2024 a late registration costs HK$140.", [BIRTHS])
+    assert not unbound_figures("二零二四年三月一日起逾期登記收費一百四十元。", [BIRTHS])
+    mixed = unbound_figures("From 1 March 2024 a passport costs HK$370.", [BIRTHS, PASSPORT_TABLE])
+    assert mixed == {Decimal(2024), Decimal(3), Decimal(370)}
+
+
+def test_the_hotline_and_figures_no_source_states_bind_to_nothing():
+    assert not unbound_figures("請致電1823查詢，48頁護照460元。", SOURCES, free=["1823"])
+    assert not unbound_figures("請致電1823查詢48頁護照收費460元。", SOURCES, free=["1823"])
+    # the caller's own figure ("I am 70") is in no source: it is theirs, not a sourced fact
+    assert not unbound_figures("70歲人士護照要370元。", SOURCES, topic=["我70歲，護照幾錢？"])
+
+
+def test_a_quarantined_source_binds_nothing():
+    planted = FactSource(7, "Notice", "48頁護照現收370元。", quarantined=True)
+    assert unbound_figures("48頁護照要370元。", [*SOURCES, planted])
+
+
+def test_a_source_sentence_listing_pairs_binds_each_pair_not_all_its_figures():
+    replace = FactSource(8, "補領護照", "補領護照的收費與新申請相同：32頁為370元，48頁為460元。")
+    assert unbound_figures("補領48頁護照要370元。", [replace]) == {Decimal(48), Decimal(370)}
+    assert not unbound_figures("補領48頁護照要460元。", [replace])
+    # a sentence whose one pairing spans a comma still binds it
+    comma = FactSource(9, "Passport", "For a 48-page passport, the fee is HK$460.")
+    assert not unbound_figures("A 48-page passport costs HK$460.", [comma])
+
+
+def test_a_citation_mark_closes_a_clause():
+    run_on = "護照費用[1]32頁護照: 港幣370元[1]48頁護照: 港幣460元[1]"
+    assert not unbound_figures(run_on, SOURCES)
+    assert unbound_figures("48頁護照要370元[1]。", SOURCES)
+
+
+def test_figures_of_a_sources_title_qualify_all_it_says():
+    fare = FactSource(10, "兩元乘車優惠計劃", "60歲或以上人士須使用樂悠咭。")
+    question = ["樂悠咭每個月最多可以搭幾多程兩蚊？"]
+    assert not unbound_figures("兩元優惠，60歲或以上人士要用樂悠咭。", [fare], topic=question)
+    headed = FactSource(11, "", "# 兩元乘車優惠計劃\n\n60歲或以上人士須使用樂悠咭。")
+    assert not unbound_figures("兩元優惠，60歲或以上人士要用樂悠咭。", [headed], topic=question)
+    untitled = FactSource(12, "乘車優惠計劃", "60歲或以上人士須使用樂悠咭。\n每程只需付2元。")
+    assert unbound_figures("兩元優惠，60歲或以上人士要用樂悠咭。", [untitled], topic=question)
+
+
+def test_a_line_ending_in_a_colon_qualifies_the_next_one():
+    dated = FactSource(13, "出生登記收費", "由2024年3月1日起，以下收費生效：\n逾期登記: 140元\n")
+    assert not unbound_figures("由2024年3月1日起逾期登記收費140元。", [dated])
+    # a table of rows introduces nothing: the passport rows stay apart (the prompt's form)
+    rows = FactSource(1, "香港特區護照收費", "護照: 費用\n32頁護照: 港幣370元\n48頁護照: 港幣460元")
+    assert unbound_figures("48頁護照要370元。", [rows])

@@ -27,3 +27,14 @@ def test_loops_and_copied_headings() -> None:
     assert not degenerate("An adult passport costs HK$1,260.")
     assert repeats_question("How much is a passport?", "how much is a passport")
     assert checker().copies_scaffold("[1] Passport fees")
+
+
+def test_bind_figures_fails_a_clause_pairing_figures_of_two_rows() -> None:
+    table = [PromptSource(1, "護照收費", "32頁護照: 港幣370元\n48頁護照: 港幣460元")]
+
+    def passport(bind: bool) -> SentenceChecker:
+        return SentenceChecker("yue", "48頁護照幾錢？", table, ["你係"], bind_figures=bind)
+
+    assert passport(True).problem("48頁護照要370元。") == "unbound"
+    assert passport(False).problem("48頁護照要370元。") is None  # the setting off: as before
+    assert passport(True).check("48頁護照要460元。") == ("48頁護照要460元[1]。", None)

@@ -130,3 +130,12 @@ def test_a_copied_faq_question_is_skipped_even_after_its_first_clause() -> None:
     r = release(sources=sources)
     got = feed_chars(r, "身份證遺失後，要在幾多日內申請補領？須在30日內申請[1]。好")
     assert [p.text for _, p in got] == ["身份證遺失後，", "須在30日內申請[1]。"]
+
+
+def test_a_fee_from_another_row_is_never_said_for_the_figure_asked_about() -> None:
+    # 370 is a 32-page fee: "48-page ... HK$370" pairs figures no row pairs (bind_figures)
+    r = release("en", "How much is a 48-page passport?", EN_SOURCES)
+    got = feed_chars(r, "For a 48-page passport, the fee is HK$370 [1]")
+    assert [p.text for _, p in got] == ["For a 48-page passport,"]  # the topic, not the fee
+    pieces, problem = r.feed(". ")
+    assert pieces == [] and problem == "unbound"
