@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from assistant.numbers import numbers_in
 from assistant.speakable import (
@@ -34,6 +34,12 @@ from assistant.speakable import (
 from knowledge_base.tokenise import make_tokenizer
 from knowledge_base.types import Hit
 from voices.sentences import split_sentences
+
+# Memos of what is read from a source's text and from a prompt. Bounded: a server runs for
+# weeks, and every turn brings a new prompt (an unbounded cache keyed on texts only grows).
+# A turn reads a handful of sources several times, so a few thousand entries keep the hits.
+SOURCE_MEMO_SIZE = 4096
+PROMPT_MEMO_SIZE = 64
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # Question words carry no evidence: matching them in a source says nothing about the topic.
@@ -150,7 +156,7 @@ def fact_terms(text: str) -> set[str]:
     return {t for t in content_terms(strip_citations(text)) if not _DIGITS.match(t)}
 
 
-@cache
+@lru_cache(maxsize=SOURCE_MEMO_SIZE)
 def _figure_contexts(
     title: str, text: str
 ) -> tuple[tuple[frozenset[str], frozenset[Decimal]], ...]:
@@ -286,7 +292,7 @@ def _clause_figures(text: str) -> list[frozenset[Decimal]]:
     ]
 
 
-@cache
+@lru_cache(maxsize=SOURCE_MEMO_SIZE)
 def _bound_groups(title: str, text: str) -> tuple[frozenset[Decimal], ...]:
     """The figure sets a source states together: each line or sentence with figures (a table
     row, "For a 48-page passport, the fee is HK$460."), except a list of pairings in one
@@ -352,7 +358,7 @@ def unbound_figures(
     return frozenset()
 
 
-@cache
+@lru_cache(maxsize=PROMPT_MEMO_SIZE)
 def _prompt_grams(prompt: str, size: int) -> frozenset[str]:
     return frozenset(_sentence_grams_of(prompt, size))
 

@@ -162,3 +162,16 @@ def test_a_line_ending_in_a_colon_qualifies_the_next_one():
     # a table of rows introduces nothing: the passport rows stay apart (the prompt's form)
     rows = FactSource(1, "香港特區護照收費", "護照: 費用\n32頁護照: 港幣370元\n48頁護照: 港幣460元")
     assert unbound_figures("48頁護照要370元。", [rows])
+
+
+def test_the_memos_of_sources_and_prompts_stay_bounded_over_many_turns() -> None:
+    """A server runs for weeks with a new prompt every turn: the text-keyed memos must not grow
+    with them (they were unbounded functools.cache)."""
+    from assistant import gate
+
+    for i in range(gate.PROMPT_MEMO_SIZE + 50):
+        gate._prompt_grams(f"prompt of turn {i}: 護照收費 {i} 元", 3)
+        gate._bound_groups(f"title {i}", f"48頁護照: 港幣{i}元")
+    assert gate._prompt_grams.cache_info().currsize <= gate.PROMPT_MEMO_SIZE
+    assert gate._bound_groups.cache_info().maxsize == gate.SOURCE_MEMO_SIZE
+    assert gate._figure_contexts.cache_info().maxsize == gate.SOURCE_MEMO_SIZE
