@@ -240,10 +240,38 @@ class Collection:
 
     @property
     def settings(self) -> RetrievalSettings:
+        """The stored settings; without any (never tuned), the knowledge base's defaults with
+        the index-time fields the live version was built with.
+
+        Why: the default embedder changed once (USE -> EmbeddingGemma). A collection built
+        before, never tuned, would otherwise take the new default: every query then fails
+        ("built with another embedder") and the next ingest silently re-embeds it all.
+        """
         path = self.path / "settings.json"
         if path.exists():
             return RetrievalSettings.model_validate_json(path.read_text(encoding="utf-8"))
-        return self.kb.settings.retrieval.model_copy()
+        defaults = self.kb.settings.retrieval
+        built = self._built_with()
+        if not built:
+            return defaults.model_copy()
+        changes = _follow_embedder(defaults, built)
+        return RetrievalSettings.model_validate({**defaults.model_dump(), **changes})
+
+    def _built_with(self) -> dict[str, object]:
+        """The index-time settings recorded in the live version's meta.json ({}: none)."""
+        version = self.live_version()
+        if version is None:
+            return {}
+        try:
+            meta = json.loads(
+                (self.path / "versions" / version / "meta.json").read_text(encoding="utf-8")
+            )
+        except (OSError, ValueError):
+            return {}  # index() reports a broken version; settings stay the defaults
+        built = meta.get("build_settings") if isinstance(meta, dict) else None
+        if not isinstance(built, dict):
+            return {}
+        return {k: v for k, v in built.items() if k in RetrievalSettings.model_fields}
 
     def update_settings(
         self, progress: Progress | None = None, **changes: object
@@ -251,26 +279,7 @@ class Collection:
         """Validate and store new settings; rebuild the index when an index-time one changed."""
         with self._writer():
             stored = self.settings
-            if (
-                "embedder" in changes
-                and not {"dense_weight", "bm25_weight"} & set(changes)
-                and (stored.dense_weight, stored.bm25_weight) == default_weights(stored.embedder)
-            ):  # weights left at the old embedder's defaults move to the new one's
-                dense, bm25 = default_weights(str(changes["embedder"]))
-                changes = {**changes, "dense_weight": dense, "bm25_weight": bm25}
-            if "embedder" in changes:  # so do fusion knobs left at the old one's defaults
-                old, new_defaults = (
-                    default_fusion(stored.embedder),
-                    default_fusion(str(changes["embedder"])),
-                )
-                changes = {
-                    **{
-                        name: value
-                        for name, value in new_defaults.items()
-                        if name not in changes and getattr(stored, name) == old.get(name)
-                    },
-                    **changes,
-                }
+            changes = _follow_embedder(stored, changes)
             new = RetrievalSettings.model_validate({**stored.model_dump(), **changes})
             self.path.mkdir(parents=True, exist_ok=True)
             _atomic_write(self.path / "settings.json", new.model_dump_json(indent=2))
@@ -629,6 +638,29 @@ def _chunk(
         max_chunks=kb.max_chunks_per_document,
     )
     return scan_chunks(chunks) if kb.injection_check else chunks
+
+
+def _follow_embedder(stored: RetrievalSettings, changes: dict[str, object]) -> dict[str, object]:
+    """`changes`, plus: when they change the embedder, the weights and fusion knobs still at
+    the old embedder's defaults move to the new one's (ones chosen by hand stay)."""
+    embedder = changes.get("embedder")
+    if embedder is None or embedder == stored.embedder:
+        return changes
+    if not {"dense_weight", "bm25_weight"} & set(changes) and (
+        stored.dense_weight,
+        stored.bm25_weight,
+    ) == default_weights(stored.embedder):
+        dense, bm25 = default_weights(str(embedder))
+        changes = {**changes, "dense_weight": dense, "bm25_weight": bm25}
+    old, new_defaults = default_fusion(stored.embedder), default_fusion(str(embedder))
+    return {
+        **{
+            name: value
+            for name, value in new_defaults.items()
+            if name not in changes and getattr(stored, name) == old.get(name)
+        },
+        **changes,
+    }
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -356,3 +356,36 @@ def test_fusion_knobs_follow_the_embedder_unless_chosen(kb: KnowledgeBase) -> No
     col.update_settings(language_gap_penalty=0.5)
     kept = col.update_settings(embedder="use-multilingual")
     assert kept.language_gap_penalty == 0.5 and kept.bm25_coverage is False
+
+
+def test_an_untuned_collection_keeps_the_embedder_it_was_built_with(tmp_path: Path) -> None:
+    """A collection built before the default embedder changed, with no settings.json, keeps
+    its build's index-time settings (it used to take the new default: every query failed
+    "built with another embedder" and the next ingest re-embedded everything)."""
+    from knowledge_base.config import RetrievalSettings, default_weights
+
+    home = tmp_path / "home"
+    version = home / "collections" / "old" / "versions" / "v1"
+    version.mkdir(parents=True)
+    (home / "collections" / "old" / "manifest.json").write_text('{"version": "v1"}')
+    (version / "meta.json").write_text(
+        json.dumps(
+            {
+                "embedder": "use-multilingual-v3",
+                "dimension": 512,
+                "build_settings": {"embedder": "use-multilingual", "chunk_size": 640},
+            }
+        )
+    )
+    kb = KnowledgeBase(
+        KnowledgeBaseSettings(home=home, retrieval=RetrievalSettings(embedder="embeddinggemma"))
+    )
+    settings = kb.collection("old").settings
+    assert settings.embedder == "use-multilingual" and settings.chunk_size == 640
+    assert (settings.dense_weight, settings.bm25_weight) == default_weights("use-multilingual")
+    # a collection with nothing built yet takes the knowledge base's defaults
+    assert kb.collection("new").settings.embedder == "embeddinggemma"
+    # stored settings win over what the build recorded
+    stored = RetrievalSettings(embedder="embeddinggemma", k=3)
+    (home / "collections" / "old" / "settings.json").write_text(stored.model_dump_json())
+    assert kb.collection("old").settings == stored
