@@ -62,3 +62,29 @@ def test_cantonese_that_whisper_gives_to_english_is_heard_again_as_chinese(
     off = gate_off.model_copy(update={"empty_english_retry_zh_probability": 1.0})
     monkeypatch.setattr(transcriber, "asr", off)
     assert transcriber.transcribe(audio).text == ""  # without the retry the words are lost
+
+
+def test_a_vote_whose_winning_side_keeps_nothing_keeps_the_other_sides_decode(
+    transcriber, monkeypatch
+):
+    audio = read_file_audio(CLIP, max_duration_s=60, max_bytes=10_000_000)
+    encoded = transcriber._encode_window(audio)
+    vote = transcriber._vote(audio, encoded, transcriber._language_probs(encoded))
+    assert transcriber._passes_filters(vote.cmn, transcriber.asr.cmn_prompt)
+    # the Cantonese-prompted pass called it silence (what it does on short 8 kHz words) ...
+    silent = dataclasses.replace(vote, yue=dataclasses.replace(vote.yue, no_speech_prob=0.99))
+    assert not transcriber._passes_filters(silent.yue, transcriber.asr.yue_prompt)
+    # ... and so did the full decode
+    monkeypatch.setattr(transcriber, "_decode", lambda *args, **kwargs: ("", 0))
+    text, kept = transcriber._text_for(audio, silent, "yue")
+    assert kept and text == vote.cmn.text
+
+    off = transcriber.asr.model_copy(update={"vote_keeps_either_decode": False})
+    monkeypatch.setattr(transcriber, "asr", off)
+    assert transcriber._text_for(audio, silent, "yue") == ("", 0)
+    # a side that fails the filters is never kept in its place
+    both = dataclasses.replace(silent, cmn=dataclasses.replace(vote.cmn, no_speech_prob=0.99))
+    monkeypatch.setattr(
+        transcriber, "asr", off.model_copy(update={"vote_keeps_either_decode": True})
+    )
+    assert transcriber._text_for(audio, both, "yue") == ("", 0)
