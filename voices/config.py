@@ -94,6 +94,13 @@ class AsrSettings(BaseModel):
         "probability on short 8 kHz words that the Mandarin-prompted pass of the same encoder "
         "output hears (docs/speech.md). The label still comes from the head.",
     )
+    vote_quick_head: bool = Field(
+        default=False,
+        description="Auto mode (no hint): score the encoder embedding alone with the quick head "
+        "(voices/asr/yue_cmn_quick_head.json) first and, when it is beyond its confident "
+        "margin, decode only the winning side (one greedy decode instead of two; the label is "
+        "the quick head's). Off: measured in docs/speech.md.",
+    )
     retry_drop_no_speech_prob: float = Field(
         default=0.95,
         ge=0.0,

@@ -44,7 +44,7 @@ from voices.asr.language_decision import (
     acoustic_vote,
     decide,
 )
-from voices.asr.language_head import DEFAULT_HEAD, LanguageHead, load_head
+from voices.asr.language_head import DEFAULT_HEAD, QUICK_HEAD, LanguageHead, load_head
 from voices.audio_io import check_samples
 from voices.config import AsrSettings, LanguageSettings, VadSettings, VoiceSettings
 from voices.language import AcousticVote, cantonese_written_forms, to_script, whisper_code
@@ -198,6 +198,9 @@ class FasterWhisperTranscriber:
         self._head: LanguageHead | None = None
         if self.asr.language_head:
             self._head = load_head(self.asr.language_head_path or DEFAULT_HEAD)
+        self._quick_head: LanguageHead | None = None
+        if self.asr.vote_quick_head:
+            self._quick_head = load_head(QUICK_HEAD)
 
     @classmethod
     def from_settings(
@@ -257,7 +260,7 @@ class FasterWhisperTranscriber:
             for _ in range(2):  # a second round only when an English decode kept nothing
                 whisper_language = decision.whisper
                 if decision.vote:
-                    vote = self._vote(audio, encoder_output, probs)
+                    vote = self._vote(audio, encoder_output, probs, quick=language is None)
                     text, kept = _label_text(vote), 1
                 else:
                     spoken_guess = language if whisper_language != "en" else "en"
@@ -376,11 +379,19 @@ class FasterWhisperTranscriber:
         )
 
     def _vote(
-        self, audio: np.ndarray, encoder_output, language_probs: dict[str, float]
+        self,
+        audio: np.ndarray,
+        encoder_output,
+        language_probs: dict[str, float],
+        quick: bool = False,
     ) -> ChineseVote:
         if encoder_output is None:  # the language was given: encode for the vote now
             encoder_output = self._encode_window(audio)
         duration = min(audio.size / PIPELINE_SAMPLE_RATE, _WINDOW_S)
+        if quick and self._quick_head is not None:
+            sure = self._quick_vote(encoder_output, language_probs, duration)
+            if sure is not None:
+                return sure
         yue = self._greedy(encoder_output, self.asr.yue_prompt, duration)
         cmn = self._greedy(encoder_output, self.asr.cmn_prompt, duration)
         features = vote_features(yue, cmn, language_probs, duration)
@@ -398,6 +409,36 @@ class FasterWhisperTranscriber:
             acoustic.confident,
             yue,
             cmn,
+            language_probs,
+            acoustic.decisive,
+            embedding,
+        )
+
+    def _quick_vote(
+        self, encoder_output, language_probs: dict[str, float], duration: float
+    ) -> ChineseVote | None:
+        """The quick head's vote when it is beyond its confident margin and the winning side's
+        greedy decode passes the filters: that one decode (the other side is an empty decode
+        that no filter keeps); else None (the full vote)."""
+        head = self._quick_head
+        assert head is not None and head.confident_margin is not None
+        embedding = encoder_embedding(encoder_output, duration)
+        score = head.score((0.0,) * head.feature_weights.size, embedding)
+        if abs(score) < head.confident_margin:
+            return None
+        yue = score > 0
+        prompt = self.asr.yue_prompt if yue else self.asr.cmn_prompt
+        decode = self._greedy(encoder_output, prompt, duration)
+        if not self._passes_filters(decode, prompt):
+            return None  # the full vote, whose other side may still hear it
+        skipped = Decode("", 0.0, 1.0, 0.0)
+        acoustic = acoustic_vote(score, self.asr)
+        return ChineseVote(
+            (),
+            score,
+            acoustic.confident,
+            decode if yue else skipped,
+            skipped if yue else decode,
             language_probs,
             acoustic.decisive,
             embedding,
