@@ -96,7 +96,7 @@ def error_rate(row: dict, references: dict[str, str], text_key: str) -> float | 
     """CER (Chinese, both sides in Simplified so the script is not counted) or WER (English)
     of one decode against the clip's reference; None without a reference."""
     reference = references.get(row["file"])
-    if reference is None:
+    if not reference:  # None, or a clip kept for language id only
         return None
     if row["language"] == "en":
         return wer(reference, row[text_key])
@@ -159,6 +159,13 @@ def main() -> None:
     parser.add_argument(
         "--min-language-probability", type=float, help="AsrSettings.min_language_probability"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other AsrSettings field (JSON value), e.g. speech_gate_low_threshold=0.35",
+    )
     args = parser.parse_args()
     if args.summarise:
         summarise(args.summarise)
@@ -171,6 +178,9 @@ def main() -> None:
         )
         if value is not None
     }
+    for item in args.set:
+        name, _, value = item.partition("=")
+        overrides[name] = json.loads(value)
     run(args.split, args.out, not args.no_head, args.limit_s, overrides)
     summarise(args.out)
 

@@ -86,6 +86,21 @@ class AsrSettings(BaseModel):
         "segment dropped for silence only at retry_drop_no_speech_prob (hallucination, "
         "repetition and prompt-echo filters stay).",
     )
+    vote_keeps_either_decode: bool = Field(
+        default=True,
+        description="When the vote's decode for the winning side and the full decode both keep "
+        "nothing (every segment filtered as silence), keep the other side's greedy decode if it "
+        "passes the same filters: the written-Cantonese prompt raises Whisper's no-speech "
+        "probability on short 8 kHz words that the Mandarin-prompted pass of the same encoder "
+        "output hears (docs/speech.md). The label still comes from the head.",
+    )
+    vote_quick_head: bool = Field(
+        default=False,
+        description="Auto mode (no hint): score the encoder embedding alone with the quick head "
+        "(voices/asr/yue_cmn_quick_head.json) first and, when it is beyond its confident "
+        "margin, decode only the winning side (one greedy decode instead of two; the label is "
+        "the quick head's). Off: measured in docs/speech.md.",
+    )
     retry_drop_no_speech_prob: float = Field(
         default=0.95,
         ge=0.0,

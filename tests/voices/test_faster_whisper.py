@@ -234,3 +234,18 @@ def test_short_english_that_whisper_is_unsure_of_stays_english(transcriber, name
     result = transcriber.transcribe(_bench_clip(name))
     assert result.language == "en"
     assert result.text.isascii() and len(result.text.split()) >= 3
+
+
+@pytest.mark.parametrize(
+    "name", ["yue-forvo-m4goi1-joechchan.flac", "yue-forvo-nei5hou2maa3-yeddayin.flac"]
+)
+def test_short_cantonese_the_cantonese_prompt_calls_silence_is_still_heard(
+    transcriber, name
+) -> None:
+    # Forvo 唔該 / 你好嗎 (test split, 8 kHz, 1.2-1.6 s): under the written-Cantonese prompt
+    # Whisper base's no-speech probability is 0.66-0.83 (filtered as silence, and so is the
+    # full decode); the Mandarin-prompted pass over the same encoder output kept the words.
+    # Before vote_keeps_either_decode: nothing heard
+    result = transcriber.transcribe(_bench_clip(name))
+    assert result.text
+    assert result.language == "yue"

@@ -73,3 +73,22 @@ def test_the_embedding_pools_only_the_frames_that_hold_the_audio() -> None:
 def test_the_embedding_of_a_very_short_clip_still_has_two_frames() -> None:
     frames = np.arange(1500 * 2, dtype=np.float32).reshape(1, 1500, 2)
     assert np.all(np.isfinite(encoder_embedding(frames, seconds=0.0)))
+
+
+def test_the_quick_head_reads_the_embedding_alone_and_says_its_margin() -> None:
+    from voices.asr.language_head import QUICK_HEAD
+
+    head = LanguageHead.from_json(QUICK_HEAD)
+    assert head.embedding_weights.size == 1024  # Whisper base's pooled 512-wide frames
+    assert not head.feature_weights.any()  # no decode is read: it can run before any
+    assert head.confident_margin is not None and head.confident_margin > 0
+    about = json.loads(QUICK_HEAD.read_text("utf-8"))
+    assert "dev split" in about["fitted_by"] and about["dev_clips"] > 50
+
+
+def test_a_head_without_a_margin_has_none(tmp_path: Path) -> None:
+    path = tmp_path / "head.json"
+    LanguageHead(np.zeros(4), np.ones(3), 0.5).to_json(path)
+    assert LanguageHead.from_json(path).confident_margin is None
+    LanguageHead(np.zeros(4), np.ones(3), 0.5).to_json(path, confident_margin=2.5)
+    assert LanguageHead.from_json(path).confident_margin == 2.5

@@ -44,7 +44,7 @@ from voices.asr.language_decision import (
     acoustic_vote,
     decide,
 )
-from voices.asr.language_head import DEFAULT_HEAD, LanguageHead, load_head
+from voices.asr.language_head import DEFAULT_HEAD, QUICK_HEAD, LanguageHead, load_head
 from voices.audio_io import check_samples
 from voices.config import AsrSettings, LanguageSettings, VadSettings, VoiceSettings
 from voices.language import AcousticVote, cantonese_written_forms, to_script, whisper_code
@@ -194,10 +194,13 @@ class FasterWhisperTranscriber:
         self._slots = threading.BoundedSemaphore(self.asr.num_workers)
         # large-v3 has 100 language tokens, the 100th being yue; base and small have 99
         self._has_yue_token = self.model.model.num_languages >= 100
-        self._zh_tokenizer: Tokenizer | None = None
+        self._tokenizers: dict[str, Tokenizer] = {}
         self._head: LanguageHead | None = None
         if self.asr.language_head:
             self._head = load_head(self.asr.language_head_path or DEFAULT_HEAD)
+        self._quick_head: LanguageHead | None = None
+        if self.asr.vote_quick_head:
+            self._quick_head = load_head(QUICK_HEAD)
 
     @classmethod
     def from_settings(
@@ -257,8 +260,8 @@ class FasterWhisperTranscriber:
             for _ in range(2):  # a second round only when an English decode kept nothing
                 whisper_language = decision.whisper
                 if decision.vote:
-                    vote = self._vote(audio, encoder_output, probs)
-                    text, kept = vote.cmn.text, 1
+                    vote = self._vote(audio, encoder_output, probs, quick=language is None)
+                    text, kept = _label_text(vote), 1
                 else:
                     spoken_guess = language if whisper_language != "en" else "en"
                     text, kept = self._decode(audio, whisper_language, spoken_guess, provisional)
@@ -376,11 +379,19 @@ class FasterWhisperTranscriber:
         )
 
     def _vote(
-        self, audio: np.ndarray, encoder_output, language_probs: dict[str, float]
+        self,
+        audio: np.ndarray,
+        encoder_output,
+        language_probs: dict[str, float],
+        quick: bool = False,
     ) -> ChineseVote:
         if encoder_output is None:  # the language was given: encode for the vote now
             encoder_output = self._encode_window(audio)
         duration = min(audio.size / PIPELINE_SAMPLE_RATE, _WINDOW_S)
+        if quick and self._quick_head is not None:
+            sure = self._quick_vote(encoder_output, language_probs, duration)
+            if sure is not None:
+                return sure
         yue = self._greedy(encoder_output, self.asr.yue_prompt, duration)
         cmn = self._greedy(encoder_output, self.asr.cmn_prompt, duration)
         features = vote_features(yue, cmn, language_probs, duration)
@@ -403,9 +414,41 @@ class FasterWhisperTranscriber:
             embedding,
         )
 
-    def _greedy(self, encoder_output, prompt: str, duration_s: float) -> Decode:
+    def _quick_vote(
+        self, encoder_output, language_probs: dict[str, float], duration: float
+    ) -> ChineseVote | None:
+        """The quick head's vote when it is beyond its confident margin and the winning side's
+        greedy decode passes the filters: that one decode (the other side is an empty decode
+        that no filter keeps); else None (the full vote)."""
+        head = self._quick_head
+        assert head is not None and head.confident_margin is not None
+        embedding = encoder_embedding(encoder_output, duration)
+        score = head.score((0.0,) * head.feature_weights.size, embedding)
+        if abs(score) < head.confident_margin:
+            return None
+        yue = score > 0
+        prompt = self.asr.yue_prompt if yue else self.asr.cmn_prompt
+        decode = self._greedy(encoder_output, prompt, duration)
+        if not self._passes_filters(decode, prompt):
+            return None  # the full vote, whose other side may still hear it
+        skipped = Decode("", 0.0, 1.0, 0.0)
+        acoustic = acoustic_vote(score, self.asr)
+        return ChineseVote(
+            (),
+            score,
+            acoustic.confident,
+            decode if yue else skipped,
+            skipped if yue else decode,
+            language_probs,
+            acoustic.decisive,
+            embedding,
+        )
+
+    def _greedy(
+        self, encoder_output, prompt: str, duration_s: float, language: str = "zh"
+    ) -> Decode:
         """One greedy decode without timestamps; its length is bounded by the audio's."""
-        tokenizer = self._tokenizer()
+        tokenizer = self._tokenizer(language)
         ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         if prompt:
             ids = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip()), *ids]
@@ -427,12 +470,12 @@ class FasterWhisperTranscriber:
         ratio = len(text.encode()) / max(1, len(zlib.compress(text.encode()))) if text else 0.0
         return Decode(text, float(avg_logprob), float(result.no_speech_prob), ratio)
 
-    def _tokenizer(self) -> Tokenizer:
-        if self._zh_tokenizer is None:
-            self._zh_tokenizer = Tokenizer(
-                self.model.hf_tokenizer, True, task="transcribe", language="zh"
+    def _tokenizer(self, language: str = "zh") -> Tokenizer:
+        if language not in self._tokenizers:
+            self._tokenizers[language] = Tokenizer(
+                self.model.hf_tokenizer, True, task="transcribe", language=language
             )
-        return self._zh_tokenizer
+        return self._tokenizers[language]
 
     def _text_for(
         self, audio: np.ndarray, vote: ChineseVote, spoken: SpokenLanguage
@@ -452,7 +495,18 @@ class FasterWhisperTranscriber:
         fits = audio.size <= _WINDOW_S * PIPELINE_SAMPLE_RATE
         if fits and self._beam_for(spoken) == 1 and self._passes_filters(decode, prompt):
             return decode.text, 1
-        return self._decode(audio, "zh", spoken)
+        text, kept = self._decode(audio, "zh", spoken)
+        if not kept and fits and self.asr.vote_keeps_either_decode:
+            # the winning side's prompt made Whisper call the speech silence; the other side's
+            # pass over the same encoder output heard it (and passed the same filters)
+            other, other_prompt = (
+                (vote.cmn, self.asr.cmn_prompt)
+                if spoken == "yue"
+                else (vote.yue, self.asr.yue_prompt)
+            )
+            if other.text and self._passes_filters(other, other_prompt):
+                return other.text, 1
+        return text, kept
 
     def _passes_filters(self, decode: Decode, prompt: str) -> bool:
         a = self.asr
@@ -532,6 +586,24 @@ class FasterWhisperTranscriber:
         return Transcript(
             "", fallback, detected, probability, duration, time.perf_counter() - started
         )
+
+
+def _label_text(vote: ChineseVote) -> str:
+    """The text the label is decided on: the Mandarin-prompted decode, unless it came out as
+    Latin letters where the Cantonese-prompted one wrote Chinese (a Cantonese word Whisper
+    spelled out, "mind see you e" for 萬事如意: not English speech). Mostly Chinese, so that
+    English speech the Cantonese prompt wrote a word of Chinese into ("係咗 telephone") stays
+    English."""
+    if _han_share(vote.cmn.text) == 0.0 and _han_share(vote.yue.text) > 0.5:
+        return vote.yue.text
+    return vote.cmn.text
+
+
+def _han_share(text: str) -> float:
+    """The share of Han characters among the letters of `text` (0.0 for none)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    han = sum("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in letters)
+    return han / len(letters) if letters else 0.0
 
 
 def _join(texts: list[str], joiner: str) -> str:

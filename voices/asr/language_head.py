@@ -21,6 +21,9 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_HEAD = Path(__file__).with_name("yue_cmn_head.json")
+# the embedding alone (feature weights zero), with the margin beyond which it is never wrong on
+# dev: lets the vote skip one of its two decodes (AsrSettings.vote_quick_head)
+QUICK_HEAD = Path(__file__).with_name("yue_cmn_quick_head.json")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class LanguageHead:
     feature_weights: np.ndarray  # over voices.asr.faster_whisper.vote_features
     embedding_weights: np.ndarray  # over voices.asr.faster_whisper.encoder_embedding
     bias: float
+    # |score| at or beyond which the head is trusted alone (the quick head); None: not given
+    confident_margin: float | None = None
 
     @classmethod
     def from_json(cls, path: Path) -> LanguageHead:
@@ -39,6 +44,7 @@ class LanguageHead:
                 np.asarray(data["feature_weights"], dtype=np.float64),
                 np.asarray(data["embedding_weights"], dtype=np.float64),
                 float(data["bias"]),
+                None if data.get("confident_margin") is None else float(data["confident_margin"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(
