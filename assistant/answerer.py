@@ -27,7 +27,6 @@ from assistant.injection import remove_instructions, remove_question_instruction
 from assistant.language import is_chinese, to_script
 from assistant.preempt import (
     DUE,
-    SPECULATION,
     acknowledgement,
     prefill_done,
     prefix_messages,
@@ -361,10 +360,7 @@ class Answerer:
         problem: str | None = None
         try:
             async with asyncio.timeout(self.settings.first_token_timeout_s) as deadline:
-                if waited_ms := await prefill_done():  # the prompt's prefix read ahead
-                    timings["prefill_wait"] = waited_ms
-                if (speculation := SPECULATION.get()) and speculation.prefill_ms is not None:
-                    timings["prefill"] = speculation.prefill_ms
+                timings.update(await prefill_done())  # the prompt's prefix read ahead
                 stream = self.generator.stream(
                     messages,
                     max_tokens=self.settings.max_answer_tokens,

@@ -23,7 +23,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -144,9 +144,12 @@ class Speculation:
     prefill_ms: float | None = None  # how long that read took, once it is done
 
     def discard(self) -> None:
-        """Not needed (another question, no turn, or the turn is over): stop it (a prefill
-        already reading finishes in its thread: llama.cpp cannot stop inside a batch)."""
+        """Not needed (another question, no turn, or the turn is over): stop it, retrieval
+        and prefill (the one place either is cancelled; a prefill already reading finishes in
+        its thread: llama.cpp cannot stop inside a batch)."""
         self.hits.cancel()
+        if self.prefill is not None:
+            self.prefill.cancel()
         if self.outcome == "pending":
             self.outcome = "discarded"
 
@@ -234,21 +237,29 @@ async def speculative_hits(query: str, language: SpokenLanguage, k: int) -> list
     return hits
 
 
-async def prefill_done() -> float:
+async def prefill_done() -> dict[str, float]:
     """Wait for this turn's prefill, if one is reading (the turn's own prompt read would wait
-    for it anyway, and it should go to the context that read the prefix); the ms waited."""
+    for it anyway, and it should go to the context that read the prefix). The turn's timings
+    of a prefill it kept: "prefill" (its read, ms) and "prefill_wait" (ms the turn waited);
+    none for a speculation not reused (its prefix is another question's prompt: discarded)."""
     speculation = SPECULATION.get()
-    if speculation is None or speculation.prefill is None or speculation.prefill.done():
-        return 0.0
-    if speculation.outcome != "reused":  # another question: its prefix is not this prompt's
-        speculation.prefill.cancel()  # (a read in progress ends in its thread)
-        return 0.0
-    started = asyncio.get_running_loop().time()
-    try:
-        await asyncio.shield(speculation.prefill)
-    except asyncio.CancelledError:
-        if not speculation.prefill.cancelled():
-            raise  # the turn itself is cancelled
-    except Exception:  # the prefill failed: the turn reads its prompt as usual
-        log.warning("prefill failed", exc_info=True)
-    return round((asyncio.get_running_loop().time() - started) * 1000, 1)
+    if speculation is None or speculation.prefill is None:
+        return {}
+    if speculation.outcome != "reused":
+        speculation.discard()
+        return {}
+    timings: dict[str, float] = {}
+    if not speculation.prefill.done():
+        started = asyncio.get_running_loop().time()
+        try:
+            # one that failed is logged by its done callback (Assistant.speculate), once;
+            # the turn reads its prompt as usual
+            with suppress(Exception):
+                await asyncio.shield(speculation.prefill)
+        except asyncio.CancelledError:
+            if not speculation.prefill.cancelled():
+                raise  # the turn itself is cancelled
+        timings["prefill_wait"] = round((asyncio.get_running_loop().time() - started) * 1000, 1)
+    if speculation.prefill_ms is not None:
+        timings["prefill"] = speculation.prefill_ms
+    return timings

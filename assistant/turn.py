@@ -42,9 +42,10 @@ VoiceFor = Callable[[SpokenLanguage], Synthesizer]
 
 
 def _log_failure(task: asyncio.Task[bool]) -> None:
-    """A prefill that failed is an optimisation lost, not a turn lost: log it."""
+    """A prefill that failed is an optimisation lost, not a turn lost: log it (here only,
+    whether or not a turn waits for it)."""
     if not task.cancelled() and (exc := task.exception()) is not None:
-        log.warning("prefill failed: %r", exc)
+        log.warning("prefill failed: %r", exc, exc_info=exc)
 
 
 class Assistant:
@@ -123,7 +124,10 @@ class Assistant:
     async def _prefill(self, speculation: Speculation) -> bool:
         """Read the prompt up to the question for the speculation's hits (not when the turn
         would be refused: the model will not be asked)."""
-        hits = await speculation.hits
+        try:
+            hits = await speculation.hits
+        except Exception:  # retrieval failed: logged by the turn that uses it, not twice
+            return False
         if speculation.outcome == "discarded":
             log.info("no prefill for %r: the final asked something else", speculation.question)
             return False  # the final asked something else

@@ -207,20 +207,37 @@ class FakeVoices:
 
 
 def fake_assistant(
-    kb: KnowledgeBase, generator: FakeGenerator, *, speaking: bool = False, **settings: object
+    kb: KnowledgeBase,
+    generator: FakeGenerator,
+    *,
+    speaking: bool = False,
+    voices: FakeVoices | None = None,
+    transcriber: FakeTranscriber | None = None,
+    assistant_settings: AssistantSettings | None = None,
+    **settings: object,
 ) -> Assistant:
-    """An Assistant over the fake knowledge base and `generator` (with a fake voice when
-    `speaking`); no holding phrase unless `acknowledge_after_s` is given."""
+    """An Assistant over the fake knowledge base and `generator`, speaking with `voices` (a
+    fake voice of its own when only `speaking`). Its settings are `assistant_settings` as
+    given, or built from `settings` with no holding phrase unless `acknowledge_after_s` is
+    given (a busy CPU holding a scripted generator for 1.5 s must not add audio to tests
+    about something else)."""
     from assistant.config import AssistantSettings
     from assistant.turn import Assistant
 
-    settings.setdefault("acknowledge_after_s", None)
+    if assistant_settings is not None and settings:
+        raise TypeError("give assistant_settings or settings, not both")
+    if assistant_settings is None:
+        settings.setdefault("acknowledge_after_s", None)
+        assistant_settings = AssistantSettings(**settings)  # type: ignore[arg-type]
+    if voices is None and speaking:
+        voices = FakeVoices(FakeSynthesizer())
     return Assistant(
-        AssistantSettings(**settings),  # type: ignore[arg-type]
+        assistant_settings,
         generator=generator,
         retriever_for=lambda name: kb.collection(name).retriever(),
         collections=kb.collections,
-        voice_for=FakeVoices(FakeSynthesizer()).voice if speaking else None,
+        transcriber=transcriber,
+        voice_for=voices.voice if voices is not None else None,
     )
 
 
@@ -274,21 +291,17 @@ def fake_engines(
     synthesizer: FakeSynthesizer | None = None,
     settings: AssistantSettings | None = None,
 ) -> Engines:
-    """serving.runtime.Engines over `kb` with every model faked (the real assistant code)."""
-    from assistant.config import AssistantSettings
-    from assistant.turn import Assistant
+    """serving.runtime.Engines over `kb` with every model faked (the real assistant code):
+    `fake_assistant`, speaking, with the recogniser."""
     from serving.runtime import Engines
 
     voices = FakeVoices(synthesizer or FakeSynthesizer())
-    assistant = Assistant(
-        # no holding phrase unless a test asks for one: a busy CPU holding a scripted
-        # generator for 1.5 s must not add audio to tests about something else
-        settings or AssistantSettings(acknowledge_after_s=None),
-        generator=generator or FakeGenerator(),
-        retriever_for=lambda name: kb.collection(name).retriever(),
-        collections=kb.collections,
+    assistant = fake_assistant(
+        kb,
+        generator or FakeGenerator(),
+        voices=voices,
         transcriber=transcriber,
-        voice_for=voices.voice,
+        assistant_settings=settings,
     )
     return Engines(transcriber or FakeTranscriber(), FakeVadModel(), assistant, voices)
 

@@ -13,12 +13,14 @@ from assistant.gate import (
     FactSource,
     check_facts,
     content_terms,
+    fact_terms,
     is_copied_scaffold,
     leaks_prompt,
     strip_copied_heading,
     unbound_figures,
 )
 from assistant.language import is_chinese, to_script
+from assistant.numbers import numbers_in
 from assistant.prompts import PromptSource, echoes_prompt_labels
 from assistant.speakable import clean_for_display, strip_citations
 from voices.types import SpokenLanguage
@@ -46,9 +48,15 @@ class SentenceChecker:
         """Only a source's '[n] title' heading or FAQ question, copied: skipped, not failed."""
         return is_copied_scaffold(sentence, self.scaffold)
 
-    def check(self, sentence: str) -> tuple[str, str | None]:
+    def check(self, sentence: str, *, partial: bool = False) -> tuple[str, str | None]:
         """The sentence as it may be said (a copied '[n] title' heading dropped, citations
-        made to follow its facts) and its first problem, or None."""
+        made to follow its facts) and its first problem, or None.
+
+        `partial`: the sentence so far, said a clause at a time (assistant.stages.release),
+        is held by two more tests: the language must match at any length (the whole
+        sentence lets its first 12 characters go: a clause is often shorter), and a figure
+        with no words of its own yet ("370元，") waits for them (the figure check accepts
+        any context for a sentence without words)."""
         sentence = strip_copied_heading(sentence, self.scaffold)
         display = to_script(clean_for_display(sentence), self.language)
         facts = check_facts(
@@ -61,7 +69,10 @@ class SentenceChecker:
         ):
             return sentence, "unbound"  # each figure is sourced, their pairing is not
         sentence = facts.sentence
-        return sentence, self._form_problem(to_script(clean_for_display(sentence), self.language))
+        problem = self._form_problem(to_script(clean_for_display(sentence), self.language))
+        if problem is None and partial:
+            problem = self._partial_problem(strip_citations(sentence))
+        return sentence, problem
 
     def problem(self, sentence: str) -> str | None:
         """The first problem of a sentence (facts first), or None."""
@@ -76,6 +87,13 @@ class SentenceChecker:
             return "degenerate"
         if (self.language == "en") == is_chinese(display) and len(display) > 12:
             return "wrong_language"
+        return None
+
+    def _partial_problem(self, words: str) -> str | None:
+        if is_chinese(words) != (self.language != "en"):
+            return "wrong_language"
+        if any(n > 1 for n in numbers_in(words)) and not fact_terms(words):
+            return "bare_figure"  # the check would take any context: wait for its words
         return None
 
 

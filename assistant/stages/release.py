@@ -11,10 +11,8 @@ What keeps "the right facts or none" when a clause goes out before its sentence 
   clause's end) with the same checker: figures grounded in a cited source in the context of
   the words so far (fewer words than the whole sentence, so a harder test), no prompt leak
   (every 10/16-character run of the words so far), no echo of the prompt's labels, no loop;
-- a figure with no words of its own yet ("370元，") waits for them (the figure check accepts
-  any context for a sentence without words);
-- the language must already match at any length (the whole-sentence check lets the first
-  12 characters go: a clause is often shorter);
+- a figure with no words of its own yet ("370元，") waits for them, and the language must
+  already match at any length (the checker's `partial` tests, SentenceChecker.check);
 - a prefix that fails, or that only copies a source's "[n] title" heading, is held, not
   failed: the clause waits, and the whole sentence is checked when it ends, exactly as
   without early clauses; only then can the sentence fail (the model is stopped and the
@@ -28,9 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.gate import fact_terms
 from assistant.language import is_chinese
-from assistant.numbers import numbers_in
 from assistant.speakable import CITATION_MARK, cited_numbers, strip_citations
 from assistant.stages.checking import SentenceChecker
 from voices.sentences import SentenceSplitter
@@ -129,14 +125,9 @@ class Release:
         """The sentence so far as it may be said (checked, no [n] marks), or None: hold it."""
         if self.checker.copies_scaffold(prefix):
             return None
-        checked, problem = self.checker.check(prefix)
+        checked, problem = self.checker.check(prefix, partial=True)
         words = strip_citations(checked)
-        lang_ok = is_chinese(words) == (self.checker.language != "en")
-        if problem or not lang_ok or not words:
-            return None
-        if any(n > 1 for n in numbers_in(words)) and not fact_terms(words):
-            return None  # a bare figure: the check would take any context; wait for its words
-        return words
+        return None if problem or not words else words
 
 
 def _closed(text: str) -> bool:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
+import threading
+from collections.abc import Sequence
 
+import assistant.answerer as answerer_module
 from assistant.answerer import Conversation
 from assistant.preempt import SPECULATION, Speculation, prefill_done
 from assistant.prompts import answer_messages
 from assistant.turn import Assistant
-from assistant.types import TurnEnd
+from assistant.types import ChatTurn, TurnEnd
 from tests.fakes import FakeGenerator, PrefillingGenerator, fake_assistant
 
 PARTIAL = "How much is the passport fee"
@@ -83,14 +87,79 @@ async def test_the_turn_waits_for_its_prefill_and_not_for_another_questions() ->
     await asyncio.sleep(0)
     assert not waiter.done()
     reading.set()
-    assert await waiter >= 0 and task.result() is True
+    assert (await waiter)["prefill_wait"] >= 0 and task.result() is True
 
     other = asyncio.create_task(prefill())
     reading.clear()
     SPECULATION.set(_speculation(other, "discarded"))
-    assert await prefill_done() == 0.0  # no wait: its prefix is not this prompt's
+    assert await prefill_done() == {}  # no wait: its prefix is not this prompt's
     await asyncio.wait({other})
     assert other.cancelled()
+
+
+async def test_discarding_a_speculation_stops_its_prefill_too() -> None:
+    """One cancel path: a prefill already past its hits is stopped by `discard()` itself."""
+    reading = asyncio.Event()
+
+    async def prefill() -> bool:
+        await reading.wait()
+        return True
+
+    task = asyncio.create_task(prefill())
+    speculation = _speculation(task, "pending")
+    await asyncio.sleep(0)  # the prefill is reading
+    speculation.discard()
+    await asyncio.wait({task}, timeout=5)  # (the timeout only bounds a failure)
+    reading.set()
+    assert task.cancelled() and speculation.outcome == "discarded"
+
+
+async def test_a_discarded_prefill_gives_the_turn_no_prefill_timing(fake_kb) -> None:
+    """A prefill read for another question's prompt describes nothing of this turn."""
+    generator = PrefillingGenerator.replying(
+        "A lost card is replaced at a registration office [1]."
+    )
+    assistant = fake_assistant(fake_kb, generator)
+    speculation = assistant.speculate(PARTIAL, collection="demo", language="en")
+    assert speculation.prefill is not None and await speculation.prefill
+    assert speculation.prefill_ms is not None  # it read the passport prompt
+    events = await run_turn(assistant, "How do I replace a lost identity card?", speculation)
+    assert speculation.outcome == "discarded" and isinstance(events[-1], TurnEnd)
+    assert events[-1].answer  # the turn was answered, by the model
+    assert "prefill" not in events[-1].timings and "prefill_wait" not in events[-1].timings
+
+
+class FailingPrefill(PrefillingGenerator):
+    """Its prefill fails once the test lets it finish (`finish`, set from the loop)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.finish = threading.Event()
+
+    def prefill(self, messages: Sequence[ChatTurn]) -> int:
+        assert self.finish.wait(timeout=10)
+        raise RuntimeError("the prefill broke")
+
+
+async def test_a_failed_prefill_is_logged_once_and_the_turn_answers(
+    fake_kb, monkeypatch, caplog
+) -> None:
+    generator = FailingPrefill()
+    assistant = fake_assistant(fake_kb, generator)
+
+    async def finish_then_wait() -> dict[str, float]:
+        generator.finish.set()  # the read cannot end before this turn waits on it (one loop)
+        return await prefill_done()
+
+    monkeypatch.setattr(answerer_module, "prefill_done", finish_then_wait)
+    speculation = assistant.speculate(PARTIAL, collection="demo", language="en")
+    with caplog.at_level(logging.WARNING):
+        events = await run_turn(assistant, FINAL, speculation)
+    assert speculation.outcome == "reused" and isinstance(events[-1], TurnEnd)
+    assert events[-1].answer and "prefill" not in events[-1].timings  # no read to report
+    assert events[-1].timings["prefill_wait"] >= 0  # the turn did wait for it
+    failed = [r for r in caplog.records if "prefill failed" in r.getMessage()]
+    assert len(failed) == 1, [r.getMessage() for r in failed]
 
 
 async def test_a_prefilled_partial_leaves_only_the_question_to_read(assistant) -> None:

@@ -38,3 +38,14 @@ def test_bind_figures_fails_a_clause_pairing_figures_of_two_rows() -> None:
     assert passport(True).problem("48頁護照要370元。") == "unbound"
     assert passport(False).problem("48頁護照要370元。") is None  # the setting off: as before
     assert passport(True).check("48頁護照要460元。") == ("48頁護照要460元[1]。", None)
+
+
+def test_a_partial_sentence_is_held_for_its_language_at_any_length_and_for_a_bare_figure() -> None:
+    """What Release asks of a clause said before its sentence ends (`partial`), and what a
+    whole sentence is spared."""
+    english = checker()
+    assert english.check("護照費用，", partial=True)[1] == "wrong_language"
+    assert english.problem("護照費用，") is None  # a whole sentence: under 12 characters
+    assert english.check("1,260,", partial=True)[1] == "bare_figure"
+    assert english.problem("1,260.") is None
+    assert english.check("An adult passport costs HK$1,260,", partial=True)[1] is None
