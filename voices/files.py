@@ -34,7 +34,9 @@ def transcribe_file(
     files = files or FileSettings()
     started = time.perf_counter()
     blocks = iter_file_audio(
-        path, max_duration_s=files.max_file_duration_s, max_bytes=files.max_file_bytes,
+        path,
+        max_duration_s=files.max_file_duration_s,
+        max_bytes=files.max_file_bytes,
         block_s=files.chunk_s,
     )
     first = next(blocks)
@@ -88,13 +90,21 @@ def _combine(
     parts = [f.transcript.text for f in finals]
     joiner = " " if language == "en" else ""
     return Transcript(
-        joiner.join(parts), language, main.detected_language, main.language_probability,
-        duration, time.perf_counter() - started,
+        joiner.join(parts),
+        language,
+        main.detected_language,
+        main.language_probability,
+        duration,
+        time.perf_counter() - started,
     )
 
 
 def _with_elapsed(transcript: Transcript, started: float) -> Transcript:
     return Transcript(
-        transcript.text, transcript.language, transcript.detected_language,
-        transcript.language_probability, transcript.duration_s, time.perf_counter() - started,
+        transcript.text,
+        transcript.language,
+        transcript.detected_language,
+        transcript.language_probability,
+        transcript.duration_s,
+        time.perf_counter() - started,
     )

@@ -45,8 +45,13 @@ def test_8k_fixture_is_resampled_to_16k(shared_audio: Path) -> None:
 def test_other_formats_and_rates_decode(tmp_path: Path, fmt: str, subtype: str) -> None:
     t = np.arange(44_100) / 44_100
     path = tmp_path / f"tone.{fmt.lower()}"
-    soundfile.write(path, np.stack([np.sin(2 * np.pi * 440 * t)] * 2, 1) * 0.3, 44_100,
-                    format=fmt, subtype=subtype)
+    soundfile.write(
+        path,
+        np.stack([np.sin(2 * np.pi * 440 * t)] * 2, 1) * 0.3,
+        44_100,
+        format=fmt,
+        subtype=subtype,
+    )
     audio = read_file_audio(path, **LIMITS)
     assert abs(audio.size - 16_000) < 200  # one second, stereo mixed to mono
     assert 0.15 < np.abs(audio).max() < 0.35
@@ -96,8 +101,7 @@ def test_oversized_upload_is_refused(tmp_path: Path) -> None:
 def test_files_come_in_bounded_blocks(tmp_path: Path) -> None:
     path = tmp_path / "minute.wav"
     soundfile.write(path, np.zeros(16_000 * 60, np.float32), 16_000)
-    sizes = [b.size for b in iter_file_audio(path, max_duration_s=120, max_bytes=10**9,
-                                              block_s=10)]
+    sizes = [b.size for b in iter_file_audio(path, max_duration_s=120, max_bytes=10**9, block_s=10)]
     assert sum(sizes) == 16_000 * 60
     assert max(sizes) <= 16_000 * 11
 

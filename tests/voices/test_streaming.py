@@ -77,8 +77,12 @@ def test_partials_slow_down_when_decoding_is_slow(transcriber, vad_model, load_c
     pcm = _pcm(load_clip("0-en.wav"))
 
     def partials(adaptive: bool, clock) -> int:
-        rec = _recogniser(transcriber, vad_model, clock=clock, streaming=StreamingSettings(
-            partial_interval_s=1.0, adaptive_partials=adaptive))
+        rec = _recogniser(
+            transcriber,
+            vad_model,
+            clock=clock,
+            streaming=StreamingSettings(partial_interval_s=1.0, adaptive_partials=adaptive),
+        )
         return sum(isinstance(e, PartialTranscript) for e in _feed(rec, pcm))
 
     fixed = partials(False, _SlowDecodeClock(3.0))
@@ -88,8 +92,9 @@ def test_partials_slow_down_when_decoding_is_slow(transcriber, vad_model, load_c
 
 
 def test_push_to_talk_ends_on_request(transcriber, vad_model, load_clip, shared_transcripts):
-    rec = _recogniser(transcriber, vad_model, endpointing=False,
-                      streaming=StreamingSettings(partials=False))
+    rec = _recogniser(
+        transcriber, vad_model, endpointing=False, streaming=StreamingSettings(partials=False)
+    )
     clip = load_clip("1-zh.wav")
     gap = np.zeros(SR * 2, np.float32)  # a long pause while the button is held
     events = _feed(rec, _pcm(np.concatenate([clip[: SR * 2], gap, clip[SR * 2 :]]), after_s=0))
@@ -125,8 +130,9 @@ def test_odd_length_frames_give_the_same_result(transcriber, vad_model, load_cli
 def test_8k_input_is_resampled(transcriber, vad_model, shared_audio, shared_transcripts):
     audio, rate = soundfile.read(shared_audio / "8k-en.wav", dtype="float32")
     assert rate == 8000
-    rec = _recogniser(transcriber, vad_model, sample_rate=8000,
-                      streaming=StreamingSettings(partials=False))
+    rec = _recogniser(
+        transcriber, vad_model, sample_rate=8000, streaming=StreamingSettings(partials=False)
+    )
     events = _feed(rec, _pcm(audio, rate=8000), 320)
     final = events[-1]
     assert isinstance(final, FinalTranscript)
@@ -135,8 +141,9 @@ def test_8k_input_is_resampled(transcriber, vad_model, shared_audio, shared_tran
 
 def test_48k_input_is_resampled(transcriber, vad_model, load_clip, shared_transcripts):
     audio = soxr.resample(load_clip("0-en.wav"), SR, 48_000).astype(np.float32)
-    rec = _recogniser(transcriber, vad_model, sample_rate=48_000,
-                      streaming=StreamingSettings(partials=False))
+    rec = _recogniser(
+        transcriber, vad_model, sample_rate=48_000, streaming=StreamingSettings(partials=False)
+    )
     events = _feed(rec, _pcm(audio, rate=48_000), 1920)
     assert wer(shared_transcripts["0-en.wav"]["text"], events[-1].transcript.text) <= 0.15
 
@@ -148,8 +155,7 @@ def test_unsupported_rate_is_a_value_error(transcriber, rate: int) -> None:
 
 
 def test_oversized_frame_is_refused_and_changes_nothing(transcriber, vad_model) -> None:
-    rec = _recogniser(transcriber, vad_model,
-                      streaming=StreamingSettings(max_frame_bytes=1000))
+    rec = _recogniser(transcriber, vad_model, streaming=StreamingSettings(max_frame_bytes=1000))
     with pytest.raises(AudioInputError, match="limit"):
         rec.feed(bytes(1002))
     assert rec.feed(bytes(1000)) == []
@@ -158,12 +164,14 @@ def test_oversized_frame_is_refused_and_changes_nothing(transcriber, vad_model) 
 def test_non_speech_streams_produce_no_text(transcriber, vad_model) -> None:
     rng = np.random.default_rng(11)
     t = np.arange(SR * 3) / SR
-    noise = np.concatenate([
-        rng.normal(0, 0.3, SR * 3).clip(-1, 1),
-        0.5 * np.sin(2 * np.pi * 440 * t),
-        np.sign(np.sin(2 * np.pi * 200 * t)),  # clipped square wave
-        rng.normal(0, 0.002, SR * 3),
-    ]).astype(np.float32)
+    noise = np.concatenate(
+        [
+            rng.normal(0, 0.3, SR * 3).clip(-1, 1),
+            0.5 * np.sin(2 * np.pi * 440 * t),
+            np.sign(np.sin(2 * np.pi * 200 * t)),  # clipped square wave
+            rng.normal(0, 0.002, SR * 3),
+        ]
+    ).astype(np.float32)
     rec = _recogniser(transcriber, vad_model)
     events = _feed(rec, float_to_pcm16(noise)) + rec.close()
     assert [e for e in events if isinstance(e, PartialTranscript)] == []
@@ -189,8 +197,9 @@ def test_thirty_minutes_of_silence_costs_vad_time_only(transcriber, vad_model) -
 
 def test_long_speech_is_cut_at_the_maximum_length(transcriber, vad_model, load_clip) -> None:
     clip = load_clip("0-en.wav")
-    rec = _recogniser(transcriber, vad_model,
-                      streaming=StreamingSettings(partials=False, max_utterance_s=4.0))
+    rec = _recogniser(
+        transcriber, vad_model, streaming=StreamingSettings(partials=False, max_utterance_s=4.0)
+    )
     events = _feed(rec, _pcm(np.concatenate([clip, clip]), after_s=1.0))
     finals = [e for e in events if isinstance(e, FinalTranscript)]
     assert finals[0].reason == "max_length"
@@ -202,8 +211,9 @@ def test_long_speech_is_cut_at_the_maximum_length(transcriber, vad_model, load_c
 
 
 def test_backpressure_when_finals_pile_up(transcriber, vad_model, load_clip) -> None:
-    rec = _recogniser(transcriber, vad_model,
-                      streaming=StreamingSettings(partials=False, max_pending_finals=1))
+    rec = _recogniser(
+        transcriber, vad_model, streaming=StreamingSettings(partials=False, max_pending_finals=1)
+    )
     pcm = _pcm(load_clip("8k-en.wav"))
     refused_at = None
     for i in range(0, len(pcm), FRAME):

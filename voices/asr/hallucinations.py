@@ -38,8 +38,20 @@ SUBTITLE_ARTEFACTS: tuple[str, ...] = (
     "字幕",
 )
 EVERYDAY_WORDS: tuple[str, ...] = (
-    "you", "thank you", "thanks", "bye", "bye bye", "okay", "so", "the end", "谢谢", "谢谢大家",
-    "嗯", "呃", "啊", "哦",
+    "you",
+    "thank you",
+    "thanks",
+    "bye",
+    "bye bye",
+    "okay",
+    "so",
+    "the end",
+    "谢谢",
+    "谢谢大家",
+    "嗯",
+    "呃",
+    "啊",
+    "哦",
 )
 # Whisper's own confidence below which an everyday word on its own is treated as invented.
 UNSURE_NO_SPEECH_PROB = 0.3
