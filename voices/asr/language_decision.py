@@ -8,8 +8,10 @@ model, tests/voices/test_language_decision.py):
    language to decode in. A caller's hint replaces an unsure pick (`min_language_probability`).
 2. **The zh/en gate**: an `en` pick that still leaves `auto_chinese_min_probability` on zh and
    the tonal languages Cantonese pulls towards goes to Chinese (unless the caller declared
-   English); an `en` pick whose English decode kept nothing goes to Chinese when zh had
-   `empty_english_retry_zh_probability`.
+   English); with `zh_en_head` on, an `en` pick that the zh/en head (voices/asr/zh_en_head.json,
+   on the encoder embedding and `zh_en_feature`) scores at or past `zh_en_head_margin` goes to
+   Chinese (unless the caller declared English); an `en` pick whose English decode kept
+   nothing goes to Chinese when zh had `empty_english_retry_zh_probability`.
 3. **The Cantonese/Mandarin label**: from the script of the decoded text, Cantonese markers,
    the head's score (confident past the margins, decisive past the override margin, so a
    decisive score beats the hint), the hint, the session's last Chinese language
@@ -21,6 +23,7 @@ whether to run the vote) and again with the text (and the vote's score) for the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -45,6 +48,8 @@ class LanguageEvidence:
     whisper: WhisperCode | None = None
     text: str | None = None  # what the decode in `whisper` kept (None: not decoded yet)
     score: float | None = None  # the yue/cmn head's log-odds (> 0 Cantonese); None: no vote
+    # the zh/en head's log-odds (> 0 Chinese) on an utterance Whisper picks `en`; None: not scored
+    chinese_score: float | None = None
     history: Sequence[SpokenLanguage] = field(default_factory=tuple)
 
 
@@ -107,6 +112,12 @@ def chinese_mass(probabilities: Mapping[str, float]) -> float:
     return probabilities.get("zh", 0.0) + sum(probabilities.get(c, 0.0) for c in TONAL_LANGUAGES)
 
 
+def zh_en_feature(probabilities: Mapping[str, float]) -> float:
+    """The zh/en head's one feature beside the embedding: log(chinese_mass / P(en))."""
+    mass = max(chinese_mass(probabilities), 1e-9)
+    return math.log(mass) - math.log(max(probabilities.get("en", 0.0), 1e-9))
+
+
 def _whisper_pick(evidence: LanguageEvidence, asr: AsrSettings, has_yue_token: bool) -> WhisperCode:
     """Rules 1 and 2: Whisper's id restricted to zh/en/yue, the hint when unsure, the gate."""
     hint, probs = evidence.hint, evidence.probabilities
@@ -124,5 +135,15 @@ def _whisper_pick(evidence: LanguageEvidence, asr: AsrSettings, has_yue_token: b
         # probability but keeps some on zh and the tonal languages, where English speech keeps
         # almost none (docs/speech.md); the vote hears it (text that still reads as Latin
         # after the Chinese decodes stays English)
+        return "zh"
+    if (
+        hint != "en"
+        and code == "en"
+        and asr.zh_en_head
+        and evidence.chinese_score is not None
+        and evidence.chinese_score >= asr.zh_en_head_margin
+    ):
+        # Whisper base gives some Cantonese next to no Chinese mass at all (< 0.03); its encoder
+        # still tells them apart from English (docs/speech.md, "zh/en head")
         return "zh"
     return code

@@ -24,6 +24,9 @@ DEFAULT_HEAD = Path(__file__).with_name("yue_cmn_head.json")
 # the embedding alone (feature weights zero), with the margin beyond which it is never wrong on
 # dev: lets the vote skip one of its two decodes (AsrSettings.vote_quick_head)
 QUICK_HEAD = Path(__file__).with_name("yue_cmn_quick_head.json")
+# Chinese (> 0) vs English on an utterance Whisper's id calls English: one feature
+# (voices.asr.language_decision.zh_en_feature) and the embedding (AsrSettings.zh_en_head)
+ZH_EN_HEAD = Path(__file__).with_name("zh_en_head.json")
 
 
 @dataclass(frozen=True)
