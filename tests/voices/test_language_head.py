@@ -92,3 +92,16 @@ def test_a_head_without_a_margin_has_none(tmp_path: Path) -> None:
     assert LanguageHead.from_json(path).confident_margin is None
     LanguageHead(np.zeros(4), np.ones(3), 0.5).to_json(path, confident_margin=2.5)
     assert LanguageHead.from_json(path).confident_margin == 2.5
+
+
+def test_the_zh_en_head_reads_one_feature_and_its_margin_is_the_settings_default() -> None:
+    from voices.asr.language_head import ZH_EN_HEAD
+    from voices.config import AsrSettings
+
+    head = LanguageHead.from_json(ZH_EN_HEAD)
+    assert head.feature_weights.size == 1  # zh_en_feature: known before any decode
+    assert head.embedding_weights.size == 1024
+    # a refit writes a new margin into the file: the setting must follow it
+    assert head.confident_margin == AsrSettings().zh_en_head_margin
+    about = json.loads(ZH_EN_HEAD.read_text("utf-8"))
+    assert "dev split" in about["fitted_by"] and "English" in about["margin_rule"]
