@@ -145,11 +145,15 @@ def test_the_zh_en_head_hears_cantonese_that_whisper_calls_english_and_keeps_eng
         vad_model=transcriber._vad_model,
     )
     cantonese = read_file_audio(
-        CLIP.with_name("yue-spice-lung4ma5zing1san4-VM19D.flac"), 60, 10_000_000
+        CLIP.with_name("yue-spice-lung4ma5zing1san4-VM19D.flac"),
+        max_duration_s=60,
+        max_bytes=10_000_000,
     )
     assert transcriber.transcribe(cantonese).detected_language == "en"  # without the head
     heard = on.transcribe(cantonese)
     assert heard.detected_language == "zh" and heard.language in ("yue", "cmn"), heard
     for name in ("en-sppas-ENG_M15_ENG_T02-03.flac", "en-sppas-ENG_M15_ENG_T33-01.flac"):
-        english = on.transcribe(read_file_audio(CLIP.with_name(name), 60, 10_000_000))
+        english = on.transcribe(
+            read_file_audio(CLIP.with_name(name), max_duration_s=60, max_bytes=10_000_000)
+        )
         assert english.language == "en" and english.text.isascii(), (name, english)
