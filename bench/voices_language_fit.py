@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -266,14 +267,18 @@ def group_weights(rows: list[dict]) -> np.ndarray:
     return w / w.mean()
 
 
-def fit_head(rows: list[dict], settings: AsrSettings, l2: float, components: int) -> LanguageHead:
-    """Logistic regression over [vote features, encoder embedding projected on its first
-    `components` principal directions (0: all dimensions)], folded back into one linear head
-    over the raw features and embedding."""
-    f = np.array([features(r, settings) for r in rows])
-    e = np.array([r["embedding"] for r in rows], dtype=np.float64)
-    y = np.array([r["language"] == "yue" for r in rows], dtype=float)
-    w_row = group_weights(rows)
+def fit_logistic_head(
+    f: np.ndarray,
+    e: np.ndarray,
+    y: np.ndarray,
+    w_row: np.ndarray,
+    l2: float,
+    components: int,
+) -> LanguageHead:
+    """L2-regularised logistic regression over [features `f` (n x k, k may be 0), the encoder
+    embedding `e` projected on its first `components` principal directions (0: all
+    dimensions)], rows weighted by `w_row`, folded back into one linear head over the raw
+    features and embedding (every head of this script is fitted here)."""
     mu_f, sd_f = f.mean(0), f.std(0) + 1e-9
     mu_e, sd_e = e.mean(0), e.std(0) + 1e-6
     ze = (e - mu_e) / sd_e
@@ -286,7 +291,7 @@ def fit_head(rows: list[dict], settings: AsrSettings, l2: float, components: int
     sd_p = pe.std(0) + 1e-9
     z = np.hstack([(f - mu_f) / sd_f, pe / sd_p])
     w, b = np.zeros(z.shape[1]), 0.0
-    for _ in range(3000):  # L2-regularised logistic regression, plain gradient descent
+    for _ in range(3000):  # plain gradient descent
         p = 1 / (1 + np.exp(-(z @ w + b)))
         g = w_row * (p - y)
         w -= 0.3 * (z.T @ g / len(y) + l2 * w)
@@ -295,6 +300,34 @@ def fit_head(rows: list[dict], settings: AsrSettings, l2: float, components: int
     wf = w[:n_f] / sd_f
     we = (proj @ (w[n_f:] / sd_p)) / sd_e
     return LanguageHead(wf, we, b - float(wf @ mu_f) - float(we @ mu_e))
+
+
+def fit_head(rows: list[dict], settings: AsrSettings, l2: float, components: int) -> LanguageHead:
+    """The yue/cmn head over [vote features, encoder embedding]."""
+    return fit_logistic_head(
+        np.array([features(r, settings) for r in rows]),
+        np.array([r["embedding"] for r in rows], dtype=np.float64),
+        np.array([r["language"] == "yue" for r in rows], dtype=float),
+        group_weights(rows),
+        l2,
+        components,
+    )
+
+
+def out_of_fold_scores(
+    rows: list[dict],
+    folds: list[int],
+    fit: Callable[[list[dict]], LanguageHead],
+    score: Callable[[LanguageHead, list[dict]], list[float]],
+) -> list[float]:
+    """Each row's score by a head fitted on the other speaker folds."""
+    out = [0.0] * len(rows)
+    for k in range(HEAD_FOLDS):
+        head = fit([r for r, f in zip(rows, folds, strict=True) if f != k])
+        held = [i for i, f in enumerate(folds) if f == k]
+        for i, value in zip(held, score(head, [rows[i] for i in held]), strict=True):
+            out[i] = value
+    return out
 
 
 def head_scores(head: LanguageHead, rows: list[dict], settings: AsrSettings) -> list[float]:
@@ -322,17 +355,12 @@ def zlib_fold(row: dict) -> int:
 
 
 def out_of_fold(rows: list[dict], settings: AsrSettings, l2: float, components: int) -> list[float]:
-    folds = speaker_folds(rows)
-    out = [0.0] * len(rows)
-    for k in range(HEAD_FOLDS):
-        train = [r for r, f in zip(rows, folds, strict=True) if f != k]
-        head = fit_head(train, settings, l2, components)
-        held = [i for i, f in enumerate(folds) if f == k]
-        for i, score in zip(
-            held, head_scores(head, [rows[i] for i in held], settings), strict=True
-        ):
-            out[i] = score
-    return out
+    return out_of_fold_scores(
+        rows,
+        speaker_folds(rows),
+        lambda train: fit_head(train, settings, l2, components),
+        lambda head, held: head_scores(head, held, settings),
+    )
 
 
 def balanced_sign_accuracy(rows: list[dict], scores_: list[float]) -> float:
@@ -413,29 +441,16 @@ def fit_head_command(path: Path, out: Path | None) -> None:
 
 
 def fit_embedding_head(rows: list[dict], l2: float, components: int) -> LanguageHead:
-    """Logistic regression over the encoder embedding alone (its first `components`
-    principal directions, 0: all), folded back into a head whose feature weights are zero."""
-    e = np.array([r["embedding"] for r in rows], dtype=np.float64)
-    y = np.array([r["language"] == "yue" for r in rows], dtype=float)
-    w_row = group_weights(rows)
-    mu_e, sd_e = e.mean(0), e.std(0) + 1e-6
-    ze = (e - mu_e) / sd_e
-    if components:
-        _, _, vt = np.linalg.svd(ze, full_matrices=False)
-        proj = vt[:components].T
-    else:
-        proj = np.eye(ze.shape[1])
-    pe = ze @ proj
-    sd_p = pe.std(0) + 1e-9
-    z = pe / sd_p
-    w, b = np.zeros(z.shape[1]), 0.0
-    for _ in range(3000):  # L2-regularised logistic regression, plain gradient descent
-        p = 1 / (1 + np.exp(-(z @ w + b)))
-        g = w_row * (p - y)
-        w -= 0.3 * (z.T @ g / len(y) + l2 * w)
-        b -= 0.3 * float(np.mean(g))
-    we = (proj @ (w / sd_p)) / sd_e
-    return LanguageHead(np.zeros(4), we, b - float(we @ mu_e))
+    """The yue/cmn head over the encoder embedding alone; its four feature weights are zero."""
+    head = fit_logistic_head(
+        np.zeros((len(rows), 0)),
+        np.array([r["embedding"] for r in rows], dtype=np.float64),
+        np.array([r["language"] == "yue" for r in rows], dtype=float),
+        group_weights(rows),
+        l2,
+        components,
+    )
+    return LanguageHead(np.zeros(4), head.embedding_weights, head.bias)
 
 
 def quick_scores(head: LanguageHead, rows: list[dict]) -> list[float]:
@@ -461,14 +476,12 @@ def fit_quick_head_command(path: Path, out: Path | None) -> None:
     best = None
     for components in (16, 32, 0):
         for l2 in (0.003, 0.01, 0.03):
-            oof = [0.0] * len(dev)
-            for k in range(HEAD_FOLDS):
-                head = fit_embedding_head(
-                    [r for r, f in zip(dev, folds, strict=True) if f != k], l2, components
-                )
-                for i, f in enumerate(folds):
-                    if f == k:
-                        oof[i] = quick_scores(head, [dev[i]])[0]
+            oof = out_of_fold_scores(
+                dev,
+                folds,
+                lambda train, l2=l2, pcs=components: fit_embedding_head(train, l2, pcs),
+                quick_scores,
+            )
             accuracy = balanced_sign_accuracy(dev, oof)
             print(
                 f"  dev cross-validated balanced accuracy {accuracy:.3f}: pcs {components} l2 {l2}"
@@ -524,34 +537,20 @@ def zh_en_rows(path: Path) -> list[dict]:
 
 
 def fit_zh_en_head(rows: list[dict], l2: float, components: int) -> LanguageHead:
-    """Logistic regression (Chinese = 1) over [zh_en_feature, the embedding projected on its
-    first `components` principal directions], folded back into one linear head; each language
-    weighs the same (English has far fewer clips)."""
-    f = np.array([[zh_en_feature(r["lang_probs"])] for r in rows])
-    e = np.array([r["embedding"] for r in rows], dtype=np.float64)
-    y = np.array([r["language"] != "en" for r in rows], dtype=float)
+    """The zh/en head (Chinese = 1) over [zh_en_feature, the embedding]; each language weighs
+    the same (English has far fewer clips)."""
     counts: dict[str, int] = defaultdict(int)
     for r in rows:
         counts[r["language"]] += 1
     w_row = np.array([1.0 / counts[r["language"]] for r in rows])
-    w_row /= w_row.mean()
-    mu_f, sd_f = f.mean(0), f.std(0) + 1e-9
-    mu_e, sd_e = e.mean(0), e.std(0) + 1e-6
-    ze = (e - mu_e) / sd_e
-    _, _, vt = np.linalg.svd(ze, full_matrices=False)
-    proj = vt[:components].T
-    pe = ze @ proj
-    sd_p = pe.std(0) + 1e-9
-    z = np.hstack([(f - mu_f) / sd_f, pe / sd_p])
-    w, b = np.zeros(z.shape[1]), 0.0
-    for _ in range(3000):  # L2-regularised logistic regression, plain gradient descent
-        p = 1 / (1 + np.exp(-(z @ w + b)))
-        g = w_row * (p - y)
-        w -= 0.3 * (z.T @ g / len(y) + l2 * w)
-        b -= 0.3 * float(np.mean(g))
-    wf = w[:1] / sd_f
-    we = (proj @ (w[1:] / sd_p)) / sd_e
-    return LanguageHead(wf, we, b - float(wf @ mu_f) - float(we @ mu_e))
+    return fit_logistic_head(
+        np.array([[zh_en_feature(r["lang_probs"])] for r in rows]),
+        np.array([r["embedding"] for r in rows], dtype=np.float64),
+        np.array([r["language"] != "en" for r in rows], dtype=float),
+        w_row / w_row.mean(),
+        l2,
+        components,
+    )
 
 
 def zh_en_scores(head: LanguageHead, rows: list[dict]) -> list[float]:
@@ -605,13 +604,14 @@ def fit_zh_en_head_command(path: Path, out: Path | None, show_test: bool) -> Non
     best = None
     for components in (4, 8, 16, 32):
         for l2 in (0.01, 0.03, 0.1, 0.3):
-            oof = np.zeros(len(dev))
-            for k in range(HEAD_FOLDS):
-                head = fit_zh_en_head(
-                    [r for r, f in zip(dev, folds, strict=True) if f != k], l2, components
+            oof = np.array(
+                out_of_fold_scores(
+                    dev,
+                    folds,
+                    lambda train, l2=l2, pcs=components: fit_zh_en_head(train, l2, pcs),
+                    zh_en_scores,
                 )
-                held = [i for i, f in enumerate(folds) if f == k]
-                oof[held] = zh_en_scores(head, [dev[i] for i in held])
+            )
             margin = max(0.0, float(oof[is_en].max()) + ZH_EN_SAFETY)
             rescued = int((oof[target] >= margin).sum())
             gap = float((oof[~is_en].min() - oof[is_en].max()) / oof.std())
