@@ -78,6 +78,12 @@ def has_han(text: str) -> bool:
     return bool(_HAN.search(text))
 
 
+def han_share(text: str) -> float:
+    """The share of Han characters among the letters of `text` (0.0 for none)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(bool(_HAN.match(ch)) for ch in letters) / len(letters) if letters else 0.0
+
+
 def cantonese_markers(text: str) -> list[str]:
     """The Cantonese marker characters/words found in `text` (in order of appearance)."""
     found = [ch for ch in text if ch in _CANTONESE_CHARS]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voices.asr.faster_whisper import ChineseVote, Decode, _han_share, _label_text
+from voices.asr.faster_whisper import ChineseVote, Decode, _label_text
 
 
 def _vote(yue: str, cmn: str) -> ChineseVote:
@@ -31,11 +31,3 @@ def _vote(yue: str, cmn: str) -> ChineseVote:
 )
 def test_the_label_is_read_from_the_decode_that_wrote_chinese(yue, cmn, label_text) -> None:
     assert _label_text(_vote(yue, cmn)) == label_text
-
-
-def test_han_share_counts_letters_only() -> None:
-    assert _han_share("慢啲云") == 1.0
-    assert _han_share("我。") == 1.0  # punctuation is not a letter
-    assert _han_share("。") == 0.0
-    assert _han_share("") == 0.0
-    assert 0.1 < _han_share("係咗 telephone") < 0.5

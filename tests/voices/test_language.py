@@ -10,6 +10,7 @@ from voices.language import (
     cantonese_markers,
     cantonese_written_forms,
     decide_language,
+    han_share,
     history_language,
     to_script,
 )
@@ -150,3 +151,11 @@ def test_the_colloquial_particle_sai_survives_the_hk_script() -> None:
     assert to_script("唔该晒", "yue") == "唔該晒"
     assert to_script("多謝晒", "yue") == "多謝晒"
     assert to_script("晒太阳", "yue") == "曬太陽"  # to sun-dry keeps its own character
+
+
+def testhan_share_counts_letters_only() -> None:
+    assert han_share("慢啲云") == 1.0
+    assert han_share("我。") == 1.0  # punctuation is not a letter
+    assert han_share("。") == 0.0
+    assert han_share("") == 0.0
+    assert 0.1 < han_share("係咗 telephone") < 0.5

@@ -54,7 +54,13 @@ from voices.asr.language_head import (
 )
 from voices.audio_io import check_samples
 from voices.config import AsrSettings, LanguageSettings, VadSettings, VoiceSettings
-from voices.language import AcousticVote, cantonese_written_forms, to_script, whisper_code
+from voices.language import (
+    AcousticVote,
+    cantonese_written_forms,
+    han_share,
+    to_script,
+    whisper_code,
+)
 from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
 from voices.types import PIPELINE_SAMPLE_RATE, SpokenLanguage, Transcript
 from voices.vad import WINDOW as VAD_WINDOW
@@ -627,16 +633,9 @@ def _label_text(vote: ChineseVote) -> str:
     spelled out, "mind see you e" for 萬事如意: not English speech). Mostly Chinese, so that
     English speech the Cantonese prompt wrote a word of Chinese into ("係咗 telephone") stays
     English."""
-    if _han_share(vote.cmn.text) == 0.0 and _han_share(vote.yue.text) > 0.5:
+    if han_share(vote.cmn.text) == 0.0 and han_share(vote.yue.text) > 0.5:
         return vote.yue.text
     return vote.cmn.text
-
-
-def _han_share(text: str) -> float:
-    """The share of Han characters among the letters of `text` (0.0 for none)."""
-    letters = [ch for ch in text if ch.isalpha()]
-    han = sum("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in letters)
-    return han / len(letters) if letters else 0.0
 
 
 def _join(texts: list[str], joiner: str) -> str:
