@@ -271,8 +271,8 @@ def figure_clauses(
     clauses: list[frozenset[Decimal]] = []
     carried: frozenset[Decimal] = frozenset()
     # a citation mark closes a claim ("港幣370元[1]48頁護照: ..." is a model running rows on)
-    for clause in _CLAUSE_BREAK.split(CITATION_MARK.sub("，", sentence)):
-        figures = frozenset(n for n in numbers_in(clause) if n > 1) - free_figures
+    for stated in _clause_figures(CITATION_MARK.sub("，", sentence)):
+        figures = stated - free_figures
         if not figures:
             continue
         if figures <= topic_figures and not carried:
@@ -286,9 +286,9 @@ def figure_clauses(
 
 
 def _clause_figures(text: str) -> list[frozenset[Decimal]]:
+    """The figures (other than 0 and 1) of each clause of `text`, in order."""
     return [
-        frozenset(n for n in numbers_in(clause) if n > 1)
-        for clause in _CLAUSE_BREAK.split(strip_citations(text))
+        frozenset(n for n in numbers_in(clause) if n > 1) for clause in _CLAUSE_BREAK.split(text)
     ]
 
 
@@ -310,11 +310,11 @@ def _bound_groups(title: str, text: str) -> tuple[frozenset[Decimal], ...]:
     units = [s for line in lines for s in split_sentences(line) if s.strip()]
     groups: list[frozenset[Decimal]] = []
     for i, unit in enumerate(units):
-        clauses = [c for c in _clause_figures(unit) if c]
+        clauses = [c for c in _clause_figures(strip_citations(unit)) if c]
         if clauses and i and units[i - 1].rstrip().endswith((":", "：")):
             # a line that introduces what follows ("由2024年3月1日起，以下收費生效：") qualifies
             # the next unit's figures
-            clauses[0] |= frozenset().union(*_clause_figures(units[i - 1]))
+            clauses[0] |= frozenset().union(*_clause_figures(strip_citations(units[i - 1])))
         if sum(len(c) > 1 for c in clauses) < 2:
             whole = frozenset().union(*clauses)
             if whole:
