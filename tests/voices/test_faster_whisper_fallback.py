@@ -102,13 +102,7 @@ def test_the_quick_head_when_confident_decodes_only_the_winning_side(transcriber
         language: read_file_audio(path, max_duration_s=60, max_bytes=10_000_000)
         for language, path in (("cmn", fixture), ("yue", SPICE))
     }
-    on = FasterWhisperTranscriber(
-        transcriber.model_dir,
-        asr=transcriber.asr.model_copy(update={"vote_quick_head": True}),
-        vad=transcriber.vad,
-        language=transcriber.language_settings,
-        vad_model=transcriber._vad_model,
-    )
+    on = _with_setting(transcriber, vote_quick_head=True)
     prompts: list[str] = []
     real_greedy = on._greedy
 
@@ -137,13 +131,7 @@ def test_the_zh_en_head_hears_cantonese_that_whisper_calls_english_and_keeps_eng
     # 0.005 on zh + tonal languages (below the 0.03 gate); the zh/en head (fitted on dev)
     # scores it +2.2, past its 1.59 margin. The two short English test sentences Whisper is
     # least sure of score -0.2 and -0.7: they stay English.
-    on = FasterWhisperTranscriber(
-        transcriber.model_dir,
-        asr=transcriber.asr.model_copy(update={"zh_en_head": True}),
-        vad=transcriber.vad,
-        language=transcriber.language_settings,
-        vad_model=transcriber._vad_model,
-    )
+    on = _with_setting(transcriber, zh_en_head=True)
     cantonese = read_file_audio(
         CLIP.with_name("yue-spice-lung4ma5zing1san4-VM19D.flac"),
         max_duration_s=60,
@@ -157,3 +145,15 @@ def test_the_zh_en_head_hears_cantonese_that_whisper_calls_english_and_keeps_eng
             read_file_audio(CLIP.with_name(name), max_duration_s=60, max_bytes=10_000_000)
         )
         assert english.language == "en" and english.text.isascii(), (name, english)
+
+
+def _with_setting(transcriber: FasterWhisperTranscriber, **update) -> FasterWhisperTranscriber:
+    """The session's recogniser with some ASR settings changed (the model loaded once more,
+    the VAD model shared)."""
+    return FasterWhisperTranscriber(
+        transcriber.model_dir,
+        asr=transcriber.asr.model_copy(update=update),
+        vad=transcriber.vad,
+        language=transcriber.language_settings,
+        vad_model=transcriber._vad_model,
+    )
