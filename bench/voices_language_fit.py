@@ -30,6 +30,7 @@ from scipy.signal import resample_poly
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.voices_language import fixture_clips, load_manifest
 from voices.asr.faster_whisper import FasterWhisperTranscriber, vote_features
 from voices.asr.language_decision import LanguageEvidence, decide, zh_en_feature
 from voices.asr.language_head import LanguageHead
@@ -38,7 +39,6 @@ from voices.config import AsrSettings, LanguageSettings, VoiceSettings
 from voices.language import AcousticVote, decide_language
 
 SPEECH = Path(__file__).resolve().parent / "data" / "speech"
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "audio"
 
 
 def telephone_band(audio: np.ndarray) -> np.ndarray:
@@ -49,16 +49,7 @@ def dump(out: Path, limit_s: float = 270.0) -> None:
     run_started = time.perf_counter()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     asr = FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
-    rows = [
-        dict(json.loads(line), path=SPEECH / json.loads(line)["file"])
-        for line in (SPEECH / "manifest.jsonl").read_text("utf-8").split("\n")
-        if line
-    ]
-    if (FIXTURES / "transcripts.json").exists():  # read by path, never copied (kind fixture)
-        for entry in json.loads((FIXTURES / "transcripts.json").read_text("utf-8")):
-            rows.append(
-                dict(entry, path=FIXTURES / entry["file"], kind="fixture", speaker=entry["file"])
-            )
+    rows = load_manifest(SPEECH) + fixture_clips()  # fixtures read by path, never copied
     done = set()
     if out.exists():  # resume: keep what an earlier run measured
         done = {json.loads(line)["file"] for line in out.read_text("utf-8").splitlines() if line}
