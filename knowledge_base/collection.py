@@ -165,6 +165,7 @@ class Collection:
         self.name = name
         self.path = kb.root / name
         self._loaded: tuple[str, IndexData] | None = None
+        self._built: tuple[str, dict[str, object]] | None = None  # version, its build settings
         self._load_lock = threading.Lock()
 
     # ------------------------------------------------------------------ reading
@@ -258,10 +259,19 @@ class Collection:
         return RetrievalSettings.model_validate({**defaults.model_dump(), **changes})
 
     def _built_with(self) -> dict[str, object]:
-        """The index-time settings recorded in the live version's meta.json ({}: none)."""
+        """The index-time settings recorded in the live version's meta.json ({}: none); read
+        once per version (settings are read on every query)."""
         version = self.live_version()
         if version is None:
             return {}
+        cached = self._built
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        built = self._read_built_with(version)
+        self._built = (version, built)
+        return built
+
+    def _read_built_with(self, version: str) -> dict[str, object]:
         try:
             meta = json.loads(
                 (self.path / "versions" / version / "meta.json").read_text(encoding="utf-8")
