@@ -51,6 +51,8 @@ class PiperSynthesizer:
         if not self.supports(language):
             raise ValueError(f"this piper voice speaks {self.language}, not {language}")
         for sentence in split_for_speech(text, self.max_sentence_chars):
-            pcm = b"".join(c.audio_int16_bytes for c in self.voice.synthesize(sentence, self.synthesis_config))
+            pcm = b"".join(
+                c.audio_int16_bytes for c in self.voice.synthesize(sentence, self.synthesis_config)
+            )
             if pcm:
                 yield AudioChunk(pcm, self.sample_rate)
