@@ -3,9 +3,11 @@
 In Auto mode `FasterWhisperTranscriber._vote` decodes the same encoder output under the
 written-Cantonese and the Mandarin prompt. This bench times, per clip of bench/data/speech
 (yue and cmn clips of one split, cut to their speech as `transcribe` cuts them), the two
-sequential `_greedy` calls against one `_greedy_batch` call of batch 2 for each way of padding
-the shorter prompt (AsrSettings.vote_prompt_pad), alternating the order over `--repeats`
-rounds and keeping each variant's fastest round per clip. It also says what the padding does
+sequential `_greedy` calls against one `generate` call of batch 2 over the repeated encoder
+output (`batched_greedy`) for each way of padding the shorter prompt to the longer one's length
+(`equal_length`, --pad: CTranslate2 batches Whisper prompts only when <|startoftranscript|> sits
+at the same position), alternating the order over `--repeats` rounds and keeping each
+variant's fastest round per clip. It also says what the padding does
 to the vote: texts that changed, the largest change of a feature, of the head's score, and
 the clips whose score changed sign.
 
@@ -21,8 +23,10 @@ import json
 import os
 import sys
 import time
+import zlib
 from pathlib import Path
 
+import ctranslate2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,6 +44,66 @@ from voices.types import PIPELINE_SAMPLE_RATE
 
 SPEECH = Path(__file__).resolve().parent / "data" / "speech"
 PADS = ("startofprev", "space")
+SPACE_TOKEN = 220  # " " in Whisper's multilingual vocabulary
+
+
+def prompt_ids(asr: FasterWhisperTranscriber, prompt: str) -> list[int]:
+    """The token ids `FasterWhisperTranscriber._greedy` starts its decode with."""
+    tokenizer = asr._tokenizer("zh")
+    ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+    if prompt:
+        ids = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip()), *ids]
+    return ids
+
+
+def equal_length(batch: list[list[int]], sot_prev: int, pad: str) -> list[list[int]]:
+    """Each prompt padded to the longest one's length, so that <|startoftranscript|> sits at
+    the same position in each (CTranslate2 batches Whisper prompts no other way): "startofprev"
+    repeats <|startofprev|> before the prompt, "space" inserts space tokens right after it (the
+    prompt text already starts with one). Both prompts have previous text here."""
+    longest = max(len(ids) for ids in batch)
+    out = []
+    for ids in batch:
+        missing = longest - len(ids)
+        if pad == "space" and missing:
+            out.append([sot_prev, *[SPACE_TOKEN] * missing, *ids[1:]])
+        else:
+            out.append([sot_prev] * missing + ids)
+    return out
+
+
+def batched_greedy(
+    asr: FasterWhisperTranscriber,
+    encoder_output,
+    prompts: tuple[str, str],
+    duration: float,
+    pad: str,
+) -> tuple[Decode, Decode]:
+    """`_greedy` under both prompts in one `generate` call of batch 2 (the encoder output
+    repeated), with the same length bound and the same Decode fields."""
+    tokenizer = asr._tokenizer("zh")
+    batch = equal_length([prompt_ids(asr, p) for p in prompts], tokenizer.sot_prev, pad)
+    frames = np.asarray(encoder_output, dtype=np.float32)
+    repeated = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(frames, 2, 0)))
+    max_new = 8 + int(8 * duration)
+    results = asr.model.model.generate(
+        repeated,
+        batch,
+        beam_size=1,
+        max_length=min(len(batch[0]) + max_new, 448),
+        return_scores=True,
+        return_no_speech_prob=True,
+        suppress_blank=True,
+        suppress_tokens=[-1],
+    )
+    decodes = []
+    for result in results:
+        tokens = result.sequences_ids[0]
+        text = tokenizer.decode(tokens).strip()
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        ratio = len(text.encode()) / max(1, len(zlib.compress(text.encode()))) if text else 0.0
+        decodes.append(Decode(text, float(avg_logprob), float(result.no_speech_prob), ratio))
+    return decodes[0], decodes[1]
 
 
 def _timed(call) -> tuple[float, tuple[Decode, Decode]]:
@@ -64,11 +128,7 @@ def measure(
         return tuple(asr._greedy(encoder_output, p, duration) for p in prompts)
 
     def batched(pad: str):
-        def call():
-            asr.asr.vote_prompt_pad = pad  # read by _greedy_batch
-            return tuple(asr._greedy_batch(encoder_output, prompts, duration))
-
-        return call
+        return lambda: batched_greedy(asr, encoder_output, prompts, duration, pad)
 
     variants = {"sequential": sequential, **{pad: batched(pad) for pad in pads}}
     best: dict[str, float] = {}

@@ -131,18 +131,6 @@ class AsrSettings(BaseModel):
         le=10,
         description="Beam for Cantonese utterances (1 = greedy); beam_size is used for the others.",
     )
-    vote_batched_decodes: bool = Field(
-        default=False,
-        description="Run the Cantonese/Mandarin vote's two greedy decodes as one batched "
-        "CTranslate2 generate call over the shared encoder output instead of one after the other "
-        "(the shorter prompt padded: vote_prompt_pad). Measured in docs/speech.md.",
-    )
-    vote_prompt_pad: Literal["startofprev", "space"] = Field(
-        default="startofprev",
-        description="How vote_batched_decodes pads the shorter prompt so both put "
-        "<|startoftranscript|> at the same position: repeated <|startofprev|> tokens before it, "
-        "or space tokens at the start of its previous text.",
-    )
     chinese_vote: bool = Field(
         default=True,
         description="Auto mode (no declared language): decode Chinese speech under the Cantonese "

@@ -79,7 +79,6 @@ WHISPER_BASE_SHA256 = {
 _WINDOW_S = 30.0
 _FULL_CONFIDENCE_S = 4.0  # below this, the Mandarin decode's log-prob counts proportionally
 _ENCODER_FRAMES_PER_S = 50  # Whisper's encoder: 1500 frames for a 30 s window
-_SPACE_TOKEN = 220  # " " in Whisper's multilingual vocabulary
 
 
 @dataclass(frozen=True)
@@ -432,7 +431,8 @@ class FasterWhisperTranscriber:
             sure = self._quick_vote(encoder_output, language_probs, duration)
             if sure is not None:
                 return sure
-        yue, cmn = self._vote_decodes(encoder_output, duration)
+        yue = self._greedy(encoder_output, self.asr.yue_prompt, duration)
+        cmn = self._greedy(encoder_output, self.asr.cmn_prompt, duration)
         features = vote_features(yue, cmn, language_probs, duration)
         embedding = encoder_embedding(encoder_output, duration)
         if self._head is not None:
@@ -483,59 +483,31 @@ class FasterWhisperTranscriber:
             embedding,
         )
 
-    def _vote_decodes(self, encoder_output, duration: float) -> tuple[Decode, Decode]:
-        """The vote's two greedy decodes (Cantonese prompt, Mandarin prompt): one batched
-        `generate` when `asr.vote_batched_decodes` (docs/speech.md), else one after the other."""
-        prompts = (self.asr.yue_prompt, self.asr.cmn_prompt)
-        if self.asr.vote_batched_decodes:
-            yue, cmn = self._greedy_batch(encoder_output, prompts, duration)
-        else:
-            yue, cmn = (self._greedy(encoder_output, p, duration) for p in prompts)
-        return yue, cmn
-
     def _greedy(
         self, encoder_output, prompt: str, duration_s: float, language: str = "zh"
     ) -> Decode:
         """One greedy decode without timestamps; its length is bounded by the audio's."""
-        return self._greedy_batch(encoder_output, (prompt,), duration_s, language)[0]
-
-    def _greedy_batch(
-        self,
-        encoder_output,
-        prompts: Sequence[str],
-        duration_s: float,
-        language: str = "zh",
-    ) -> list[Decode]:
-        """Greedy decodes without timestamps of one encoder output under each prompt, in one
-        `generate` call; their length is bounded by the audio's.
-
-        CTranslate2 decodes a batch only when <|startoftranscript|> sits at the same position
-        in every prompt, so shorter prompts are padded (`prompt_ids_of_equal_length`)."""
         tokenizer = self._tokenizer(language)
-        batch = [self._prompt_ids(tokenizer, prompt) for prompt in prompts]
-        if len(batch) > 1:
-            batch = prompt_ids_of_equal_length(batch, tokenizer.sot_prev, self.asr.vote_prompt_pad)
-            encoder_output = repeat_encoder_output(encoder_output, len(batch))
+        ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        if prompt:
+            ids = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip()), *ids]
         # ~5 tokens a second of speech is generous for Chinese; the bound stops repetition loops
         max_new = 8 + int(8 * duration_s)
-        results = self.model.model.generate(
+        result = self.model.model.generate(
             encoder_output,
-            batch,
+            [ids],
             beam_size=1,
-            max_length=min(len(batch[0]) + max_new, 448),
+            max_length=min(len(ids) + max_new, 448),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=[-1],
-        )
-        return [_decode_of(tokenizer, result) for result in results]
-
-    @staticmethod
-    def _prompt_ids(tokenizer: Tokenizer, prompt: str) -> list[int]:
-        ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
-        if prompt:
-            ids = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip()), *ids]
-        return ids
+        )[0]
+        tokens = result.sequences_ids[0]
+        text = tokenizer.decode(tokens).strip()
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        ratio = len(text.encode()) / max(1, len(zlib.compress(text.encode()))) if text else 0.0
+        return Decode(text, float(avg_logprob), float(result.no_speech_prob), ratio)
 
     def _tokenizer(self, language: str = "zh") -> Tokenizer:
         if language not in self._tokenizers:
@@ -653,48 +625,6 @@ class FasterWhisperTranscriber:
         return Transcript(
             "", fallback, detected, probability, duration, time.perf_counter() - started
         )
-
-
-def prompt_ids_of_equal_length(
-    batch: Sequence[list[int]], sot_prev: int, pad: str
-) -> list[list[int]]:
-    """Each prompt's token ids padded to the longest one's length, so that
-    <|startoftranscript|> sits at the same position in each (CTranslate2 batches no other way).
-
-    `pad` says with what (AsrSettings.vote_prompt_pad): "startofprev" repeats
-    <|startofprev|> before the prompt; "space" inserts space tokens right after it (the
-    prompt text already starts with one). A prompt without previous text (no
-    <|startofprev|>) first gets one, then padding as above."""
-    longest = max(len(ids) for ids in batch)
-    out = []
-    for ids in batch:
-        missing = longest - len(ids)
-        if missing == 0:
-            out.append(list(ids))
-            continue
-        if ids[0] != sot_prev:  # no previous text: an empty one, then the padding
-            ids, missing = [sot_prev, *ids], missing - 1
-        if pad == "space":
-            out.append([sot_prev, *[_SPACE_TOKEN] * missing, *ids[1:]])
-        else:
-            out.append([sot_prev] * missing + list(ids))
-    return out
-
-
-def repeat_encoder_output(encoder_output, times: int):
-    """The encoder output (1 x frames x d) stacked `times` times along the batch."""
-    if getattr(encoder_output, "device", "cpu") != "cpu":
-        encoder_output = encoder_output.to_device(ctranslate2.Device.cpu)
-    frames = np.asarray(encoder_output, dtype=np.float32)
-    return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(frames, times, 0)))
-
-
-def _decode_of(tokenizer: Tokenizer, result) -> Decode:
-    tokens = result.sequences_ids[0]
-    text = tokenizer.decode(tokens).strip()
-    avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-    ratio = len(text.encode()) / max(1, len(zlib.compress(text.encode()))) if text else 0.0
-    return Decode(text, float(avg_logprob), float(result.no_speech_prob), ratio)
 
 
 def _label_text(vote: ChineseVote) -> str:
