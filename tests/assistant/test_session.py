@@ -126,18 +126,66 @@ def make_session(transcriber, vad_model, serving_engines):
     return make
 
 
+class HeldModel:
+    """The real model, held after its first token until `release` is set.
+
+    The barge-in test decides when the answer may speak, whatever the CPU's speed: were its
+    first sentence spoken before the caller's speech cut it, memory would keep turn 1 (what
+    the caller heard) and the next question would be rewritten as a follow-up of it. The
+    model really runs (prompt read, first token written) and the barge-in closes its stream.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.writing = asyncio.Event()  # the first token was written
+        self.release = asyncio.Event()
+        self.closed = 0  # streams closed before their end
+
+    def __getattr__(self, name: str) -> Any:  # name, can_prefill, prefill: the real model's
+        return getattr(self.inner, name)
+
+    async def stream(self, messages, *, max_tokens: int, temperature: float):
+        tokens = self.inner.stream(messages, max_tokens=max_tokens, temperature=temperature)
+        try:
+            async for token in tokens:
+                self.writing.set()
+                await self.release.wait()
+                yield token
+        except (asyncio.CancelledError, GeneratorExit):
+            self.closed += 1
+            raise
+        finally:
+            await tokens.aclose()
+
+
+@pytest.fixture
+def held_model(serving_engines, monkeypatch) -> HeldModel:
+    """serving_engines' assistant answering with a HeldModel (undone after the test)."""
+    assistant = serving_engines.assistant
+    held = HeldModel(assistant.generator)
+    monkeypatch.setattr(assistant, "generator", held)
+    monkeypatch.setattr(assistant.answerer, "generator", held)
+    return held
+
+
 @pytest.mark.timeout(600)
 async def test_barge_in_cancels_the_answer_and_the_new_utterance_becomes_the_next_turn(
-    make_session, shared_audio: Path
+    make_session, held_model: HeldModel, shared_audio: Path
 ) -> None:
     session, log = await make_session(barge_in_guard_s=0.0)
     try:
         await session.ask("When are the counters open?")
-        await log.wait(is_(SourcesFound, 1))  # retrieval done: the model is writing now
+        await log.wait(is_(SourcesFound, 1))
+        await asyncio.wait_for(held_model.writing.wait(), 240)  # the model is writing now
         assert session.answering
 
         await talk(session, speech(shared_audio / "0-en.wav"))
         interrupted = await log.wait(is_(Interrupted))
+        first = session.turn(1)
+        assert first is not None and first.task is not None
+        await asyncio.wait([first.task], timeout=60)
+        assert held_model.closed == 1  # the barge-in stopped the real model's stream
+        held_model.release.set()  # turn 2 answers freely
         assert interrupted.event.interrupted_turn == 1
         assert interrupted.event.reason == "barge_in"
         assert not log.events(TurnEnd, 1)  # turn 1 was cancelled, not finished
