@@ -31,6 +31,7 @@ _PRONOUN_EN = re.compile(r"\b(it|its|they|them|their|that|those|this|these|there
 _OPENER_ZH = ("咁", "噉", "那", "那么", "那麼", "另外", "還有", "还有", "如果係", "如果是", "仲有")
 _PRONOUN_ZH = ("佢", "它", "他們", "他们", "呢個", "这个", "這個", "嗰個", "那個", "那个")
 _TRAILING_NE = re.compile(r"呢\s*[？?]?\s*$")
+_MIN_STEM = 4  # "child" keeps "children"; "up" does not keep "update"
 
 
 def looks_like_follow_up(question: str) -> bool:
@@ -60,14 +61,36 @@ def heuristic_rewrite(history: Sequence[tuple[str, str]], question: str) -> str:
 
 def plausible_rewrite(candidate: str, question: str, previous: str) -> bool:
     """A one-line question in the same language, no longer than the two it combines, that
-    keeps a topic term of the previous question (else it did not resolve the follow-up)."""
+    keeps a topic term of the previous question (else it did not resolve the follow-up) and
+    one of the caller's own terms (else it dropped what the caller just asked)."""
     if not candidate or "\n" in candidate or is_instruction(candidate):
         return False
     if is_chinese(candidate) != is_chinese(question):
         return False
     if len(candidate) > 2 * (len(question) + len(previous)) + 20:
         return False
-    return bool(content_terms(previous) & content_terms(candidate))
+    kept = content_terms(candidate)
+    return bool(content_terms(previous) & kept) and keeps_a_term_of(question, kept)
+
+
+def keeps_a_term_of(question: str, kept: set[str]) -> bool:
+    """Whether `kept` (a rewrite's terms) holds one of the question's content terms: the same
+    word, one stem the prefix of the other ("child" / "children"), or for Chinese a shared
+    character. A question of question words alone ("How much is it?") has none to keep.
+
+    Why: the small model once rewrote an unrelated utterance that mentioned "there" into the
+    previous question word for word, so the caller was answered the old question again."""
+    asked = content_terms(question)
+    if not asked or asked & kept:
+        return True
+    for term in asked:
+        for other in kept:
+            if is_chinese(term) and set(term) & set(other):
+                return True
+            short, long = sorted((term, other), key=len)
+            if len(short) >= _MIN_STEM and long.startswith(short):
+                return True
+    return False
 
 
 async def rewrite_follow_up(
