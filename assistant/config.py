@@ -194,11 +194,14 @@ class AssistantSettings(BaseModel):
         default=2, ge=1, description="Sentences quoted by the extractive fallback answer."
     )
     evidence_budget_tokens: int = Field(
-        default=240,
+        default=200,
         ge=32,
         description="Evidence put in the prompt (estimated tokens, titles included): the "
         "sentences of the top sources that answer, with their neighbours. With the system "
-        "prompt and the question this keeps a prompt near 400 tokens in every language.",
+        "prompt (its KV cached) and the question this keeps a prompt near 300-360 tokens in "
+        "every language; reading the new part is most of a typed turn's wait for its first "
+        "token. 200 (was 240): measured in docs/llm.md, same answer benchmark figures within "
+        "one turn; 180 lost 3 right answers of 36.",
     )
     min_figure_support: float = Field(
         default=0.5,

@@ -56,6 +56,10 @@ _TIME = re.compile(
     r"december)\b|日|天|星期|週|周|個月|个月|年|小時|小时|分鐘|分钟|世紀|世纪",
     re.IGNORECASE,
 )
+# a line that heads a section: short, no figure, no sentence or clause end ("費用", "Paying")
+_NOT_A_HEADING_START = re.compile(r"^\s*([-*+>|]|\d+[.)]\s)")
+_ENDS_TEXT = re.compile(r"[。．.!！?？:：;；,，、)）」』]$")
+HEADING_MAX_TOKENS = 8
 FIGURE_BONUS = 0.35
 OTHER_FIGURE_BONUS = 0.1
 RANK_PRIOR = 0.05
@@ -113,10 +117,29 @@ def figure_support(question: str, sources: Sequence[PromptSource]) -> float:
 def units_of(text: str) -> list[str]:
     """A source's units: its sentences, each line (a table row, a heading) on its own, as
     plain text (markdown emphasis and links cost tokens and say nothing)."""
+    return [unit for unit, _heading in _units(text)]
+
+
+def _units(text: str) -> list[tuple[str, bool]]:
+    """`units_of`, each with whether it is a section heading (`is_heading_line`)."""
     units = (
-        clean_for_display(unit) for line in text.splitlines() for unit in split_sentences(line)
+        (clean_for_display(unit), is_heading_line(line))
+        for line in text.splitlines()
+        for unit in split_sentences(line)
     )
-    return [unit for unit in units if any(ch.isalnum() for ch in unit)]
+    return [(unit, heading) for unit, heading in units if any(ch.isalnum() for ch in unit)]
+
+
+def is_heading_line(line: str) -> bool:
+    """Whether a source line heads a section ("費用", "時限", "Replacing a lost passport"):
+    short, with no figure, no colon and no sentence or clause end, not a list item.
+    Such a line says nothing about what follows it unless that is kept too."""
+    if _NOT_A_HEADING_START.match(line):
+        return False
+    plain = clean_for_display(line).strip()
+    if not plain or _ENDS_TEXT.search(plain) or any(ch.isdigit() or ch in ":：" for ch in plain):
+        return False  # a sentence, a clause, a figure, a "cell: cell" table row
+    return estimate_tokens(plain) <= HEADING_MAX_TOKENS
 
 
 @dataclass(frozen=True)
@@ -125,6 +148,7 @@ class ScoredUnit:
     position: int  # the unit's index within its source
     text: str
     score: float
+    heading: bool = False  # a section heading (is_heading_line)
 
 
 def score_units(
@@ -136,7 +160,8 @@ def score_units(
 ) -> list[list[ScoredUnit]]:
     """Every unit of every source with its score (see the module docstring)."""
     terms = content_terms(question)
-    units = [units_of(s.text) for s in sources]
+    kinds = [_units(s.text) for s in sources]
+    units = [[unit for unit, _heading in per_source] for per_source in kinds]
     dense: list[np.ndarray] = [np.zeros(len(u)) for u in units]
     flat = [u for per_source in units for u in per_source]
     if embed is not None and flat:
@@ -152,7 +177,7 @@ def score_units(
             score = term_overlap(terms, unit) + prior
             score += figure_bonus(question, unit)
             score += dense_weight * float(dense[i][j]) if embed is not None else 0.0
-            row.append(ScoredUnit(i, j, unit, score))
+            row.append(ScoredUnit(i, j, unit, score, heading=kinds[i][j][1]))
         scored.append(row)
     return scored
 
@@ -168,7 +193,12 @@ def select_evidence(
 ) -> list[PromptSource]:
     """The sources cut to the units that answer, within `budget_tokens` (estimated, titles
     included); sources with nothing chosen are left out, the rest keep their numbers and
-    order, and their units stay in document order."""
+    order, and their units stay in document order.
+
+    Neighbours come only with their unit (a unit that does not fit brings none: a fee
+    sentence left out must not leave its "費用" heading behind as a source of its own), and a
+    section heading is a neighbour only before its unit (after it, it heads a section that
+    is not kept; the small model copies such headings into answers: "時限[1]…費用[1]")."""
     scored = score_units(question, sources, embed=embed, dense_weight=dense_weight)
     ranked = sorted(
         (u for row in scored for u in row), key=lambda u: (-u.score, u.source, u.position)
@@ -178,10 +208,11 @@ def select_evidence(
     for unit in ranked:
         if unit.score <= RANK_PRIOR and chosen:
             break  # nothing of the question in it: neighbours of better units only
+        row = scored[unit.source]
         wanted = [
             p
             for p in range(unit.position - neighbours, unit.position + neighbours + 1)
-            if 0 <= p < len(scored[unit.source])
+            if 0 <= p < len(row) and (p <= unit.position or not row[p].heading)
         ]
         # the unit first, then its neighbours while they fit
         wanted.sort(key=lambda p: (p != unit.position, abs(p - unit.position)))
@@ -195,6 +226,8 @@ def select_evidence(
             if spent + cost > budget_tokens and (chosen.get(unit.source) or spent):
                 if not have:
                     del chosen[unit.source]
+                if position == unit.position:
+                    break  # the unit itself does not fit: none of its neighbours either
                 continue
             have.add(position)
             spent += cost
