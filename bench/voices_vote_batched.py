@@ -3,11 +3,11 @@
 In Auto mode `FasterWhisperTranscriber._vote` decodes the same encoder output under the
 written-Cantonese and the Mandarin prompt. This bench times, per clip of bench/data/speech
 (yue and cmn clips of one split, cut to their speech as `transcribe` cuts them), the two
-sequential `_greedy` calls against one `generate` call of batch 2 over the repeated encoder
-output (`batched_greedy`) for each way of padding the shorter prompt to the longer one's length
-(`equal_length`, --pad: CTranslate2 batches Whisper prompts only when <|startoftranscript|> sits
-at the same position), alternating the order over `--repeats` rounds and keeping each
-variant's fastest round per clip. It also says what the padding does
+sequential `_greedy` calls against one `_greedy_batch` call of batch 2 over the repeated
+encoder output (`batched_greedy`), for each way of padding the shorter prompt to the longer
+one's length (`equal_length`, --pad: CTranslate2 batches Whisper prompts only when
+<|startoftranscript|> sits at the same position). It alternates the order over `--repeats`
+rounds and keeps each variant's fastest round per clip. It also says what the padding does
 to the vote: texts that changed, the largest change of a feature, of the head's score, and
 the clips whose score changed sign.
 
@@ -23,7 +23,6 @@ import json
 import os
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import ctranslate2
@@ -33,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.voices_language import load_manifest
 from voices.asr.faster_whisper import (
+    _WINDOW_S,
     Decode,
     FasterWhisperTranscriber,
     encoder_embedding,
@@ -45,15 +45,6 @@ from voices.types import PIPELINE_SAMPLE_RATE
 SPEECH = Path(__file__).resolve().parent / "data" / "speech"
 PADS = ("startofprev", "space")
 SPACE_TOKEN = 220  # " " in Whisper's multilingual vocabulary
-
-
-def prompt_ids(asr: FasterWhisperTranscriber, prompt: str) -> list[int]:
-    """The token ids `FasterWhisperTranscriber._greedy` starts its decode with."""
-    tokenizer = asr._tokenizer("zh")
-    ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
-    if prompt:
-        ids = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip()), *ids]
-    return ids
 
 
 def equal_length(batch: list[list[int]], sot_prev: int, pad: str) -> list[list[int]]:
@@ -80,30 +71,13 @@ def batched_greedy(
     pad: str,
 ) -> tuple[Decode, Decode]:
     """`_greedy` under both prompts in one `generate` call of batch 2 (the encoder output
-    repeated), with the same length bound and the same Decode fields."""
-    tokenizer = asr._tokenizer("zh")
-    batch = equal_length([prompt_ids(asr, p) for p in prompts], tokenizer.sot_prev, pad)
+    repeated), through the same `_greedy_batch` (length bound, Decode fields)."""
+    sot_prev = asr._tokenizer("zh").sot_prev
+    batch = equal_length([asr._greedy_ids(p) for p in prompts], sot_prev, pad)
     frames = np.asarray(encoder_output, dtype=np.float32)
     repeated = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(frames, 2, 0)))
-    max_new = 8 + int(8 * duration)
-    results = asr.model.model.generate(
-        repeated,
-        batch,
-        beam_size=1,
-        max_length=min(len(batch[0]) + max_new, 448),
-        return_scores=True,
-        return_no_speech_prob=True,
-        suppress_blank=True,
-        suppress_tokens=[-1],
-    )
-    decodes = []
-    for result in results:
-        tokens = result.sequences_ids[0]
-        text = tokenizer.decode(tokens).strip()
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        ratio = len(text.encode()) / max(1, len(zlib.compress(text.encode()))) if text else 0.0
-        decodes.append(Decode(text, float(avg_logprob), float(result.no_speech_prob), ratio))
-    return decodes[0], decodes[1]
+    yue, cmn = asr._greedy_batch(repeated, batch, duration)
+    return yue, cmn
 
 
 def _timed(call) -> tuple[float, tuple[Decode, Decode]]:
@@ -120,7 +94,7 @@ def measure(
         return None
     encoder_output = asr._encode_window(cut)
     probs = asr._language_probs(encoder_output)
-    duration = min(cut.size / PIPELINE_SAMPLE_RATE, 30.0)
+    duration = min(cut.size / PIPELINE_SAMPLE_RATE, _WINDOW_S)
     prompts = (asr.asr.yue_prompt, asr.asr.cmn_prompt)
     embedding = encoder_embedding(encoder_output, duration)
 

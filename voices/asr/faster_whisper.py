@@ -487,27 +487,37 @@ class FasterWhisperTranscriber:
         self, encoder_output, prompt: str, duration_s: float, language: str = "zh"
     ) -> Decode:
         """One greedy decode without timestamps; its length is bounded by the audio's."""
+        ids = self._greedy_ids(prompt, language)
+        return self._greedy_batch(encoder_output, [ids], duration_s, language)[0]
+
+    def _greedy_ids(self, prompt: str, language: str = "zh") -> list[int]:
+        """The ids a greedy decode starts from: the prompt as previous text, then the
+        start-of-transcript sequence without timestamps."""
         tokenizer = self._tokenizer(language)
         ids = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         if prompt:
             ids = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip()), *ids]
+        return ids
+
+    def _greedy_batch(
+        self, encoder_output, batch: list[list[int]], duration_s: float, language: str = "zh"
+    ) -> list[Decode]:
+        """One `generate` over a row of `encoder_output` per id list (equal lengths: the
+        batched-vote bench passes two)."""
+        tokenizer = self._tokenizer(language)
         # ~5 tokens a second of speech is generous for Chinese; the bound stops repetition loops
         max_new = 8 + int(8 * duration_s)
-        result = self.model.model.generate(
+        results = self.model.model.generate(
             encoder_output,
-            [ids],
+            batch,
             beam_size=1,
-            max_length=min(len(ids) + max_new, 448),
+            max_length=min(len(batch[0]) + max_new, 448),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=[-1],
-        )[0]
-        tokens = result.sequences_ids[0]
-        text = tokenizer.decode(tokens).strip()
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        ratio = len(text.encode()) / max(1, len(zlib.compress(text.encode()))) if text else 0.0
-        return Decode(text, float(avg_logprob), float(result.no_speech_prob), ratio)
+        )
+        return [_decode_of(result, tokenizer) for result in results]
 
     def _tokenizer(self, language: str = "zh") -> Tokenizer:
         if language not in self._tokenizers:
@@ -625,6 +635,15 @@ class FasterWhisperTranscriber:
         return Transcript(
             "", fallback, detected, probability, duration, time.perf_counter() - started
         )
+
+
+def _decode_of(result, tokenizer: Tokenizer) -> Decode:
+    """A greedy `generate` result as the vote reads it."""
+    tokens = result.sequences_ids[0]
+    text = tokenizer.decode(tokens).strip()
+    avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+    ratio = len(text.encode()) / max(1, len(zlib.compress(text.encode()))) if text else 0.0
+    return Decode(text, float(avg_logprob), float(result.no_speech_prob), ratio)
 
 
 def _label_text(vote: ChineseVote) -> str:
