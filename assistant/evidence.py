@@ -122,12 +122,14 @@ def units_of(text: str) -> list[str]:
 
 def _units(text: str) -> list[tuple[str, bool]]:
     """`units_of`, each with whether it is a section heading (`is_heading_line`)."""
-    units = (
-        (clean_for_display(unit), is_heading_line(line))
-        for line in text.splitlines()
-        for unit in split_sentences(line)
-    )
-    return [(unit, heading) for unit, heading in units if any(ch.isalnum() for ch in unit)]
+    units = []
+    for line in text.splitlines():
+        heading = is_heading_line(line)  # once a line, whatever its number of sentences
+        for sentence in split_sentences(line):
+            unit = clean_for_display(sentence)
+            if any(ch.isalnum() for ch in unit):
+                units.append((unit, heading))
+    return units
 
 
 def is_heading_line(line: str) -> bool:
@@ -220,7 +222,7 @@ def select_evidence(
             have = chosen.setdefault(unit.source, set())
             if position in have:
                 continue
-            cost = estimate_tokens(scored[unit.source][position].text)
+            cost = estimate_tokens(row[position].text)
             if not have:
                 cost += estimate_tokens(sources[unit.source].title) + 4  # "[n] title"
             if spent + cost > budget_tokens and (chosen.get(unit.source) or spent):
