@@ -249,6 +249,30 @@ HEAD_FOLDS = 5
 ZH_EN_SAFETY = 1.0  # zh/en head margin: past every out-of-fold English dev score (and 0) by this
 
 
+def write_head(
+    head: LanguageHead,
+    out: Path,
+    command: str,
+    *,
+    dev_clips: int,
+    components: int,
+    l2: float,
+    **about: object,
+) -> None:
+    """`head` to `out` with what every fitted head records about its fit (`about`: the rest)."""
+    head.to_json(
+        out,
+        fitted_by=f"bench/voices_language_fit.py {command}",
+        seed=HEAD_SEED,
+        principal_components=components,
+        l2=l2,
+        dev_clips=dev_clips,
+        audio_cut="each clip cut to its VAD speech + AsrSettings.speech_pad_ms either side "
+        "(FasterWhisperTranscriber.speech_only), as transcribe() cuts every utterance",
+        **about,
+    )
+
+
 def group_weights(rows: list[dict]) -> np.ndarray:
     """Every (language, kind) group weighs the same (as in fit_weights)."""
     counts: dict[tuple, int] = defaultdict(int)
@@ -412,18 +436,16 @@ def fit_head_command(path: Path, out: Path | None) -> None:
     )
     report_scores(rows, head_scores(head, rows, current), settings, "encoder head", default)
     if out is not None:
-        head.to_json(
+        write_head(
+            head,
             out,
-            fitted_by="bench/voices_language_fit.py fit-head (dev split of bench/data/speech)",
-            seed=HEAD_SEED,
-            principal_components=components,
-            l2=l2,
+            "fit-head (dev split of bench/data/speech)",
             dev_clips=len(dev),
+            components=components,
+            l2=l2,
             margin=settings.vote_yue_margin,
             unsure_vote_chinese=default,
             override_margin=override,
-            audio_cut="each clip cut to its VAD speech + AsrSettings.speech_pad_ms either side "
-            "(FasterWhisperTranscriber.speech_only), as transcribe() cuts every utterance",
         )
         print(f"written {out}")
 
@@ -497,16 +519,15 @@ def fit_quick_head_command(path: Path, out: Path | None) -> None:
         right = sum((v > 0) == (r["language"] == "yue") for v, r in sure)
         print(f"  {split}: confident on {len(sure)}/{len(part)}, right on {right}/{len(sure)}")
     if out is not None:
-        head.to_json(
+        write_head(
+            head,
             out,
-            fitted_by="bench/voices_language_fit.py fit-quick-head (dev split of "
-            "bench/data/speech; the embedding alone, feature weights zero)",
-            seed=HEAD_SEED,
-            principal_components=components,
-            l2=l2,
+            "fit-quick-head (dev split of bench/data/speech; the embedding alone, feature "
+            "weights zero)",
             dev_clips=len(dev),
+            components=components,
+            l2=l2,
             confident_margin=margin,
-            audio_cut="each clip cut to its VAD speech + AsrSettings.speech_pad_ms either side",
         )
         print(f"written {out}")
 
@@ -629,17 +650,15 @@ def fit_zh_en_head_command(path: Path, out: Path | None, show_test: bool) -> Non
                 print(f"  test en {r['file'][-42:]:>42} {r['seconds']:5.2f} s score {score:+.2f}")
     if out is not None:
         head = LanguageHead(head.feature_weights, head.embedding_weights, head.bias, margin)
-        head.to_json(
+        write_head(
+            head,
             out,
-            fitted_by="bench/voices_language_fit.py fit-zh-en-head (dev split of "
-            "bench/data/speech; > 0: Chinese; feature: zh_en_feature)",
-            seed=HEAD_SEED,
-            principal_components=components,
-            l2=l2,
+            "fit-zh-en-head (dev split of bench/data/speech; > 0: Chinese; feature: zh_en_feature)",
             dev_clips=len(dev),
+            components=components,
+            l2=l2,
             confident_margin=margin,
             margin_rule=f"largest out-of-fold English dev score + {ZH_EN_SAFETY}",
-            audio_cut="each clip cut to its VAD speech + AsrSettings.speech_pad_ms either side",
         )
         print(f"written {out}")
 
