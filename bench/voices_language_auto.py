@@ -14,6 +14,9 @@ time per utterance.
         --split test --out /tmp/auto.jsonl
     PYTHONPATH=. .venv/bin/python bench/voices_language_auto.py --summarise /tmp/auto.jsonl
 
+`--match yue-cv-` (repeatable) runs only the clips whose file name contains it, so that a
+locked run over a few new clips stays short.
+
 `--no-head` runs the vote with its linear weights instead of the encoder head
 (AsrSettings.language_head), for the before/after comparison.
 """
