@@ -19,6 +19,10 @@ What keeps "the right facts or none" when a clause goes out before its sentence 
   extractive answer follows what was said, as after any failed sentence);
 - mid-sentence clauses are said without [n] marks; the sentence's citations (made by the
   check to follow its facts) come with its last piece.
+
+A later sentence that only restates what was said (the same figures, mostly the same words:
+the small model often copies the same fact from two sources) is skipped, not said twice
+(checking.restates); a sentence with a new figure or mostly new words is said.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 
 from assistant.language import is_chinese
 from assistant.speakable import CITATION_MARK, cited_numbers, strip_citations
-from assistant.stages.checking import SentenceChecker
+from assistant.stages.checking import REPEAT_MIN_SHARE, SentenceChecker, restates
 from voices.sentences import SentenceSplitter
 
 # a clause ends at a full-width comma/semicolon/colon, or an ASCII one followed by a space
@@ -52,6 +56,7 @@ class Piece:
 
     text: str
     ends_sentence: bool
+    whole: bool = False  # the whole sentence in one piece (no clause of it said before)
 
 
 class Release:
@@ -59,11 +64,18 @@ class Release:
     first problem (the model is then stopped)."""
 
     def __init__(
-        self, checker: SentenceChecker, *, early_clauses: bool = True, min_clause_chars: int = 2
+        self,
+        checker: SentenceChecker,
+        *,
+        early_clauses: bool = True,
+        min_clause_chars: int = 2,
+        repeat_min_share: float = REPEAT_MIN_SHARE,
     ) -> None:
         self.checker = checker
         self.early_clauses = early_clauses
         self.min_clause_chars = min_clause_chars  # letters/digits a released clause must add
+        self.repeat_min_share = repeat_min_share  # checking.restates: a sentence said again
+        self._spoken: list[str] = []  # the checked sentences said so far
         self.sentences = 0  # whole sentences said (the answer's sentence limit counts these)
         self._splitter = SentenceSplitter()
         self._said = ""  # the current sentence's words said so far (no [n] marks)
@@ -93,9 +105,12 @@ class Release:
             checked, problem = self.checker.check(sentence)
             if problem:
                 return pieces, problem
+            if not said and restates(checked, self._spoken, self.repeat_min_share):
+                continue  # the same fact said again (often from a second source): skipped
             rest = _after(checked, said) if said else checked
             if rest.strip():
-                pieces.append(Piece(rest, True))
+                pieces.append(Piece(rest, True, whole=not said))
+            self._spoken.append(checked)
             self.sentences += 1
         return pieces, None
 
