@@ -139,3 +139,30 @@ def test_a_fee_from_another_row_is_never_said_for_the_figure_asked_about() -> No
     assert [p.text for _, p in got] == ["For a 48-page passport,"]  # the topic, not the fee
     pieces, problem = r.feed(". ")
     assert pieces == [] and problem == "unbound"
+
+
+def test_a_later_sentence_that_restates_an_earlier_one_is_not_said() -> None:
+    second = "補領身份證的費用為港幣370元，不論遺失或損壞，收費相同。新證約10個工作天後可領取。"
+    r = release(sources=[*ZH_SOURCES, PromptSource(2, "補領身份證費用", second)])
+    first = "身份證遺失、被竊或損毀，須喺30日內向人事登記辦事處申請補領，費用為港幣370元[1]。"
+    again = "補領身份證嘅費用為港幣370元，不論遺失或損壞，收費相同[2]。"
+    new = "新證約10個工作天後可以領取[2]。"
+    said = [p.text for _, p in feed_chars(r, first + again + new)]
+    pieces, problem = r.flush()
+    said += [p.text for p in pieces]
+    assert problem is None
+    assert "".join(said) == first + new  # the fee said once; the new figure said
+    assert r.sentences == 2  # the skipped repeat is not counted against the limit
+
+
+def test_a_leading_mark_and_a_glued_heading_are_not_said_and_the_citation_stays() -> None:
+    sources = [PromptSource(1, "補領身份證", "費用\n補領身份證的費用為港幣370元。")]
+    r = release(sources=sources, early_clauses=False)
+    got = feed_chars(r, "費用[1]補領身份證嘅費用為港幣370元。費用[1]。好")
+    assert [p.text for _, p in got] == ["補領身份證嘅費用為港幣370元[1]。"]
+    assert got[0][1].whole
+    r = release(sources=[PromptSource(1, "凡氏下銀漢魚", "凡氏下銀漢魚為銀漢魚科的一種。")])
+    pieces, problem = r.feed("[1] 銀漢魚科")
+    assert pieces == [] and problem is None
+    pieces, problem = r.flush()
+    assert [p.text for p in pieces] == ["銀漢魚科[1]"] and problem is None
