@@ -48,6 +48,9 @@ _PAIRS = (
     ("[", "]"),
 )
 _END_PUNCTUATION = re.compile(r"[。！？.!?]*\s*$")
+# how a sentence the model finished ends: a sentence end (closing quotes or brackets after it
+# allowed), or a citation mark
+_ENDED = re.compile(r"(?:[。！？.!?…；;][」』”’)）\]]*|[\[［【][\d,，、\s]+[\]］】])\s*$")
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,14 @@ class Release:
         return pieces, problem
 
     def flush(self) -> tuple[list[Piece], str | None]:
-        """The end of the model's stream: the last sentence, unterminated or not."""
-        return self._sentences(self._splitter.flush())
+        """The end of the model's stream: the last sentence, unterminated or not; but after a
+        sentence was said, a tail that stops mid-text (no sentence end, no [n]: "如因容貌有顯著
+        改變，以致相片與本人") is where the token limit cut the model off, not a sentence: it
+        is not said. A model that stops by itself ends on a sentence end or a mark."""
+        sentences = self._splitter.flush()
+        if self.sentences and sentences and not _ENDED.search(sentences[-1]):
+            sentences = sentences[:-1]
+        return self._sentences(sentences)
 
     # ---- whole sentences -------------------------------------------------------------
 

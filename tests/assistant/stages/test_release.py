@@ -166,3 +166,22 @@ def test_a_leading_mark_and_a_glued_heading_are_not_said_and_the_citation_stays(
     assert pieces == [] and problem is None
     pieces, problem = r.flush()
     assert [p.text for p in pieces] == ["銀漢魚科[1]"] and problem is None
+
+
+def said_all(r: Release, text: str) -> list[str]:
+    """The texts said for `text` written whole and the stream's end."""
+    said = [p.text for _, p in feed_chars(r, text)]
+    pieces, problem = r.flush()
+    assert problem is None
+    return said + [p.text for p in pieces]
+
+
+def test_a_tail_cut_off_mid_text_after_a_sentence_is_not_said() -> None:
+    first = "費用為港幣370元[1]。"
+    cut = "如因容貌有顯著改變，以致相片與本人"  # where the token limit stopped the model
+    assert said_all(release(early_clauses=False), first + cut) == [first]
+    # the model's own last sentence, ended by a mark or a sentence end, is said
+    for ending in ("身份證遺失要喺30日內申請[1]", "身份證遺失要喺30日內申請。"):
+        assert len(said_all(release(early_clauses=False), first + ending)) == 2
+    # a first sentence is said even unterminated ("140元[1]", "HK$460")
+    assert said_all(release(early_clauses=False), "港幣370元") == ["港幣370元[1]"]
