@@ -347,6 +347,7 @@ class Answerer:
             early_clauses=self.settings.early_clauses,
             min_clause_chars=self.settings.min_clause_chars,
             repeat_min_share=self.settings.repeat_min_share,
+            token_limit=self.settings.max_answer_tokens,
         )
 
         def accept(released: tuple[list[Piece], str | None]) -> tuple[list[TurnEvent], str | None]:

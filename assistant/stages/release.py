@@ -48,6 +48,9 @@ _PAIRS = (
     ("[", "]"),
 )
 _END_PUNCTUATION = re.compile(r"[。！？.!?]*\s*$")
+# a stream of at least this share of the token limit in deltas ran into it (a character split
+# over two tokens comes as one delta, so a cut stream can show fewer deltas than tokens)
+CUT_SHARE = 0.75
 # how a sentence the model finished ends: a sentence end (closing quotes or brackets after it
 # allowed), or a citation mark
 _ENDED = re.compile(r"(?:[。！？.!?…；;][」』”’)）\]]*|[\[［【][\d,，、\s]+[\]］】])\s*$")
@@ -73,30 +76,35 @@ class Release:
         early_clauses: bool = True,
         min_clause_chars: int = 2,
         repeat_min_share: float = REPEAT_MIN_SHARE,
+        token_limit: int | None = None,
     ) -> None:
         self.checker = checker
         self.early_clauses = early_clauses
         self.min_clause_chars = min_clause_chars  # letters/digits a released clause must add
         self.repeat_min_share = repeat_min_share  # checking.restates: a sentence said again
         self._spoken: list[str] = []  # the checked sentences said so far
+        self.token_limit = token_limit  # the model's max tokens: a stream that long was cut
+        self._deltas = 0  # text deltas fed (about one per token: split characters give fewer)
         self.sentences = 0  # whole sentences said (the answer's sentence limit counts these)
         self._splitter = SentenceSplitter()
         self._said = ""  # the current sentence's words said so far (no [n] marks)
         self._clause_ends = 0  # clause ends of the current sentence already judged
 
     def feed(self, delta: str) -> tuple[list[Piece], str | None]:
+        self._deltas += 1
         pieces, problem = self._sentences(self._splitter.feed(delta))
         if problem is None and self.early_clauses and self.sentences == 0:
             pieces += self._clauses(self._splitter.pending.lstrip())
         return pieces, problem
 
     def flush(self) -> tuple[list[Piece], str | None]:
-        """The end of the model's stream: the last sentence, unterminated or not; but after a
-        sentence was said, a tail that stops mid-text (no sentence end, no [n]: "如因容貌有顯著
-        改變，以致相片與本人") is where the token limit cut the model off, not a sentence: it
-        is not said. A model that stops by itself ends on a sentence end or a mark."""
+        """The end of the model's stream: the last sentence, unterminated or not; but when
+        the stream ran to (near) the token limit, a tail after a said sentence that stops
+        mid-text (no sentence end, no [n]: "如因容貌有顯著改變，以致相片與本人") is where the
+        limit cut the model off, not a sentence: it is not said."""
         sentences = self._splitter.flush()
-        if self.sentences and sentences and not _ENDED.search(sentences[-1]):
+        cut = self.token_limit is not None and self._deltas >= CUT_SHARE * self.token_limit
+        if cut and self.sentences and sentences and not _ENDED.search(sentences[-1]):
             sentences = sentences[:-1]
         return self._sentences(sentences)
 

@@ -176,12 +176,18 @@ def said_all(r: Release, text: str) -> list[str]:
     return said + [p.text for p in pieces]
 
 
-def test_a_tail_cut_off_mid_text_after_a_sentence_is_not_said() -> None:
+def test_a_tail_cut_off_mid_text_by_the_token_limit_is_not_said() -> None:
     first = "費用為港幣370元[1]。"
     cut = "如因容貌有顯著改變，以致相片與本人"  # where the token limit stopped the model
-    assert said_all(release(early_clauses=False), first + cut) == [first]
-    # the model's own last sentence, ended by a mark or a sentence end, is said
+    text = first + cut
+    # a character a delta: the stream ran to the limit
+    assert said_all(release(early_clauses=False, token_limit=len(text)), text) == [first]
+    # the same tail, well within the limit: the model stopped there itself, it is said
+    said = said_all(release(early_clauses=False, token_limit=4 * len(text)), text)
+    assert said == [first, cut]
+    # at the limit, the model's own last sentence, ended by a mark or a sentence end, is said
     for ending in ("身份證遺失要喺30日內申請[1]", "身份證遺失要喺30日內申請。"):
-        assert len(said_all(release(early_clauses=False), first + ending)) == 2
-    # a first sentence is said even unterminated ("140元[1]", "HK$460")
-    assert said_all(release(early_clauses=False), "港幣370元") == ["港幣370元[1]"]
+        text = first + ending
+        assert len(said_all(release(early_clauses=False, token_limit=len(text)), text)) == 2
+    # and so is a first sentence, even unterminated ("140元[1]", "HK$460")
+    assert said_all(release(early_clauses=False, token_limit=5), "港幣370元") == ["港幣370元[1]"]
