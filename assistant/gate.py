@@ -419,7 +419,11 @@ def strip_copied_heading(
     lead = _LEADING_MARKS.match(text)
     if lead:
         text, moved = text[lead.end() :], lead.group(0)
-    rest, marks = _strip_heading(text, [*titles, *headings], needs_mark=not lead)
+    # after a leading mark a title needs no mark of its own (the prompt's "[1] Title" layout);
+    # a section heading always does: "[1] 費用為港幣370元" is about the fee, not a copied heading
+    rest, marks = _strip_heading(text, titles, needs_mark=not lead)
+    if rest == text:
+        rest, marks = _strip_heading(text, headings, needs_mark=True)
     if any(ch.isalnum() for ch in strip_citations(rest)):
         text, moved = rest.lstrip(" :：，,"), moved + marks
     if text == sentence or not any(ch.isalnum() for ch in strip_citations(text)):
