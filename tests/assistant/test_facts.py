@@ -93,7 +93,8 @@ def test_a_section_heading_glued_on_with_its_mark_is_removed():
     plain = "費用為港幣370元[1]。"
     assert strip_copied_heading(plain, sources, ["費用"]) == plain
     # after a leading mark too: the mark moves, the subject stays
-    assert strip_copied_heading("[1] 費用為港幣370元。", sources, ["費用"]) == "費用為港幣370元[1]。"
+    led = "[1] 費用為港幣370元。"
+    assert strip_copied_heading(led, sources, ["費用"]) == "費用為港幣370元[1]。"
     # a heading the sources do not have is the model's own word
     assert strip_copied_heading("收費[1]補領要370元。", sources, ["費用"]) == "收費[1]補領要370元。"
 
