@@ -269,7 +269,19 @@ async def test_refused_questions_never_reach_the_model(assistant_settings, assis
 
 
 async def test_long_answers_are_stopped_after_the_sentence_limit(assistant_settings, assistant_kb):
-    reply = " ".join(f"Point {word} is about the HK$460 fee [1]." for word in "abcdefgh")
+    # eight sentences that each say something new (one said again would be skipped: restates)
+    reply = " ".join(
+        [
+            "A 48-page passport costs HK$460 [1].",
+            "Frequent travellers often choose the larger booklet [1].",
+            "Children pay the same amount as adults [1].",
+            "Replacement after loss uses the identical charge [1].",
+            "Payment works by card or cash [1].",
+            "Collection needs the notice slip [1].",
+            "Delivery may be arranged where offered [1].",
+            "Lost booklets are cancelled once reported [1].",
+        ]
+    )
     async with ScriptedChatServer(reply) as server:
         answerer = scripted_answerer(assistant_settings, assistant_kb, server.base_url)
         turn = await collect(answerer.answer("How much is a 48-page passport?", collection="mini"))
