@@ -13,8 +13,11 @@ by the same rules. Per language the summary gives:
 - mispaired: share of non-refusal answers with a clause pairing figures (each found) that no
   one line, sentence or table row of a source states together ("48頁護照要370元" against a
   table whose 48-page row says 460), read by assistant.gate.unbound_figures;
-- script (the caller's), colloquial (yue answers with Cantonese forms and no Mandarin-only
-  ones), cited (answers with an [n]);
+- script (the caller's); the register of yue answers, three ways (assistant.colloquial.register):
+  `colloquial` (Cantonese forms such as 嘅 係 唔 喺 or an amount in 蚊, and no Mandarin-only
+  form), `yue_neutral` (neither: "流行語被稱作潮語。" reads the same in both, so it is not
+  counted as colloquial, nor as Mandarin) and `yue_mandarin` (a Mandarin-only form left:
+  的 了 在 不 沒 是, with or without Cantonese ones); cited (answers with an [n]);
 - p50 of the time to the first answer text and to the first audio (spoken runs).
 """
 
@@ -29,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.colloquial import is_colloquial
+from assistant.colloquial import register
 from assistant.gate import FactSource, unbound_figures
 from assistant.language import matches_language, to_script
 from assistant.numbers import numbers_in
@@ -149,7 +152,7 @@ def score(item: QAItem, outcome: Outcome) -> dict[str, Any]:
         "invented": answered and bool(invented_figures(outcome, item.question)),
         "mispaired": answered and bool(mispaired_figures(outcome, item.question)),
         "script": answered and matches_language(strip_citations(outcome.answer), item.language),  # type: ignore[arg-type]
-        "colloquial": answered and item.language == "yue" and is_colloquial(outcome.answer),
+        "register": register(outcome.answer) if answered and item.language == "yue" else None,
         "cited": answered and bool(cited_numbers(outcome.answer)),
         "first_text_ms": outcome.first_text_ms,
         "first_audio_ms": outcome.first_audio_ms,
@@ -198,7 +201,16 @@ def summarise(scores: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
                 "invented": _share(sum(r["invented"] for r in answered), len(answered)),
                 "mispaired": _share(sum(r["mispaired"] for r in answered), len(answered)),
                 "script": _share(sum(r["script"] for r in answered), len(answered)),
-                "colloquial": _share(sum(r["colloquial"] for r in yue_answered), len(yue_answered)),
+                **{
+                    column: _share(
+                        sum(r["register"] == kind for r in yue_answered), len(yue_answered)
+                    )
+                    for column, kind in (
+                        ("colloquial", "cantonese"),
+                        ("yue_neutral", "neutral"),
+                        ("yue_mandarin", "mandarin"),
+                    )
+                },
                 "cited": _share(sum(r["cited"] for r in answered), len(answered)),
                 "model_written": _share(
                     sum(r["writer"] == "model" for r in answered), len(answered)

@@ -18,10 +18,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
-from assistant.colloquial import to_colloquial
+from assistant.colloquial import spoken_fragment, to_colloquial
 from assistant.config import AssistantSettings
 from assistant.evidence import figure_support, select_evidence
-from assistant.extractive import extractive_answer
+from assistant.extractive import INTRO, extractive_answer
 from assistant.gate import Evidence, judge_evidence
 from assistant.injection import remove_instructions, remove_question_instructions
 from assistant.language import is_chinese, to_script
@@ -46,7 +46,7 @@ from assistant.speakable import (
     clean_for_speech,
     has_speakable_content,
 )
-from assistant.stages.checking import SentenceChecker
+from assistant.stages.checking import SentenceChecker, restates
 from assistant.stages.language import decide_language
 from assistant.stages.release import Piece, Release
 from assistant.stages.retrieval import retrieve, to_sources
@@ -119,15 +119,20 @@ class _Answer:
     collection: str = ""  # whose redirect (hotline, wording) applies
     colloquial: bool = True  # issue 14: Cantonese said in spoken forms
     turn_number: int = 0  # varies the holding phrase from turn to turn
+    question: str = ""  # what a bare fragment of an answer is said in answer to
 
     @property
     def text(self) -> str:
         return "".join(self.parts)
 
-    def say(self, sentence: str) -> list[TurnEvent]:
+    def say(self, sentence: str, *, whole: bool = False) -> list[TurnEvent]:
+        """Events of checked text to show and speak; `whole`: a whole sentence of the
+        model's (a bare fragment of it is then said as a Cantonese sentence)."""
         display = to_script(clean_for_display(sentence), self.language)
         if self.language == "yue" and self.colloquial:  # issue 14: 口語, not 書面語
             display = to_colloquial(display)
+            if whole:
+                display = spoken_fragment(display, self.question)
         if not display:
             return []
         separator = " " if self.parts and self.language == "en" else ""
@@ -185,6 +190,7 @@ class Answerer:
             collection=collection,
             colloquial=self.settings.colloquial_cantonese,
             turn_number=len(conversation.history),
+            question=asked,
         )
         timings: dict[str, float] = {}
         query = asked
@@ -340,6 +346,8 @@ class Answerer:
             checker,
             early_clauses=self.settings.early_clauses,
             min_clause_chars=self.settings.min_clause_chars,
+            repeat_min_share=self.settings.repeat_min_share,
+            token_limit=self.settings.max_answer_tokens,
         )
 
         def accept(released: tuple[list[Piece], str | None]) -> tuple[list[TurnEvent], str | None]:
@@ -348,7 +356,7 @@ class Answerer:
             pieces, problem = released
             events: list[TurnEvent] = []
             for piece in pieces:
-                events += answer.say(piece.text)
+                events += answer.say(piece.text, whole=piece.whole)
                 timings.setdefault("first_sentence", clock.ms())  # first text said
             return events, problem
 
@@ -409,9 +417,10 @@ class Answerer:
         self, question: str, prompt_sources: Sequence[PromptSource], answer: _Answer
     ) -> list[TurnEvent]:
         """issue 14: the one or two source units that answer, in the caller's script and
-        words, introduced by the source's title (no "service unavailable" apology)."""
+        words, introduced by the source's title (no "service unavailable" apology). After
+        sentences of the model's, a quoted sentence that restates them is not said again
+        (nothing quoted: the model's sentences stand, and the answer is not a fallback)."""
         lang = answer.language
-        answer.fallback = "extractive"
         in_language = [s for s in prompt_sources if is_chinese(s.text) == (lang != "en")]
         quote = extractive_answer(
             question,
@@ -421,8 +430,19 @@ class Answerer:
             min_figure_support=self.settings.min_figure_support,
         )
         if quote is None:
+            answer.fallback = "extractive"
             return self._redirect(answer)
-        return [event for sentence in quote.sentences for event in answer.say(sentence)]
+        sentences = quote.sentences
+        if answer.parts:
+            intro = INTRO[lang].format(title=quote.title)
+            units = [s.removeprefix(intro).lstrip() for s in sentences]
+            share = self.settings.repeat_min_share
+            new = [u for u in units if not restates(u, answer.parts, share)]
+            if not new:
+                return []
+            sentences = [f"{intro}{' ' if lang == 'en' else ''}{new[0]}", *new[1:]]
+        answer.fallback = "extractive"
+        return [event for sentence in sentences for event in answer.say(sentence)]
 
 
 def sources_of(events: Sequence[TurnEvent]) -> list[Source]:

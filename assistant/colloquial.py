@@ -8,13 +8,24 @@ where the character keeps its written sense (目的, 的士, 現在, 存在, 不
 於是 ...) are listed as themselves, so they are left alone. Titles in 《》 and [n] marks are
 not touched, and figures are never changed (the fact check reads the same values).
 
+A bare amount is said the Hong Kong way: "140元" -> "140蚊" (an amount named with its
+currency, "港幣370元" or "人民幣100元", is left as written; the voice already reads 港幣370元
+as 港幣三百七十蚊, voices.text_normalise). The value is the same, so the fact checks agree.
+
+A bare fragment ("140元[1]", "1948年[1]", "[1] 銀漢魚科": a figure or a short name, no verb),
+which the 0.5B often writes, is not a sentence a caller hears as Cantonese: `spoken_fragment`
+makes it one by the question's own verb, "要140蚊[1]。" to "…要幾多錢？", else "係1948年[1]。".
+Nothing is added but 係/要: no fact is invented or changed.
+
 `mandarin_only_forms` finds what the conversion would still change (the measure of a yue
-answer that is not colloquial); `is_colloquial` = has Cantonese forms and no Mandarin-only ones.
+answer that is not colloquial); `is_colloquial` = has Cantonese forms and no Mandarin-only ones;
+`register` says which of the three a text is (Cantonese forms / neutral / Mandarin-only forms).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from voices.language import cantonese_markers
 
@@ -86,9 +97,61 @@ def _by_spans(text: str, changes: list[str] | None = None) -> str:
     return "".join(out)
 
 
+# "140元" is "140蚊" in Hong Kong speech; an amount with its currency named stays as written
+_BARE_AMOUNT = re.compile(
+    r"(港幣|港币|人民幣|人民币|美金|美元|澳門幣|澳门币|新台幣|台幣|日圓|歐元)?(\d[\d,]*(?:\.\d+)?\s?[萬万億亿]?)元"
+)
+
+
+def _spoken_money(text: str) -> str:
+    return _BARE_AMOUNT.sub(lambda m: m[0] if m[1] else f"{m[2]}蚊", text)
+
+
 def to_colloquial(text: str) -> str:
     """Written Chinese (Traditional) as spoken Cantonese; other text unchanged."""
-    return _by_spans(text)
+    return _spoken_money(_by_spans(text))
+
+
+# ---- a bare fragment as a spoken sentence ----------------------------------------------
+
+_MARKS = re.compile(r"\s?[\[［【](?:\s*\d+\s*[,，、]?)+[\]］】]")
+_END = re.compile(r"[。！？.!?]*$")
+# a figure and its unit, nothing else ("140元", "港幣460元", "1948年", "42日", "18歲或以上")
+_FIGURE_ONLY = re.compile(
+    r"^(?:港幣|港币|HK\$|\$)?\s?\d[\d,]*(?:\.\d+)?\s?[萬万億亿]?\s?"
+    r"(?:元|蚊|年|個月|个月|月|日|天|歲|岁|小時|小时|分鐘|分钟|頁|页|%|公尺|米|個|个|名|次)?"
+    r"(?:或?以上|或?以下|之前|之內|之内|內|内)?$"
+)
+# characters that make a short text a predicate, not a name ("被稱作潮語", "須在30日內")
+_PREDICATE = set("是係为為有冇被叫稱称屬属在喺要會会可能須须需請请唔不沒没咗了就都")
+FRAGMENT_MAX_CHARS = 8  # a name longer than this is likely a clause the check cannot read
+_ASKED_WITH_YIU = re.compile(r"要(?:幾|几|多少|邊|边|乜)")
+
+
+def is_fragment(sentence: str) -> bool:
+    """Whether a Chinese answer sentence is a bare figure or a short name with no verb."""
+    body = _END.sub("", _MARKS.sub("", sentence)).strip()
+    if not body or cantonese_markers(body) or any(ch in "，,、；;：:《》「」" for ch in body):
+        return False
+    if _FIGURE_ONLY.match(body):
+        return True
+    han = [ch for ch in body if "\u3400" <= ch <= "\u9fff"]
+    return (
+        0 < len(body) <= FRAGMENT_MAX_CHARS
+        and len(han) == len(body)
+        and not any(ch in _PREDICATE for ch in body)
+    )
+
+
+def spoken_fragment(sentence: str, question: str) -> str:
+    """A bare fragment as a short spoken Cantonese sentence (see the module docstring);
+    any other sentence unchanged. Its [n] marks and figures stay as they were."""
+    if not is_fragment(sentence):
+        return sentence
+    marks = "".join(m.strip() for m in _MARKS.findall(sentence))
+    body = _END.sub("", _MARKS.sub("", sentence)).strip()
+    verb = "要" if _ASKED_WITH_YIU.search(question) else "係"
+    return f"{verb}{body}{marks}。"
 
 
 def mandarin_only_forms(text: str) -> list[str]:
@@ -98,11 +161,27 @@ def mandarin_only_forms(text: str) -> list[str]:
     return [w for w in changes if any(ch in w for ch in MANDARIN_ONLY)]
 
 
+_SPOKEN_AMOUNT = re.compile(r"\d\s?[萬万億亿]?蚊")
+
+
 def colloquial_forms(text: str) -> list[str]:
-    """The Cantonese forms in `text` (嘅 咗 喺 唔 冇 係 佢 ...)."""
-    return cantonese_markers(text)
+    """The Cantonese forms in `text` (嘅 咗 喺 唔 冇 係 佢 ..., and an amount in 蚊: "140蚊";
+    蚊 alone is also the written word for a mosquito, so only after a figure)."""
+    return cantonese_markers(text) + _SPOKEN_AMOUNT.findall(text)
+
+
+Register = Literal["cantonese", "neutral", "mandarin"]
+
+
+def register(text: str) -> Register:
+    """Which Chinese a yue answer is written in: "mandarin" when a Mandarin-only form is left
+    (的 了 在 不 沒 是, as Mandarin uses them), else "cantonese" when it has Cantonese forms,
+    else "neutral" (neither: "流行語被稱作潮語。" reads the same in both)."""
+    if mandarin_only_forms(text):
+        return "mandarin"
+    return "cantonese" if colloquial_forms(text) else "neutral"
 
 
 def is_colloquial(text: str) -> bool:
     """A yue answer as a Cantonese caller should hear it: Cantonese forms, no Mandarin-only."""
-    return bool(colloquial_forms(text)) and not mandarin_only_forms(text)
+    return register(text) == "cantonese"

@@ -225,8 +225,18 @@ class AssistantSettings(BaseModel):
     )
     colloquial_cantonese: bool = Field(
         default=True,
-        description="Convert Cantonese answers to spoken forms (嘅 係 唔 冇 喺 咗) after "
-        "generation; figures and titles are never changed.",
+        description="Convert Cantonese answers to spoken forms (嘅 係 唔 冇 喺 咗, a bare "
+        'amount in 蚊) after generation, and a bare fragment the model wrote ("140元[1]", '
+        '"1948年[1]") to a short spoken sentence ("要140蚊[1]。", "係1948年[1]。"); '
+        "figures and titles are never changed.",
+    )
+    repeat_min_share: float = Field(
+        default=0.6,
+        ge=0,
+        description="A model sentence whose figures were all said already and with at least "
+        "this share of its content terms said already restates an earlier one (often the same "
+        "fact from a second source): it is skipped, and so is a quoted sentence after the "
+        "model's that restates them. Above 1: never skipped.",
     )
 
     # ---- conversation ----------------------------------------------------------------

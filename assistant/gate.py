@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, lru_cache
 
+from assistant.language import to_script
 from assistant.numbers import numbers_in
 from assistant.speakable import (
     CITATION_MARK,
@@ -376,33 +377,85 @@ def leaks_prompt(sentence: str, prompts: Sequence[str]) -> bool:
     return any(grams & _prompt_grams(prompt, size) for prompt in prompts)
 
 
-_CITATION_PREFIX = re.compile(r"^\s*(\[\d+\]\s*)+")
+_LEADING_MARKS = re.compile(r"^(?:\s*[\[［【](?:\s*\d+\s*[,，、]?)+[\]］】])+\s*")
 
 
-def strip_copied_heading(sentence: str, sources: Sequence[tuple[str, str]]) -> str:
-    """A sentence without a leading copy of a source's "[n] title" heading (a small model often
-    opens its answer with it, run into the text: "[1] 補領身份證時限身份證遺失…"); the citation
-    is put back at the end by the fact check."""
-    text = _CITATION_PREFIX.sub("", sentence)
-    if text == sentence:
-        return sentence
-    for title, _ in sources:
-        if title and text.startswith(title) and len(text) > len(title) + 1:
-            return text[len(title) :].lstrip(" :：，,")
-    return sentence
+def _folded(text: str) -> str:
+    """Text compared across scripts: the model may write Simplified from Traditional sources."""
+    return to_script(text, "cmn")
 
 
-def is_copied_scaffold(sentence: str, sources: Sequence[tuple[str, str]]) -> bool:
-    """Whether a sentence only copies a source's scaffolding: its "[n] title" heading, or a FAQ
-    question taken from it. Such a sentence answers nothing (the small model often opens by
-    copying the prompt's "[1] Title" layout), so the answer skips it rather than saying it.
+def _strip_heading(text: str, headings: Sequence[str], *, needs_mark: bool) -> tuple[str, str]:
+    """`text` less a leading copied heading (a source's title or section heading line) and
+    the citation marks right after it; returned with the marks removed. With `needs_mark`
+    the heading must be followed by a mark ("費用[1]補領…": a heading glued on; "費用為…" is
+    a sentence about the fee and is left alone)."""
+    folded = _folded(text)
+    for heading in sorted({h.strip() for h in headings if h.strip()}, key=len, reverse=True):
+        wanted = _folded(heading)
+        if not folded.startswith(wanted) or _folded(text[: len(wanted)]) != wanted:
+            continue  # not this heading (or the script change moved the characters: leave it)
+        rest = text[len(wanted) :]
+        marks = _LEADING_MARKS.match(rest)
+        if needs_mark and not marks:
+            continue
+        return rest[marks.end() :] if marks else rest, marks.group(0) if marks else ""
+    return text, ""
 
-    `sources` are (title, text) pairs as put in the prompt.
+
+def strip_copied_heading(
+    sentence: str, sources: Sequence[tuple[str, str]], headings: Sequence[str] = ()
+) -> str:
+    """A sentence without the copied scaffolding a small model opens with: a leading "[n]"
+    (the prompt's "[1] Title" layout: "[1] 銀漢魚科"), a source's title run into the text
+    ("[1] 補領身份證時限身份證遺失…"), or a section heading glued on with its mark
+    ("費用[1]補領身份證嘅費用為…"). The marks the model wrote there move to the sentence's end
+    (the fact check then keeps or corrects them), so the sentence keeps its citation.
+
+    `sources` are (title, text) pairs as put in the prompt; `headings` their section heading
+    lines ("費用", "時限": assistant.evidence.is_heading_line)."""
+    titles = [title for title, _ in sources]
+    text, moved = sentence, ""
+    lead = _LEADING_MARKS.match(text)
+    if lead:
+        text, moved = text[lead.end() :], lead.group(0)
+    # after a leading mark a title needs no mark of its own (the prompt's "[1] Title" layout);
+    # a section heading always does: "[1] 費用為港幣370元" is about the fee, not a copied heading
+    rest, marks = _strip_heading(text, titles, needs_mark=not lead)
+    if rest == text:
+        rest, marks = _strip_heading(text, headings, needs_mark=True)
+    if any(ch.isalnum() for ch in strip_citations(rest)):
+        text, moved = rest.lstrip(" :：，,"), moved + marks
+    if text == sentence or not any(ch.isalnum() for ch in strip_citations(text)):
+        return sentence  # nothing copied, or nothing else said (is_copied_scaffold's case)
+    if cited_numbers(text) or not cited_numbers(moved):
+        return text
+    match = _END_PUNCTUATION.search(text)
+    end = match.start() if match else len(text)
+    body = text[:end].rstrip()
+    separator = "" if _CJK.search(body[-1:] or "x") else " "
+    return f"{body}{separator}{''.join(f'[{n}]' for n in cited_numbers(moved))}{text[end:]}"
+
+
+def is_copied_scaffold(
+    sentence: str, sources: Sequence[tuple[str, str]], headings: Sequence[str] = ()
+) -> bool:
+    """Whether a sentence only copies a source's scaffolding: its "[n] title" heading, a
+    section heading with or without its mark ("費用[1]"), a bare mark, or a FAQ question taken
+    from it. Such a sentence answers nothing (the small model often opens by copying the
+    prompt's "[1] Title" layout), so the answer skips it rather than saying it.
+
+    `sources` are (title, text) pairs as put in the prompt; `headings` their section heading
+    lines.
     """
-    text = _CITATION_PREFIX.sub("", sentence).strip()
-    for title, _ in sources:
-        if title and text.startswith(title):
-            text = text[len(title) :].strip()
+    text = strip_citations(sentence).strip()
+    titles = [title for title, _ in sources]
+    while True:
+        rest, _marks = _strip_heading(text, [*titles, *headings], needs_mark=False)
+        rest = strip_citations(rest).strip(" :：，,。.")
+        if rest == text:
+            break
+        text = rest
     if not any(ch.isalnum() for ch in text):
         return True
     if not text.endswith(("?", "？")):

@@ -373,7 +373,7 @@ def _read_percent(text: str, language: SpokenLanguage) -> str:
 _BARE_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w])")
 _ZH_DIGIT_RUN = re.compile(r"\d+(?:\.\d+)?")
 # after these a number is a quantity, so 2 is 兩/两 (兩個, 两天); otherwise 二 (第二, 二號)
-_MEASURE_WORDS = frozenset("個个位次間间本張张隻只條条份天日年歲岁星週周小分秒件項项種种")
+_MEASURE_WORDS = frozenset("個个位次間间本張张隻只條条份天日年歲岁星週周小分秒件項项種种蚊元")
 
 
 # a financial year (2023/24年度, 2023-24年度) is said 二零二三至二四年度

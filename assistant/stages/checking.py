@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from assistant.evidence import is_heading_line
 from assistant.gate import (
     FactSource,
     check_facts,
@@ -39,25 +40,34 @@ class SentenceChecker:
     bind_figures: bool = True  # figures one clause states together must share a source unit
     facts: list[FactSource] = field(init=False)
     scaffold: list[tuple[str, str]] = field(init=False)
+    headings: list[str] = field(init=False)  # the sources' section heading lines ("費用")
 
     def __post_init__(self) -> None:
         self.facts = [FactSource(s.number, s.title, s.text) for s in self.sources]
         self.scaffold = [(s.title, s.text) for s in self.sources]
+        self.headings = [
+            line.strip()
+            for s in self.sources
+            for line in s.text.splitlines()
+            if is_heading_line(line)
+        ]
 
     def copies_scaffold(self, sentence: str) -> bool:
-        """Only a source's '[n] title' heading or FAQ question, copied: skipped, not failed."""
-        return is_copied_scaffold(sentence, self.scaffold)
+        """Only a source's '[n] title' or section heading ("費用[1]"), a bare mark, or a FAQ
+        question, copied: skipped, not failed."""
+        return is_copied_scaffold(sentence, self.scaffold, self.headings)
 
     def check(self, sentence: str, *, partial: bool = False) -> tuple[str, str | None]:
-        """The sentence as it may be said (a copied '[n] title' heading dropped, citations
-        made to follow its facts) and its first problem, or None.
+        """The sentence as it may be said (a copied '[n] title' or section heading dropped,
+        a leading [n] moved to its end, citations made to follow its facts) and its first
+        problem, or None.
 
         `partial`: the sentence so far, said a clause at a time (assistant.stages.release),
         is held by two more tests: the language must match at any length (the whole
         sentence lets its first 12 characters go: a clause is often shorter), and a figure
         with no words of its own yet ("370元，") waits for them (the figure check accepts
         any context for a sentence without words)."""
-        sentence = strip_copied_heading(sentence, self.scaffold)
+        sentence = strip_copied_heading(sentence, self.scaffold, self.headings)
         display = to_script(clean_for_display(sentence), self.language)
         facts = check_facts(
             display, self.facts, also_allowed=[self.question, self.query, self.hotline]
@@ -95,6 +105,28 @@ class SentenceChecker:
         if any(n > 1 for n in numbers_in(words)) and not fact_terms(words):
             return "bare_figure"  # the check would take any context: wait for its words
         return None
+
+
+REPEAT_MIN_SHARE = 0.6  # share of a sentence's content terms said before that makes it a repeat
+
+
+def restates(sentence: str, earlier: Sequence[str], min_share: float = REPEAT_MIN_SHARE) -> bool:
+    """Whether `sentence` says again what `earlier` sentences said: every figure of it (other
+    than 0 and 1) was said, and at least `min_share` of its content terms (words, figures
+    included; scripts folded) were too. A sentence with a new figure, or with mostly new
+    words, adds a fact and is not a repeat. `min_share` above 1 turns it off."""
+    if not earlier or min_share > 1:
+        return False
+    said = " ".join(strip_citations(e) for e in earlier)
+    words = strip_citations(sentence)
+    figures = {n for n in numbers_in(words) if n > 1}
+    if not figures <= numbers_in(said):
+        return False
+    terms = content_terms(to_script(words, "cmn"))
+    if not terms:
+        return False
+    known = content_terms(to_script(said, "cmn"))
+    return len(terms & known) / len(terms) >= min_share
 
 
 def degenerate(sentence: str) -> bool:

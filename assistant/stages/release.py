@@ -19,6 +19,10 @@ What keeps "the right facts or none" when a clause goes out before its sentence 
   extractive answer follows what was said, as after any failed sentence);
 - mid-sentence clauses are said without [n] marks; the sentence's citations (made by the
   check to follow its facts) come with its last piece.
+
+A later sentence that only restates what was said (the same figures, mostly the same words:
+the small model often copies the same fact from two sources) is skipped, not said twice
+(checking.restates); a sentence with a new figure or mostly new words is said.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 
 from assistant.language import is_chinese
 from assistant.speakable import CITATION_MARK, cited_numbers, strip_citations
-from assistant.stages.checking import SentenceChecker
+from assistant.stages.checking import REPEAT_MIN_SHARE, SentenceChecker, restates
 from voices.sentences import SentenceSplitter
 
 # a clause ends at a full-width comma/semicolon/colon, or an ASCII one followed by a space
@@ -44,6 +48,12 @@ _PAIRS = (
     ("[", "]"),
 )
 _END_PUNCTUATION = re.compile(r"[。！？.!?]*\s*$")
+# a stream of at least this share of the token limit in deltas ran into it (a character split
+# over two tokens comes as one delta, so a cut stream can show fewer deltas than tokens)
+CUT_SHARE = 0.75
+# how a sentence the model finished ends: a sentence end (closing quotes or brackets after it
+# allowed), or a citation mark
+_ENDED = re.compile(r"(?:[。！？.!?…；;][」』”’)）\]]*|[\[［【][\d,，、\s]+[\]］】])\s*$")
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class Piece:
 
     text: str
     ends_sentence: bool
+    whole: bool = False  # the whole sentence in one piece (no clause of it said before)
 
 
 class Release:
@@ -59,25 +70,43 @@ class Release:
     first problem (the model is then stopped)."""
 
     def __init__(
-        self, checker: SentenceChecker, *, early_clauses: bool = True, min_clause_chars: int = 2
+        self,
+        checker: SentenceChecker,
+        *,
+        early_clauses: bool = True,
+        min_clause_chars: int = 2,
+        repeat_min_share: float = REPEAT_MIN_SHARE,
+        token_limit: int | None = None,
     ) -> None:
         self.checker = checker
         self.early_clauses = early_clauses
         self.min_clause_chars = min_clause_chars  # letters/digits a released clause must add
+        self.repeat_min_share = repeat_min_share  # checking.restates: a sentence said again
+        self._spoken: list[str] = []  # the checked sentences said so far
+        self.token_limit = token_limit  # the model's max tokens: a stream that long was cut
+        self._deltas = 0  # text deltas fed (about one per token: split characters give fewer)
         self.sentences = 0  # whole sentences said (the answer's sentence limit counts these)
         self._splitter = SentenceSplitter()
         self._said = ""  # the current sentence's words said so far (no [n] marks)
         self._clause_ends = 0  # clause ends of the current sentence already judged
 
     def feed(self, delta: str) -> tuple[list[Piece], str | None]:
+        self._deltas += 1
         pieces, problem = self._sentences(self._splitter.feed(delta))
         if problem is None and self.early_clauses and self.sentences == 0:
             pieces += self._clauses(self._splitter.pending.lstrip())
         return pieces, problem
 
     def flush(self) -> tuple[list[Piece], str | None]:
-        """The end of the model's stream: the last sentence, unterminated or not."""
-        return self._sentences(self._splitter.flush())
+        """The end of the model's stream: the last sentence, unterminated or not; but when
+        the stream ran to (near) the token limit, a tail after a said sentence that stops
+        mid-text (no sentence end, no [n]: "如因容貌有顯著改變，以致相片與本人") is where the
+        limit cut the model off, not a sentence: it is not said."""
+        sentences = self._splitter.flush()
+        cut = self.token_limit is not None and self._deltas >= CUT_SHARE * self.token_limit
+        if cut and self.sentences and sentences and not _ENDED.search(sentences[-1]):
+            sentences = sentences[:-1]
+        return self._sentences(sentences)
 
     # ---- whole sentences -------------------------------------------------------------
 
@@ -93,9 +122,12 @@ class Release:
             checked, problem = self.checker.check(sentence)
             if problem:
                 return pieces, problem
+            if not said and restates(checked, self._spoken, self.repeat_min_share):
+                continue  # the same fact said again (often from a second source): skipped
             rest = _after(checked, said) if said else checked
             if rest.strip():
-                pieces.append(Piece(rest, True))
+                pieces.append(Piece(rest, True, whole=not said))
+            self._spoken.append(checked)
             self.sentences += 1
         return pieces, None
 

@@ -67,7 +67,16 @@ def test_summary_separates_answerable_and_unanswerable_refusals():
     assert yue["refused_answerable"] == "0/2" and yue["refused_unanswerable"] == "1/1"
     assert yue["mispaired"] == "0/2"
     assert yue["invented"] == "1/2" and yue["colloquial"] == "1/2" and yue["cited"] == "1/2"
+    assert yue["yue_neutral"] == "1/2" and yue["yue_mandarin"] == "0/2"  # 要999元: neither
     assert "refused_unanswerable" in format_table(table)
+
+
+def test_the_register_of_yue_answers_is_split_three_ways():
+    items = [QAItem(x, "yue", "護照要幾多錢？", ["370"], True) for x in "abcd"]
+    answers = ["護照係370蚊[1]。", "370元[1]", "護照的費用是370元[1]。", "要370蚊[1]。"]
+    outcomes = [Outcome(i.id, "yue", answer=a) for i, a in zip(items, answers, strict=True)]
+    yue = summarise([score(i, o) for i, o in zip(items, outcomes, strict=True)])[0]
+    assert (yue["colloquial"], yue["yue_neutral"], yue["yue_mandarin"]) == ("2/4", "1/4", "1/4")
 
 
 def test_a_bad_qa_line_is_a_clear_error(tmp_path):

@@ -269,7 +269,19 @@ async def test_refused_questions_never_reach_the_model(assistant_settings, assis
 
 
 async def test_long_answers_are_stopped_after_the_sentence_limit(assistant_settings, assistant_kb):
-    reply = " ".join(f"Point {word} is about the HK$460 fee [1]." for word in "abcdefgh")
+    # eight sentences that each say something new (one said again would be skipped: restates)
+    reply = " ".join(
+        [
+            "A 48-page passport costs HK$460 [1].",
+            "Frequent travellers often choose the larger booklet [1].",
+            "Children pay the same amount as adults [1].",
+            "Replacement after loss uses the identical charge [1].",
+            "Payment works by card or cash [1].",
+            "Collection needs the notice slip [1].",
+            "Delivery may be arranged where offered [1].",
+            "Lost booklets are cancelled once reported [1].",
+        ]
+    )
     async with ScriptedChatServer(reply) as server:
         answerer = scripted_answerer(assistant_settings, assistant_kb, server.base_url)
         turn = await collect(answerer.answer("How much is a 48-page passport?", collection="mini"))
@@ -344,3 +356,56 @@ async def test_closing_the_answer_closes_the_models_stream_at_once(fake_kb):
     await stream.aclose()
     # closed now, within aclose(), not later by the event loop's generator finaliser
     assert generator.closed == 1
+
+
+# ---- what the caller hears of a small model's habits (fakes: no model) -----------------
+
+
+@pytest.fixture(scope="module")
+def fake_zh_kb(tmp_path_factory):
+    """Two Traditional-Chinese demo documents, ingested with the fake embedder."""
+    from knowledge_base import KnowledgeBaseSettings
+    from tests.fakes import FakeKnowledgeBase
+    from tests.fixtures_fakes import DEMO_CORPUS
+
+    kb = FakeKnowledgeBase(KnowledgeBaseSettings(home=tmp_path_factory.mktemp("kb-zh")))
+    docs = ["birth-registration.md", "id-card-replacement.md"]
+    kb.collection("zh").ingest([DEMO_CORPUS / "zh-hant" / name for name in docs])
+    return kb
+
+
+async def fake_turn(kb, collection: str, question: str, reply: str):
+    from tests.fakes import FakeGenerator
+
+    answerer = Answerer(
+        AssistantSettings(acknowledge_after_s=None),
+        FakeGenerator.replying(reply),
+        lambda name: kb.collection(name).retriever(),
+        kb.collections,
+    )
+    return await collect(answerer.answer(question, collection=collection))
+
+
+async def test_a_bare_cantonese_fragment_is_said_as_a_spoken_sentence(fake_zh_kb):
+    turn = await fake_turn(fake_zh_kb, "zh", "出世紙核證副本要幾多錢一份？", "140元[1]")
+    assert turn.end.fallback is None
+    assert turn.end.answer == "要140蚊[1]。"  # the figure unchanged, its mark kept
+    assert turn.sentences == ["要140蚊。"]  # what the voice reads
+
+
+async def test_glued_and_lone_section_headings_never_reach_the_caller(fake_zh_kb):
+    reply = "費用[1]補領身份證嘅費用為港幣370元。費用[1]"
+    turn = await fake_turn(fake_zh_kb, "zh", "補領身份證要幾多錢？", reply)
+    assert turn.end.fallback is None
+    assert turn.end.answer == "補領身份證嘅費用為港幣370元[1]。"
+    assert "費用[" not in turn.end.answer and turn.end.answer.count("370") == 1
+
+
+async def test_a_quote_after_the_models_sentence_does_not_say_its_fact_again(fake_kb):
+    reply = "A 48-page passport costs HK$460 [1]. It costs HK$999 [1]."  # the second fails
+    turn = await fake_turn(fake_kb, "demo", "How much is a 48-page passport?", reply)
+    assert turn.end.fallback == "extractive" and "999" not in turn.end.answer
+    said = turn.end.answer.split("According to")
+    assert said[0].strip() == "A 48-page passport costs HK$460 [1]."
+    assert "48-page passport: HK$460" not in said[1]  # the quote's first unit restated it
+    assert "HK$370" in said[1]  # its second adds a figure: said

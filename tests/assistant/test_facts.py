@@ -62,10 +62,41 @@ def test_a_copied_heading_run_into_the_answer_is_removed():
     from assistant.gate import strip_copied_heading
 
     sources = [("補領身份證時限", "身份證遺失…")]
+    # the heading goes; the model's mark moves to the end, where the fact check reads it
     assert strip_copied_heading("[1] 補領身份證時限身份證遺失須在30日內補領。", sources) == (
-        "身份證遺失須在30日內補領。"
+        "身份證遺失須在30日內補領[1]。"
     )
     assert strip_copied_heading("補領身份證時限係30日。", sources) == "補領身份證時限係30日。"
+    # the model wrote Simplified from a Traditional title: still the same heading
+    assert strip_copied_heading("[1] 补领身份证时限身份证遗失须在30日内补领。", sources) == (
+        "身份证遗失须在30日内补领[1]。"
+    )
+
+
+def test_a_leading_citation_mark_moves_to_the_end_of_the_sentence():
+    from assistant.gate import strip_copied_heading
+
+    sources = [("凡氏下銀漢魚", "凡氏下銀漢魚為輻鰭魚綱銀漢魚目銀漢魚科的一種。")]
+    assert strip_copied_heading("[1] 銀漢魚科", sources) == "銀漢魚科[1]"
+    assert strip_copied_heading("[2] It is HK$370.", []) == "It is HK$370 [2]."
+    assert strip_copied_heading("[1] 費用[1]", sources, ["費用"]) == "費用[1]"  # scaffold: skipped
+    assert strip_copied_heading("銀漢魚科[1]", sources) == "銀漢魚科[1]"
+
+
+def test_a_section_heading_glued_on_with_its_mark_is_removed():
+    from assistant.gate import strip_copied_heading
+
+    sources = [("補領遺失或損毀的身份證", "費用\n補領身份證的費用為港幣370元。")]
+    glued = "費用[1]補領身份證嘅費用為港幣370元[2]。"
+    assert strip_copied_heading(glued, sources, ["費用"]) == "補領身份證嘅費用為港幣370元[2]。"
+    # without a mark after it, 費用 is the sentence's own subject: left alone
+    plain = "費用為港幣370元[1]。"
+    assert strip_copied_heading(plain, sources, ["費用"]) == plain
+    # after a leading mark too: the mark moves, the subject stays
+    led = "[1] 費用為港幣370元。"
+    assert strip_copied_heading(led, sources, ["費用"]) == "費用為港幣370元[1]。"
+    # a heading the sources do not have is the model's own word
+    assert strip_copied_heading("收費[1]補領要370元。", sources, ["費用"]) == "收費[1]補領要370元。"
 
 
 # ---- figures stated together (bind_figures) ------------------------------------------------

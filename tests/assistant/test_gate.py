@@ -110,6 +110,12 @@ def test_copied_source_scaffolding_is_recognised(sentence):
     assert is_copied_scaffold(sentence, SCAFFOLD_SOURCES)
 
 
+@pytest.mark.parametrize("sentence", ["費用[1]", "费用[2]。", "[1] 費用", "時限[1]費用[1]"])
+def test_a_section_heading_alone_is_scaffolding(sentence):
+    assert is_copied_scaffold(sentence, SCAFFOLD_SOURCES, ["費用", "時限"])
+    assert not is_copied_scaffold("費用為港幣370元[1]。", SCAFFOLD_SOURCES, ["費用", "時限"])
+
+
 @pytest.mark.parametrize(
     "sentence",
     [

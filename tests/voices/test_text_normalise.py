@@ -21,6 +21,8 @@ from voices.text_normalise import normalise_for_speech, strip_markup
         ("$2.50 each", "en", "two dollars fifty cents each"),
         ("費用為$2。", "yue", "費用為兩蚊。"),
         ("$2.50", "yue", "兩蚊五毫"),
+        ("要2蚊。", "yue", "要兩蚊。"),  # a bare amount in 蚊 (assistant.colloquial): a quantity
+        ("2元", "cmn", "两元"),
         ("费用为$2。", "cmn", "费用为两元。"),
         ("HK$1,000", "yue", "港幣一千蚊"),  # how a Hong Kong Cantonese speaker says it
         ("護照費用為HK$370。", "yue", "護照費用為港幣三百七十蚊。"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.prompts import PromptSource
-from assistant.stages.checking import SentenceChecker, degenerate, repeats_question
+from assistant.stages.checking import SentenceChecker, degenerate, repeats_question, restates
 
 SOURCES = [PromptSource(1, "Passport fees", "An adult passport costs HK$1,260 (32 pages).")]
 
@@ -49,3 +49,40 @@ def test_a_partial_sentence_is_held_for_its_language_at_any_length_and_for_a_bar
     assert english.check("1,260,", partial=True)[1] == "bare_figure"
     assert english.problem("1,260.") is None
     assert english.check("An adult passport costs HK$1,260,", partial=True)[1] is None
+
+
+# ---- the same fact said twice ------------------------------------------------------------
+
+FIRST = "身份證遺失、被竊或損毀，須喺30日內向人事登記辦事處申請補領，費用為港幣370元[1]。"
+
+
+def test_a_sentence_that_restates_an_earlier_one_is_a_repeat() -> None:
+    # the same fee from a second source, in mostly the same words (demo-yue-02)
+    again = "補領身份證嘅費用為港幣370元，不論身份證係遺失、被竊、損壞或塗污，收費相同[2]。"
+    assert restates(again, [FIRST])
+    assert restates(FIRST, [FIRST])  # word for word
+    assert restates("補领身份证的费用为港币370元[2]。", [FIRST])  # scripts folded
+    assert restates("The fee is HK$370 [2].", ["A replacement costs HK$370, the fee [1]."])
+
+
+def test_a_sentence_that_adds_a_fact_is_not_a_repeat() -> None:
+    assert not restates("新證一般喺10個工作天後可以領取[1]。", [FIRST])  # a new figure
+    # the same figure, mostly other words: who must apply, and for which losses
+    other = "如果香港身份證遺失、被竊、毀滅或損壞，持證人必須喺30日內申請補領[2]。"
+    assert not restates(other, [FIRST])
+    free = "Registration within this period is free [1]."
+    assert not restates(free, ["Register within 42 days [1]."])
+    assert not restates(FIRST, [])
+    assert not restates(FIRST, [FIRST], min_share=1.01)  # the setting above 1: off
+
+
+def test_section_headings_of_the_sources_are_scaffolding_and_glued_ones_are_dropped() -> None:
+    sources = [PromptSource(1, "補領身份證", "費用\n補領身份證的費用為港幣370元。\n時限")]
+    check = SentenceChecker("yue", "補領身份證要幾多錢？", sources, ["你係"])
+    assert check.headings == ["費用", "時限"]
+    assert check.copies_scaffold("費用[1]")
+    assert check.check("費用[1]補領身份證嘅費用為港幣370元。") == (
+        "補領身份證嘅費用為港幣370元[1]。",
+        None,
+    )
+    assert check.copies_scaffold("[1] 補領身份證")  # a title alone

@@ -139,3 +139,55 @@ def test_a_fee_from_another_row_is_never_said_for_the_figure_asked_about() -> No
     assert [p.text for _, p in got] == ["For a 48-page passport,"]  # the topic, not the fee
     pieces, problem = r.feed(". ")
     assert pieces == [] and problem == "unbound"
+
+
+def test_a_later_sentence_that_restates_an_earlier_one_is_not_said() -> None:
+    second = "補領身份證的費用為港幣370元，不論遺失或損壞，收費相同。新證約10個工作天後可領取。"
+    r = release(sources=[*ZH_SOURCES, PromptSource(2, "補領身份證費用", second)])
+    first = "身份證遺失、被竊或損毀，須喺30日內向人事登記辦事處申請補領，費用為港幣370元[1]。"
+    again = "補領身份證嘅費用為港幣370元，不論遺失或損壞，收費相同[2]。"
+    new = "新證約10個工作天後可以領取[2]。"
+    said = [p.text for _, p in feed_chars(r, first + again + new)]
+    pieces, problem = r.flush()
+    said += [p.text for p in pieces]
+    assert problem is None
+    assert "".join(said) == first + new  # the fee said once; the new figure said
+    assert r.sentences == 2  # the skipped repeat is not counted against the limit
+
+
+def test_a_leading_mark_and_a_glued_heading_are_not_said_and_the_citation_stays() -> None:
+    sources = [PromptSource(1, "補領身份證", "費用\n補領身份證的費用為港幣370元。")]
+    r = release(sources=sources, early_clauses=False)
+    got = feed_chars(r, "費用[1]補領身份證嘅費用為港幣370元。費用[1]。好")
+    assert [p.text for _, p in got] == ["補領身份證嘅費用為港幣370元[1]。"]
+    assert got[0][1].whole
+    r = release(sources=[PromptSource(1, "凡氏下銀漢魚", "凡氏下銀漢魚為銀漢魚科的一種。")])
+    pieces, problem = r.feed("[1] 銀漢魚科")
+    assert pieces == [] and problem is None
+    pieces, problem = r.flush()
+    assert [p.text for p in pieces] == ["銀漢魚科[1]"] and problem is None
+
+
+def said_all(r: Release, text: str) -> list[str]:
+    """The texts said for `text` written whole and the stream's end."""
+    said = [p.text for _, p in feed_chars(r, text)]
+    pieces, problem = r.flush()
+    assert problem is None
+    return said + [p.text for p in pieces]
+
+
+def test_a_tail_cut_off_mid_text_by_the_token_limit_is_not_said() -> None:
+    first = "費用為港幣370元[1]。"
+    cut = "如因容貌有顯著改變，以致相片與本人"  # where the token limit stopped the model
+    text = first + cut
+    # a character a delta: the stream ran to the limit
+    assert said_all(release(early_clauses=False, token_limit=len(text)), text) == [first]
+    # the same tail, well within the limit: the model stopped there itself, it is said
+    said = said_all(release(early_clauses=False, token_limit=4 * len(text)), text)
+    assert said == [first, cut]
+    # at the limit, the model's own last sentence, ended by a mark or a sentence end, is said
+    for ending in ("身份證遺失要喺30日內申請[1]", "身份證遺失要喺30日內申請。"):
+        text = first + ending
+        assert len(said_all(release(early_clauses=False, token_limit=len(text)), text)) == 2
+    # and so is a first sentence, even unterminated ("140元[1]", "HK$460")
+    assert said_all(release(early_clauses=False, token_limit=5), "港幣370元") == ["港幣370元[1]"]
