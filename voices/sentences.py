@@ -161,6 +161,13 @@ def _words(clause: str) -> list[str]:
     return re.findall(r"\s*\S+\s*", clause)
 
 
+def load_word_splitter() -> None:
+    """Load jieba's dictionary now (~0.7-1 s), at a voice's load, not in a caller's turn."""
+    import jieba
+
+    jieba.initialize()
+
+
 def first_words(text: str, max_units: int) -> list[str]:
     """`text` cut once inside its first clause, after at most `max_units` units (a Chinese
     character or a Latin word each) at a word boundary: a voice that synthesises one piece

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from voices.sentences import first_words, split_for_speech
+from voices.sentences import first_words, load_word_splitter, split_for_speech
 from voices.tts.espeak import SynthesisError
 from voices.types import AudioChunk, SpokenLanguage
 
@@ -52,6 +52,8 @@ class ZhttsSynthesizer:
         # the first clause's first few words are synthesised alone: playback starts after a
         # short piece, the rest is made while it is heard (voices.sentences.first_words)
         self.first_chunk_chars = first_chunk_chars
+        if first_chunk_chars:
+            load_word_splitter()
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
         self._proc = subprocess.Popen(
