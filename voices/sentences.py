@@ -139,3 +139,65 @@ def _split_long(sentence: str, max_chars: int) -> list[str]:
     if current:
         out.append(current)
     return out
+
+
+# where a sentence's first clause ends (a cut for a quicker first sound stays inside it)
+_CLAUSE_BREAK = re.compile(r"[，、；：。！？,;:!?]|\.(?!\d)")
+# what the cut counts: a Chinese character, or a run of Latin letters or digits (a word)
+_UNIT = re.compile(r"[\u3400-\u9fff]|[A-Za-z0-9]+")
+_NUMERAL = re.compile(r"[0-9零〇一二三四五六七八九十百千万萬亿億两兩]")
+
+
+def _units(text: str) -> int:
+    return len(_UNIT.findall(text))
+
+
+def _words(clause: str) -> list[str]:
+    """The clause as words that join back into it exactly (jieba for Chinese, else spaces)."""
+    if re.search(r"[\u3400-\u9fff]", clause):
+        import jieba  # only for Chinese text, loaded once
+
+        return list(jieba.cut(clause))
+    return re.findall(r"\s*\S+\s*", clause)
+
+
+def load_word_splitter() -> None:
+    """Load jieba's dictionary now (~0.7-1 s), at a voice's load, not in a caller's turn."""
+    import jieba
+
+    jieba.initialize()
+
+
+def first_words(text: str, max_units: int) -> list[str]:
+    """`text` cut once inside its first clause, after at most `max_units` units (a Chinese
+    character or a Latin word each) at a word boundary: a voice that synthesises one piece
+    at a time starts on the short head (synthesis time grows with length) and makes the rest
+    while the head is heard. No cut ([text]) when the first clause is already that short,
+    when either part would keep fewer than 2 units, or with `max_units` 0; never between two
+    numerals ("三百" | "七十元")."""
+    if max_units <= 0:
+        return [text]
+    end = _CLAUSE_BREAK.search(text)
+    clause = text[: end.start()] if end else text
+    if _units(clause) <= max_units:
+        return [text]
+    words = _words(clause)
+    cut, count = 0, 0
+    for index, word in enumerate(words):
+        if count + _units(word) > max_units:
+            break
+        count += _units(word)
+        cut = index + 1
+    while cut > 0 and _joins_numerals("".join(words[:cut]), "".join(words[cut:])):
+        cut -= 1
+        count -= _units(words[cut])
+    head = "".join(words[:cut])
+    rest = text[len(head) :]
+    if count < 2 or _units(rest) < 2:
+        return [text]
+    return [head.strip(), rest.strip()]
+
+
+def _joins_numerals(head: str, rest: str) -> bool:
+    head, rest = head.rstrip(), rest.lstrip()
+    return bool(head and rest and _NUMERAL.match(head[-1]) and _NUMERAL.match(rest[0]))

@@ -148,6 +148,7 @@ class _Speech:
     read_all: bool = False  # the answer ended (or failed): nothing more to read
     started: bool = False  # AudioStart was sent
     done: int = 0  # answer sentences whose audio has been put out (or that had none)
+    handed: float | None = None  # when the first answer sentence went to the voice (the log)
 
     def audio(self, spoken: _Spoken) -> list[TurnEvent]:
         assert spoken.chunk is not None
@@ -159,6 +160,13 @@ class _Speech:
         timing = "acknowledgement_audio" if holding else "first_audio"
         if timing not in self.timed:
             self.timed[timing] = round((time.perf_counter() - self.start) * 1000, 1)
+            if not holding and self.handed is not None:
+                log.info(
+                    "first audio at %.0f ms, %.0f ms after %r went to the voice",
+                    self.timed[timing],
+                    (time.perf_counter() - self.handed) * 1000,
+                    spoken.item.text,
+                )
         out.append(AudioData(_resampled(spoken.chunk, self.sample_rate), holding))
         return out
 
@@ -210,6 +218,8 @@ async def speak(
                 yield item  # type: ignore[misc]
                 if isinstance(item, AnswerSentence | HoldingPhrase):
                     speech.in_flight += 1
+                    if isinstance(item, AnswerSentence) and speech.handed is None:
+                        speech.handed = time.perf_counter()
                     turn.say(item)
                     holding_silent = isinstance(item, HoldingPhrase)
                 elif isinstance(item, TurnError):

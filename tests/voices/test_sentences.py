@@ -1,6 +1,6 @@
 import pytest
 
-from voices.sentences import SentenceSplitter, split_for_speech, split_sentences
+from voices.sentences import SentenceSplitter, first_words, split_for_speech, split_sentences
 
 
 def stream(tokens: list[str]) -> list[str]:
@@ -92,3 +92,37 @@ def test_long_sentences_are_split_within_the_limit() -> None:
     assert all(len(p) <= 50 for p in parts) and len(parts) > 10
     chinese = split_for_speech("字" * 130, max_chars=50)
     assert [len(p) for p in chinese] == [50, 50, 30]
+
+
+@pytest.mark.parametrize(
+    ("text", "units", "expected"),
+    [
+        # Chinese: cut at a jieba word boundary inside the first clause, the rest whole
+        (
+            "这一轮全球金融动荡的表现主要有三个问题：首先是汇率。",
+            6,
+            ["这一轮全球", "金融动荡的表现主要有三个问题：首先是汇率。"],
+        ),
+        # English: at most this many words
+        (
+            "The Highways Department maintains the lamps of every quarter; at night.",
+            4,
+            ["The Highways Department maintains", "the lamps of every quarter; at night."],
+        ),
+        # a first clause already short: no cut (the comma ends it)
+        ("好的，我帮你查一下这个问题。", 6, ["好的，我帮你查一下这个问题。"]),
+        ("Yes, the office opens at nine.", 4, ["Yes, the office opens at nine."]),
+        # never between numerals: the cut moves back before the number
+        ("费用三百七十元整需要带备身份证", 4, ["费用", "三百七十元整需要带备身份证"]),
+        # the rest would keep fewer than 2 units: no cut
+        ("The passport costs money now.", 4, ["The passport costs money now."]),
+        ("我们明天去办理身份证吧", 10, ["我们明天去办理身份证吧"]),
+        # 0: off
+        ("这一轮全球金融动荡的表现。", 0, ["这一轮全球金融动荡的表现。"]),
+    ],
+)
+def test_first_words_cuts_the_first_clause_once_at_a_word_boundary(text, units, expected) -> None:
+    pieces = first_words(text, units)
+    assert pieces == expected
+    # nothing is lost or added but the space at the cut
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "")

