@@ -97,9 +97,11 @@ def _by_spans(text: str, changes: list[str] | None = None) -> str:
     return "".join(out)
 
 
-# "140元" is "140蚊" in Hong Kong speech; an amount with its currency named stays as written
+# "140元" is "140蚊" in Hong Kong speech; an amount with its currency named stays as written;
+# 元朗 (Yuen Long) after a route or house number is a place, not a dollar ("68元朗")
 _BARE_AMOUNT = re.compile(
-    r"(港幣|港币|人民幣|人民币|美金|美元|澳門幣|澳门币|新台幣|台幣|日圓|歐元)?(\d[\d,]*(?:\.\d+)?\s?[萬万億亿]?)元"
+    r"(港幣|港币|人民幣|人民币|美金|美元|澳門幣|澳门币|新台幣|台幣|日圓|歐元)?"
+    r"(\d[\d,]*(?:\.\d+)?\s?[萬万億亿]?)元(?!朗)"
 )
 
 

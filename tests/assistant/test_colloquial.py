@@ -54,6 +54,7 @@ def test_a_bare_amount_is_said_in_man_and_a_named_currency_is_left_as_written():
     assert to_colloquial("費用為港幣370元。") == "費用為港幣370元。"  # the voice says 蚊
     assert to_colloquial("人民幣100元。") == "人民幣100元。"
     assert to_colloquial("首100元免費，全年元旦。") == "首100蚊免費，全年元旦。"
+    assert to_colloquial("搭68元朗線，車費10元。") == "搭68元朗線，車費10蚊。"  # a place
 
 
 @pytest.mark.parametrize(
