@@ -441,6 +441,10 @@ class FasterWhisperTranscriber:
     def _encode_window(self, audio: np.ndarray):
         """Encoder output of the first 30 s (shared by language id and the vote's decodes)."""
         features = self.model.feature_extractor(audio[: int(_WINDOW_S * PIPELINE_SAMPLE_RATE)])
+        if self.asr.reuse_encoder_output:
+            # faster-whisper's own decode leaves out the last frame (the extractor's 10 ms of
+            # end padding): the same features, so its decode can reuse this encoder output
+            features = features[:, : features.shape[-1] - 1]
         return self.model.encode(pad_or_trim(features))
 
     def _language_probs(self, encoder_output) -> dict[str, float]:
