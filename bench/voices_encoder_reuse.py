@@ -40,13 +40,15 @@ def main() -> None:
         "on": settings.asr.model_copy(update={"reuse_encoder_output": True}),
         "off": settings.asr.model_copy(update={"reuse_encoder_output": False}),
     }
-    clips = [c for c in load_manifest(SPEECH) + fixture_clips() if c.get("split", "test") == args.split]
+    clips = load_manifest(SPEECH) + fixture_clips()
+    clips = [c for c in clips if c.get("split", "test") == args.split]
     per_language: dict[str, list[dict]] = defaultdict(list)
     for clip in clips:
-        if clip["language"] in ("yue", "cmn", "en") and len(per_language[clip["language"]]) < args.limit:
-            per_language[clip["language"]].append(clip)
+        chosen = per_language[clip["language"]]
+        if clip["language"] in ("yue", "cmn", "en") and len(chosen) < args.limit:
+            chosen.append(clip)
     print(f"# load average at start: {os.getloadavg()} ({os.cpu_count()} cores)")
-    print("| language | clips | same label | same text | label right on / off | s per clip on / off |")
+    print("| language | clips | same label | same text | label right on / off | s on / off |")
     print("|---|---|---|---|---|---|")
     for language, items in per_language.items():
         same_label = same_text = 0
