@@ -78,7 +78,7 @@ async def one_turn(
     result["busy"] = core._busy or "idle"
     result["released"] = time.perf_counter()
     rec.mark_end_of_speech()
-    await consumer
+    await asyncio.wait_for(consumer, 60)
     return result
 
 
