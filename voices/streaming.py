@@ -650,6 +650,12 @@ class StreamingRecognizer:
         )
         # stopped at a checkpoint (empty, and no longer wanted): its time is no partial's cost
         stopped = stop and not transcript.text and self._partial_superseded(utterance_id)
+        if stopped:
+            log.info(
+                "utterance %d partial stopped for the final after %.0f ms",
+                utterance_id,
+                (self._clock() - started) * 1000,
+            )
         with self._lock:
             if not stopped:
                 self._last_partial_cost_s = self._clock() - started
