@@ -53,7 +53,9 @@ class AsrSettings(BaseModel):
         default=True,
         description="The 30 s window encoded for language id is not encoded again by the "
         "decode of the same audio (one Whisper encoder pass per auto-language decode, not "
-        "two; same output). Off only to measure the difference.",
+        "two): the decode gets the window's output, whose features differ from its own only "
+        "by the extractor's 10 ms end-padding frame; language id and the vote are unchanged. "
+        "Off: encoded twice, as before (to measure the difference).",
     )
     beam_size: int = Field(default=1, ge=1, le=10, description="1 = greedy (fastest on CPU).")
     no_speech_threshold: float = Field(

@@ -271,6 +271,7 @@ class FasterWhisperTranscriber:
         started = time.perf_counter()
         self._local.cancelled = cancelled
         self._local.encoded = None
+        self._local.active = True  # the window's output is kept for this call only
         try:
             return self._transcribe(
                 audio, language, history, vad_gate, whisper_language, provisional, started
@@ -280,6 +281,7 @@ class FasterWhisperTranscriber:
         finally:
             self._local.cancelled = None
             self._local.encoded = None
+            self._local.active = False
 
     def _transcribe(
         self,
@@ -420,16 +422,14 @@ class FasterWhisperTranscriber:
 
     def _encode(self, features: np.ndarray):
         """WhisperModel.encode, installed on the model: faster-whisper's decode of the window
-        already encoded for language id reuses that output (one encoder pass, not two; the
-        same features give the same output), and the caller's `cancelled` is asked around it."""
+        already encoded for language id reuses that output (one encoder pass, not two), and
+        the caller's `cancelled` is asked around it."""
         self._checkpoint()
         encoded = getattr(self._local, "encoded", None)
-        if encoded is not None and np.array_equal(encoded[0], features):
+        if encoded is not None and any(np.array_equal(key, features) for key in encoded[0]):
             return encoded[1]
         output = WhisperModel.encode(self.model, features)
         self.encoder_passes += 1
-        if self.asr.reuse_encoder_output:
-            self._local.encoded = (np.array(features, copy=True), output)
         self._checkpoint()
         return output
 
@@ -441,11 +441,15 @@ class FasterWhisperTranscriber:
     def _encode_window(self, audio: np.ndarray):
         """Encoder output of the first 30 s (shared by language id and the vote's decodes)."""
         features = self.model.feature_extractor(audio[: int(_WINDOW_S * PIPELINE_SAMPLE_RATE)])
-        if self.asr.reuse_encoder_output:
-            # faster-whisper's own decode leaves out the last frame (the extractor's 10 ms of
-            # end padding): the same features, so its decode can reuse this encoder output
-            features = features[:, : features.shape[-1] - 1]
-        return self.model.encode(pad_or_trim(features))
+        window = pad_or_trim(features)
+        output = self.model.encode(window)
+        if self.asr.reuse_encoder_output and getattr(self._local, "active", False):
+            # faster-whisper's own decode of this audio encodes the same features less their
+            # last frame (the extractor's 10 ms of end padding): it gets this output instead
+            # (language id and the vote see exactly what they saw before)
+            decode_window = pad_or_trim(features[:, : features.shape[-1] - 1])
+            self._local.encoded = ((window, decode_window), output)
+        return output
 
     def _language_probs(self, encoder_output) -> dict[str, float]:
         """Whisper's language id: the probability of each of its languages."""
