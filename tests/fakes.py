@@ -19,7 +19,7 @@ import asyncio
 import hashlib
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -98,6 +98,7 @@ class FakeTranscriber:
         vad_gate: bool = True,
         whisper_language: str | None = None,
         provisional: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Transcript:
         seconds = audio.size / PIPELINE_SAMPLE_RATE
         self.calls.append((seconds, not provisional))

@@ -49,6 +49,14 @@ class AsrSettings(BaseModel):
     num_workers: int = Field(
         default=1, ge=1, description="Concurrent decodes the model accepts (raise on a GPU)."
     )
+    reuse_encoder_output: bool = Field(
+        default=True,
+        description="The 30 s window encoded for language id is not encoded again by the "
+        "decode of the same audio (one Whisper encoder pass per auto-language decode, not "
+        "two): the decode gets the window's output, whose features differ from its own only "
+        "by the extractor's 10 ms end-padding frame; language id and the vote are unchanged. "
+        "Off: encoded twice, as before (to measure the difference).",
+    )
     beam_size: int = Field(default=1, ge=1, le=10, description="1 = greedy (fastest on CPU).")
     no_speech_threshold: float = Field(
         default=0.6,
@@ -265,6 +273,14 @@ class StreamingSettings(BaseModel):
         "waiting behind decodes and partials leave the decoder idle half the time "
         "(`partial_busy_share`): hands-free voice-to-voice p50 3.5 -> 2.7 s (docs/speech.md). "
         "Off: the final is decoded at the end point.",
+    )
+    stop_partials_for_finals: bool = Field(
+        default=True,
+        description="A partial still decoding when its utterance ends (push-to-talk release, "
+        "end point) or when the pause's speculative final falls due stops at its next "
+        "checkpoint (before or after a Whisper encoder pass) instead of running to its end: "
+        "its text would be superseded anyway, and the final no longer waits for all of it. "
+        "Off: the final queues behind the whole partial (measured in docs/speech.md).",
     )
     speculative_final_silence_ms: int = Field(
         default=200,

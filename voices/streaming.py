@@ -134,6 +134,7 @@ class SessionTranscriber(Protocol):
         vad_gate: bool = True,
         whisper_language: str | None = None,
         provisional: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Transcript: ...
 
 
@@ -619,6 +620,16 @@ class StreamingRecognizer:
                 self.history.append(transcript.language)
         return Utterance(job.utterance_id, transcript, job.reason, self._clock() - job.endpoint_at)
 
+    def _partial_superseded(self, utterance_id: int) -> bool:
+        """The partial decoding for `utterance_id` is no longer wanted: its utterance ended
+        (its final waits) or the pause's speculative final is due (its text comes next)."""
+        with self._lock:
+            return (
+                utterance_id != self._utterance_id
+                or not self._in_speech
+                or (self._speculation is not None and not self._speculation.started)
+            )
+
     def _decode_partial(
         self,
         utterance_id: int,
@@ -627,6 +638,7 @@ class StreamingRecognizer:
         history: tuple[SpokenLanguage, ...],
     ) -> PartialTranscript | None:
         started = self._clock()
+        stop = self.settings.stop_partials_for_finals
         transcript = self.transcriber.transcribe(
             audio,
             language=self.language,
@@ -634,9 +646,19 @@ class StreamingRecognizer:
             vad_gate=False,
             whisper_language=whisper_language,
             provisional=True,
+            cancelled=(lambda: self._partial_superseded(utterance_id)) if stop else None,
         )
+        # stopped at a checkpoint (empty, and no longer wanted): its time is no partial's cost
+        stopped = stop and not transcript.text and self._partial_superseded(utterance_id)
+        if stopped:
+            log.info(
+                "utterance %d partial stopped for the final after %.0f ms",
+                utterance_id,
+                (self._clock() - started) * 1000,
+            )
         with self._lock:
-            self._last_partial_cost_s = self._clock() - started
+            if not stopped:
+                self._last_partial_cost_s = self._clock() - started
             if utterance_id != self._utterance_id or not self._in_speech:
                 return None  # the utterance ended meanwhile; its final supersedes this
             # Whisper's language id is unreliable on the first second or two: lock it (and skip

@@ -40,6 +40,7 @@ class LengthTranscriber:
         vad_gate: bool = True,
         whisper_language: str | None = None,
         provisional: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Transcript:
         seconds = audio.size / PIPELINE_SAMPLE_RATE
         if provisional:

@@ -26,7 +26,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -175,6 +175,10 @@ def resolve_model_dir(settings: AsrSettings, cache_dir: Path) -> Path:
     return model_dir
 
 
+class DecodeCancelled(Exception):
+    """A decode stopped at a checkpoint because its caller no longer wants the result."""
+
+
 class FasterWhisperTranscriber:
     """Whole-utterance recognition with language decision and script conversion.
 
@@ -205,6 +209,11 @@ class FasterWhisperTranscriber:
         )
         self._vad_model = vad_model
         self._slots = threading.BoundedSemaphore(self.asr.num_workers)
+        # per decode (thread): the window encoded for language id, reused by faster-whisper's
+        # own decode of the same features, and the caller's "still wanted?" check
+        self._local = threading.local()
+        self.encoder_passes = 0  # encoder runs (tests and benches count them)
+        self.model.encode = self._encode  # type: ignore[method-assign]
         # large-v3 has 100 language tokens, the 100th being yue; base and small have 99
         self._has_yue_token = self.model.model.num_languages >= 100
         self._tokenizers: dict[str, Tokenizer] = {}
@@ -242,6 +251,7 @@ class FasterWhisperTranscriber:
         vad_gate: bool = True,
         whisper_language: str | None = None,
         provisional: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Transcript:
         """Transcribe one utterance of 16 kHz float32 mono (at most ~30 s is best).
 
@@ -253,9 +263,36 @@ class FasterWhisperTranscriber:
         `provisional` (partials): one greedy pass at temperature 0, no fallback re-decodes,
         so a partial costs one decode even when Whisper is unsure of a half-spoken word; with a
         declared language it also skips language detection (one encoder pass fewer).
+        `cancelled`: asked before and after each encoder pass (a decode cannot stop inside
+        CTranslate2); when it says yes the decode stops there and an empty transcript comes
+        back (the streaming recogniser's partial whose utterance has ended).
         """
         audio = check_samples(audio)
         started = time.perf_counter()
+        self._local.cancelled = cancelled
+        self._local.encoded = None
+        self._local.active = True  # the window's output is kept for this call only
+        try:
+            return self._transcribe(
+                audio, language, history, vad_gate, whisper_language, provisional, started
+            )
+        except DecodeCancelled:
+            return self._empty(audio.size / PIPELINE_SAMPLE_RATE, language, history, started)
+        finally:
+            self._local.cancelled = None
+            self._local.encoded = None
+            self._local.active = False
+
+    def _transcribe(
+        self,
+        audio: np.ndarray,
+        language: SpokenLanguage | None,
+        history: Sequence[SpokenLanguage],
+        vad_gate: bool,
+        whisper_language: str | None,
+        provisional: bool,
+        started: float,
+    ) -> Transcript:
         duration = audio.size / PIPELINE_SAMPLE_RATE
         if vad_gate:
             speech = self.speech_only(audio)
@@ -264,7 +301,9 @@ class FasterWhisperTranscriber:
             audio = speech
         vote: ChineseVote | None = None
         probs: dict[str, float] = {}
+        self._checkpoint()
         with self._slots:
+            self._checkpoint()  # it may have waited for a slot
             if whisper_language is None and provisional and language is not None:
                 whisper_language = whisper_code(language)  # a partial trusts the caller
             encoder_output = None
@@ -381,10 +420,36 @@ class FasterWhisperTranscriber:
 
     # ---- steps --------------------------------------------------------------------------
 
+    def _encode(self, features: np.ndarray):
+        """WhisperModel.encode, installed on the model: faster-whisper's decode of the window
+        already encoded for language id reuses that output (one encoder pass, not two), and
+        the caller's `cancelled` is asked around it."""
+        self._checkpoint()
+        encoded = getattr(self._local, "encoded", None)
+        if encoded is not None and any(np.array_equal(key, features) for key in encoded[0]):
+            return encoded[1]
+        output = WhisperModel.encode(self.model, features)
+        self.encoder_passes += 1
+        self._checkpoint()
+        return output
+
+    def _checkpoint(self) -> None:
+        cancelled = getattr(self._local, "cancelled", None)
+        if cancelled is not None and cancelled():
+            raise DecodeCancelled
+
     def _encode_window(self, audio: np.ndarray):
         """Encoder output of the first 30 s (shared by language id and the vote's decodes)."""
         features = self.model.feature_extractor(audio[: int(_WINDOW_S * PIPELINE_SAMPLE_RATE)])
-        return self.model.encode(pad_or_trim(features))
+        window = pad_or_trim(features)
+        output = self.model.encode(window)
+        if self.asr.reuse_encoder_output and getattr(self._local, "active", False):
+            # faster-whisper's own decode of this audio encodes the same features less their
+            # last frame (the extractor's 10 ms of end padding): it gets this output instead
+            # (language id and the vote see exactly what they saw before)
+            decode_window = pad_or_trim(features[:, : features.shape[-1] - 1])
+            self._local.encoded = ((window, decode_window), output)
+        return output
 
     def _language_probs(self, encoder_output) -> dict[str, float]:
         """Whisper's language id: the probability of each of its languages."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -122,8 +122,10 @@ class SenseVoiceTranscriber:
         vad_gate: bool = True,
         whisper_language: str | None = None,
         provisional: bool = False,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Transcript:
-        """Same contract as FasterWhisperTranscriber.transcribe (extra arguments accepted)."""
+        """Same contract as FasterWhisperTranscriber.transcribe (extra arguments accepted;
+        one call into sherpa-onnx, so `cancelled` is not asked)."""
         audio = check_samples(audio)
         started = time.perf_counter()
         duration = audio.size / PIPELINE_SAMPLE_RATE

@@ -1,0 +1,101 @@
+"""`voices.asr.reuse_encoder_output`, paired per clip: the same transcribe() with the
+language-id window's encoder output reused by the decode (on) and encoded again (off).
+
+Prints, per language, how many clips got the same label and the same text both ways, the
+label accuracy and the wall time of each way (one model, the two ways alternated per clip).
+
+    PYTHONPATH=. flock /work/notes/cpu.lock .venv/bin/python bench/voices_encoder_reuse.py \
+        --split dev --limit 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.voices_language import fixture_clips, load_manifest
+from voices.asr.faster_whisper import FasterWhisperTranscriber
+from voices.audio_io import read_file_audio
+from voices.config import VoiceSettings
+from voices.language import to_script
+from voices.scoring import cer, wer
+
+SPEECH = Path(__file__).resolve().parent / "data" / "speech"
+
+
+def error_rate(clip: dict, text: str) -> float | None:
+    """WER (English) or CER (Chinese, both sides in Simplified) against the clip's reference."""
+    reference = clip.get("text")
+    if not reference:
+        return None
+    if clip["language"] == "en":
+        return wer(reference, text)
+    return cer(to_script(reference, "cmn"), to_script(text, "cmn"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("dev", "test"), default="dev")
+    parser.add_argument("--limit", type=int, default=30, help="clips per language at most")
+    args = parser.parse_args()
+    cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
+    settings = VoiceSettings(cache=cache)
+    asr = FasterWhisperTranscriber.from_settings(settings)
+    ways = {
+        "on": settings.asr.model_copy(update={"reuse_encoder_output": True}),
+        "off": settings.asr.model_copy(update={"reuse_encoder_output": False}),
+    }
+    clips = load_manifest(SPEECH) + fixture_clips()
+    clips = [c for c in clips if c.get("split", "test") == args.split]
+    per_language: dict[str, list[dict]] = defaultdict(list)
+    for clip in clips:
+        chosen = per_language[clip["language"]]
+        if clip["language"] in ("yue", "cmn", "en") and len(chosen) < args.limit:
+            chosen.append(clip)
+    print(f"# load average at start: {os.getloadavg()} ({os.cpu_count()} cores)")
+    print(
+        "| language | clips | same label | same text | label right on / off "
+        "| error rate on / off | s on / off |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for language, items in per_language.items():
+        same_label = same_text = 0
+        right = {"on": 0, "off": 0}
+        seconds: dict[str, list[float]] = {"on": [], "off": []}
+        errors: dict[str, list[float]] = {"on": [], "off": []}
+        for i, clip in enumerate(items):
+            audio = read_file_audio(clip["path"], max_duration_s=60, max_bytes=10**8)
+            heard = {}
+            for way in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                asr.asr = ways[way]
+                started = time.perf_counter()
+                heard[way] = asr.transcribe(audio)
+                seconds[way].append(time.perf_counter() - started)
+                right[way] += heard[way].language == language
+                error = error_rate(clip, heard[way].text)
+                if error is not None:
+                    errors[way].append(error)
+            same_label += heard["on"].language == heard["off"].language
+            same_text += heard["on"].text == heard["off"].text
+        print(
+            f"| {language} | {len(items)} | {same_label} | {same_text} | "
+            f"{right['on']} / {right['off']} | "
+            f"{_mean(errors['on'])} / {_mean(errors['off'])} | "
+            f"{statistics.mean(seconds['on']):.2f} / {statistics.mean(seconds['off']):.2f} |"
+        )
+    print(f"# load average at end: {os.getloadavg()}")
+
+
+def _mean(values: list[float]) -> str:
+    return f"{statistics.mean(values):.3f}" if values else "-"
+
+
+if __name__ == "__main__":
+    main()
