@@ -179,6 +179,19 @@ class DecodeCancelled(Exception):
     """A decode stopped at a checkpoint because its caller no longer wants the result."""
 
 
+class _RoutedEncoderModel(WhisperModel):
+    """faster-whisper's model with its encoder pass routed through the transcriber
+    (`encode_through`): its own decode of the window already encoded for language id reuses
+    that output, and a cancelled decode stops there. Unrouted it is WhisperModel."""
+
+    encode_through: Callable[[np.ndarray], object] | None = None
+
+    def encode(self, features: np.ndarray):  # type: ignore[override]
+        if self.encode_through is None:
+            return super().encode(features)
+        return self.encode_through(features)
+
+
 class FasterWhisperTranscriber:
     """Whole-utterance recognition with language decision and script conversion.
 
@@ -199,7 +212,7 @@ class FasterWhisperTranscriber:
         self.vad = vad or VadSettings()
         self.language_settings = language or LanguageSettings()
         self.model_dir = Path(model_dir)
-        self.model = WhisperModel(
+        self.model = _RoutedEncoderModel(
             str(self.model_dir),
             device=self.asr.device,
             compute_type=self.asr.compute_type,
@@ -213,7 +226,7 @@ class FasterWhisperTranscriber:
         # own decode of the same features, and the caller's "still wanted?" check
         self._local = threading.local()
         self.encoder_passes = 0  # encoder runs (tests and benches count them)
-        self.model.encode = self._encode  # type: ignore[method-assign]
+        self.model.encode_through = self._encode
         # large-v3 has 100 language tokens, the 100th being yue; base and small have 99
         self._has_yue_token = self.model.model.num_languages >= 100
         self._tokenizers: dict[str, Tokenizer] = {}
@@ -421,7 +434,7 @@ class FasterWhisperTranscriber:
     # ---- steps --------------------------------------------------------------------------
 
     def _encode(self, features: np.ndarray):
-        """WhisperModel.encode, installed on the model: faster-whisper's decode of the window
+        """WhisperModel.encode, routed here by the model: faster-whisper's decode of the window
         already encoded for language id reuses that output (one encoder pass, not two), and
         the caller's `cancelled` is asked around it."""
         self._checkpoint()
