@@ -24,20 +24,9 @@ from bench.voices_language import fixture_clips, load_manifest
 from voices.asr.faster_whisper import FasterWhisperTranscriber
 from voices.audio_io import read_file_audio
 from voices.config import VoiceSettings
-from voices.language import to_script
-from voices.scoring import cer, wer
+from voices.scoring import error_rate
 
 SPEECH = Path(__file__).resolve().parent / "data" / "speech"
-
-
-def error_rate(clip: dict, text: str) -> float | None:
-    """WER (English) or CER (Chinese, both sides in Simplified) against the clip's reference."""
-    reference = clip.get("text")
-    if not reference:
-        return None
-    if clip["language"] == "en":
-        return wer(reference, text)
-    return cer(to_script(reference, "cmn"), to_script(text, "cmn"))
 
 
 def main() -> None:
@@ -79,7 +68,7 @@ def main() -> None:
                 heard[way] = asr.transcribe(audio)
                 seconds[way].append(time.perf_counter() - started)
                 right[way] += heard[way].language == language
-                error = error_rate(clip, heard[way].text)
+                error = error_rate(clip["language"], clip.get("text"), heard[way].text)
                 if error is not None:
                     errors[way].append(error)
             same_label += heard["on"].language == heard["off"].language

@@ -39,8 +39,7 @@ from bench.voices_language import fixture_clips, load_manifest
 from voices.asr.faster_whisper import FasterWhisperTranscriber
 from voices.audio_io import read_file_audio
 from voices.config import VoiceSettings
-from voices.language import to_script
-from voices.scoring import cer, wer
+from voices.scoring import error_rate
 
 SPEECH = Path(__file__).resolve().parent / "data" / "speech"
 
@@ -104,17 +103,6 @@ def run(
     print(f"load average at end: {os.getloadavg()}")
 
 
-def error_rate(row: dict, references: dict[str, str], text_key: str) -> float | None:
-    """CER (Chinese, both sides in Simplified so the script is not counted) or WER (English)
-    of one decode against the clip's reference; None without a reference."""
-    reference = references.get(row["file"])
-    if not reference:  # None, or a clip kept for language id only
-        return None
-    if row["language"] == "en":
-        return wer(reference, row[text_key])
-    return cer(to_script(reference, "cmn"), to_script(row[text_key], "cmn"))
-
-
 def summarise(path: Path) -> None:
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
     references = {c["file"]: c.get("text", "") for c in load_manifest(SPEECH) + fixture_clips()}
@@ -147,7 +135,7 @@ def summarise(path: Path) -> None:
         p50 = sorted(r["auto_s"] for r in g)[n // 2]
         rates = []
         for text_key in ("auto_text", "hint_text"):
-            values = [error_rate(r, references, text_key) for r in g]
+            values = [error_rate(r["language"], references.get(r["file"]), r[text_key]) for r in g]
             values = [v for v in values if v is not None]
             rates.append(f"{np.mean(values):.3f}" if values else "-")
         print(

@@ -34,3 +34,12 @@ def cer(reference: str, hypothesis: str) -> float:
     ref = normalise_for_scoring(reference).replace(" ", "")
     hyp = normalise_for_scoring(hypothesis).replace(" ", "")
     return float(jiwer.cer(ref, hyp)) if ref else float(bool(hyp))
+
+
+def error_rate(language: str, reference: str | None, hypothesis: str) -> float | None:
+    """WER for English, CER for Chinese (scripts folded by the normalisation above) of one
+    transcript against its reference; None without a reference (a clip kept for language id
+    only)."""
+    if not reference:
+        return None
+    return wer(reference, hypothesis) if language == "en" else cer(reference, hypothesis)
