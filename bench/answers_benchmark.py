@@ -67,6 +67,22 @@ def knowledge_base(home: Path):
     return kb
 
 
+def with_settings(settings, items: list[str]):
+    """`settings` with KEY=VALUE items applied (dotted keys reach nested sections), each value
+    validated by the settings model as a configuration file's would be."""
+    values = settings.model_dump()
+    for item in items:
+        key, value = item.split("=", 1)
+        *parents, leaf = key.split(".")
+        section = values
+        for name in parents:
+            section = section[name]
+        if leaf not in section:
+            raise SystemExit(f"--setting {key}: no such setting")
+        section[leaf] = value
+    return type(settings).model_validate(values)
+
+
 async def record_all(args: argparse.Namespace) -> None:
     from assistant.answer_eval import record_turn, write_outcomes
     from assistant.config import AssistantSettings
@@ -74,11 +90,8 @@ async def record_all(args: argparse.Namespace) -> None:
 
     kb = knowledge_base(args.home)
     settings = AssistantSettings(first_token_timeout_s=args.first_token_timeout)
-    for item in args.setting:  # e.g. evidence_budget_tokens=160
-        key, value = item.split("=", 1)
-        kind = type(getattr(settings, key))
-        parsed = value.lower() in ("1", "true", "yes", "on") if kind is bool else kind(value)
-        setattr(settings, key, parsed)
+    if args.setting:  # e.g. evidence_budget_tokens=160 llama_cpp.model_path=/tmp/m.gguf
+        settings = with_settings(settings, args.setting)
     if args.model:  # only in checkouts that have the setting (not in the first version)
         settings.llama_cpp.model = args.model
     if args.contexts:

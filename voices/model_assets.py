@@ -8,11 +8,12 @@ assembled file's sha256 before it is used. A good copy is never re-assembled.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -130,3 +131,38 @@ def assemble(model: PackagedModel, cache_dir: Path) -> Path:
             if spec.sha256 is not None:
                 _verified.add((str(target), spec.sha256))
     return target_dir
+
+
+def derived_manifest(target: Path) -> Path:
+    """Where the manifest of a file derived here (not shipped) is kept: beside it."""
+    return target.with_name(target.name + ".json")
+
+
+def verify_derived(target: Path, recipe: Mapping[str, object]) -> Path:
+    """`target` if its manifest records this recipe (the source's sha256 and how it was made)
+    and the sha256 measured when it was made; ModelAssetError otherwise."""
+    try:
+        manifest = json.loads(derived_manifest(target).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelAssetError(f"{target}: no readable manifest ({exc})") from exc
+    if any(manifest.get(k) != v for k, v in recipe.items()):
+        raise ModelAssetError(f"{target}: derived from another model or recipe ({manifest})")
+    if not target.exists() or sha256_of(target) != manifest.get("sha256"):
+        raise ModelAssetError(f"{target}: sha256 does not match its manifest")
+    return target
+
+
+def derive_file(target: Path, recipe: Mapping[str, object], make: Callable[[Path], None]) -> Path:
+    """A file derived here from a verified packaged one (a graph edit, a quantisation):
+    `target` when its manifest matches `recipe`, else made again by `make(path)` into a
+    staged path and recorded with its sha256. Nothing is downloaded; every use checks it."""
+    with _lock:
+        try:
+            return verify_derived(target, recipe)
+        except ModelAssetError:
+            pass
+        with staged(target) as tmp:
+            make(tmp)
+            manifest = {**recipe, "sha256": sha256_of(tmp)}
+        derived_manifest(target).write_text(json.dumps(manifest, indent=1), "utf-8")
+    return target

@@ -282,3 +282,25 @@ def test_answers_pause_while_a_prompt_is_read_and_prompts_are_read_one_at_a_time
     queued.join(10)
     assert order == ["first read", "second read"]
     assert model._readers == 0 and not model._reading
+
+
+@pytest.mark.parametrize(
+    ("setting", "pays", "cpuinfo", "wanted"),
+    [
+        ("auto", True, "flags\t: fpu avx2 avx512f avx512_vnni\n", True),
+        ("auto", True, "flags\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n", False),
+        ("auto", True, "", False),  # nothing known of the CPU: the setting that never crashed
+        ("auto", False, "flags\t: avx2\n", False),  # the Q8: repacking measured no faster
+        (True, False, "flags\t: amx_tile\n", True),  # an operator's explicit choice stands
+        (False, True, "flags\t: avx2\n", False),
+    ],
+)
+def test_weight_repacking_only_where_it_pays_and_never_on_amx(
+    tmp_path, setting, pays, cpuinfo, wanted
+):
+    from assistant.generators.llama_cpp import extra_buffers_wanted
+
+    path = tmp_path / "cpuinfo"
+    path.write_text(cpuinfo)
+    assert extra_buffers_wanted(setting, pays, path) is wanted
+    assert extra_buffers_wanted("auto", True, tmp_path / "absent") is False

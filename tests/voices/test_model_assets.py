@@ -30,3 +30,44 @@ def test_parts_are_concatenated_in_order_with_their_digest(tmp_path: Path) -> No
     digest = _write_concatenation(target, parts)
     assert target.read_bytes() == b"abcdef"
     assert digest == sha256_of(target)
+
+
+def test_a_derived_file_is_made_once_recorded_and_remade_when_it_does_not_match(
+    tmp_path: Path,
+) -> None:
+    from voices.model_assets import ModelAssetError, derive_file, verify_derived
+
+    made: list[Path] = []
+
+    def make(path: Path) -> None:
+        made.append(path)
+        path.write_bytes(b"derived weights")
+
+    target = tmp_path / "model.q4.bin"
+    recipe = {"source_sha256": "abc", "quantisation": "q4_0"}
+    assert derive_file(target, recipe, make) == target
+    assert derive_file(target, recipe, make) == target
+    assert len(made) == 1  # a good copy is used as it is
+    assert verify_derived(target, recipe) == target
+    target.write_bytes(b"tampered")
+    with pytest.raises(ModelAssetError, match="sha256"):
+        verify_derived(target, recipe)
+    derive_file(target, recipe, make)
+    assert target.read_bytes() == b"derived weights" and len(made) == 2
+    with pytest.raises(ModelAssetError, match="another model"):
+        verify_derived(target, {**recipe, "source_sha256": "another"})
+    derive_file(target, {**recipe, "quantisation": "q5_0"}, make)
+    assert len(made) == 3  # another recipe: made again
+
+
+def test_a_derived_file_that_fails_to_be_made_leaves_nothing(tmp_path: Path) -> None:
+    from voices.model_assets import derive_file
+
+    def make(path: Path) -> None:
+        path.write_bytes(b"half")
+        raise RuntimeError("quantiser failed")
+
+    target = tmp_path / "model.q4.bin"
+    with pytest.raises(RuntimeError, match="quantiser"):
+        derive_file(target, {"source_sha256": "abc"}, make)
+    assert list(tmp_path.iterdir()) == []

@@ -12,10 +12,9 @@ against it before every use (never downloaded: made here from the verified origi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from voices.model_assets import ModelAssetError, sha256_of, staged
+from voices.model_assets import ModelAssetError, derive_file, verify_derived
 
 DURATION_TENSOR = "/encoder/Clip_output_0"  # per-token frames, float [1, tokens]
 FRAME_S = 0.025  # one duration frame: 600 samples at 24 kHz
@@ -23,10 +22,6 @@ FRAME_S = 0.025  # one duration frame: 600 samples at 24 kHz
 
 def derived_name(source: Path, edge_frames: int, max_frames: int) -> Path:
     return source.with_name(f"{source.stem}.edges{edge_frames}max{max_frames}.onnx")
-
-
-def _manifest(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
 
 
 def cap_durations(model, edge_frames: int, max_frames: int):
@@ -86,45 +81,32 @@ def cap_durations(model, edge_frames: int, max_frames: int):
     return model
 
 
+def _recipe(source: Path, source_sha256: str, edge_frames: int, max_frames: int) -> dict:
+    return {
+        "source": source.name,
+        "source_sha256": source_sha256,
+        "edge_frames": edge_frames,
+        "max_frames": max_frames,
+    }
+
+
 def derive(source: Path, source_sha256: str, edge_frames: int, max_frames: int) -> Path:
     """The derived model for `source` (made now if absent or not matching its manifest)."""
     import onnx
 
     if edge_frames < 1 or max_frames < 1:
         raise ValueError("duration caps must be at least 1 frame (the model's own minimum)")
+
+    def make(path: Path) -> None:
+        onnx.save(cap_durations(onnx.load(str(source)), edge_frames, max_frames), str(path))
+
     target = derived_name(source, edge_frames, max_frames)
-    try:
-        return verify(target, source_sha256, edge_frames, max_frames)
-    except ModelAssetError:
-        pass
-    model = cap_durations(onnx.load(str(source)), edge_frames, max_frames)
-    with staged(target) as tmp:
-        onnx.save(model, str(tmp))
-        manifest = {
-            "source": source.name,
-            "source_sha256": source_sha256,
-            "edge_frames": edge_frames,
-            "max_frames": max_frames,
-            "sha256": sha256_of(tmp),
-        }
-    _manifest(target).write_text(json.dumps(manifest, indent=1), "utf-8")
-    return target
+    return derive_file(target, _recipe(source, source_sha256, edge_frames, max_frames), make)
 
 
 def verify(target: Path, source_sha256: str, edge_frames: int, max_frames: int) -> Path:
     """`target` if its manifest says it was derived from that source with that cap and its
     sha256 matches the one recorded; ModelAssetError otherwise."""
-    try:
-        manifest = json.loads(_manifest(target).read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelAssetError(f"{target}: no readable manifest ({exc})") from exc
-    wanted = {
-        "source_sha256": source_sha256,
-        "edge_frames": edge_frames,
-        "max_frames": max_frames,
-    }
-    if any(manifest.get(k) != v for k, v in wanted.items()):
-        raise ModelAssetError(f"{target}: derived from another model or cap ({manifest})")
-    if not target.exists() or sha256_of(target) != manifest.get("sha256"):
-        raise ModelAssetError(f"{target}: sha256 does not match its manifest")
-    return target
+    recipe = _recipe(target, source_sha256, edge_frames, max_frames)
+    del recipe["source"]  # the source's own name is not known here; its sha256 is
+    return verify_derived(target, recipe)
