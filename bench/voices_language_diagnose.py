@@ -11,7 +11,7 @@ band-limited to 8 kHz, as the fit's dump does. Clips the VAD gate rejects are en
 (`gated`), so their evidence is there too.
 
     PYTHONPATH=. flock /work/notes/cpu.lock .venv/bin/python bench/voices_language_diagnose.py \
-        dump /tmp/diag.jsonl            # resumable: run again until it says done
+        dump /tmp/diag.jsonl [--split dev]  # resumable: run again until it says done
     PYTHONPATH=. .venv/bin/python bench/voices_language_diagnose.py show /tmp/diag.jsonl \
         --split test
 """
@@ -93,14 +93,16 @@ def evidence(asr: FasterWhisperTranscriber, audio: np.ndarray) -> dict:
     }
 
 
-def dump(out: Path, limit_s: float) -> None:
+def dump(out: Path, limit_s: float, split: str | None = None) -> None:
     started = time.perf_counter()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     asr = FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
     clips = [
         c
         for c in load_manifest(SPEECH) + fixture_clips()
-        if c["language"] in ("yue", "cmn", "en") and c.get("kind") != "spliced"
+        if c["language"] in ("yue", "cmn", "en")
+        and c.get("kind") != "spliced"
+        and (split is None or c.get("split", "test") == split)
     ]
     done = set()
     if out.exists():
@@ -155,13 +157,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("command", choices=("dump", "show"))
     parser.add_argument("path", type=Path)
-    parser.add_argument("--split", default="test")
+    parser.add_argument(
+        "--split", help="show: this split (default test); dump: only this split (default all)"
+    )
     parser.add_argument("--limit-s", type=float, default=270.0)
     args = parser.parse_args()
     if args.command == "dump":
-        dump(args.path, args.limit_s)
+        dump(args.path, args.limit_s, args.split)
     else:
-        show(args.path, args.split)
+        show(args.path, args.split or "test")
 
 
 if __name__ == "__main__":

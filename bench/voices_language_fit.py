@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.voices_language import fixture_clips, load_manifest
 from voices.asr.faster_whisper import FasterWhisperTranscriber, vote_features
-from voices.asr.language_decision import LanguageEvidence, decide, zh_en_feature
+from voices.asr.language_decision import LanguageEvidence, chinese_mass, decide, zh_en_feature
 from voices.asr.language_head import LanguageHead
 from voices.audio_io import read_file_audio
 from voices.config import AsrSettings, LanguageSettings, VoiceSettings
@@ -608,6 +608,10 @@ def fit_zh_en_head_command(path: Path, out: Path | None, show_test: bool) -> Non
     # the clips the head is for: Chinese that Whisper's id gives more English than Chinese
     picked_en = np.array([r["lang_probs"].get("en", 0) > r["lang_probs"].get("zh", 0) for r in dev])
     target = picked_en & ~is_en
+    # of those, the ones the zh/en gate (auto_chinese_min_probability) leaves on English: what
+    # the head adds
+    gate = AsrSettings().auto_chinese_min_probability
+    past_gate = target & np.array([chinese_mass(r["lang_probs"]) < gate for r in dev])
     print(
         f"dev: {len(dev)} clips ({int(is_en.sum())} English from "
         f"{len({r['speaker'] for r in dev if r['language'] == 'en'})} speakers; "
@@ -626,10 +630,12 @@ def fit_zh_en_head_command(path: Path, out: Path | None, show_test: bool) -> Non
             )
             margin = max(0.0, float(oof[is_en].max()) + ZH_EN_SAFETY)
             rescued = int((oof[target] >= margin).sum())
+            added = int((oof[past_gate] >= margin).sum())
             gap = float((oof[~is_en].min() - oof[is_en].max()) / oof.std())
             print(
                 f"  pcs {components:>2} l2 {l2:<4}: largest English {oof[is_en].max():+.2f}, "
-                f"margin {margin:+.2f}, rescues {rescued}/{int(target.sum())} out of fold, "
+                f"margin {margin:+.2f}, rescues {rescued}/{int(target.sum())} out of fold "
+                f"({added}/{int(past_gate.sum())} past the gate), "
                 f"standardised gap {gap:+.2f}"
             )
             if best is None or (rescued, gap) > best[:2]:

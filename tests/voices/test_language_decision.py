@@ -106,6 +106,16 @@ def test_the_zh_en_head_sends_an_english_pick_to_chinese_only_past_its_margin(
     assert decision.vote == (whisper == "zh")  # a Chinese decode gets the yue/cmn vote
 
 
+def test_by_default_the_zh_en_head_decides_an_english_pick_the_gate_leaves_at_its_margin() -> None:
+    # Whisper puts the utterance on English with less than the gate's 0.03 on Chinese: only the
+    # head (on by default) can send it to Chinese, and only at or past its margin
+    assert ASR.zh_en_head and EN["zh"] < ASR.auto_chinese_min_probability
+    margin = ASR.zh_en_head_margin
+    assert decide(LanguageEvidence(EN, chinese_score=margin), ASR, LANG).whisper == "zh"
+    assert decide(LanguageEvidence(EN, chinese_score=margin - 0.01), ASR, LANG).whisper == "en"
+    assert decide(LanguageEvidence(EN, "en", chinese_score=margin + 5), ASR, LANG).whisper == "en"
+
+
 def test_the_zh_en_head_never_touches_a_chinese_pick() -> None:
     decision = decide(LanguageEvidence(ZH, chinese_score=-50.0), HEAD_ON, LANG)
     assert decision.whisper == "zh"
