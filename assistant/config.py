@@ -76,9 +76,9 @@ class LlamaCppSettings(BaseModel):
         default="auto",
         description="Let llama.cpp repack weights into extra buffer types (AVX2/AVX512 "
         "layouts, AMX). auto: on for the requantised Q4_0 model, where it makes prompt reading "
-        "and writing ~1.4x faster (the Q8 measured no faster), unless the CPU advertises AMX: "
-        "there llama-cpp-python 0.3.36 segfaulted on every prompt longer than one token "
-        "(docs/llm.md).",
+        "and writing ~1.4x faster (the packaged 0.5B measured no faster), unless the CPU "
+        "advertises AMX: there llama-cpp-python 0.3.36 segfaulted on every prompt longer than "
+        "one token (docs/llm.md).",
     )
 
 

