@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -25,13 +24,22 @@ def test_a_configured_gguf_that_is_missing_is_a_clear_error(tmp_path: Path) -> N
         embedded_model_path(settings)
 
 
+def with_model(settings: AssistantSettings, **llama_cpp) -> AssistantSettings:
+    """The session's settings (tests/fixtures_assistant.py: its cache) with another embedded
+    model configuration."""
+    return settings.model_copy(
+        update={"llama_cpp": settings.llama_cpp.model_copy(update=llama_cpp)}
+    )
+
+
 @pytest.mark.slow
-def test_the_q4_model_is_requantised_from_the_verified_q8_and_recorded() -> None:
+def test_the_q4_model_is_requantised_from_the_verified_q8_and_recorded(
+    assistant_settings: AssistantSettings,
+) -> None:
     from llama_cpp import Llama
 
-    cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
-    q8 = embedded_model_path(AssistantSettings(cache=cache))
-    settings = AssistantSettings(cache=cache, llama_cpp={"model": "qwen2.5-coder-0.5b-q4"})
+    q8 = embedded_model_path(assistant_settings)
+    settings = with_model(assistant_settings, model="qwen2.5-coder-0.5b-q4")
     q4 = embedded_model_path(settings)
     assert q4.parent == q8.parent and q4.stat().st_size < 0.9 * q8.stat().st_size
     manifest = json.loads(q4.with_name(q4.name + ".json").read_text("utf-8"))
@@ -45,16 +53,15 @@ def test_the_q4_model_is_requantised_from_the_verified_q8_and_recorded() -> None
 
 
 @pytest.mark.slow
-async def test_the_q4_model_answers_through_the_embedded_engine() -> None:
+async def test_the_q4_model_answers_through_the_embedded_engine(
+    assistant_settings: AssistantSettings,
+) -> None:
     """Loaded the way the server loads it (weights repacked where `extra_buffers` auto says
     so): the crash seen with repacking on AMX CPUs would end this test, not a caller's turn."""
     from assistant.generators.llama_cpp import build_llama_cpp_generator
     from assistant.types import ChatTurn
 
-    cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
-    settings = AssistantSettings(
-        cache=cache, llama_cpp={"model": "qwen2.5-coder-0.5b-q4", "n_contexts": 1}
-    )
+    settings = with_model(assistant_settings, model="qwen2.5-coder-0.5b-q4", n_contexts=1)
     generator = build_llama_cpp_generator(settings)
     try:
         source = "The fee for a 48-page passport is HK$460."

@@ -81,13 +81,9 @@ def cap_durations(model, edge_frames: int, max_frames: int):
     return model
 
 
-def _recipe(source: Path, source_sha256: str, edge_frames: int, max_frames: int) -> dict:
-    return {
-        "source": source.name,
-        "source_sha256": source_sha256,
-        "edge_frames": edge_frames,
-        "max_frames": max_frames,
-    }
+def _recipe(source_sha256: str, edge_frames: int, max_frames: int) -> dict:
+    """What a derived graph's manifest must record to be used for this source and these caps."""
+    return {"source_sha256": source_sha256, "edge_frames": edge_frames, "max_frames": max_frames}
 
 
 def derive(source: Path, source_sha256: str, edge_frames: int, max_frames: int) -> Path:
@@ -101,12 +97,11 @@ def derive(source: Path, source_sha256: str, edge_frames: int, max_frames: int) 
         onnx.save(cap_durations(onnx.load(str(source)), edge_frames, max_frames), str(path))
 
     target = derived_name(source, edge_frames, max_frames)
-    return derive_file(target, _recipe(source, source_sha256, edge_frames, max_frames), make)
+    recipe = {"source": source.name, **_recipe(source_sha256, edge_frames, max_frames)}
+    return derive_file(target, recipe, make)
 
 
 def verify(target: Path, source_sha256: str, edge_frames: int, max_frames: int) -> Path:
     """`target` if its manifest says it was derived from that source with that cap and its
     sha256 matches the one recorded; ModelAssetError otherwise."""
-    recipe = _recipe(target, source_sha256, edge_frames, max_frames)
-    del recipe["source"]  # the source's own name is not known here; its sha256 is
-    return verify_derived(target, recipe)
+    return verify_derived(target, _recipe(source_sha256, edge_frames, max_frames))
