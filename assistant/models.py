@@ -12,11 +12,16 @@ Gemma, SmolLM, Phi, MiniCPM and "-partN" names; see docs/llm.md and /work/shared
 Concatenated in order the parts are the GGUF. The default is the faster one: on 2 cores the
 1.5B reads prompts and writes 2-3x slower (docs/llm.md has the measured trade-off).
 
-One more is derived here, not shipped: `qwen2.5-coder-0.5b-q4` is the verified packaged 0.5B
-requantised to Q4_0 by llama.cpp's own quantiser at `samyu models` time (a few seconds),
-recorded with its sha256 in a manifest beside it and checked before every use
-(`voices.model_assets.derive_file`). With llama.cpp's weight repacking it reads prompts and
-writes ~1.4x faster on 2 cores than the packaged file (docs/llm.md, "Q4_0").
+Two kinds are derived here, not shipped, by llama.cpp's own quantiser at `samyu models` time
+(a few seconds), each recorded with its sha256 in a manifest beside it and checked before use
+(`voices.model_assets.derive_file`):
+- `qwen2.5-coder-0.5b-q4`, the verified packaged 0.5B requantised to Q4_0. With llama.cpp's
+  weight repacking it reads prompts and writes ~1.4x faster on 2 cores than the packaged file,
+  but requantising loses quality (docs/llm.md, "Q4_0");
+- the BF16 expansion of a packaged model (`assistant.llama_cpp.bf16_weights`): the same
+  weights, each quantised value rounded to BF16. Where the CPU has BF16 dot products
+  (avx512_bf16) llama.cpp reads prompts with them ~1.7x faster than it unpacks Q5_0 blocks;
+  writing, which streams the weights from memory, is ~0.8x as fast (docs/llm.md, "BF16").
 """
 
 from __future__ import annotations
@@ -65,7 +70,8 @@ PACKAGED_MODELS: dict[str, PackagedGguf] = {
 
 @dataclass(frozen=True)
 class QuantisedGguf:
-    """A packaged GGUF requantised here (llama.cpp's `llama_model_quantize`)."""
+    """A packaged GGUF converted here by llama.cpp's `llama_model_quantize` (requantised, or
+    expanded to BF16)."""
 
     source: str  # key of PACKAGED_MODELS
     file_name: str
@@ -98,8 +104,34 @@ def qwen_model() -> PackagedModel:
     return packaged_model("qwen2.5-coder-0.5b")
 
 
+def bf16_expansion(key: str) -> QuantisedGguf:
+    """A packaged model's weights expanded to BF16 (`assistant.llama_cpp.bf16_weights`)."""
+    name = PACKAGED_MODELS[key].file_name
+    return QuantisedGguf(key, name.removesuffix(".gguf") + "-bf16.gguf", "bf16")
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
+    """The CPU's feature flags as Linux lists them; None when unknown (no readable cpuinfo)."""
+    try:
+        text = cpuinfo.read_text("utf-8", errors="replace")
+    except OSError:
+        return None
+    flags = {f for line in text.splitlines() if line.startswith("flags") for f in line.split()}
+    return flags or None
+
+
+def bf16_wanted(setting: bool | str, cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """`assistant.llama_cpp.bf16_weights` resolved: "auto" is on only where the CPU has BF16
+    dot products (elsewhere ggml converts BF16 to F32 and the expansion is slower)."""
+    if setting != "auto":
+        return bool(setting)
+    flags = cpu_flags(cpuinfo)
+    return flags is not None and "avx512_bf16" in flags
+
+
 def embedded_model_path(settings: AssistantSettings) -> Path:
-    """The GGUF the embedded engine loads: a configured local file, else the packaged model."""
+    """The GGUF the embedded engine loads: a configured local file, else the packaged model
+    (as shipped, requantised, or expanded to BF16 where that is wanted)."""
     configured = settings.llama_cpp.model_path
     if configured is not None:
         path = configured.expanduser()
@@ -109,12 +141,14 @@ def embedded_model_path(settings: AssistantSettings) -> Path:
     key = settings.llama_cpp.model
     if key in QUANTISED_MODELS:
         return quantised_model_path(QUANTISED_MODELS[key], settings.cache)
+    if bf16_wanted(settings.llama_cpp.bf16_weights):
+        return quantised_model_path(bf16_expansion(key), settings.cache)
     spec = PACKAGED_MODELS[key]
     return assemble(packaged_model(key), settings.cache) / spec.file_name
 
 
 def quantised_model_path(spec: QuantisedGguf, cache: Path) -> Path:
-    """The requantised GGUF: made from its verified source when absent or not matching its
+    """The converted GGUF: made from its verified source when absent or not matching its
     manifest (source sha256, file type, llama.cpp version, own sha256)."""
     import llama_cpp
 

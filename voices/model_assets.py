@@ -21,6 +21,8 @@ from pathlib import Path
 
 _CHUNK = 4 * 1024 * 1024
 _verified: set[tuple[str, str]] = set()
+# derived files hashed in this process: (path, sha256) -> (inode, size, mtime) when hashed
+_derived_hashed: dict[tuple[str, str], tuple[int, int, int]] = {}
 _lock = threading.Lock()
 
 
@@ -147,9 +149,31 @@ def verify_derived(target: Path, recipe: Mapping[str, object]) -> Path:
         raise ModelAssetError(f"{target}: no readable manifest ({exc})") from exc
     if any(manifest.get(k) != v for k, v in recipe.items()):
         raise ModelAssetError(f"{target}: derived from another model or recipe ({manifest})")
-    if not target.exists() or sha256_of(target) != manifest.get("sha256"):
+    if not _hashes_to(target, str(manifest.get("sha256"))):
         raise ModelAssetError(f"{target}: sha256 does not match its manifest")
     return target
+
+
+def _hashes_to(target: Path, expected: str) -> bool:
+    """Whether `target`'s sha256 is `expected`; hashed once per process while the file is
+    unchanged (same inode, size and mtime), since a derived GGUF can be 1 GB and is
+    checked at every load."""
+    try:
+        stat = target.stat()
+    except OSError:
+        return False
+    signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if _derived_hashed.get((str(target), expected)) == signature:
+        return True
+    if sha256_of(target) != expected:
+        return False
+    _hashed_now(target, expected)
+    return True
+
+
+def _hashed_now(target: Path, sha256: str) -> None:
+    stat = target.stat()
+    _derived_hashed[(str(target), sha256)] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def derive_file(target: Path, recipe: Mapping[str, object], make: Callable[[Path], None]) -> Path:
@@ -165,4 +189,5 @@ def derive_file(target: Path, recipe: Mapping[str, object], make: Callable[[Path
             make(tmp)
             manifest = {**recipe, "sha256": sha256_of(tmp)}
         derived_manifest(target).write_text(json.dumps(manifest, indent=1), "utf-8")
+        _hashed_now(target, manifest["sha256"])
     return target

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -57,7 +56,7 @@ from pydantic import ConfigDict, PrivateAttr
 
 from assistant.config import AssistantSettings
 from assistant.generators.chat_model import ChatModelGenerator, to_langchain
-from assistant.models import QUANTISED_MODELS, embedded_model_path
+from assistant.models import QUANTISED_MODELS, cpu_flags, embedded_model_path
 from assistant.prompts import system_prompt
 from assistant.threads import iterate_in_thread
 from assistant.types import ChatTurn, GeneratorError
@@ -101,11 +100,8 @@ def extra_buffers_wanted(
         return bool(setting)
     if not repack_pays:
         return False
-    try:
-        flags = cpuinfo.read_text("utf-8", errors="replace")
-    except OSError:
-        return False
-    return bool(flags) and re.search(r"\bamx_\w+", flags) is None
+    flags = cpu_flags(cpuinfo)
+    return flags is not None and not any(flag.startswith("amx_") for flag in flags)
 
 
 @dataclass

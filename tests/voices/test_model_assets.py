@@ -71,3 +71,26 @@ def test_a_derived_file_that_fails_to_be_made_leaves_nothing(tmp_path: Path) -> 
     with pytest.raises(RuntimeError, match="quantiser"):
         derive_file(target, {"source_sha256": "abc"}, make)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_derived_file_is_hashed_once_per_process_until_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import voices.model_assets as assets
+
+    target = tmp_path / "model.bf16.bin"
+    recipe = {"source_sha256": "abc", "quantisation": "bf16"}
+    assets.derive_file(target, recipe, lambda path: path.write_bytes(b"derived weights"))
+    hashed: list[Path] = []
+    real = assets.sha256_of
+    monkeypatch.setattr(assets, "sha256_of", lambda path: hashed.append(path) or real(path))
+    assets.verify_derived(target, recipe)
+    assets.verify_derived(target, recipe)
+    assert hashed == []  # made and hashed in this process: a 1 GB file is not hashed again
+    stat = target.stat()
+    target.write_bytes(b"tampered weight")  # same size
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    with pytest.raises(assets.ModelAssetError, match="sha256"):
+        assets.verify_derived(target, recipe)
