@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge_base.config import RetrievalSettings
+from knowledge_base.embedders import embed_queries
 from knowledge_base.fusion import FUSERS, RankedList, language_balanced_rrf, mmr
 from knowledge_base.index import INDEX_TIME_FIELDS, IndexData
 from knowledge_base.normalise import has_cjk, other_script_variants
@@ -154,8 +155,8 @@ class HybridRetriever:
         lexical_seen: set[tuple[str, ...]] = set()
         tokenize = data.tokenizer()
         dense_weight, bm25_weight = fusion_weights(settings, query)
-        for query_text in self._queries(query, settings):
-            vector = embedder.embed_query(query_text)
+        queries = self._queries(query, settings)
+        for query_text, vector in zip(queries, embed_queries(embedder, queries), strict=True):
             scores, positions = data.dense.search(  # type: ignore[union-attr]
                 vector,
                 settings.candidates,

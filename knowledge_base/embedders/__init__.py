@@ -8,6 +8,9 @@ many collections and threads use it; embedded engines come wrapped in an on-disk
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+
+import numpy as np
 
 from knowledge_base.config import EmbedderKind, KnowledgeBaseSettings
 from knowledge_base.types import Embedder
@@ -18,6 +21,16 @@ _lock = threading.Lock()
 
 class EmbeddingError(RuntimeError):
     """The embedding model or server could not embed the texts."""
+
+
+def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """Query vectors of several texts (a question and its other-script variants): one batched
+    call where the engine has one (`embed_queries`: a batch of two short queries costs about
+    what one does on a CPU), else one `embed_query` per text."""
+    batched = getattr(embedder, "embed_queries", None)
+    if batched is not None:
+        return batched(texts)
+    return np.vstack([embedder.embed_query(text) for text in texts])
 
 
 def get_embedder(settings: KnowledgeBaseSettings, kind: EmbedderKind) -> Embedder:

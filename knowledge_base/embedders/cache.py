@@ -119,6 +119,22 @@ class CachedEmbedder:
                 self._queries.popitem(last=False)
         return vector
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several queries, the ones not cached embedded in one call where the engine can."""
+        from knowledge_base.embedders import embed_queries
+
+        with self._lock:
+            known = {t: self._queries[t] for t in texts if t in self._queries}
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if todo:
+            fresh = embed_queries(self.inner, todo)
+            with self._lock:
+                for text, vector in zip(todo, fresh, strict=True):
+                    known[text] = self._queries[text] = vector
+                while len(self._queries) > self._query_cache_size:
+                    self._queries.popitem(last=False)
+        return np.vstack([known[text] for text in texts])
+
     def clear_query_cache(self) -> None:
         """Forget cached query vectors (benchmarks do, before timing queries)."""
         with self._lock:

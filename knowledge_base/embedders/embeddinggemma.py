@@ -87,6 +87,9 @@ class EmbeddingGemmaEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text], QUERY_PROMPT)[0]
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, QUERY_PROMPT)
+
 
 def truncated_unit_vectors(vectors: np.ndarray, dimension: int) -> np.ndarray:
     """Gemma's vectors cut to `dimension` (Matryoshka) and scaled to unit length again; the

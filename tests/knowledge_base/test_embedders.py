@@ -140,3 +140,41 @@ def test_reingest_after_a_chunking_change_reads_vectors_from_the_cache(tmp_path:
     assert embedder.misses == misses  # type: ignore[attr-defined]
     hits = second.retriever().retrieve("passport", QueryOptions(k=1))
     assert hits and hits[0].chunk.doc_id == "a.md"
+
+
+class _CountingEmbedder:
+    """An engine that records its calls (vectors: one-hot by text length)."""
+
+    name, dimension = "counting", 8
+
+    def __init__(self, batched: bool) -> None:
+        self.calls: list[list[str]] = []
+        if batched:
+            self.embed_queries = lambda texts: self._vectors(list(texts))
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(texts)
+        return np.eye(self.dimension, dtype=np.float32)[[len(t) % 8 for t in texts]]
+
+    def embed_documents(self, texts):
+        return self._vectors(list(texts))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._vectors([text])[0]
+
+
+def test_several_queries_go_in_one_call_where_the_engine_batches(tmp_path: Path) -> None:
+    from knowledge_base.embedders import embed_queries
+    from knowledge_base.embedders.cache import CachedEmbedder
+
+    queries = ["補領身份證", "补领身份证要", "補領身份證"]
+    single, batched = _CountingEmbedder(batched=False), _CountingEmbedder(batched=True)
+    np.testing.assert_array_equal(embed_queries(single, queries), embed_queries(batched, queries))
+    assert len(single.calls) == 3 and batched.calls == [queries]
+    inner = _CountingEmbedder(batched=True)
+    cached = CachedEmbedder(inner, tmp_path / "cache")
+    vectors = embed_queries(cached, queries)
+    assert inner.calls == [["補領身份證", "补领身份证要"]]  # the repeat embedded once
+    np.testing.assert_array_equal(vectors, embed_queries(batched, queries))
+    embed_queries(cached, ["补领身份证要", "護照"])
+    assert inner.calls[-1] == ["護照"]  # a query seen before comes from the cache

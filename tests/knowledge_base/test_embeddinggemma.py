@@ -54,3 +54,12 @@ def test_collection_on_gemma_answers_across_languages(gemma: Embedder, tmp_path:
     assert collection.ingest([tmp_path / "docs"]).chunks_embedded == 2
     hits = collection.retriever().retrieve("lost identity card replacement", QueryOptions(k=1))
     assert hits[0].chunk.doc_id == "id.md"
+
+
+def test_queries_embedded_together_match_one_by_one(gemma: Embedder) -> None:
+    queries = ["補領身份證要幾多錢？", "补领身份证要多少钱？", "How much is a passport?"]
+    together = gemma.embed_queries(queries)  # type: ignore[attr-defined]
+    alone = np.vstack([gemma.embed_query(q) for q in queries])
+    assert together.shape == (3, 768)
+    # padding the shorter queries in one batch changes the numbers by rounding only
+    assert np.all(np.sum(together * alone, axis=1) > 0.999)
