@@ -571,13 +571,17 @@ def zh_en_scores(head: LanguageHead, rows: list[dict]) -> list[float]:
 
 def whisper_pick(row: dict, score: float | None, settings: AsrSettings) -> str:
     """The language transcribe() decodes an Auto-mode utterance in (decide(), no hint)."""
-    evidence = LanguageEvidence(row["lang_probs"], chinese_score=score)
+    evidence = LanguageEvidence(row["lang_probs"], chinese_score=score, seconds=row["cut_s"])
     return decide(evidence, settings, LanguageSettings()).whisper
 
 
-def zh_en_report(rows: list[dict], scores_: list[float], margin: float, split: str) -> None:
+def zh_en_report(
+    rows: list[dict], scores_: list[float], margin: float, split: str, phrase_margin: float
+) -> None:
     off = AsrSettings(zh_en_head=False)
-    on = AsrSettings(zh_en_head=True, zh_en_head_margin=margin)
+    on = AsrSettings(
+        zh_en_head=True, zh_en_head_margin=margin, zh_en_head_phrase_margin=phrase_margin
+    )
     groups: dict[tuple, list] = defaultdict(list)
     for r, score in zip(rows, scores_, strict=True):
         if r["split"] != split:
@@ -598,7 +602,9 @@ def zh_en_report(rows: list[dict], scores_: list[float], margin: float, split: s
         print(f"| {key[0]} | {key[1]} | {key[2]} | {len(g)} | {off_right} | {on_right} |")
 
 
-def fit_zh_en_head_command(path: Path, out: Path | None, show_test: bool) -> None:
+def fit_zh_en_head_command(
+    path: Path, out: Path | None, show_test: bool, oof_out: Path | None = None
+) -> None:
     """The zh/en head, its size by speaker-fold cross-validation on dev, and its margin: the
     largest out-of-fold dev score of an English clip + ZH_EN_SAFETY (never read off test)."""
     rows = zh_en_rows(path)
@@ -642,15 +648,29 @@ def fit_zh_en_head_command(path: Path, out: Path | None, show_test: bool) -> Non
                 best = (rescued, gap, components, l2, margin, oof)
     rescued, _, components, l2, margin, oof = best
     margin = round(margin, 2)
+    # the same rule within utterances of at least zh_en_head_phrase_s of speech (a phrase, not
+    # a word): the margin there is the largest out-of-fold English dev score that long + safety
+    phrase_s = AsrSettings().zh_en_head_phrase_s
+    phrase = np.array([r["cut_s"] >= phrase_s for r in dev])
+    phrase_margin = round(max(0.0, float(oof[is_en & phrase].max()) + ZH_EN_SAFETY), 2)
     head = fit_zh_en_head(dev, l2, components)
     print(
         f"\nzh/en head: {components} components, l2 {l2}, margin {margin} (largest out-of-fold "
         f"English dev score + {ZH_EN_SAFETY}); rescues {rescued}/{int(target.sum())} dev "
         "Chinese clips out of fold"
     )
-    zh_en_report(dev, list(oof), margin, "dev")
+    print(
+        f"phrase margin (>= {phrase_s} s of speech; {int((is_en & phrase).sum())} English dev "
+        f"clips that long): {phrase_margin}; rescues "
+        f"{int((oof[past_gate & phrase] >= phrase_margin).sum())}/"
+        f"{int((past_gate & phrase).sum())} past the gate that long out of fold"
+    )
+    zh_en_report(dev, list(oof), margin, "dev", phrase_margin)
+    if oof_out is not None:  # for bench/voices_language_likelihood.py show --oof
+        scores = {r["file"]: round(float(v), 4) for r, v in zip(dev, oof, strict=True)}
+        oof_out.write_text(json.dumps(scores, ensure_ascii=False, indent=0) + "\n", "utf-8")
     if show_test:  # read once, after everything above is fixed
-        zh_en_report(rows, zh_en_scores(head, rows), margin, "test")
+        zh_en_report(rows, zh_en_scores(head, rows), margin, "test", phrase_margin)
         for r, score in zip(rows, zh_en_scores(head, rows), strict=True):
             if r["split"] == "test" and r["language"] == "en":
                 print(f"  test en {r['file'][-42:]:>42} {r['seconds']:5.2f} s score {score:+.2f}")
@@ -665,6 +685,8 @@ def fit_zh_en_head_command(path: Path, out: Path | None, show_test: bool) -> Non
             l2=l2,
             confident_margin=margin,
             margin_rule=f"largest out-of-fold English dev score + {ZH_EN_SAFETY}",
+            phrase_s=phrase_s,
+            phrase_margin=phrase_margin,
         )
         print(f"written {out}")
 
@@ -678,6 +700,9 @@ def main() -> None:
     parser.add_argument("path", type=Path)
     parser.add_argument("--l2", type=float, default=0.02)
     parser.add_argument("--test", action="store_true", help="fit-zh-en-head: score test once")
+    parser.add_argument(
+        "--oof-out", type=Path, help="fit-zh-en-head: write the out-of-fold dev scores here"
+    )
     parser.add_argument("--limit-s", type=float, default=270.0, help="dump: stop after this long")
     args = parser.parse_args()
     if args.command == "dump":
@@ -685,7 +710,7 @@ def main() -> None:
     elif args.command == "fit-head":
         fit_head_command(args.path, args.out)
     elif args.command == "fit-zh-en-head":
-        fit_zh_en_head_command(args.path, args.out, args.test)
+        fit_zh_en_head_command(args.path, args.out, args.test, args.oof_out)
     elif args.command == "fit-quick-head":
         fit_quick_head_command(args.path, args.out)
     else:

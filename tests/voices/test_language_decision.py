@@ -121,6 +121,46 @@ def test_the_zh_en_head_never_touches_a_chinese_pick() -> None:
     assert decision.whisper == "zh"
 
 
+PHRASE = AsrSettings(
+    zh_en_head=True, zh_en_head_margin=1.5, zh_en_head_phrase_s=1.5, zh_en_head_phrase_margin=0.5
+)
+
+
+@pytest.mark.parametrize(
+    ("settings", "score", "seconds", "hint", "whisper"),
+    [
+        (PHRASE, 0.5, 1.5, None, "zh"),  # a phrase at the phrase margin: Chinese
+        (PHRASE, 0.49, 2.0, None, "en"),  # a phrase short of it stays English
+        (PHRASE, 1.0, 1.49, None, "en"),  # a word (under 1.5 s): the word margin, 1.5
+        (PHRASE, 1.5, 0.8, None, "zh"),  # a word at the word margin
+        (PHRASE, 1.0, None, None, "en"),  # length unknown: the stricter margin
+        (PHRASE, 9.0, 3.0, "en", "en"),  # a declared English is never overruled
+        (PHRASE, 0.6, 2.0, "yue", "zh"),  # a declared Cantonese phrase
+        (PHRASE.model_copy(update={"zh_en_head_phrase_margin": None}), 1.0, 3.0, None, "en"),
+        (PHRASE.model_copy(update={"zh_en_head": False}), 9.0, 3.0, None, "en"),
+    ],
+)
+def test_a_phrase_whisper_calls_english_goes_to_chinese_past_the_phrase_margin(
+    settings, score, seconds, hint, whisper
+) -> None:
+    evidence = LanguageEvidence(EN, hint, chinese_score=score, seconds=seconds)
+    assert decide(evidence, settings, LANG).whisper == whisper
+
+
+def test_by_default_the_phrase_margin_is_looser_than_the_word_margin_from_1_5_s() -> None:
+    # dev English under 1.5 s of speech is single words (the head's hardest English); 1.5 s and
+    # more is sentences, which it scores far from Chinese: the same rule (largest out-of-fold
+    # English dev score + 1.0) gives a lower margin there (docs/speech.md)
+    assert ASR.zh_en_head_phrase_s == 1.5
+    margin, phrase = ASR.zh_en_head_margin, ASR.zh_en_head_phrase_margin
+    assert phrase is not None and 0.0 < phrase < margin
+    for seconds, expected in ((1.5, "zh"), (1.49, "en")):
+        evidence = LanguageEvidence(EN, chinese_score=phrase, seconds=seconds)
+        assert decide(evidence, ASR, LANG).whisper == expected
+    below = LanguageEvidence(EN, chinese_score=phrase - 0.01, seconds=4.0)
+    assert decide(below, ASR, LANG).whisper == "en"
+
+
 def test_zh_en_feature_is_the_log_ratio_of_chinese_mass_to_english() -> None:
     from math import log
 

@@ -329,6 +329,7 @@ class FasterWhisperTranscriber:
                 whisper_language,  # type: ignore[arg-type]
                 history=history,
                 chinese_score=self._chinese_score(audio, encoder_output, probs, language),
+                seconds=audio.size / PIPELINE_SAMPLE_RATE,
             )
             decision = self._decide(evidence, provisional)
             for _ in range(2):  # a second round only when an English decode kept nothing

@@ -9,9 +9,11 @@ model, tests/voices/test_language_decision.py):
 2. **The zh/en gate**: an `en` pick that still leaves `auto_chinese_min_probability` on zh and
    the tonal languages Cantonese pulls towards goes to Chinese (unless the caller declared
    English); with `zh_en_head` on, an `en` pick that the zh/en head (voices/asr/zh_en_head.json,
-   on the encoder embedding and `zh_en_feature`) scores at or past `zh_en_head_margin` goes to
-   Chinese (unless the caller declared English); an `en` pick whose English decode kept
-   nothing goes to Chinese when zh had `empty_english_retry_zh_probability`.
+   on the encoder embedding and `zh_en_feature`) scores at or past its margin (`zh_en_margin`:
+   `zh_en_head_margin`, or `zh_en_head_phrase_margin` for an utterance of
+   `zh_en_head_phrase_s` or more) goes to Chinese (unless the caller declared English); an
+   `en` pick whose English decode kept nothing goes to Chinese when zh had
+   `empty_english_retry_zh_probability`.
 3. **The Cantonese/Mandarin label**: from the script of the decoded text, Cantonese markers,
    the head's score (confident past the margins, decisive past the override margin, so a
    decisive score beats the hint), the hint, the session's last Chinese language
@@ -50,6 +52,8 @@ class LanguageEvidence:
     score: float | None = None  # the yue/cmn head's log-odds (> 0 Cantonese); None: no vote
     # the zh/en head's log-odds (> 0 Chinese) on an utterance Whisper picks `en`; None: not scored
     chinese_score: float | None = None
+    # seconds of speech the recogniser scored (the utterance cut to its VAD speech); None: unknown
+    seconds: float | None = None
     history: Sequence[SpokenLanguage] = field(default_factory=tuple)
 
 
@@ -107,6 +111,18 @@ def acoustic_vote(score: float, asr: AsrSettings) -> AcousticVote:
     return AcousticVote(score, confident, abs(score) >= asr.vote_override_margin)
 
 
+def zh_en_margin(seconds: float | None, asr: AsrSettings) -> float:
+    """The zh/en head's margin for an utterance of `seconds` of speech: the phrase margin from
+    `zh_en_head_phrase_s` on (when set), else `zh_en_head_margin`; an unknown length gets the
+    stricter of the two."""
+    phrase = asr.zh_en_head_phrase_margin
+    if phrase is None:
+        return asr.zh_en_head_margin
+    if seconds is None:
+        return max(phrase, asr.zh_en_head_margin)
+    return phrase if seconds >= asr.zh_en_head_phrase_s else asr.zh_en_head_margin
+
+
 def chinese_mass(probabilities: Mapping[str, float]) -> float:
     """Whisper's probability on zh and on the tonal languages Cantonese pulls towards."""
     return probabilities.get("zh", 0.0) + sum(probabilities.get(c, 0.0) for c in TONAL_LANGUAGES)
@@ -141,7 +157,7 @@ def _whisper_pick(evidence: LanguageEvidence, asr: AsrSettings, has_yue_token: b
         and code == "en"
         and asr.zh_en_head
         and evidence.chinese_score is not None
-        and evidence.chinese_score >= asr.zh_en_head_margin
+        and evidence.chinese_score >= zh_en_margin(evidence.seconds, asr)
     ):
         # Whisper base gives some Cantonese next to no Chinese mass at all (< 0.03); its encoder
         # still tells them apart from English (docs/speech.md, "zh/en head")
