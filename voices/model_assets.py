@@ -167,7 +167,8 @@ def _hashes_to(target: Path, expected: str) -> bool:
         return True
     if sha256_of(target) != expected:
         return False
-    _hashed_now(target, expected)
+    # the signature read before hashing: a file replaced while it was hashed is hashed again
+    _derived_hashed[(str(target), expected)] = signature
     return True
 
 
