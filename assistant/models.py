@@ -111,12 +111,18 @@ def bf16_expansion(key: str) -> QuantisedGguf:
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
-    """The CPU's feature flags as Linux lists them; None when unknown (no readable cpuinfo)."""
+    """The CPU's feature flags as Linux lists them ("flags" on x86, "Features" on Arm); None
+    when unknown (no readable cpuinfo, or no such line)."""
     try:
         text = cpuinfo.read_text("utf-8", errors="replace")
     except OSError:
         return None
-    flags = {f for line in text.splitlines() if line.startswith("flags") for f in line.split()}
+    flags = {
+        f
+        for line in text.splitlines()
+        if line.startswith(("flags", "Features"))
+        for f in line.partition(":")[2].split()
+    }
     return flags or None
 
 

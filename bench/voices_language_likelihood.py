@@ -7,7 +7,8 @@ tokens, summed log-prob, no-speech probability), Whisper's zh / en / Chinese mas
 head's score and the cut's length. `show` prints, for the clips the zh/en gate leaves on English,
 each candidate evidence (> 0: Chinese) against the largest value of an English clip + 1.0 (the
 zh/en head's margin rule; its out-of-fold scores come from the fit, so the head row reads the
-`--oof` file that `fit-zh-en-head` does not write: omit it to skip that row). Measured in
+`--oof` file that `bench/voices_language_fit.py fit-zh-en-head --oof-out` writes: omit it to
+skip that row). Measured in
 docs/speech.md ("a phrase margin for the zh/en head").
 
     PYTHONPATH=. flock /work/notes/cpu.lock .venv/bin/python bench/voices_language_likelihood.py \

@@ -21,8 +21,8 @@ from pathlib import Path
 
 _CHUNK = 4 * 1024 * 1024
 _verified: set[tuple[str, str]] = set()
-# derived files hashed in this process: (path, sha256) -> (inode, size, mtime) when hashed
-_derived_hashed: dict[tuple[str, str], tuple[int, int, int]] = {}
+# derived files hashed in this process: (path, sha256) -> their signature when hashed
+_derived_hashed: dict[tuple[str, str], tuple[int, ...]] = {}
 _lock = threading.Lock()
 
 
@@ -156,24 +156,30 @@ def verify_derived(target: Path, recipe: Mapping[str, object]) -> Path:
 
 def _hashes_to(target: Path, expected: str) -> bool:
     """Whether `target`'s sha256 is `expected`; hashed once per process while the file is
-    unchanged (same inode, size and mtime), since a derived GGUF can be 1 GB and is
-    checked at every load."""
+    unchanged (same signature), since a derived GGUF can be 1 GB and is checked at every
+    load."""
     try:
-        stat = target.stat()
+        signature = _signature(target)
     except OSError:
         return False
-    signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
     if _derived_hashed.get((str(target), expected)) == signature:
         return True
     if sha256_of(target) != expected:
         return False
-    _hashed_now(target, expected)
+    # the signature read before hashing: a file replaced while it was hashed is hashed again
+    _derived_hashed[(str(target), expected)] = signature
     return True
 
 
-def _hashed_now(target: Path, sha256: str) -> None:
+def _signature(target: Path) -> tuple[int, ...]:
+    """Inode, size, mtime and ctime: a write changes the ctime even where the writer puts the
+    mtime back (`cp -p`, `touch -r`, rsync -t), which no call can set."""
     stat = target.stat()
-    _derived_hashed[(str(target), sha256)] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def _hashed_now(target: Path, sha256: str) -> None:
+    _derived_hashed[(str(target), sha256)] = _signature(target)
 
 
 def derive_file(target: Path, recipe: Mapping[str, object], make: Callable[[Path], None]) -> Path:

@@ -125,6 +125,8 @@ class CachedEmbedder:
 
         with self._lock:
             known = {t: self._queries[t] for t in texts if t in self._queries}
+            for text in known:  # a hit is recently used, as in embed_query
+                self._queries.move_to_end(text)
         todo = list(dict.fromkeys(t for t in texts if t not in known))
         if todo:
             fresh = embed_queries(self.inner, todo)

@@ -290,6 +290,7 @@ def test_answers_pause_while_a_prompt_is_read_and_prompts_are_read_one_at_a_time
         ("auto", True, "flags\t: fpu avx2 avx512f avx512_vnni\n", True),
         ("auto", True, "flags\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n", False),
         ("auto", True, "", False),  # nothing known of the CPU: the setting that never crashed
+        ("auto", True, "processor\t: 0\nFeatures\t: fp asimd aes sha2 i8mm bf16\n", True),  # Arm
         ("auto", False, "flags\t: avx2\n", False),  # the Q8: repacking measured no faster
         (True, False, "flags\t: amx_tile\n", True),  # an operator's explicit choice stands
         (False, True, "flags\t: avx2\n", False),

@@ -178,3 +178,19 @@ def test_several_queries_go_in_one_call_where_the_engine_batches(tmp_path: Path)
     np.testing.assert_array_equal(vectors, embed_queries(batched, queries))
     embed_queries(cached, ["补领身份证要", "護照"])
     assert inner.calls[-1] == ["護照"]  # a query seen before comes from the cache
+
+
+def test_batched_query_hits_count_as_recently_used(tmp_path: Path) -> None:
+    """The query cache is least-recently-used: a query found by embed_queries is kept over an
+    older one that was not asked again."""
+    from knowledge_base.embedders.cache import CachedEmbedder
+
+    inner = _CountingEmbedder(batched=True)
+    cached = CachedEmbedder(inner, tmp_path / "cache", query_cache_size=2)
+    cached.embed_queries(["a", "bb"])
+    cached.embed_queries(["a", "ccc"])  # "a" a hit, "ccc" evicts the least recently used: "bb"
+    assert inner.calls[-1] == ["ccc"]
+    cached.embed_queries(["a"])
+    assert inner.calls[-1] == ["ccc"]  # "a" still cached
+    cached.embed_queries(["bb"])
+    assert inner.calls[-1] == ["bb"]

@@ -94,3 +94,48 @@ def test_a_derived_file_is_hashed_once_per_process_until_it_changes(
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     with pytest.raises(assets.ModelAssetError, match="sha256"):
         assets.verify_derived(target, recipe)
+
+
+def test_a_derived_file_replaced_while_it_is_hashed_is_hashed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The once-per-process record is of the file that was hashed, not of whatever is on disk
+    when the hash is done: another process replacing it meanwhile is not trusted unread."""
+    import voices.model_assets as assets
+
+    target = tmp_path / "model.bf16.bin"
+    recipe = {"source_sha256": "abc", "quantisation": "bf16"}
+    assets.derive_file(target, recipe, lambda path: path.write_bytes(b"derived weights"))
+    monkeypatch.setattr(assets, "_derived_hashed", {})  # a process that did not make it
+    real = assets.sha256_of
+
+    def hash_then_replace(path: Path) -> str:
+        digest = real(path)
+        replacement = tmp_path / "replacement"
+        replacement.write_bytes(b"tampered weights, another size")
+        replacement.replace(target)
+        return digest
+
+    monkeypatch.setattr(assets, "sha256_of", hash_then_replace)
+    assets.verify_derived(target, recipe)  # the file it hashed was the right one
+    monkeypatch.setattr(assets, "sha256_of", real)
+    with pytest.raises(assets.ModelAssetError, match="sha256"):
+        assets.verify_derived(target, recipe)
+
+
+def test_a_same_size_rewrite_with_its_mtime_put_back_is_hashed_again(tmp_path: Path) -> None:
+    import os
+    import time
+
+    import voices.model_assets as assets
+
+    target = tmp_path / "model.bf16.bin"
+    recipe = {"source_sha256": "abc", "quantisation": "bf16"}
+    assets.derive_file(target, recipe, lambda path: path.write_bytes(b"derived weights"))
+    stat = target.stat()
+    time.sleep(0.05)  # past the kernel's coarse clock tick, so the ctime moves
+    with target.open("r+b") as fh:  # same inode, same size
+        fh.write(b"tampered weight")
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as `cp -p` or `touch -r` do
+    with pytest.raises(assets.ModelAssetError, match="sha256"):
+        assets.verify_derived(target, recipe)
