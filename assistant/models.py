@@ -126,11 +126,21 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
     return flags or None
 
 
-def bf16_wanted(setting: bool | str, cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """`assistant.llama_cpp.bf16_weights` resolved: "auto" is on only where the CPU has BF16
-    dot products (elsewhere ggml converts BF16 to F32 and the expansion is slower)."""
+# packaged models whose BF16 expansion was measured (docs/llm.md, "BF16"): `auto` expands only
+# these. The 1.5B would read faster too but stream ~3 GB a written token; unmeasured, so opt-in.
+BF16_MEASURED = frozenset({"qwen2.5-coder-0.5b"})
+
+
+def bf16_wanted(
+    setting: bool | str, model: str = "qwen2.5-coder-0.5b", cpuinfo: Path = Path("/proc/cpuinfo")
+) -> bool:
+    """`assistant.llama_cpp.bf16_weights` resolved for the packaged `model`: "auto" is on only
+    for a model measured with it and where the CPU has BF16 dot products (elsewhere ggml
+    converts BF16 to F32 and the expansion is slower)."""
     if setting != "auto":
         return bool(setting)
+    if model not in BF16_MEASURED:
+        return False
     flags = cpu_flags(cpuinfo)
     return flags is not None and "avx512_bf16" in flags
 
@@ -147,7 +157,7 @@ def embedded_model_path(settings: AssistantSettings) -> Path:
     key = settings.llama_cpp.model
     if key in QUANTISED_MODELS:
         return quantised_model_path(QUANTISED_MODELS[key], settings.cache)
-    if bf16_wanted(settings.llama_cpp.bf16_weights):
+    if bf16_wanted(settings.llama_cpp.bf16_weights, key):
         return quantised_model_path(bf16_expansion(key), settings.cache)
     spec = PACKAGED_MODELS[key]
     return assemble(packaged_model(key), settings.cache) / spec.file_name

@@ -43,11 +43,8 @@ if [ "${SAMYU_DISK_CHECK:-1}" = 1 ]; then
   [ "${SAMYU_GEMMA:-1}" = 1 ] && [ ! -f "$cache_dir/embeddinggemma-300m/model.safetensors" ] \
     && cache_need=$((cache_need + 2560))
   [ -d "$cache_dir/whisper-base-ct2" ] || cache_need=$((cache_need + 1024))
-  # assistant.llama_cpp.bf16_weights=auto expands the 0.5B to BF16 (988 MB) on such CPUs
-  grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null \
-    && [ "${SAMYU_ASSISTANT__LLAMA_CPP__BF16_WEIGHTS:-auto}" != false ] \
-    && [ ! -f "$cache_dir/qwen2.5-coder-0.5b-instruct/qwen2.5-coder-0.5b-instruct-bf16.gguf" ] \
-    && cache_need=$((cache_need + 940))
+  # not counted: the 0.5B's BF16 expansion (988 MB, assistant.llama_cpp.bf16_weights=auto on
+  # CPUs with avx512_bf16), which settings can turn off: a lower bound counts only what is sure
   venv_fs=$(df -P "$(nearest_dir .)" | awk 'NR == 2 { print $1 }')
   cache_fs=$(df -P "$(nearest_dir "$cache_dir")" | awk 'NR == 2 { print $1 }')
   if [ "$venv_fs" = "$cache_fs" ]; then  # one filesystem holds both: it needs the sum

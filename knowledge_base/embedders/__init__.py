@@ -27,6 +27,8 @@ def embed_queries(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     """Query vectors of several texts (a question and its other-script variants): one batched
     call where the engine has one (`embed_queries`: a batch of two short queries costs about
     what one does on a CPU), else one `embed_query` per text."""
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
     batched = getattr(embedder, "embed_queries", None)
     if batched is not None:
         return batched(texts)

@@ -45,8 +45,16 @@ def test_bf16_weights_only_where_the_cpu_has_bf16_dot_products(
 ) -> None:
     path = tmp_path / "cpuinfo"
     path.write_text(cpuinfo)
-    assert bf16_wanted(setting, path) is wanted
-    assert bf16_wanted("auto", tmp_path / "absent") is False
+    assert bf16_wanted(setting, "qwen2.5-coder-0.5b", path) is wanted
+
+
+def test_bf16_auto_needs_a_known_cpu_and_a_measured_model(tmp_path: Path) -> None:
+    assert bf16_wanted("auto", "qwen2.5-coder-0.5b", tmp_path / "absent") is False
+    path = tmp_path / "cpuinfo"
+    path.write_text("flags\t: avx2 avx512f avx512_bf16\n")
+    assert bf16_wanted("auto", "qwen2.5-coder-0.5b", path) is True
+    assert bf16_wanted("auto", "qwen2.5-coder-1.5b", path) is False  # never measured: opt-in
+    assert bf16_wanted(True, "qwen2.5-coder-1.5b", path) is True
 
 
 def with_model(settings: AssistantSettings, **llama_cpp) -> AssistantSettings:

@@ -171,6 +171,7 @@ def test_several_queries_go_in_one_call_where_the_engine_batches(tmp_path: Path)
     single, batched = _CountingEmbedder(batched=False), _CountingEmbedder(batched=True)
     np.testing.assert_array_equal(embed_queries(single, queries), embed_queries(batched, queries))
     assert len(single.calls) == 3 and batched.calls == [queries]
+    assert embed_queries(single, []).shape == (0, single.dimension)  # nothing asked: no call
     inner = _CountingEmbedder(batched=True)
     cached = CachedEmbedder(inner, tmp_path / "cache")
     vectors = embed_queries(cached, queries)
