@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,12 @@ def evidence(asr: FasterWhisperTranscriber, audio: np.ndarray) -> dict:
     }
 
 
-def dump(out: Path, limit_s: float, split: str | None = None) -> None:
+def dump(
+    out: Path, limit_s: float, split: str | None = None, evidence_of: Callable | None = None
+) -> None:
+    """One JSON line per clip (resumable): its labels and `evidence_of(asr, samples)`
+    (default: this module's `evidence`)."""
+    evidence_of = evidence_of or evidence
     started = time.perf_counter()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     asr = FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
@@ -126,7 +132,7 @@ def dump(out: Path, limit_s: float, split: str | None = None) -> None:
                     "speaker": clip.get("speaker", clip["file"]),
                     "split": clip.get("split", "test"),
                     "seconds": round(samples.size / PIPELINE_SAMPLE_RATE, 2),
-                    **evidence(asr, samples),
+                    **evidence_of(asr, samples),
                 }
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 fh.flush()

@@ -20,19 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.voices_language import fixture_clips, load_manifest
-from bench.voices_language_diagnose import SPEECH, clip_variants
+from bench import voices_language_diagnose
 from voices.asr.faster_whisper import FasterWhisperTranscriber, encoder_embedding
 from voices.asr.language_decision import chinese_mass, zh_en_feature
-from voices.audio_io import read_file_audio
-from voices.config import AsrSettings, VoiceSettings
+from voices.config import AsrSettings
 from voices.types import PIPELINE_SAMPLE_RATE
 
 
@@ -92,43 +88,7 @@ def evidence(asr: FasterWhisperTranscriber, audio) -> dict:
 
 
 def dump(out: Path, split: str, limit_s: float) -> None:
-    started = time.perf_counter()
-    cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
-    asr = FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
-    clips = [
-        c
-        for c in load_manifest(SPEECH) + fixture_clips()
-        if c["language"] in ("yue", "cmn", "en")
-        and c.get("kind") != "spliced"
-        and c.get("split", "test") == split
-    ]
-    done = set()
-    if out.exists():
-        done = {json.loads(line)["file"] for line in out.read_text("utf-8").splitlines() if line}
-    print(f"load average at start: {os.getloadavg()}")
-    with out.open("a", encoding="utf-8") as fh:
-        for clip in clips:
-            audio = read_file_audio(clip["path"], max_duration_s=60, max_bytes=10**8)
-            for suffix, samples in clip_variants(clip, audio):
-                name = clip["file"] + suffix
-                if name in done:
-                    continue
-                if time.perf_counter() - started > limit_s:
-                    print("time limit reached: run again to resume")
-                    print(f"load average at end: {os.getloadavg()}")
-                    return
-                row = {
-                    "file": name,
-                    "language": clip["language"],
-                    "kind": clip.get("kind", "fixture") + suffix,
-                    "split": split,
-                    "seconds": round(samples.size / PIPELINE_SAMPLE_RATE, 2),
-                    **evidence(asr, samples),
-                }
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-                fh.flush()
-    print("done")
-    print(f"load average at end: {os.getloadavg()}")
+    voices_language_diagnose.dump(out, limit_s, split, evidence_of=evidence)
 
 
 def candidates(row: dict, oof: dict[str, float]) -> dict[str, float | None]:

@@ -144,11 +144,9 @@ def test_the_zh_en_head_hears_cantonese_that_whisper_calls_english_and_keeps_eng
     assert off.transcribe(cantonese).detected_language == "en"  # without the head
     heard = on.transcribe(cantonese)
     assert heard.detected_language == "zh" and heard.language in ("yue", "cmn"), heard
-    for name in ("en-sppas-ENG_M15_ENG_T02-03.flac", "en-sppas-ENG_M15_ENG_T33-01.flac"):
-        english = on.transcribe(
-            read_file_audio(CLIP.with_name(name), max_duration_s=60, max_bytes=10_000_000)
-        )
-        assert english.language == "en" and english.text.isascii(), (name, english)
+    _assert_heard_as_english(
+        on, ("en-sppas-ENG_M15_ENG_T02-03.flac", "en-sppas-ENG_M15_ENG_T33-01.flac")
+    )
 
 
 def test_the_phrase_margin_hears_a_cantonese_phrase_whisper_calls_english_and_keeps_english(
@@ -169,8 +167,12 @@ def test_the_phrase_margin_hears_a_cantonese_phrase_whisper_calls_english_and_ke
     assert off.transcribe(cantonese).detected_language == "en"  # one margin for every length
     heard = on.transcribe(cantonese)
     assert heard.detected_language == "zh" and heard.language in ("yue", "cmn"), heard
-    for name in ("en-arctic-axb_a0005.flac", "en-arctic-axb_a0004.flac"):
-        english = on.transcribe(
+    _assert_heard_as_english(on, ("en-arctic-axb_a0005.flac", "en-arctic-axb_a0004.flac"))
+
+
+def _assert_heard_as_english(transcriber: FasterWhisperTranscriber, names: tuple[str, ...]):
+    for name in names:
+        english = transcriber.transcribe(
             read_file_audio(CLIP.with_name(name), max_duration_s=60, max_bytes=10_000_000)
         )
         assert english.language == "en" and english.text.isascii(), (name, english)
