@@ -169,18 +169,18 @@ def quantised_model_path(spec: QuantisedGguf, cache: Path) -> Path:
     import llama_cpp
 
     source_spec = PACKAGED_MODELS[spec.source]
-    source = assemble(packaged_model(spec.source), cache) / source_spec.file_name
+    source_model = packaged_model(spec.source)
+
+    def make(out: Path) -> None:  # the source is assembled and hashed only to make the file
+        quantise(assemble(source_model, cache) / source_spec.file_name, out, spec.quantisation)
+
     recipe = {
         "source": source_spec.file_name,
         "source_sha256": source_spec.sha256,
         "quantisation": spec.quantisation,
         "llama_cpp_python": llama_cpp.__version__,
     }
-    return derive_file(
-        source.with_name(spec.file_name),
-        recipe,
-        lambda out: quantise(source, out, spec.quantisation),
-    )
+    return derive_file(cache / source_model.name / spec.file_name, recipe, make)
 
 
 def quantise(source: Path, target: Path, quantisation: str) -> None:

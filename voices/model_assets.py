@@ -20,9 +20,8 @@ from importlib import resources
 from pathlib import Path
 
 _CHUNK = 4 * 1024 * 1024
-_verified: set[tuple[str, str]] = set()
-# derived files hashed in this process: (path, sha256) -> their signature when hashed
-_derived_hashed: dict[tuple[str, str], tuple[int, ...]] = {}
+# files hashed in this process (assembled and derived): (path, sha256) -> signature when hashed
+_hashed: dict[tuple[str, str], tuple[int, ...]] = {}
 _lock = threading.Lock()
 
 
@@ -65,13 +64,8 @@ def sha256_of(path: Path) -> str:
 
 
 def _verify(path: Path, expected: str) -> None:
-    key = (str(path), expected)
-    if key in _verified:
-        return
-    actual = sha256_of(path)
-    if actual != expected:
-        raise ModelAssetError(f"{path}: sha256 {actual} does not match the pinned {expected}")
-    _verified.add(key)
+    if not _hashes_to(path, expected):
+        raise ModelAssetError(f"{path}: sha256 does not match the pinned {expected}")
 
 
 @contextmanager
@@ -131,7 +125,7 @@ def assemble(model: PackagedModel, cache_dir: Path) -> Path:
                     f"expected {spec.sha256}"
                 )
             if spec.sha256 is not None:
-                _verified.add((str(target), spec.sha256))
+                _hashed_now(target, spec.sha256)
     return target_dir
 
 
@@ -156,18 +150,17 @@ def verify_derived(target: Path, recipe: Mapping[str, object]) -> Path:
 
 def _hashes_to(target: Path, expected: str) -> bool:
     """Whether `target`'s sha256 is `expected`; hashed once per process while the file is
-    unchanged (same signature), since a derived GGUF can be 1 GB and is checked at every
-    load."""
+    unchanged (same signature), since a model file can be 1 GB and is checked at every load."""
     try:
         signature = _signature(target)
     except OSError:
         return False
-    if _derived_hashed.get((str(target), expected)) == signature:
+    if _hashed.get((str(target), expected)) == signature:
         return True
     if sha256_of(target) != expected:
         return False
     # the signature read before hashing: a file replaced while it was hashed is hashed again
-    _derived_hashed[(str(target), expected)] = signature
+    _hashed[(str(target), expected)] = signature
     return True
 
 
@@ -179,7 +172,7 @@ def _signature(target: Path) -> tuple[int, ...]:
 
 
 def _hashed_now(target: Path, sha256: str) -> None:
-    _derived_hashed[(str(target), sha256)] = _signature(target)
+    _hashed[(str(target), sha256)] = _signature(target)
 
 
 def derive_file(target: Path, recipe: Mapping[str, object], make: Callable[[Path], None]) -> Path:

@@ -107,17 +107,7 @@ class CachedEmbedder:
         return np.ascontiguousarray(np.vstack([found[k] for k in keys]), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        with self._lock:
-            vector = self._queries.get(text)
-            if vector is not None:
-                self._queries.move_to_end(text)
-                return vector
-        vector = self.inner.embed_query(text)
-        with self._lock:
-            self._queries[text] = vector
-            while len(self._queries) > self._query_cache_size:
-                self._queries.popitem(last=False)
-        return vector
+        return self.embed_queries([text])[0]
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Several queries, the ones not cached embedded in one call where the engine can."""

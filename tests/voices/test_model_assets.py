@@ -106,7 +106,7 @@ def test_a_derived_file_replaced_while_it_is_hashed_is_hashed_again(
     target = tmp_path / "model.bf16.bin"
     recipe = {"source_sha256": "abc", "quantisation": "bf16"}
     assets.derive_file(target, recipe, lambda path: path.write_bytes(b"derived weights"))
-    monkeypatch.setattr(assets, "_derived_hashed", {})  # a process that did not make it
+    monkeypatch.setattr(assets, "_hashed", {})  # a process that did not make it
     real = assets.sha256_of
 
     def hash_then_replace(path: Path) -> str:
