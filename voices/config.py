@@ -66,6 +66,26 @@ class AsrSettings(BaseModel):
         "by the extractor's 10 ms end-padding frame; language id and the vote are unchanged. "
         "Off: encoded twice, as before (to measure the difference).",
     )
+    encoder_window_s: float | None = Field(
+        default=20.0,
+        ge=1,
+        le=30,
+        description="Whisper's encoder reads this many seconds (or the utterance plus "
+        "`encoder_margin_s`, when that is longer) instead of its whole 30 s window: on 2 cores "
+        "the pass costs ~0.39 s for 20 s against ~0.93 s for 30 s (the attention's share grows "
+        "with the square of the window). 20 s, not less: shorter windows are further from what "
+        'Whisper was trained on, and at 10 s it cut sentence ends ("She called" for "She '
+        'called his name many times") and lost short words (docs/speech.md, "The encoder '
+        'window"). None: the whole window. Utterances only (`transcribe`); meeting files keep '
+        "the whole window (their word timestamps are aligned on it).",
+    )
+    encoder_margin_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=30,
+        description="With `encoder_window_s`, the padding kept after an utterance longer than "
+        "the window (rounded up to whole seconds, at most 30 s in all).",
+    )
     beam_size: int = Field(default=1, ge=1, le=10, description="1 = greedy (fastest on CPU).")
     no_speech_threshold: float = Field(
         default=0.6,

@@ -1,25 +1,27 @@
 """The recogniser's encoder passes (voices/asr/faster_whisper.py), real Whisper on real speech:
 the window encoded for language id is reused by the decode of the same audio (one pass, the
 same words), and a caller's `cancelled` stops a decode at its next encoder checkpoint
-(the streaming recogniser's partial whose utterance has ended)."""
+(the streaming recogniser's partial whose utterance has ended); with `encoder_window_s` the
+encoder reads a shorter window than Whisper's 30 s."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from voices.asr.faster_whisper import fitted_window
 from voices.audio_io import read_file_audio
 from voices.scoring import wer
 from voices.types import PIPELINE_SAMPLE_RATE
-
-pytestmark = pytest.mark.slow
 
 
 def _clip(shared_audio: Path, name: str):
     return read_file_audio(shared_audio / name, max_duration_s=60, max_bytes=10_000_000)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["0-en.wav", "1-zh.wav"])
 def test_the_language_id_window_is_not_encoded_again(transcriber, shared_audio, name, monkeypatch):
     audio = _clip(shared_audio, name)
@@ -44,6 +46,7 @@ def test_the_language_id_window_is_not_encoded_again(transcriber, shared_audio, 
         assert passes_again == 2
 
 
+@pytest.mark.slow
 def test_a_cancelled_partial_stops_after_its_first_encoder_pass(transcriber, shared_audio):
     audio = _clip(shared_audio, "0-en.wav")[: 3 * PIPELINE_SAMPLE_RATE]
     start = transcriber.encoder_passes
@@ -59,3 +62,72 @@ def test_a_cancelled_partial_stops_after_its_first_encoder_pass(transcriber, sha
 
     heard = transcriber.transcribe(audio, vad_gate=False, provisional=True, cancelled=lambda: False)
     assert heard.text  # a partial still wanted runs to its end
+
+
+def _window(audio_frames: int, frames: int = 3000) -> np.ndarray:
+    """A padded log-mel window as `pad_or_trim` makes it: audio frames, then zeros."""
+    window = np.zeros((80, frames), dtype=np.float32)
+    window[:, :audio_frames] = -0.6  # what normalised log-mel of quiet audio looks like
+    window[3, audio_frames - 1] = 0.0  # a zero inside a frame does not end the audio
+    return window
+
+
+@pytest.mark.parametrize(
+    ("audio_frames", "window_s", "margin_s", "kept"),
+    [
+        (250, 20.0, 1.0, 2000),  # a short utterance: the window
+        (1850, 20.0, 1.0, 2000),
+        (1950, 20.0, 1.0, 2100),  # 19.5 s + 1 s, up to whole seconds
+        (1901, 20.0, 1.0, 2100),
+        (1900, 20.0, 1.0, 2000),
+        (1950, 20.0, 0.0, 2000),
+        (2950, 20.0, 1.0, 3000),  # never more than Whisper's window
+        (250, 1.0, 1.0, 400),
+        (40, 1.0, 0.0, 100),
+    ],
+)
+def test_the_window_is_cut_to_its_length_or_the_audio_plus_the_margin(
+    audio_frames, window_s, margin_s, kept
+):
+    window = _window(audio_frames)
+    fitted = fitted_window(window, window_s, margin_s)
+    assert fitted.shape == (80, kept)
+    assert np.array_equal(fitted, window[:, :kept])  # a cut, nothing moved
+    batched = fitted_window(window[None], window_s, margin_s)  # a batch of one, as faster-whisper
+    assert batched.shape == (1, 80, kept)
+
+
+def test_a_window_of_padding_only_keeps_the_window():
+    assert fitted_window(np.zeros((80, 3000), np.float32), 20.0).shape == (80, 2000)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["0-en.wav", "1-zh.wav"])
+def test_the_encoder_reads_the_shorter_window_with_the_same_words(
+    transcriber, shared_audio, name, monkeypatch
+):
+    audio = _clip(shared_audio, name)
+    heard = {}
+    frames = {}
+    for window_s in (None, 20.0):
+        monkeypatch.setattr(
+            transcriber, "asr", transcriber.asr.model_copy(update={"encoder_window_s": window_s})
+        )
+        start = transcriber.encoded_frames, transcriber.encoder_passes
+        heard[window_s] = transcriber.transcribe(audio)
+        passes = transcriber.encoder_passes - start[1]
+        frames[window_s] = (transcriber.encoded_frames - start[0]) / passes
+    assert frames == {None: 3000, 20.0: 2000}
+    assert heard[20.0].language == heard[None].language
+    assert wer(heard[None].text.lower(), heard[20.0].text.lower()) == 0.0, heard
+
+
+@pytest.mark.slow
+def test_a_meeting_file_keeps_the_whole_window(transcriber, shared_audio):
+    """Meetings decode through the model directly (word timestamps): not an utterance."""
+    audio = _clip(shared_audio, "0-en.wav")
+    start = transcriber.encoded_frames, transcriber.encoder_passes
+    segments, _ = transcriber.model.transcribe(audio, language="en", vad_filter=False)
+    assert " ".join(s.text for s in segments).strip()
+    passes = transcriber.encoder_passes - start[1]
+    assert passes >= 1 and transcriber.encoded_frames - start[0] == 3000 * passes

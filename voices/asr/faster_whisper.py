@@ -79,6 +79,7 @@ WHISPER_BASE_SHA256 = {
 _WINDOW_S = 30.0
 _FULL_CONFIDENCE_S = 4.0  # below this, the Mandarin decode's log-prob counts proportionally
 _ENCODER_FRAMES_PER_S = 50  # Whisper's encoder: 1500 frames for a 30 s window
+_MEL_FRAMES_PER_S = 100  # its input: 3000 log-mel frames of 10 ms
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,23 @@ def vote_features(
         # a word or two is decoded with low confidence in either language: scale it down
         cmn.avg_logprob * min(seconds, _FULL_CONFIDENCE_S) / _FULL_CONFIDENCE_S,
     )
+
+
+def fitted_window(features: np.ndarray, window_s: float, margin_s: float = 1.0) -> np.ndarray:
+    """A padded window cut to `window_s`, or to its audio plus `margin_s` of padding when that
+    is longer, in whole seconds.
+
+    The windows an utterance is encoded from (`_encode_window`'s and faster-whisper's own) are
+    its log-mel frames followed by zeros (`pad_or_trim`); a frame of real audio, even digital
+    silence, is never all zeros after Whisper's normalisation, so the last non-zero frame is
+    where the audio ends.
+    """
+    columns = np.flatnonzero(np.any(features.reshape(-1, features.shape[-1]) != 0, axis=0))
+    audio_frames = int(columns[-1]) + 1 if columns.size else 0
+    wanted = max(audio_frames + margin_s * _MEL_FRAMES_PER_S, window_s * _MEL_FRAMES_PER_S, 1)
+    step = _MEL_FRAMES_PER_S  # whole seconds: an even count, as the encoder's stride needs
+    wanted = math.ceil(wanted / step) * step
+    return features[..., : min(features.shape[-1], wanted)]
 
 
 def encoder_embedding(encoder_output, seconds: float) -> np.ndarray:
@@ -226,6 +244,7 @@ class FasterWhisperTranscriber:
         # own decode of the same features, and the caller's "still wanted?" check
         self._local = threading.local()
         self.encoder_passes = 0  # encoder runs (tests and benches count them)
+        self.encoded_frames = 0  # log-mel frames they read (3000 each for whole windows)
         self.model.encode_through = self._encode
         # large-v3 has 100 language tokens, the 100th being yue; base and small have 99
         self._has_yue_token = self.model.model.num_languages >= 100
@@ -391,9 +410,14 @@ class FasterWhisperTranscriber:
         audio = self.speech_only(audio)
         if audio is None:
             raise ValueError("no speech in the audio: nothing to vote on")
-        with self._slots:
-            encoder_output = self._encode_window(audio)
-            return self._vote(audio, encoder_output, self._language_probs(encoder_output))
+        self._local.active = True  # encoded as `transcribe` encodes (`encoder_window_s`)
+        try:
+            with self._slots:
+                encoder_output = self._encode_window(audio)
+                return self._vote(audio, encoder_output, self._language_probs(encoder_output))
+        finally:
+            self._local.active = False
+            self._local.encoded = None
 
     def has_speech(self, audio: np.ndarray) -> bool:
         """At least `min_speech_ms` of windows over the VAD threshold."""
@@ -442,8 +466,11 @@ class FasterWhisperTranscriber:
         encoded = getattr(self._local, "encoded", None)
         if encoded is not None and any(np.array_equal(key, features) for key in encoded[0]):
             return encoded[1]
+        if self.asr.encoder_window_s is not None and getattr(self._local, "active", False):
+            features = fitted_window(features, self.asr.encoder_window_s, self.asr.encoder_margin_s)
         output = WhisperModel.encode(self.model, features)
         self.encoder_passes += 1
+        self.encoded_frames += features.shape[-1]
         self._checkpoint()
         return output
 

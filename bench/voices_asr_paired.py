@@ -1,16 +1,18 @@
-"""`voices.asr.reuse_encoder_output`, paired per clip: the same transcribe() with the
-language-id window's encoder output reused by the decode (on) and encoded again (off).
+"""Two values of one `voices.asr` setting, paired per clip: the same transcribe() each way.
 
 Prints, per language, how many clips got the same label and the same text both ways, the
-label accuracy and the wall time of each way (one model, the two ways alternated per clip).
+label accuracy, the error rate (CER / WER against the reference) and the wall time of each way
+(one model, the two ways alternated per clip, so both see the same load).
 
-    PYTHONPATH=. flock /work/notes/cpu.lock .venv/bin/python bench/voices_encoder_reuse.py \
-        --split dev --limit 30
+    PYTHONPATH=. flock /work/notes/cpu.lock .venv/bin/python bench/voices_asr_paired.py \
+        --split dev --limit 30                                 # reuse_encoder_output on / off
+    ... bench/voices_asr_paired.py --setting encoder_margin_s --on 1.0 --off null
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -33,13 +35,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("dev", "test"), default="dev")
     parser.add_argument("--limit", type=int, default=30, help="clips per language at most")
+    parser.add_argument("--setting", default="reuse_encoder_output", help="an AsrSettings field")
+    parser.add_argument("--on", default="true", help="its first value (JSON)")
+    parser.add_argument("--off", default="false", help="its second value (JSON)")
     args = parser.parse_args()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     settings = VoiceSettings(cache=cache)
     asr = FasterWhisperTranscriber.from_settings(settings)
     ways = {
-        "on": settings.asr.model_copy(update={"reuse_encoder_output": True}),
-        "off": settings.asr.model_copy(update={"reuse_encoder_output": False}),
+        way: settings.asr.model_copy(update={args.setting: json.loads(value)})
+        for way, value in (("on", args.on), ("off", args.off))
     }
     clips = load_manifest(SPEECH) + fixture_clips()
     clips = [c for c in clips if c.get("split", "test") == args.split]
@@ -49,6 +54,7 @@ def main() -> None:
         if clip["language"] in ("yue", "cmn", "en") and len(chosen) < args.limit:
             chosen.append(clip)
     print(f"# load average at start: {os.getloadavg()} ({os.cpu_count()} cores)")
+    print(f"# {args.setting}: on = {args.on}, off = {args.off}")
     print(
         "| language | clips | same label | same text | label right on / off "
         "| error rate on / off | s on / off |"
