@@ -13,6 +13,7 @@ import pytest
 from voices.asr.faster_whisper import FasterWhisperTranscriber
 from voices.asr.hallucinations import echoes_prompt
 from voices.audio_io import read_file_audio
+from voices.config import AUTO_ENGLISH_MIN_S
 
 pytestmark = pytest.mark.slow
 CLIP = Path(__file__).resolve().parents[2] / "bench/data/speech/clips/yue-sppas-yeung.flac"
@@ -177,19 +178,18 @@ def test_a_mandarin_accented_english_sentence_is_heard_as_english_in_auto_mode(t
     # decoded as Chinese. A sentence (2 s of speech or more) with 0.1 on English is English in
     # Auto mode; dev Chinese that long keeps under 0.04 on English (docs/speech.md). A
     # Cantonese phrase under 2 s (唔服輸, 1.7 s) is still Chinese.
-    off = _with_setting(transcriber, auto_english_min_s=None)
+    off = _with_setting(transcriber, auto_english_min_s=None)  # the default
+    on = _with_setting(transcriber, auto_english_min_s=AUTO_ENGLISH_MIN_S)
     for name in ("en-so762-9645-096450001.flac", "en-so762-1029-010290003.flac"):
         audio = read_file_audio(CLIP.with_name(name), max_duration_s=60, max_bytes=10_000_000)
         assert off.transcribe(audio).language in ("yue", "cmn"), name  # without the rule
-    _assert_heard_as_english(
-        transcriber, ("en-so762-9645-096450001.flac", "en-so762-1029-010290003.flac")
-    )
+    _assert_heard_as_english(on, ("en-so762-9645-096450001.flac", "en-so762-1029-010290003.flac"))
     cantonese = read_file_audio(
         CLIP.with_name("yue-spice-mm5fuk1lam4mun4-VM23A.flac"),
         max_duration_s=60,
         max_bytes=10_000_000,
     )
-    assert transcriber.transcribe(cantonese).language in ("yue", "cmn")
+    assert on.transcribe(cantonese).language in ("yue", "cmn")
 
 
 def _assert_heard_as_english(transcriber: FasterWhisperTranscriber, names: tuple[str, ...]):

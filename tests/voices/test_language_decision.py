@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from voices.asr.language_decision import LanguageEvidence, decide
-from voices.config import AsrSettings, LanguageSettings
+from voices.config import AUTO_ENGLISH_MIN_S, AsrSettings, LanguageSettings
 
 ASR = AsrSettings()  # margins 0.25, override 6.4, gate 0.03, English retry 0.1
+ENGLISH_RULE = AsrSettings(auto_english_min_s=AUTO_ENGLISH_MIN_S)  # the measured value, when on
 LANG = LanguageSettings()  # unsure vote -> yue, no evidence -> cmn
 
 ZH = {"zh": 0.97, "en": 0.02}
@@ -192,12 +193,16 @@ def test_in_auto_mode_a_sentence_with_a_tenth_on_english_is_english(
     probs, seconds, hint, whisper
 ) -> None:
     evidence = LanguageEvidence(probs, hint, chinese_score=9.0, seconds=seconds)
-    assert decide(evidence, ASR, LANG).whisper == whisper
+    assert decide(evidence, ENGLISH_RULE, LANG).whisper == whisper
 
 
-def test_the_english_sentence_rule_turns_off() -> None:
+def test_the_english_sentence_rule_is_off_unless_configured() -> None:
     evidence = LanguageEvidence(ACCENTED, seconds=2.9)
-    assert decide(evidence, AsrSettings(auto_english_min_s=None), LANG).whisper == "zh"
-    off = AsrSettings(auto_english_min_probability=1.0)
+    assert ASR.auto_english_min_s is None  # the default: Whisper's pick and the zh/en gate
+    assert decide(evidence, ASR, LANG).whisper == "zh"
+    off = ENGLISH_RULE.model_copy(update={"auto_english_min_probability": 1.0})
     assert decide(evidence, off, LANG).whisper == "zh"
-    assert (ASR.auto_english_min_s, ASR.auto_english_min_probability) == (2.0, 0.1)
+    assert (ENGLISH_RULE.auto_english_min_s, ENGLISH_RULE.auto_english_min_probability) == (
+        2.0,
+        0.1,
+    )
