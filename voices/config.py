@@ -80,6 +80,13 @@ class AsrSettings(BaseModel):
         'window"). None: the whole window. Utterances only (`transcribe`); meeting files keep '
         "the whole window (their word timestamps are aligned on it).",
     )
+    encoder_window_retry: bool = Field(
+        default=True,
+        description="A final decoded with `encoder_window_s` that keeps no text is decoded "
+        "again with the whole 30 s window (short words are where the shorter window loses "
+        "speech: docs/speech.md, 'The encoder window'). Costs one more decode only for "
+        "utterances that would otherwise be 'not heard'.",
+    )
     encoder_margin_s: float = Field(
         default=1.0,
         ge=0,

@@ -16,6 +16,8 @@ from voices.audio_io import read_file_audio
 from voices.scoring import wer
 from voices.types import PIPELINE_SAMPLE_RATE
 
+SPEECH_CLIPS = Path(__file__).resolve().parents[2] / "bench" / "data" / "speech" / "clips"
+
 
 def _clip(shared_audio: Path, name: str):
     return read_file_audio(shared_audio / name, max_duration_s=60, max_bytes=10_000_000)
@@ -131,3 +133,27 @@ def test_a_meeting_file_keeps_the_whole_window(transcriber, shared_audio):
     assert " ".join(s.text for s in segments).strip()
     passes = transcriber.encoder_passes - start[1]
     assert passes >= 1 and transcriber.encoded_frames - start[0] == 3000 * passes
+
+
+@pytest.mark.slow
+def test_a_final_the_shorter_window_hears_nothing_is_decoded_again_whole(transcriber, monkeypatch):
+    # a dev Forvo clip, 我愛你 (2.05 s, 8 kHz): the 20 s window keeps no text, the whole
+    # window hears it (bench/data/speech, dev split; docs/speech.md "The encoder window")
+    clip = SPEECH_CLIPS / "yue-forvo-ngo5oi3nei5-KandiceK.flac"
+    audio = read_file_audio(clip, max_duration_s=60, max_bytes=10_000_000)
+    update = {"encoder_window_s": 20.0, "encoder_window_retry": False}
+    monkeypatch.setattr(transcriber, "asr", transcriber.asr.model_copy(update=update))
+    assert transcriber.transcribe(audio).text == ""  # what the retry is for
+
+    update["encoder_window_retry"] = True
+    monkeypatch.setattr(transcriber, "asr", transcriber.asr.model_copy(update=update))
+    start = transcriber.encoded_frames, transcriber.encoder_passes
+    heard = transcriber.transcribe(audio)
+    assert heard.text and heard.language == "yue", heard
+    passes = transcriber.encoder_passes - start[1]
+    assert transcriber.encoded_frames - start[0] > 2000 * passes  # a whole window among them
+
+    start = transcriber.encoded_frames, transcriber.encoder_passes
+    transcriber.transcribe(audio, provisional=True)  # a partial is not decoded again
+    passes = transcriber.encoder_passes - start[1]
+    assert passes >= 1 and transcriber.encoded_frames - start[0] == 2000 * passes

@@ -304,7 +304,17 @@ class FasterWhisperTranscriber:
         self._local.cancelled = cancelled
         self._local.encoded = None
         self._local.active = True  # the window's output is kept for this call only
+        self._local.whole_window = self._local.window_cut = False
         try:
+            heard = self._transcribe(
+                audio, language, history, vad_gate, whisper_language, provisional, started
+            )
+            retry = self.asr.encoder_window_retry and getattr(self._local, "window_cut", False)
+            if heard.text or provisional or not retry:
+                return heard
+            # the shorter window kept nothing: the whole window decides (short words are
+            # where a window shorter than Whisper's 30 s loses speech, docs/speech.md)
+            self._local.whole_window, self._local.encoded = True, None
             return self._transcribe(
                 audio, language, history, vad_gate, whisper_language, provisional, started
             )
@@ -314,6 +324,15 @@ class FasterWhisperTranscriber:
             self._local.cancelled = None
             self._local.encoded = None
             self._local.active = False
+            self._local.whole_window = self._local.window_cut = False
+
+    def _window_fitted(self) -> bool:
+        """Whether this call's encoder passes read a window shorter than Whisper's 30 s."""
+        return (
+            self.asr.encoder_window_s is not None
+            and getattr(self._local, "active", False)
+            and not getattr(self._local, "whole_window", False)
+        )
 
     def _transcribe(
         self,
@@ -466,7 +485,8 @@ class FasterWhisperTranscriber:
         encoded = getattr(self._local, "encoded", None)
         if encoded is not None and any(np.array_equal(key, features) for key in encoded[0]):
             return encoded[1]
-        if self.asr.encoder_window_s is not None and getattr(self._local, "active", False):
+        if self._window_fitted():
+            self._local.window_cut = True  # a final that keeps nothing is decoded again whole
             features = fitted_window(features, self.asr.encoder_window_s, self.asr.encoder_margin_s)
         output = WhisperModel.encode(self.model, features)
         self.encoder_passes += 1
