@@ -83,8 +83,10 @@ class AsrSettings(BaseModel):
         default=1.0,
         ge=0,
         le=30,
-        description="With `encoder_window_s`, the padding kept after an utterance longer than "
-        "the window (rounded up to whole seconds, at most 30 s in all).",
+        description="With `encoder_window_s`, the padding kept after an utterance that this "
+        "margin would carry past the window (one longer than `encoder_window_s` minus the "
+        "margin: 19 s by default); the window is then the utterance plus the margin, rounded "
+        "up to whole seconds, at most 30 s in all.",
     )
     beam_size: int = Field(default=1, ge=1, le=10, description="1 = greedy (fastest on CPU).")
     no_speech_threshold: float = Field(
