@@ -227,8 +227,9 @@ class AsrSettings(BaseModel):
         "seconds of speech (cut to its VAD speech) that Whisper's language id gives at least "
         "auto_english_min_probability on English is heard as English, whatever it gives "
         "Chinese; checked before the zh/en gate and head. Whisper base gives Mandarin-accented "
-        "English sentences 0.1-0.7 on English next to 0.03-0.7 on Chinese, where Chinese "
-        "speech that long keeps under 0.04 on English (docs/speech.md, 'accented English'). "
+        "English sentences 0.1-0.7 on English next to 0.03-0.7 on Chinese, where dev Chinese "
+        "speech that long keeps under 0.04 on English (one test Cantonese chunk got 0.1 or "
+        "more and is now heard as English: docs/speech.md, 'Auto mode: accented English'). "
         "None turns it off.",
     )
     auto_english_min_probability: float = Field(
