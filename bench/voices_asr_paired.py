@@ -6,7 +6,11 @@ label accuracy, the error rate (CER / WER against the reference) and the wall ti
 
     PYTHONPATH=. flock /work/notes/cpu.lock .venv/bin/python bench/voices_asr_paired.py \
         --split dev --limit 30                                 # reuse_encoder_output on / off
-    ... bench/voices_asr_paired.py --setting encoder_margin_s --on 1.0 --off null
+    ... bench/voices_asr_paired.py --setting encoder_window_s --on 20 --off null
+
+Both values are validated as `AsrSettings` (a value the setting does not accept stops the run
+before the model loads); settings the transcriber reads only when it is built (the model, its
+threads, the heads it loads) cannot be swapped on one loaded model and are refused.
 """
 
 from __future__ import annotations
@@ -20,15 +24,49 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from pydantic import ValidationError
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.voices_language import fixture_clips, load_manifest
 from voices.asr.faster_whisper import FasterWhisperTranscriber
 from voices.audio_io import read_file_audio
-from voices.config import VoiceSettings
+from voices.config import AsrSettings, VoiceSettings
 from voices.scoring import error_rate
 
 SPEECH = Path(__file__).resolve().parent / "data" / "speech"
+# read by FasterWhisperTranscriber.__init__ / from_settings only: swapping `asr.asr` on a
+# loaded transcriber would leave them as loaded, and the two ways would be the same run
+READ_AT_LOAD = frozenset(
+    {
+        "model_dir",
+        "device",
+        "compute_type",
+        "cpu_threads",
+        "num_workers",
+        "language_head",
+        "language_head_path",
+        "vote_quick_head",
+        "zh_en_head",
+    }
+)
+
+
+def paired_settings(asr: AsrSettings, setting: str, on: str, off: str) -> dict[str, AsrSettings]:
+    """`asr` with `setting` set to each JSON value, validated; ValueError for a name that is
+    no field, one read only when the transcriber is built, or a value the field refuses."""
+    if setting not in AsrSettings.model_fields:
+        raise ValueError(f"{setting!r} is not an AsrSettings field")
+    if setting in READ_AT_LOAD:
+        raise ValueError(f"{setting!r} is read when the transcriber is built: compare two runs")
+    base = asr.model_dump()
+    try:
+        return {
+            way: AsrSettings.model_validate({**base, setting: json.loads(value)})
+            for way, value in (("on", on), ("off", off))
+        }
+    except ValidationError as error:  # a ValueError too; say which setting, briefly
+        raise ValueError(f"{setting}: {error.errors()[0]['msg']}") from error
 
 
 def main() -> None:
@@ -41,11 +79,11 @@ def main() -> None:
     args = parser.parse_args()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     settings = VoiceSettings(cache=cache)
+    try:
+        ways = paired_settings(settings.asr, args.setting, args.on, args.off)
+    except ValueError as error:
+        parser.error(str(error))
     asr = FasterWhisperTranscriber.from_settings(settings)
-    ways = {
-        way: settings.asr.model_copy(update={args.setting: json.loads(value)})
-        for way, value in (("on", args.on), ("off", args.off))
-    }
     clips = load_manifest(SPEECH) + fixture_clips()
     clips = [c for c in clips if c.get("split", "test") == args.split]
     per_language: dict[str, list[dict]] = defaultdict(list)

@@ -91,8 +91,10 @@ class AsrSettings(BaseModel):
         default=1.0,
         ge=0,
         le=30,
-        description="With `encoder_window_s`, the padding kept after an utterance longer than "
-        "the window (rounded up to whole seconds, at most 30 s in all).",
+        description="With `encoder_window_s`, the padding kept after an utterance that this "
+        "margin would carry past the window (one longer than `encoder_window_s` minus the "
+        "margin: 19 s by default); the window is then the utterance plus the margin, rounded "
+        "up to whole seconds, at most 30 s in all.",
     )
     beam_size: int = Field(default=1, ge=1, le=10, description="1 = greedy (fastest on CPU).")
     no_speech_threshold: float = Field(
@@ -234,8 +236,8 @@ class AsrSettings(BaseModel):
         "auto_english_min_probability on English is heard as English, whatever it gives "
         "Chinese; checked before the zh/en gate and head. Whisper base gives Mandarin-accented "
         "English sentences 0.1-0.7 on English next to 0.03-0.7 on Chinese, where Chinese "
-        "speech that long keeps under 0.04 on English on dev (docs/speech.md, 'accented "
-        "English'). None (default): off, because on test it sent a code-mixed Hong Kong "
+        "speech that long keeps under 0.04 on English on dev (docs/speech.md, 'Auto mode: "
+        "accented English'). None (default): off, because on test it sent a code-mixed Hong Kong "
         "Cantonese conversation chunk to English, and most callers of a Hong Kong line speak "
         "code-mixed Cantonese. 2.0 (AUTO_ENGLISH_MIN_S) is the measured value for a line with "
         "many Mandarin-accented English callers.",
