@@ -304,17 +304,18 @@ class FasterWhisperTranscriber:
         self._local.cancelled = cancelled
         self._local.encoded = None
         self._local.active = True  # the window's output is kept for this call only
-        self._local.whole_window = self._local.window_cut = False
+        self._local.window_s = self.asr.encoder_window_s  # None: Whisper's whole 30 s
+        self._local.window_cut = False  # set when an encoder pass read a shorter window
         try:
             heard = self._transcribe(
                 audio, language, history, vad_gate, whisper_language, provisional, started
             )
-            retry = self.asr.encoder_window_retry and getattr(self._local, "window_cut", False)
+            retry = self.asr.encoder_window_retry and self._local.window_cut
             if heard.text or provisional or not retry:
                 return heard
             # the shorter window kept nothing: the whole window decides (short words are
             # where a window shorter than Whisper's 30 s loses speech, docs/speech.md)
-            self._local.whole_window, self._local.encoded = True, None
+            self._local.window_s = self._local.encoded = None
             return self._transcribe(
                 audio, language, history, vad_gate, whisper_language, provisional, started
             )
@@ -324,15 +325,7 @@ class FasterWhisperTranscriber:
             self._local.cancelled = None
             self._local.encoded = None
             self._local.active = False
-            self._local.whole_window = self._local.window_cut = False
-
-    def _window_fitted(self) -> bool:
-        """Whether this call's encoder passes read a window shorter than Whisper's 30 s."""
-        return (
-            self.asr.encoder_window_s is not None
-            and getattr(self._local, "active", False)
-            and not getattr(self._local, "whole_window", False)
-        )
+            self._local.window_s = None
 
     def _transcribe(
         self,
@@ -429,14 +422,14 @@ class FasterWhisperTranscriber:
         audio = self.speech_only(audio)
         if audio is None:
             raise ValueError("no speech in the audio: nothing to vote on")
-        self._local.active = True  # encoded as `transcribe` encodes (`encoder_window_s`)
+        outer = getattr(self._local, "window_s", None)
+        self._local.window_s = self.asr.encoder_window_s  # encoded as `transcribe` encodes
         try:
             with self._slots:
                 encoder_output = self._encode_window(audio)
                 return self._vote(audio, encoder_output, self._language_probs(encoder_output))
         finally:
-            self._local.active = False
-            self._local.encoded = None
+            self._local.window_s = outer
 
     def has_speech(self, audio: np.ndarray) -> bool:
         """At least `min_speech_ms` of windows over the VAD threshold."""
@@ -485,9 +478,12 @@ class FasterWhisperTranscriber:
         encoded = getattr(self._local, "encoded", None)
         if encoded is not None and any(np.array_equal(key, features) for key in encoded[0]):
             return encoded[1]
-        if self._window_fitted():
-            self._local.window_cut = True  # a final that keeps nothing is decoded again whole
-            features = fitted_window(features, self.asr.encoder_window_s, self.asr.encoder_margin_s)
+        window_s = getattr(self._local, "window_s", None)  # set by transcribe / chinese_vote
+        if window_s is not None:
+            fitted = fitted_window(features, window_s, self.asr.encoder_margin_s)
+            if fitted.shape[-1] < features.shape[-1]:  # a 29 s utterance reads the whole window
+                self._local.window_cut = True  # a final that keeps nothing is decoded again
+                features = fitted
         output = WhisperModel.encode(self.model, features)
         self.encoder_passes += 1
         self.encoded_frames += features.shape[-1]
