@@ -61,6 +61,8 @@ _PAIRS = (
     ("《", "》"),
     ("“", "”"),
     ("[", "]"),
+    ("［", "］"),
+    ("【", "】"),
 )
 _END_PUNCTUATION = re.compile(r"[。！？.!?]*\s*$")
 # a stream of at least this share of the token limit in deltas ran into it (a character split

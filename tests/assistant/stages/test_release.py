@@ -288,3 +288,15 @@ def test_only_the_first_sentence_is_shown_early() -> None:
     feed_chars(r, "費用為港幣370元[1]。如")
     later = feed_chars(r, "果身份證遺失，要喺30日內申請補領")
     assert later == []  # the second sentence waits for its end, shown and said whole
+
+
+def test_a_full_width_citation_mark_is_never_shown_half_written() -> None:
+    r = release(early_text=True, glimpse_hold_chars=0)
+    text = "補領身份證嘅費用為港幣370元【1】，要喺30日內申請"
+    shown = ""
+    for ch in text:
+        pieces, problem = r.feed(ch)
+        assert problem is None
+        shown += "".join(p.text if p.display is None else p.display for p in pieces)
+        assert "【" not in shown.replace("【1】", "")  # never an open mark
+    assert shown.startswith("補領身份證嘅費用為港幣370元")
