@@ -29,7 +29,9 @@ back where the next token could still change it:
   the next token may change its value, so a figure is shown only with a word after it;
 - the last `glimpse_hold_chars` Chinese characters: the script and 口語 conversions read a word
   at a time (了 is 咗 inside a clause and 喇 at its end), so their last word is not settled;
-- an opened bracket or quote ("[1", "《護照").
+- an opened bracket or quote ("[1", "《護照");
+- a start that could still become a copied title, heading, FAQ question or the caller's own
+  question ("補領身份", "How much is the Old Age Living"): whole, those are skipped or failed.
 Shown words are only shown: speech still goes a clause (or sentence) at a time, and the
 clause's or sentence's display is what is left of it after the words already shown. If the
 sentence then fails (or turns out to be a copied heading), "…" closes what was shown of it.
@@ -211,7 +213,10 @@ class Release:
         if end <= self._glimpse_end:
             return []  # nothing new to judge since the last token (the checks are pure)
         self._glimpse_end = end
-        words = self._clause_words(pending[:end].rstrip())
+        prefix = pending[:end].rstrip()
+        if self.checker.may_copy_scaffold(prefix):
+            return []  # it may yet be a copied heading or question: shown only if it is not
+        words = self._clause_words(prefix)
         if words is None or not words.startswith(self._shown):
             return []
         new = words[len(self._shown) :]

@@ -300,3 +300,29 @@ def test_a_full_width_citation_mark_is_never_shown_half_written() -> None:
         shown += "".join(p.text if p.display is None else p.display for p in pieces)
         assert "【" not in shown.replace("【1】", "")  # never an open mark
     assert shown.startswith("補領身份證嘅費用為港幣370元")
+
+
+def test_a_start_that_may_become_a_copied_heading_or_question_is_not_shown() -> None:
+    faq = "身份證遺失後，要在幾多日內申請補領？須在30日內申請。"
+    sources = [PromptSource(1, "補領身份證", faq)]
+    r = release(sources=sources, early_text=True, glimpse_hold_chars=0)
+    got = feed_chars(r, "補領身份證[1]。身份證遺失後，要在幾多日內申請補領？須在30日內申請[1]。好")
+    # the title and the FAQ question were copied: nothing of the title was shown; of the
+    # question only its first clause (said, as without early text) and the "…" that closes it
+    texts = [(p.text, p.spoken) for _, p in got]
+    assert texts[:2] == [("身份證遺失後，", True), ("…", False)]
+    # then the answer, the first sentence said: shown as it is written, then said whole
+    assert [t for t, spoken in texts if spoken] == ["身份證遺失後，", "須在30日內申請[1]。"]
+    assert shown_text([p for _, p in got][2:]) == "須在30日內申請[1]。"
+
+
+def test_an_echo_of_the_callers_question_is_not_shown_before_it_fails() -> None:
+    r = release("en", "How much is a 48-page passport?", EN_SOURCES, early_text=True)
+    shown = []
+    for ch in "How much is a 48-page passport? ":
+        pieces, problem = r.feed(ch)
+        shown += pieces
+        if problem:
+            break
+    assert problem == "prompt_echo"
+    assert shown == []  # not even "How much is a": it was the caller's question all along
