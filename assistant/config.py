@@ -55,13 +55,6 @@ class LlamaCppSettings(BaseModel):
         "pause between tokens: the k-th of k callers arriving together gets its first token "
         "after k reads (~1.1 s each on 2 cores) instead of all of them after all k.",
     )
-    voice_thread: bool = Field(
-        default=True,
-        description="While a sentence is being synthesised in this process, answers are "
-        "written with one thread fewer (with share_threads), so the voice has a core of its "
-        "own: on 2 cores the model's 2 spin-waiting threads and the voice's 1 otherwise "
-        "share 2 cores, and the first sound and every piece after it come late.",
-    )
     n_threads: int = Field(
         default=2,
         ge=1,

@@ -1,6 +1,5 @@
 """Run a blocking iterator (llama.cpp tokens, TTS audio chunks) in a thread, as an async stream
-that stops promptly when its consumer is cancelled or closes it; and `VOICE`, the count of
-sentences being synthesised in this process now (the embedded model leaves the voice a thread).
+that stops promptly when its consumer is cancelled or closes it.
 
 asyncio.to_thread per item would leave the iterator running on cancellation and could not
 stop a C library between items; here a stop flag is checked between items, and the consumer
@@ -13,7 +12,6 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -60,31 +58,3 @@ async def iterate_in_thread(produce: Callable[[], Iterator[T]], *, name: str) ->
 class _Failure:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
-
-
-class VoiceActivity:
-    """How many sentences this process is synthesising now. The synthesis stage counts each
-    one while its audio is made; the embedded model (assistant/generators/llama_cpp.py,
-    `voice_thread`) writes with one thread fewer meanwhile, so on 2 cores the voice has a core
-    of its own instead of three threads fighting over two (llama.cpp's threads spin-wait)."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def speaking(self) -> Iterator[None]:
-        with self._lock:
-            self._count += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._count -= 1
-
-    @property
-    def active(self) -> bool:
-        return self._count > 0
-
-
-VOICE = VoiceActivity()

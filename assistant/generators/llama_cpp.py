@@ -58,7 +58,7 @@ from assistant.config import AssistantSettings
 from assistant.generators.chat_model import ChatModelGenerator, to_langchain
 from assistant.models import QUANTISED_MODELS, cpu_flags, embedded_model_path
 from assistant.prompts import system_prompt
-from assistant.threads import VOICE, iterate_in_thread
+from assistant.threads import iterate_in_thread
 from assistant.types import ChatTurn, GeneratorError
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
@@ -152,7 +152,6 @@ class LlamaCppChatModel(BaseChatModel):
     reuse_system_prompt: bool = True
     share_threads: bool = True
     serial_prompts: bool = True
-    voice_thread: bool = True
 
     _contexts: list[_Context] = PrivateAttr(default_factory=list)
     _free: threading.Condition = PrivateAttr(default_factory=threading.Condition)
@@ -245,11 +244,7 @@ class LlamaCppChatModel(BaseChatModel):
         if not self.share_threads:
             return
         busy = 1 if alone else max(1, sum(c.busy for c in self._contexts))
-        # while a sentence is being synthesised, answers are written with one thread fewer
-        # (the voice's); a prompt read alone still takes every thread (a caller's first token)
-        spare = 1 if self.voice_thread and not alone and VOICE.active else 0
-        writing = max(1, self.n_threads - spare)
-        threads = (max(1, writing // busy), max(1, self.n_threads_batch // busy))
+        threads = (max(1, self.n_threads // busy), max(1, self.n_threads_batch // busy))
         if context.threads != threads:
             import llama_cpp
 
@@ -437,7 +432,6 @@ def build_llama_cpp_generator(settings: AssistantSettings) -> ChatModelGenerator
         reuse_system_prompt=config.reuse_system_prompt,
         share_threads=config.share_threads,
         serial_prompts=config.serial_prompts,
-        voice_thread=config.voice_thread,
     )
     chat_model.load()
     if config.reuse_system_prompt:

@@ -46,7 +46,6 @@ from assistant.frames import (
     TurnError,
     TurnEvent,
 )
-from assistant.threads import VOICE
 from voices.audio_io import float_to_pcm16, pcm16_to_float
 from voices.types import AudioChunk, SpokenLanguage, Synthesizer
 
@@ -111,17 +110,16 @@ class _Turn:
 
     def _synthesize(self, item: AnswerSentence | HoldingPhrase) -> None:
         try:
-            with VOICE.speaking():  # the embedded model leaves the voice a thread meanwhile
-                chunks = self.voice.synthesize(item.text, self.language)  # type: ignore[arg-type]
-                try:
-                    for chunk in chunks:
-                        if self._stop.is_set():
-                            return
-                        self._put(_Spoken(item, chunk))
-                finally:
-                    close = getattr(chunks, "close", None)
-                    if close is not None:
-                        close()
+            chunks = self.voice.synthesize(item.text, self.language)  # type: ignore[arg-type]
+            try:
+                for chunk in chunks:
+                    if self._stop.is_set():
+                        return
+                    self._put(_Spoken(item, chunk))
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
         except Exception:  # one unspeakable sentence: its text was shown, the answer goes on
             log.warning("could not speak %r", item.text[:80], exc_info=True)
         finally:

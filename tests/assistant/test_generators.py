@@ -212,38 +212,6 @@ def test_busy_contexts_share_the_threads(monkeypatch):
     assert len(calls) == 4
 
 
-def test_a_caller_writes_with_one_thread_fewer_while_a_voice_speaks(monkeypatch):
-    """voice_thread: while a sentence is synthesised the answer is written with n - 1 threads,
-    set before the next token and given back after; a prompt read alone keeps every thread."""
-    from types import SimpleNamespace
-
-    import llama_cpp
-
-    from assistant.generators.llama_cpp import LlamaCppChatModel, _Context
-    from assistant.threads import VOICE
-
-    calls: list[tuple[int, int, int]] = []
-    monkeypatch.setattr(llama_cpp, "llama_set_n_threads", lambda *args: calls.append(args))
-    model = LlamaCppChatModel(model_path="unused.gguf", n_threads=2, n_threads_batch=2)
-    context = _Context(SimpleNamespace(ctx=1))
-    model._contexts = [context]
-    context.busy = True
-    model._share_threads(context)
-    with VOICE.speaking():
-        assert VOICE.active
-        model._share_threads(context)  # the next token: the voice has a core
-        model._share_threads(context, alone=True)  # reading a prompt: every thread
-        model._share_threads(context)
-    assert not VOICE.active
-    model._share_threads(context)  # the voice is done: both threads again
-    assert calls == [(1, 2, 2), (1, 1, 2), (1, 2, 2), (1, 1, 2), (1, 2, 2)]
-
-    model.voice_thread = False
-    with VOICE.speaking():
-        model._share_threads(context)
-    assert len(calls) == 5  # off: the voice takes no thread from the model
-
-
 async def test_warm_system_prompts_are_restored_in_every_context_not_read(embedded_generator):
     """Each language's system prompt is read once at load for the whole pool: any context
     then restores it, reads only the rest of the prompt, and answers the same."""

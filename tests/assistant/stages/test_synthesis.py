@@ -114,21 +114,3 @@ async def test_the_answer_waits_for_the_holding_phrase_to_be_heard_first() -> No
     )
     timings = out[-1].timings
     assert timings["acknowledgement_audio"] <= timings["first_audio"]
-
-
-async def test_the_voice_is_counted_as_speaking_while_each_sentence_is_made_and_only_then() -> None:
-    from assistant.threads import VOICE
-
-    seen: list[bool] = []
-
-    class Recording(FakeSynthesizer):
-        def synthesize(self, text, language):
-            for chunk in super().synthesize(text, language):
-                seen.append(VOICE.active)  # what the embedded model sees between its tokens
-                yield chunk
-
-    assert not VOICE.active
-    out = [event async for event in speak(_events(), Recording(ms_per_char=10), "en")]
-    assert isinstance(out[-1], TurnEnd)
-    assert seen and all(seen)
-    assert not VOICE.active  # given back once the audio is made
