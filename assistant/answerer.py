@@ -369,6 +369,7 @@ class Answerer:
             early_clauses=self.settings.early_clauses,
             early_text=self.settings.early_text,
             glimpse_hold_chars=self.settings.glimpse_hold_chars,
+            glimpse_interval_s=self.settings.glimpse_interval_s,
             min_clause_chars=self.settings.min_clause_chars,
             repeat_min_share=self.settings.repeat_min_share,
             token_limit=self.settings.max_answer_tokens,

@@ -157,6 +157,12 @@ class AssistantSettings(BaseModel):
         "(the script and 口語 conversions read whole words: 了 is 咗 inside a clause, 喇 at "
         "its end).",
     )
+    glimpse_interval_s: float = Field(
+        default=0.25,
+        ge=0,
+        description="The least time between two showings of the first sentence's words (the "
+        "first at once): each is a check and a frame, work that slows the model on 2 cores.",
+    )
     prefill_partials: bool = Field(
         default=True,
         description="issue 14: when speculative retrieval ran on a caller's stable partial "

@@ -32,6 +32,9 @@ back where the next token could still change it:
 - an opened bracket or quote ("[1", "《護照");
 - a start that could still become a copied title, heading, FAQ question or the caller's own
   question ("補領身份", "How much is the Old Age Living"): whole, those are skipped or failed.
+Words are shown at most every `glimpse_interval_s` (the first at once): each showing is a
+check of the sentence so far and a frame, and on 2 cores that work, done per token, made the
+English first sentence ~150 ms later to write (bench/answers_latency.py, 2026-12-02).
 Shown words are only shown: speech still goes a clause (or sentence) at a time, and the
 clause's or sentence's display is what is left of it after the words already shown. If the
 sentence then fails (or turns out to be a copied heading), "…" closes what was shown of it.
@@ -44,6 +47,8 @@ the small model often copies the same fact from two sources) is skipped, not sai
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.language import is_chinese
@@ -110,6 +115,8 @@ class Release:
         early_clauses: bool = True,
         early_text: bool = False,
         glimpse_hold_chars: int = 3,
+        glimpse_interval_s: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
         min_clause_chars: int = 2,
         repeat_min_share: float = REPEAT_MIN_SHARE,
         token_limit: int | None = None,
@@ -118,6 +125,9 @@ class Release:
         self.early_clauses = early_clauses
         self.early_text = early_text  # the first sentence shown a few words at a time
         self.glimpse_hold_chars = glimpse_hold_chars  # Chinese characters held back (above)
+        self.glimpse_interval_s = glimpse_interval_s  # the least time between two showings
+        self._clock = clock
+        self._glimpsed_at: float | None = None  # when words were last shown early
         self.min_clause_chars = min_clause_chars  # letters/digits a released clause must add
         self.repeat_min_share = repeat_min_share  # checking.restates: a sentence said again
         self._spoken: list[str] = []  # the checked sentences said so far
@@ -212,6 +222,9 @@ class Release:
         end = _glimpse_end(pending, self.glimpse_hold_chars)
         if end <= self._glimpse_end:
             return []  # nothing new to judge since the last token (the checks are pure)
+        now = self._clock()
+        if self._glimpsed_at is not None and now - self._glimpsed_at < self.glimpse_interval_s:
+            return []  # shown a moment ago: the next token judges again
         self._glimpse_end = end
         prefix = pending[:end].rstrip()
         if self.checker.may_copy_scaffold(prefix):
@@ -222,7 +235,7 @@ class Release:
         new = words[len(self._shown) :]
         if sum(ch.isalnum() for ch in new) < self.min_clause_chars:
             return []
-        self._shown = words
+        self._shown, self._glimpsed_at = words, now
         return [Piece(new, False, spoken=False)]
 
     def _clause_words(self, prefix: str) -> str | None:

@@ -72,7 +72,7 @@ async def test_with_early_clauses_off_the_first_sentence_waits_whole(fake_kb):
 
 async def test_words_are_shown_before_the_first_clause_ends_and_speech_is_unchanged(fake_kb):
     generator = FakeGenerator.replying(REPLY, hold_at=3)  # held before "passport, ..."
-    assistant = fake_assistant(fake_kb, generator, speaking=True)
+    assistant = fake_assistant(fake_kb, generator, speaking=True, glimpse_interval_s=0)
     events: list[TurnEvent] = []
 
     async def read() -> None:

@@ -3,6 +3,8 @@ far; figures, leaks and the language checked before anything is said."""
 
 from __future__ import annotations
 
+import itertools
+
 from assistant.prompts import PromptSource, system_prompt
 from assistant.stages.checking import SentenceChecker
 from assistant.stages.release import Piece, Release
@@ -22,6 +24,7 @@ PROMPTS = [system_prompt(lang, "1823") for lang in ("yue", "cmn", "en")]
 
 def release(language="yue", question="補領身份證要幾多錢？", sources=ZH_SOURCES, **kw) -> Release:
     checker = SentenceChecker(language, question, sources, PROMPTS, hotline="1823")
+    kw.setdefault("glimpse_interval_s", 0)  # every glimpse judged (the interval: its own test)
     return Release(checker, **kw)
 
 
@@ -326,3 +329,20 @@ def test_an_echo_of_the_callers_question_is_not_shown_before_it_fails() -> None:
             break
     assert problem == "prompt_echo"
     assert shown == []  # not even "How much is a": it was the caller's question all along
+
+
+def test_words_are_shown_at_most_once_an_interval_the_first_at_once() -> None:
+    now = [0.0]
+    r = release(
+        "en", "How much is a 48-page passport?", EN_SOURCES, early_text=True,
+        glimpse_interval_s=0.25, clock=lambda: now[0],
+    )  # fmt: skip
+    shown_at = []
+    for word in ["The", "fee", "for", "a", "48-page", "passport", "is", "HK$460", "[1]."]:
+        pieces, problem = r.feed(word + " ")
+        assert problem is None
+        shown_at += [now[0] for p in pieces if not p.spoken]
+        now[0] += 0.1  # a token every 100 ms
+    assert shown_at[0] == 0.0  # the first word as soon as it is settled ("The " ends it)
+    gaps = [b - a for a, b in itertools.pairwise(shown_at)]
+    assert gaps and min(gaps) >= 0.25 - 1e-9  # then no faster than the interval
