@@ -157,6 +157,10 @@ class _Answer:
                 events.append(AnswerSentence(speech))
         return events
 
+    def shown_as(self, text: str) -> str:
+        """How words of the model's are shown (script, 口語), mid-sentence."""
+        return self._display(text, whole=False)
+
     def _display(self, text: str, *, whole: bool) -> str:
         display = to_script(clean_for_display(text), self.language)
         if self.language == "yue" and self.colloquial:  # issue 14: 口語, not 書面語
@@ -370,6 +374,7 @@ class Answerer:
             early_text=self.settings.early_text,
             glimpse_hold_chars=self.settings.glimpse_hold_chars,
             glimpse_interval_s=self.settings.glimpse_interval_s,
+            display=lambda text: answer.shown_as(text),
             min_clause_chars=self.settings.min_clause_chars,
             repeat_min_share=self.settings.repeat_min_share,
             token_limit=self.settings.max_answer_tokens,

@@ -29,6 +29,8 @@ back where the next token could still change it:
   the next token may change its value, so a figure is shown only with a word after it;
 - the last `glimpse_hold_chars` Chinese characters: the script and 口語 conversions read a word
   at a time (了 is 咗 inside a clause and 喇 at its end), so their last word is not settled;
+  and a cut across a word those conversions read whole (不|適用, 头|发: shown pieces are
+  converted one by one) waits for the next token (`display`, the answer's conversion);
 - an opened bracket or quote ("[1", "《護照");
 - a start that could still become a copied title, heading, FAQ question or the caller's own
   question ("補領身份", "How much is the Old Age Living"): whole, those are skipped or failed.
@@ -117,6 +119,7 @@ class Release:
         glimpse_hold_chars: int = 3,
         glimpse_interval_s: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
+        display: Callable[[str], str] | None = None,
         min_clause_chars: int = 2,
         repeat_min_share: float = REPEAT_MIN_SHARE,
         token_limit: int | None = None,
@@ -127,6 +130,7 @@ class Release:
         self.glimpse_hold_chars = glimpse_hold_chars  # Chinese characters held back (above)
         self.glimpse_interval_s = glimpse_interval_s  # the least time between two showings
         self._clock = clock
+        self._display = display  # how shown text is converted (script, 口語), for the cut
         self._glimpsed_at: float | None = None  # when words were last shown early
         self.min_clause_chars = min_clause_chars  # letters/digits a released clause must add
         self.repeat_min_share = repeat_min_share  # checking.restates: a sentence said again
@@ -235,8 +239,18 @@ class Release:
         new = words[len(self._shown) :]
         if sum(ch.isalnum() for ch in new) < self.min_clause_chars:
             return []
+        if not self._cut_is_settled(new, strip_citations(pending[end:])):
+            return []  # a word the conversion reads whole goes on past the cut: wait
         self._shown, self._glimpsed_at = words, now
         return [Piece(new, False, spoken=False)]
+
+    def _cut_is_settled(self, shown: str, after: str) -> bool:
+        """Whether `shown` converts the same alone as followed by `after` (the text written
+        after the cut): each piece is converted on its own, so a word across the cut (不|適用,
+        头|发) would be shown as two (唔適用, 頭發)."""
+        if self._display is None or not after:
+            return True
+        return self._display(shown) + self._display(after) == self._display(shown + after)
 
     def _clause_words(self, prefix: str) -> str | None:
         """The sentence so far as it may be said (checked, no [n] marks), or None: hold it."""

@@ -346,3 +346,17 @@ def test_words_are_shown_at_most_once_an_interval_the_first_at_once() -> None:
     assert shown_at[0] == 0.0  # the first word as soon as it is settled ("The " ends it)
     gaps = [b - a for a, b in itertools.pairwise(shown_at)]
     assert gaps and min(gaps) >= 0.25 - 1e-9  # then no faster than the interval
+
+
+def test_a_word_the_conversion_reads_whole_is_not_cut_when_shown() -> None:
+    from assistant.colloquial import to_colloquial
+
+    def shown(text: str) -> str:
+        return to_colloquial(text)
+
+    r = release(early_text=True, display=shown)
+    pieces = [p for _, p in feed_chars(r, "補領身份證不適用於此情況，")]
+    glimpses = [p.text for p in pieces if not p.spoken]
+    # 不適用 is left as written (a _KEEP word); cut as 不|適用 it would show 唔適用
+    assert all(not g.endswith("不") for g in glimpses), glimpses
+    assert "唔" not in "".join(shown(g) for g in glimpses)
