@@ -31,7 +31,8 @@ back where the next token could still change it:
   at a time (了 is 咗 inside a clause and 喇 at its end), so their last word is not settled;
   and a cut across a word those conversions read whole (不|適用, 头|发: shown pieces are
   converted one by one) waits for the next token (`display`, the answer's conversion);
-- an opened bracket or quote ("[1", "《護照");
+- an opened bracket or quote ("[1", "《護照"), and the sentence's end mark (。 ! ?), which
+  comes with its last piece, after the [n] the check may add;
 - a start that could still become a copied title, heading, FAQ question or the caller's own
   question ("補領身份", "How much is the Old Age Living"): whole, those are skipped or failed.
 Words are shown at most every `glimpse_interval_s` (the first at once): each showing is a
@@ -87,6 +88,8 @@ _TOKEN_TAIL = re.compile(r"[A-Za-z0-9$%.,'’\-]+$")
 # a figure's tail in Chinese: digits and numerals (with what joins them), held until a word follows
 _FIGURE_TAIL = re.compile(r"[0-9０-９零〇一二三四五六七八九十百千萬万億亿兩两點点.,$\s]+$")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# a sentence's end: shown with its last piece, after the [n] marks the check may put before it
+_TERMINATOR_TAIL = re.compile(r"[。！？!?；;…]+$")
 # English words that join a number's words ("three hundred and seventy", "a thousand")
 _NUMBER_JOINERS = frozenset({"and", "a", "an", "point", "hk$", "$", "us$"})
 ELLIPSIS = "…"
@@ -270,7 +273,7 @@ def _glimpse_end(pending: str, hold_chars: int) -> int:
         text = text[: max(0, len(text) - hold_chars)]
     while True:
         before = text
-        text = _FIGURE_TAIL.sub("", text).rstrip()
+        text = _FIGURE_TAIL.sub("", _TERMINATOR_TAIL.sub("", text)).rstrip()
         if len(text) < len(pending) and not pending[len(text)].isspace():
             text = _TOKEN_TAIL.sub("", text)  # "HK" of "HK$460": shown with its figure
         last = text.rsplit(None, 1)[-1] if text.split() else ""

@@ -360,3 +360,10 @@ def test_a_word_the_conversion_reads_whole_is_not_cut_when_shown() -> None:
     # 不適用 is left as written (a _KEEP word); cut as 不|適用 it would show 唔適用
     assert all(not g.endswith("不") for g in glimpses), glimpses
     assert "唔" not in "".join(shown(g) for g in glimpses)
+
+
+def test_the_sentence_end_is_shown_with_the_citation_the_check_adds_before_it() -> None:
+    r = release(early_text=True)
+    got = feed_chars(r, "補領身份證的費用是港幣370元。如")
+    assert shown_text([p for _, p in got]) == "補領身份證的費用是港幣370元[1]。"
+    assert not any(p.text.endswith("。") for _, p in got if not p.spoken)
