@@ -6,7 +6,9 @@ Streaming and the grounding check: each sentence is checked before it is emitted
 sources, it must not quote the system prompt and it must be in the caller's language. So what
 was already shown or spoken is always checked text; at the first sentence that fails, the
 model is stopped and the rest of the answer is a quoted extractive answer from the best
-matching source. The cost is that display advances a sentence at a time, not a token at a time.
+matching source. The first sentence goes out sooner than whole (assistant/stages/release.py):
+spoken a clause at a time, and shown a few words at a time, each prefix checked as the
+sentence so far; later sentences are shown and spoken whole.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from assistant.speakable import (
 )
 from assistant.stages.checking import SentenceChecker, restates
 from assistant.stages.language import decide_language
-from assistant.stages.release import Piece, Release
+from assistant.stages.release import ELLIPSIS, Piece, Release
 from assistant.stages.retrieval import retrieve, to_sources
 from assistant.types import (
     AnswerDelta,
@@ -128,23 +130,44 @@ class _Answer:
     def text(self) -> str:
         return "".join(self.parts)
 
-    def say(self, sentence: str, *, whole: bool = False) -> list[TurnEvent]:
+    def say(
+        self,
+        sentence: str,
+        *,
+        whole: bool = False,
+        display: str | None = None,
+        spoken: bool = True,
+    ) -> list[TurnEvent]:
         """Events of checked text to show and speak; `whole`: a whole sentence of the
-        model's (a bare fragment of it is then said as a Cantonese sentence)."""
-        display = to_script(clean_for_display(sentence), self.language)
+        model's (a bare fragment of it is then said as a Cantonese sentence). `display`: what
+        to show when it is not all of `sentence` (its first words were shown already, as
+        glimpses); `spoken` False: shown only."""
+        shown = self._display(sentence if display is None else display, whole=whole)
+        events: list[TurnEvent] = []
+        if shown:
+            # punctuation (or the "…" that closes a cut sentence) ends the words shown before
+            joined = shown.startswith((ELLIPSIS, *".,;:!?)'\""))
+            separator = " " if self.parts and self.language == "en" and not joined else ""
+            self.parts.append(separator + shown)
+            events.append(AnswerDelta(separator + shown))
+        if spoken:
+            said = shown if display is None else self._display(sentence, whole=whole)
+            speech = clean_for_speech(said)
+            if has_speakable_content(speech):
+                events.append(AnswerSentence(speech))
+        return events
+
+    def shown_as(self, text: str) -> str:
+        """How words of the model's are shown (script, 口語), mid-sentence."""
+        return self._display(text, whole=False)
+
+    def _display(self, text: str, *, whole: bool) -> str:
+        display = to_script(clean_for_display(text), self.language)
         if self.language == "yue" and self.colloquial:  # issue 14: 口語, not 書面語
             display = to_colloquial(display)
             if whole:
                 display = spoken_fragment(display, self.question)
-        if not display:
-            return []
-        separator = " " if self.parts and self.language == "en" else ""
-        self.parts.append(separator + display)
-        events: list[TurnEvent] = [AnswerDelta(separator + display)]
-        speech = clean_for_speech(display)
-        if has_speakable_content(speech):
-            events.append(AnswerSentence(speech))
-        return events
+        return display
 
 
 class Answerer:
@@ -348,6 +371,10 @@ class Answerer:
         release = Release(
             checker,
             early_clauses=self.settings.early_clauses,
+            early_text=self.settings.early_text,
+            glimpse_hold_chars=self.settings.glimpse_hold_chars,
+            glimpse_interval_s=self.settings.glimpse_interval_s,
+            display=lambda text: answer.shown_as(text),
             min_clause_chars=self.settings.min_clause_chars,
             repeat_min_share=self.settings.repeat_min_share,
             token_limit=self.settings.max_answer_tokens,
@@ -359,13 +386,20 @@ class Answerer:
             pieces, problem = released
             events: list[TurnEvent] = []
             for piece in pieces:
-                events += answer.say(piece.text, whole=piece.whole)
-                if "first_sentence" not in timings:
+                said = answer.say(
+                    piece.text, whole=piece.whole, display=piece.display, spoken=piece.spoken
+                )
+                events += said
+                if "first_text" not in timings and any(isinstance(e, AnswerDelta) for e in said):
+                    timings["first_text"] = clock.ms()  # first text shown
+                if "first_sentence" not in timings and piece.spoken:
                     timings["first_sentence"] = clock.ms()  # first text said
                     log.info(
-                        "first piece %r at %.0f ms (first token at %s ms; %d tokens written: %r)",
+                        "first piece %r at %.0f ms (first text at %s ms, first token at %s "
+                        "ms; %d tokens written: %r)",
                         piece.text,
                         timings["first_sentence"],
+                        timings.get("first_text"),
                         timings.get("first_token"),
                         len(written),
                         "".join(written),
@@ -425,6 +459,7 @@ class Answerer:
         if problem is not None:
             for event in self._extractive(question or query, prompt_sources, answer):
                 yield event
+            timings.setdefault("first_text", clock.ms())
             timings.setdefault("first_sentence", clock.ms())
 
     def _extractive(

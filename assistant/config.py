@@ -142,6 +142,27 @@ class AssistantSettings(BaseModel):
         "caller's language); a clause that does not pass yet waits for its sentence's end "
         "(assistant/stages/release.py). Off: the first sentence is said whole.",
     )
+    early_text: bool = Field(
+        default=True,
+        description="issue 14: show the answer's first sentence a few words at a time as the "
+        "model writes it, each prefix checked as the sentence so far (as early clauses are), "
+        "holding back a word or figure still being written and the last Chinese characters; "
+        "speech still waits for a clause (assistant/stages/release.py). Off: text advances a "
+        "clause at a time.",
+    )
+    glimpse_hold_chars: int = Field(
+        default=3,
+        ge=0,
+        description="Chinese characters at the end of the first sentence so far not shown yet "
+        "(the script and 口語 conversions read whole words: 了 is 咗 inside a clause, 喇 at "
+        "its end).",
+    )
+    glimpse_interval_s: float = Field(
+        default=0.25,
+        ge=0,
+        description="The least time between two showings of the first sentence's words (the "
+        "first at once): each is a check and a frame, work that slows the model on 2 cores.",
+    )
     prefill_partials: bool = Field(
         default=True,
         description="issue 14: when speculative retrieval ran on a caller's stable partial "

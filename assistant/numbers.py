@@ -111,6 +111,14 @@ _CJK_SCALES = {
 }
 
 
+def is_number_word(word: str) -> bool:
+    """Whether an English word can be (part of) a number: "three", "hundred", "first",
+    "million", a month name. Text shown before its sentence ends holds these back: the next
+    word may change the value ("three" -> "three hundred")."""
+    word = word.lower()
+    return word in _WORD_VALUES or word in _SCALES or word in _MONTHS
+
+
 def _as_number(text: str) -> Decimal | None:
     try:
         return Decimal(text.replace(",", "")).normalize()

@@ -69,6 +69,21 @@ async def typed_turn(caller: Caller, question: str, timeout: float = 120) -> dic
             return out
 
 
+def after_first_token(results: list[dict]) -> str:
+    """Server-side medians that the load moves less than the totals: the first token, and the
+    first text shown / the first answer audio after it (turns the model answered)."""
+    timed = [r["timings"] for r in results if r.get("timings", {}).get("first_token")]
+    if not timed:
+        return "server: no model turns"
+    token = [t["first_token"] for t in timed]
+    text = [t.get("first_text", t.get("first_sentence", 0)) - t["first_token"] for t in timed]
+    audio = [t["first_audio"] - t["first_token"] for t in timed if t.get("first_audio")]
+    return (
+        f"server: first token p50 {percentile(token, 50):.0f} ms, then first text "
+        f"+{percentile(text, 50):.0f} ms, answer audio +{percentile(audio, 50):.0f} ms"
+    )
+
+
 def stats(values: list[float | None]) -> str:
     got = [v for v in values if v is not None]
     if not got:
@@ -91,7 +106,8 @@ async def sequential(url: str, asked: dict[str, list[str]]) -> None:
         print(
             f"== {lang}: first text {stats([r['first_text_ms'] for r in results])}; answer audio "
             f"{stats([r['answer_audio_ms'] for r in results])}; any audio "
-            f"{stats([r['first_audio_ms'] for r in results])}; {dict(outcomes)}; {load()}",
+            f"{stats([r['first_audio_ms'] for r in results])}; {dict(outcomes)}; "
+            f"{after_first_token(results)}; {load()}",
             flush=True,
         )
 

@@ -6,6 +6,7 @@ holds what one turn checks against and says the first problem of a sentence, or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -41,6 +42,9 @@ class SentenceChecker:
     facts: list[FactSource] = field(init=False)
     scaffold: list[tuple[str, str]] = field(init=False)
     headings: list[str] = field(init=False)  # the sources' section heading lines ("費用")
+    # what a first sentence may turn out to copy whole (titles, headings, the sources' questions,
+    # the caller's question), folded: a prefix of one is not shown before its sentence ends
+    copyable: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.facts = [FactSource(s.number, s.title, s.text) for s in self.sources]
@@ -51,6 +55,18 @@ class SentenceChecker:
             for line in s.text.splitlines()
             if is_heading_line(line)
         ]
+        # FAQ questions of the sources: the small model copies them before their answers
+        questions = [q for s in self.sources for q in _QUESTION.findall(s.text)]
+        titles = [s.title for s in self.sources]
+        copyable = (*titles, *self.headings, *questions, self.question, self.query)
+        self.copyable = [folded for text in copyable if (folded := _fold(text))]
+
+    def may_copy_scaffold(self, prefix: str) -> bool:
+        """Whether the start of a sentence could still become a copied title, heading, FAQ
+        question or the caller's own question (all skipped or failed when whole): text shown
+        before the sentence ends waits until it is not (assistant/stages/release.py)."""
+        start = _fold(prefix)
+        return bool(start) and any(text.startswith(start) for text in self.copyable)
 
     def copies_scaffold(self, sentence: str) -> bool:
         """Only a source's '[n] title' or section heading ("費用[1]"), a bare mark, or a FAQ
@@ -105,6 +121,16 @@ class SentenceChecker:
         if any(n > 1 for n in numbers_in(words)) and not fact_terms(words):
             return "bare_figure"  # the check would take any context: wait for its words
         return None
+
+
+# a question sentence of a source ("身份證遺失後，要在幾多日內申請補領？"), up to its mark
+_QUESTION = re.compile(r"[^。！？!?\n]*[？?]")
+_UNFOLDED = re.compile(r"[\W_]+")
+
+
+def _fold(text: str) -> str:
+    """Text compared for copying: no [n] marks, punctuation or spaces, lower case, Simplified."""
+    return _UNFOLDED.sub("", to_script(strip_citations(text), "cmn")).lower()
 
 
 REPEAT_MIN_SHARE = 0.6  # share of a sentence's content terms said before that makes it a repeat

@@ -20,6 +20,28 @@ What keeps "the right facts or none" when a clause goes out before its sentence 
 - mid-sentence clauses are said without [n] marks; the sentence's citations (made by the
   check to follow its facts) come with its last piece.
 
+With `early_text` the first sentence is also *shown* a few words at a time, before its clause
+ends (issue 14: a typed caller reads the answer as the model writes it, as in any chat). What
+is shown is checked exactly like an early clause (the sentence so far, `partial`), and is held
+back where the next token could still change it:
+- a word or number still being written (the text after the last space, for Latin script), and
+  any figure at the end ("HK$370", "三百", "three hundred and", "2835 " of a phone number):
+  the next token may change its value, so a figure is shown only with a word after it;
+- the last `glimpse_hold_chars` Chinese characters: the script and 口語 conversions read a word
+  at a time (了 is 咗 inside a clause and 喇 at its end), so their last word is not settled;
+  and a cut across a word those conversions read whole (不|適用, 头|发: shown pieces are
+  converted one by one) waits for the next token (`display`, the answer's conversion);
+- an opened bracket or quote ("[1", "《護照"), and the sentence's end mark (。 ! ?), which
+  comes with its last piece, after the [n] the check may add;
+- a start that could still become a copied title, heading, FAQ question or the caller's own
+  question ("補領身份", "How much is the Old Age Living"): whole, those are skipped or failed.
+Words are shown at most every `glimpse_interval_s` (the first at once): each showing is a
+check of the sentence so far and a frame, and on 2 cores that work, done per token, made the
+English first sentence ~150 ms later to write (bench/answers_latency.py, 2026-12-02).
+Shown words are only shown: speech still goes a clause (or sentence) at a time, and the
+clause's or sentence's display is what is left of it after the words already shown. If the
+sentence then fails (or turns out to be a copied heading), "…" closes what was shown of it.
+
 A later sentence that only restates what was said (the same figures, mostly the same words:
 the small model often copies the same fact from two sources) is skipped, not said twice
 (checking.restates); a sentence with a new figure or mostly new words is said.
@@ -28,9 +50,12 @@ the small model often copies the same fact from two sources) is skipped, not sai
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.language import is_chinese
+from assistant.numbers import is_number_word
 from assistant.speakable import CITATION_MARK, cited_numbers, strip_citations
 from assistant.stages.checking import REPEAT_MIN_SHARE, SentenceChecker, restates
 from voices.sentences import SentenceSplitter
@@ -46,6 +71,8 @@ _PAIRS = (
     ("《", "》"),
     ("“", "”"),
     ("[", "]"),
+    ("［", "］"),
+    ("【", "】"),
 )
 _END_PUNCTUATION = re.compile(r"[。！？.!?]*\s*$")
 # a stream of at least this share of the token limit in deltas ran into it (a character split
@@ -56,13 +83,30 @@ CUT_SHARE = 0.75
 _ENDED = re.compile(r"(?:[。！？.!?…；;][」』”’)）\]]*|[\[［【][\d,，、\s]+[\]］】])\s*$")
 
 
+# a token the model may still be writing: Latin letters, digits and what joins them in a figure
+_TOKEN_TAIL = re.compile(r"[A-Za-z0-9$%.,'’\-]+$")
+# a figure's tail in Chinese: digits and numerals (with what joins them), held until a word follows
+_FIGURE_TAIL = re.compile(r"[0-9０-９零〇一二三四五六七八九十百千萬万億亿兩两點点.,$\s]+$")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# a sentence's end: shown with its last piece, after the [n] marks the check may put before it
+_TERMINATOR_TAIL = re.compile(r"[。！？!?；;…]+$")
+# English words that join a number's words ("three hundred and seventy", "a thousand")
+_NUMBER_JOINERS = frozenset({"and", "a", "an", "point", "hk$", "$", "us$"})
+ELLIPSIS = "…"
+
+
 @dataclass(frozen=True)
 class Piece:
-    """Checked text to say: a clause of a sentence, or a sentence's (rest up to its) end."""
+    """Checked text to say: a clause of a sentence, or a sentence's (rest up to its) end; or,
+    `spoken` False, words of the first sentence only shown (a glimpse) or the "…" that closes
+    a shown sentence that failed."""
 
     text: str
     ends_sentence: bool
     whole: bool = False  # the whole sentence in one piece (no clause of it said before)
+    # what to show when it is not `text`: the words of `text` already shown are not shown again
+    display: str | None = None
+    spoken: bool = True
 
 
 class Release:
@@ -74,12 +118,23 @@ class Release:
         checker: SentenceChecker,
         *,
         early_clauses: bool = True,
+        early_text: bool = False,
+        glimpse_hold_chars: int = 3,
+        glimpse_interval_s: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+        display: Callable[[str], str] | None = None,
         min_clause_chars: int = 2,
         repeat_min_share: float = REPEAT_MIN_SHARE,
         token_limit: int | None = None,
     ) -> None:
         self.checker = checker
         self.early_clauses = early_clauses
+        self.early_text = early_text  # the first sentence shown a few words at a time
+        self.glimpse_hold_chars = glimpse_hold_chars  # Chinese characters held back (above)
+        self.glimpse_interval_s = glimpse_interval_s  # the least time between two showings
+        self._clock = clock
+        self._display = display  # how shown text is converted (script, 口語), for the cut
+        self._glimpsed_at: float | None = None  # when words were last shown early
         self.min_clause_chars = min_clause_chars  # letters/digits a released clause must add
         self.repeat_min_share = repeat_min_share  # checking.restates: a sentence said again
         self._spoken: list[str] = []  # the checked sentences said so far
@@ -89,12 +144,18 @@ class Release:
         self._splitter = SentenceSplitter()
         self._said = ""  # the current sentence's words said so far (no [n] marks)
         self._clause_ends = 0  # clause ends of the current sentence already judged
+        self._shown = ""  # the current sentence's words shown so far (said or glimpsed)
+        self._glimpse_end = 0  # the end of the longest prefix of it judged for a glimpse
 
     def feed(self, delta: str) -> tuple[list[Piece], str | None]:
         self._deltas += 1
         pieces, problem = self._sentences(self._splitter.feed(delta))
-        if problem is None and self.early_clauses and self.sentences == 0:
-            pieces += self._clauses(self._splitter.pending.lstrip())
+        if problem is None and self.sentences == 0:
+            pending = self._splitter.pending.lstrip()
+            if self.early_clauses:
+                pieces += self._clauses(pending)
+            if self.early_text:
+                pieces += self._glimpse(pending)
         return pieces, problem
 
     def flush(self) -> tuple[list[Piece], str | None]:
@@ -114,19 +175,22 @@ class Release:
         pieces: list[Piece] = []
         for sentence in sentences:
             said, self._said = self._said, ""
-            self._clause_ends = 0
+            shown, self._shown = self._shown, ""
+            self._clause_ends = self._glimpse_end = 0
             if self.checker.copies_scaffold(sentence):
                 # a copied "[n] title" heading or FAQ question: skipped, not failed (its
                 # clauses already said stay said: they passed the checks)
+                pieces += _closing(shown, said)
                 continue
             checked, problem = self.checker.check(sentence)
             if problem:
-                return pieces, problem
-            if not said and restates(checked, self._spoken, self.repeat_min_share):
+                return pieces + _closing(shown, said), problem
+            if not shown and restates(checked, self._spoken, self.repeat_min_share):
                 continue  # the same fact said again (often from a second source): skipped
             rest = _after(checked, said) if said else checked
+            display = _after(checked, shown) if len(shown) > len(said) else None
             if rest.strip():
-                pieces.append(Piece(rest, True, whole=not said))
+                pieces.append(Piece(rest, True, whole=not shown, display=display))
             self._spoken.append(checked)
             self.sentences += 1
         return pieces, None
@@ -150,8 +214,46 @@ class Release:
             if sum(ch.isalnum() for ch in new) < self.min_clause_chars:
                 return []
             self._said = words
+            if self._shown.startswith(words):  # glimpses showed all of it (and more)
+                return [Piece(new, False, display="")]
+            shown, self._shown = self._shown, words
+            if len(shown) > len(words) - len(new) and words.startswith(shown):
+                return [Piece(new, False, display=words[len(shown) :])]  # glimpsed in part
             return [Piece(new, False)]
         return []
+
+    # ---- words of the first sentence shown before its clause ends ----------------------------
+
+    def _glimpse(self, pending: str) -> list[Piece]:
+        """The words of the unfinished first sentence that may be shown now (not spoken)."""
+        end = _glimpse_end(pending, self.glimpse_hold_chars)
+        if end <= self._glimpse_end:
+            return []  # nothing new to judge since the last token (the checks are pure)
+        now = self._clock()
+        if self._glimpsed_at is not None and now - self._glimpsed_at < self.glimpse_interval_s:
+            return []  # shown a moment ago: the next token judges again
+        self._glimpse_end = end
+        prefix = pending[:end].rstrip()
+        if self.checker.may_copy_scaffold(prefix):
+            return []  # it may yet be a copied heading or question: shown only if it is not
+        words = self._clause_words(prefix)
+        if words is None or not words.startswith(self._shown):
+            return []
+        new = words[len(self._shown) :]
+        if sum(ch.isalnum() for ch in new) < self.min_clause_chars:
+            return []
+        if not self._cut_is_settled(new, strip_citations(pending[end:])):
+            return []  # a word the conversion reads whole goes on past the cut: wait
+        self._shown, self._glimpsed_at = words, now
+        return [Piece(new, False, spoken=False)]
+
+    def _cut_is_settled(self, shown: str, after: str) -> bool:
+        """Whether `shown` converts the same alone as followed by `after` (the text written
+        after the cut): each piece is converted on its own, so a word across the cut (不|適用,
+        头|发) would be shown as two (唔適用, 頭發)."""
+        if self._display is None or not after:
+            return True
+        return self._display(shown) + self._display(after) == self._display(shown + after)
 
     def _clause_words(self, prefix: str) -> str | None:
         """The sentence so far as it may be said (checked, no [n] marks), or None: hold it."""
@@ -160,6 +262,39 @@ class Release:
         checked, problem = self.checker.check(prefix, partial=True)
         words = strip_citations(checked)
         return None if problem or not words else words
+
+
+def _glimpse_end(pending: str, hold_chars: int) -> int:
+    """How much of the unfinished sentence `pending` is settled enough to show: without the
+    token being written, a figure at its end, the last `hold_chars` Chinese characters, or an
+    unclosed bracket (the module's docstring says why)."""
+    text = _TOKEN_TAIL.sub("", pending)
+    if _CJK.search(text[-1:]):
+        text = text[: max(0, len(text) - hold_chars)]
+    while True:
+        before = text
+        text = _FIGURE_TAIL.sub("", _TERMINATOR_TAIL.sub("", text)).rstrip()
+        if len(text) < len(pending) and not pending[len(text)].isspace():
+            text = _TOKEN_TAIL.sub("", text)  # "HK" of "HK$460": shown with its figure
+        last = text.rsplit(None, 1)[-1] if text.split() else ""
+        if (
+            last
+            and not _CJK.search(last)
+            and (is_number_word(last.strip(",;:")) or last.lower() in _NUMBER_JOINERS)
+        ):
+            text = text[: len(text) - len(last)]
+        while text and not _closed(text):
+            opener = max(text.rfind(o) for o, c in _PAIRS if text.count(o) > text.count(c))
+            text = text[:opener]
+        if text == before:
+            return len(text)
+
+
+def _closing(shown: str, said: str) -> list[Piece]:
+    """A "…" after words shown of a sentence that was then failed or skipped: what was shown
+    of it reads as cut off, not as a sentence (nothing is spoken: a said clause ended in a
+    pause already)."""
+    return [Piece(ELLIPSIS, False, display=ELLIPSIS, spoken=False)] if shown or said else []
 
 
 def _closed(text: str) -> bool:

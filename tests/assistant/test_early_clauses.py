@@ -4,6 +4,8 @@ fact, not a race. The checks themselves: tests/assistant/stages/test_release.py.
 
 from __future__ import annotations
 
+import asyncio
+
 from assistant.answerer import Conversation
 from assistant.types import AnswerDelta, AnswerSentence, AudioData, TurnEnd, TurnEvent
 from tests.fakes import FakeGenerator, fake_assistant
@@ -66,3 +68,40 @@ async def test_with_early_clauses_off_the_first_sentence_waits_whole(fake_kb):
     ]
     said = [e.text for e in turn if isinstance(e, AnswerSentence)]
     assert said[0] == "For a 48-page passport, the fee is HK$460."
+
+
+async def test_words_are_shown_before_the_first_clause_ends_and_speech_is_unchanged(fake_kb):
+    generator = FakeGenerator.replying(REPLY, hold_at=3)  # held before "passport, ..."
+    assistant = fake_assistant(fake_kb, generator, speaking=True, glimpse_interval_s=0)
+    events: list[TurnEvent] = []
+
+    async def read() -> None:
+        async for event in assistant.answer(
+            QUESTION, language="en", collection="demo", conversation=Conversation()
+        ):
+            events.append(event)
+
+    reading = asyncio.create_task(read())
+    await asyncio.wait_for(generator.held.wait(), 30)
+    for _ in range(20):  # let the answer pass on what the model wrote before it was held
+        await asyncio.sleep(0)
+    shown = "".join(e.delta for e in events if isinstance(e, AnswerDelta))
+    assert shown == "For a 48-page"  # shown while the first clause is still being written
+    assert not [e for e in events if isinstance(e, AnswerSentence)]  # nothing spoken yet
+    generator.release.set()
+    await asyncio.wait_for(reading, 30)
+    end = events[-1]
+    assert isinstance(end, TurnEnd) and end.fallback is None
+    assert "".join(e.delta for e in events if isinstance(e, AnswerDelta)) == end.answer
+    assert end.answer.startswith("For a 48-page passport, the fee is HK$460 [1]. It is paid")
+    assert end.timings["first_text"] < end.timings["first_sentence"]
+
+    plain = [
+        e
+        async for e in fake_assistant(
+            fake_kb, FakeGenerator.replying(REPLY), speaking=True, early_text=False
+        ).answer(QUESTION, language="en", collection="demo", conversation=Conversation())
+    ]
+    spoken = [e.text for e in events if isinstance(e, AnswerSentence)]
+    assert spoken == [e.text for e in plain if isinstance(e, AnswerSentence)]
+    assert plain[-1].answer == end.answer  # the same text, shown sooner

@@ -3,6 +3,8 @@ far; figures, leaks and the language checked before anything is said."""
 
 from __future__ import annotations
 
+import itertools
+
 from assistant.prompts import PromptSource, system_prompt
 from assistant.stages.checking import SentenceChecker
 from assistant.stages.release import Piece, Release
@@ -22,6 +24,7 @@ PROMPTS = [system_prompt(lang, "1823") for lang in ("yue", "cmn", "en")]
 
 def release(language="yue", question="補領身份證要幾多錢？", sources=ZH_SOURCES, **kw) -> Release:
     checker = SentenceChecker(language, question, sources, PROMPTS, hotline="1823")
+    kw.setdefault("glimpse_interval_s", 0)  # every glimpse judged (the interval: its own test)
     return Release(checker, **kw)
 
 
@@ -65,7 +68,8 @@ def test_a_clause_with_an_invented_figure_is_never_said() -> None:
     pieces, problem = r.feed("要即日申請。")
     assert pieces == [] and problem is None  # the sentence is not over yet
     pieces, problem = r.feed("好")
-    assert pieces == [] and problem == "ungrounded"
+    # the sentence fails: what was said of it is closed by a "…", shown and not spoken
+    assert pieces == [Piece("…", False, display="…", spoken=False)] and problem == "ungrounded"
 
 
 def test_a_grounded_figure_clause_goes_out_before_the_sentence_ends() -> None:
@@ -129,7 +133,9 @@ def test_a_copied_faq_question_is_skipped_even_after_its_first_clause() -> None:
     sources = [PromptSource(1, "補領身份證", faq)]
     r = release(sources=sources)
     got = feed_chars(r, "身份證遺失後，要在幾多日內申請補領？須在30日內申請[1]。好")
-    assert [p.text for _, p in got] == ["身份證遺失後，", "須在30日內申請[1]。"]
+    # the copied question is skipped; a "…" (shown only) closes its clause already said
+    assert [p.text for _, p in got] == ["身份證遺失後，", "…", "須在30日內申請[1]。"]
+    assert [p.spoken for _, p in got] == [True, False, True]
 
 
 def test_a_fee_from_another_row_is_never_said_for_the_figure_asked_about() -> None:
@@ -138,7 +144,7 @@ def test_a_fee_from_another_row_is_never_said_for_the_figure_asked_about() -> No
     got = feed_chars(r, "For a 48-page passport, the fee is HK$370 [1]")
     assert [p.text for _, p in got] == ["For a 48-page passport,"]  # the topic, not the fee
     pieces, problem = r.feed(". ")
-    assert pieces == [] and problem == "unbound"
+    assert pieces == [Piece("…", False, display="…", spoken=False)] and problem == "unbound"
 
 
 def test_a_later_sentence_that_restates_an_earlier_one_is_not_said() -> None:
@@ -191,3 +197,173 @@ def test_a_tail_cut_off_mid_text_by_the_token_limit_is_not_said() -> None:
         assert len(said_all(release(early_clauses=False, token_limit=len(text)), text)) == 2
     # and so is a first sentence, even unterminated ("140元[1]", "HK$460")
     assert said_all(release(early_clauses=False, token_limit=5), "港幣370元") == ["港幣370元[1]"]
+
+
+# ---- early_text: the first sentence shown a few words at a time ---------------------------
+
+
+def shown_text(pieces: list[Piece]) -> str:
+    """What the pieces show, joined as the answer joins them (a space between English words)."""
+    out = ""
+    for p in pieces:
+        part = (p.text if p.display is None else p.display).strip()
+        if part:
+            joined = not out or part[0] in ".,;:!?)…" or not part.isascii()
+            out += part if joined else " " + part
+    return out
+
+
+def test_the_first_sentence_is_shown_before_its_first_clause_ends_and_said_as_before() -> None:
+    text = "身份證遺失、被竊或損毀，須喺30日內向人事登記辦事處申請補領，費用為港幣370元[1]。"
+    glimpsing = feed_chars(release(early_text=True), text + "如")
+    plain = feed_chars(release(), text + "如")
+    # words are shown long before the first clause's comma is written
+    first_shown, first = glimpsing[0]
+    assert not first.spoken and first_shown < text.index("，")
+    # what is spoken is exactly what was spoken without early text, piece for piece
+    said = [p.text for _, p in glimpsing if p.spoken]
+    assert said == [p.text for _, p in plain]
+    # and what is shown adds up to the sentence, each word once
+    assert shown_text([p for _, p in glimpsing]) == text
+
+
+def test_a_figure_is_shown_only_once_a_word_or_a_mark_follows_it() -> None:
+    r = release("en", "How much is a 48-page passport?", EN_SOURCES, early_text=True)
+    text = "The fee for a 48-page passport is HK$460 [1]. "
+    shown_at = {}
+    for i, ch in enumerate(text, 1):
+        pieces, problem = r.feed(ch)
+        assert problem is None
+        for p in pieces:
+            shown_at[i] = p
+    glimpses = [p.text for p in shown_at.values() if not p.spoken]
+    # nothing ever ends inside a word, or at a figure still being written ("HK$4", "HK")
+    assert all(not g.endswith(("HK", "$", "4", "46")) for g in glimpses), glimpses
+    assert "$460" not in "".join(glimpses[:-1])  # the figure comes with its [1], not before
+    assert shown_text(list(shown_at.values())) == text.strip()
+
+
+def test_number_words_a_phone_number_and_an_open_bracket_wait_for_what_follows() -> None:
+    sources = [
+        PromptSource(1, "Fees", "The fee is three hundred and seventy dollars. Call 2835 3376.")
+    ]
+    r = release("en", "What is the fee?", sources, early_text=True)
+    glimpsed = ""
+    for ch in "The fee is three hundred and seventy dollars (call 2835 3376) [1].":
+        pieces, problem = r.feed(ch)
+        assert problem is None
+        for p in pieces:
+            if not p.spoken:
+                glimpsed += p.text
+                # a shown prefix never ends on a number's words, half a phone number or "(…"
+                assert not glimpsed.rstrip().endswith(
+                    ("three", "hundred", "and", "2835", "(call")
+                ), glimpsed
+    assert "dollars" in glimpsed
+
+
+def test_the_last_chinese_characters_wait_so_their_conversion_is_settled() -> None:
+    r = release(early_text=True, glimpse_hold_chars=3)
+    shown = "".join(p.text for _, p in feed_chars(r, "身份證遺失了要補"))
+    assert shown.startswith("身份證") and "了" not in shown  # 了 may be 咗 or 喇 yet
+    pieces, _ = r.feed("領")
+    assert (shown + "".join(p.text for p in pieces)).endswith("了")  # 3 after it: settled
+
+
+def test_shown_words_of_a_sentence_that_then_fails_are_closed_with_an_ellipsis() -> None:
+    r = release("en", "How much is a 48-page passport?", EN_SOURCES, early_text=True)
+    shown = []
+    for ch in "The fee for a 48-page passport is HK$999 [1].":
+        pieces, problem = r.feed(ch)
+        shown += pieces
+        if problem:
+            break
+    pieces, problem = r.feed(" It")  # the sentence's end: checked whole, and failed
+    shown += pieces
+    assert problem == "ungrounded" and shown[-1].text == "…"
+    assert all(not p.spoken for p in shown)  # nothing of it was spoken
+    assert shown_text(shown) == "The fee for a 48-page passport is…"
+    assert "999" not in shown_text(shown)
+
+
+def test_only_the_first_sentence_is_shown_early() -> None:
+    r = release(early_text=True)
+    feed_chars(r, "費用為港幣370元[1]。如")
+    later = feed_chars(r, "果身份證遺失，要喺30日內申請補領")
+    assert later == []  # the second sentence waits for its end, shown and said whole
+
+
+def test_a_full_width_citation_mark_is_never_shown_half_written() -> None:
+    r = release(early_text=True, glimpse_hold_chars=0)
+    text = "補領身份證嘅費用為港幣370元【1】，要喺30日內申請"
+    shown = ""
+    for ch in text:
+        pieces, problem = r.feed(ch)
+        assert problem is None
+        shown += "".join(p.text if p.display is None else p.display for p in pieces)
+        assert "【" not in shown.replace("【1】", "")  # never an open mark
+    assert shown.startswith("補領身份證嘅費用為港幣370元")
+
+
+def test_a_start_that_may_become_a_copied_heading_or_question_is_not_shown() -> None:
+    faq = "身份證遺失後，要在幾多日內申請補領？須在30日內申請。"
+    sources = [PromptSource(1, "補領身份證", faq)]
+    r = release(sources=sources, early_text=True, glimpse_hold_chars=0)
+    got = feed_chars(r, "補領身份證[1]。身份證遺失後，要在幾多日內申請補領？須在30日內申請[1]。好")
+    # the title and the FAQ question were copied: nothing of the title was shown; of the
+    # question only its first clause (said, as without early text) and the "…" that closes it
+    texts = [(p.text, p.spoken) for _, p in got]
+    assert texts[:2] == [("身份證遺失後，", True), ("…", False)]
+    # then the answer, the first sentence said: shown as it is written, then said whole
+    assert [t for t, spoken in texts if spoken] == ["身份證遺失後，", "須在30日內申請[1]。"]
+    assert shown_text([p for _, p in got][2:]) == "須在30日內申請[1]。"
+
+
+def test_an_echo_of_the_callers_question_is_not_shown_before_it_fails() -> None:
+    r = release("en", "How much is a 48-page passport?", EN_SOURCES, early_text=True)
+    shown = []
+    for ch in "How much is a 48-page passport? ":
+        pieces, problem = r.feed(ch)
+        shown += pieces
+        if problem:
+            break
+    assert problem == "prompt_echo"
+    assert shown == []  # not even "How much is a": it was the caller's question all along
+
+
+def test_words_are_shown_at_most_once_an_interval_the_first_at_once() -> None:
+    now = [0.0]
+    r = release(
+        "en", "How much is a 48-page passport?", EN_SOURCES, early_text=True,
+        glimpse_interval_s=0.25, clock=lambda: now[0],
+    )  # fmt: skip
+    shown_at = []
+    for word in ["The", "fee", "for", "a", "48-page", "passport", "is", "HK$460", "[1]."]:
+        pieces, problem = r.feed(word + " ")
+        assert problem is None
+        shown_at += [now[0] for p in pieces if not p.spoken]
+        now[0] += 0.1  # a token every 100 ms
+    assert shown_at[0] == 0.0  # the first word as soon as it is settled ("The " ends it)
+    gaps = [b - a for a, b in itertools.pairwise(shown_at)]
+    assert gaps and min(gaps) >= 0.25 - 1e-9  # then no faster than the interval
+
+
+def test_a_word_the_conversion_reads_whole_is_not_cut_when_shown() -> None:
+    from assistant.colloquial import to_colloquial
+
+    def shown(text: str) -> str:
+        return to_colloquial(text)
+
+    r = release(early_text=True, display=shown)
+    pieces = [p for _, p in feed_chars(r, "補領身份證不適用於此情況，")]
+    glimpses = [p.text for p in pieces if not p.spoken]
+    # 不適用 is left as written (a _KEEP word); cut as 不|適用 it would show 唔適用
+    assert all(not g.endswith("不") for g in glimpses), glimpses
+    assert "唔" not in "".join(shown(g) for g in glimpses)
+
+
+def test_the_sentence_end_is_shown_with_the_citation_the_check_adds_before_it() -> None:
+    r = release(early_text=True)
+    got = feed_chars(r, "補領身份證的費用是港幣370元。如")
+    assert shown_text([p for _, p in got]) == "補領身份證的費用是港幣370元[1]。"
+    assert not any(p.text.endswith("。") for _, p in got if not p.spoken)
