@@ -8,7 +8,10 @@ log-prob, no-speech probability, whether the silence filters keep it), the yue/c
 score and the stat-pooled encoder embedding (what a zh/en head would read: docs/speech.md).
 Mandarin and 16 kHz English clips are also run
 band-limited to 8 kHz, as the fit's dump does. Clips the VAD gate rejects are encoded whole
-(`gated`), so their evidence is there too.
+(`gated`), so their evidence is there too. Every encoder pass reads the window `transcribe()`
+reads (`voices.asr.encoder_window_s`, 20 s by default; each row records it as `window_s`), so
+the heads fitted on this dump (`voices_language_fit.py fit-quick-head`, `fit-zh-en-head`) see
+the embeddings and language probabilities the shipped recogniser computes.
 
     PYTHONPATH=. flock /work/notes/cpu.lock .venv/bin/python bench/voices_language_diagnose.py \
         dump /tmp/diag.jsonl [--split dev]  # resumable: run again until it says done
@@ -23,7 +26,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +64,7 @@ def evidence(asr: FasterWhisperTranscriber, audio: np.ndarray) -> dict:
     gated = cut is None
     samples = audio if gated else cut
     seconds = min(samples.size / PIPELINE_SAMPLE_RATE, 30.0)
-    with asr._slots:
+    with asr._slots, production_window(asr):
         encoder_output = asr._encode_window(samples)
         probs = asr._language_probs(encoder_output)
         yue = asr._greedy(encoder_output, asr.asr.yue_prompt, seconds)
@@ -91,7 +95,22 @@ def evidence(asr: FasterWhisperTranscriber, audio: np.ndarray) -> dict:
         },
         "head": None if head is None else round(head, 3),
         "embedding": [round(float(v), 4) for v in embedding],
+        "window_s": asr.asr.encoder_window_s,  # None: Whisper's whole 30 s window
     }
+
+
+@contextmanager
+def production_window(asr: FasterWhisperTranscriber) -> Iterator[None]:
+    """The encoder window `transcribe()` encodes an utterance with (`encoder_window_s`, 20 s by
+    default; the thread-local `window_s` its encoder route reads), as `chinese_vote` sets it:
+    without it a bare `_encode_window` reads Whisper's whole 30 s window, and a head fitted on
+    that evidence learns other embeddings and language probabilities than it is shipped on."""
+    outer = getattr(asr._local, "window_s", None)
+    asr._local.window_s = asr.asr.encoder_window_s
+    try:
+        yield
+    finally:
+        asr._local.window_s = outer
 
 
 def dump(
@@ -124,6 +143,7 @@ def dump(
                 if time.perf_counter() - started > limit_s:
                     print("time limit reached: run again to resume")
                     print(f"load average at end: {os.getloadavg()}")
+                    print_encoder_passes(asr)
                     return
                 row = {
                     "file": name,
@@ -138,6 +158,15 @@ def dump(
                 fh.flush()
     print("done")
     print(f"load average at end: {os.getloadavg()}")
+    print_encoder_passes(asr)
+
+
+def print_encoder_passes(asr: FasterWhisperTranscriber) -> None:
+    passes = max(1, asr.encoder_passes)
+    print(
+        f"encoder passes {asr.encoder_passes}, {asr.encoded_frames / passes:.0f} log-mel frames "
+        "each on average (3000: the whole 30 s window)"
+    )
 
 
 def show(path: Path, split: str) -> None:

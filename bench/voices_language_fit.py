@@ -9,6 +9,14 @@ must not learn the bandwidth. `fit` reads that file, fits the vote's log-odds we
 accuracy on `dev` and on `test` for the current settings and for the refit, in Auto mode,
 with 1-3 s clips counted apart. No tuning ever reads the test split.
 
+The dump encodes as `transcribe()` does: `chinese_vote` reads the encoder window the settings
+give (`voices.asr.encoder_window_s`, 20 s by default; each row records it as `window_s`) and
+cuts the clip to its speech; each row records the vote's own features (`features`, computed on
+that cut, as transcribe() computes them) and the cut's length (`cut_s`). `--split dev` dumps
+the dev split only (what every fit reads). The fit-* commands also score the shipped head file
+on the same rows (before any `--out` overwrites it), and write the dump's window and the date
+into the head's metadata.
+
     PYTHONPATH=. flock /work/notes/cpu.lock .venv/bin/python bench/voices_language_fit.py \
         dump /tmp/vote.jsonl
     PYTHONPATH=. .venv/bin/python bench/voices_language_fit.py fit /tmp/vote.jsonl
@@ -33,7 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.voices_language import fixture_clips, load_manifest
 from voices.asr.faster_whisper import FasterWhisperTranscriber, vote_features
 from voices.asr.language_decision import LanguageEvidence, chinese_mass, decide, zh_en_feature
-from voices.asr.language_head import LanguageHead
+from voices.asr.language_head import (
+    DEFAULT_HEAD,
+    QUICK_HEAD,
+    ZH_EN_HEAD,
+    LanguageHead,
+    load_head,
+)
 from voices.audio_io import read_file_audio
 from voices.config import AsrSettings, LanguageSettings, VoiceSettings
 from voices.language import AcousticVote, decide_language
@@ -45,7 +59,7 @@ def telephone_band(audio: np.ndarray) -> np.ndarray:
     return resample_poly(resample_poly(audio, 1, 2), 2, 1).astype(np.float32)
 
 
-def dump(out: Path, limit_s: float = 270.0) -> None:
+def dump(out: Path, limit_s: float = 270.0, split: str | None = None) -> None:
     run_started = time.perf_counter()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
     asr = FasterWhisperTranscriber.from_settings(VoiceSettings(cache=cache))
@@ -58,6 +72,8 @@ def dump(out: Path, limit_s: float = 270.0) -> None:
         for clip in rows:
             if clip["language"] not in ("yue", "cmn") or clip["file"] in done:
                 continue
+            if split is not None and clip.get("split", "test") != split:
+                continue
             if time.perf_counter() - run_started > limit_s:
                 print("time limit reached: run again to resume")
                 break
@@ -68,7 +84,8 @@ def dump(out: Path, limit_s: float = 270.0) -> None:
             for suffix, samples in variants:
                 started = time.perf_counter()
                 try:
-                    vote = asr.chinese_vote(samples)
+                    vote = asr.chinese_vote(samples)  # the settings' encoder window, the cut
+                    cut = asr.speech_only(samples)
                 except ValueError:  # the VAD hears no speech: transcribe() never votes on it
                     row = {"file": clip["file"] + suffix, "split": clip.get("split", "test")}
                     fh.write(json.dumps(dict(row, no_speech=True)) + "\n")
@@ -80,6 +97,9 @@ def dump(out: Path, limit_s: float = 270.0) -> None:
                     "speaker": clip["speaker"],
                     "split": clip.get("split", "test"),
                     "seconds": round(samples.size / 16000, 2),
+                    "cut_s": round(cut.size / 16000, 2) if cut is not None else None,
+                    "window_s": asr.asr.encoder_window_s,  # None: Whisper's whole 30 s
+                    "features": [float(v) for v in vote.features],
                     "text": clip["text"],
                     "elapsed_s": round(time.perf_counter() - started, 3),
                     "lang_probs": vote.language_probs,
@@ -89,12 +109,22 @@ def dump(out: Path, limit_s: float = 270.0) -> None:
                 }
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 fh.flush()
+    passes = max(1, asr.encoder_passes)
+    print(
+        f"encoder passes {asr.encoder_passes}, {asr.encoded_frames / passes:.0f} log-mel "
+        f"frames each on average (3000: the whole 30 s window)"
+    )
     print(f"load average at end: {os.getloadavg()}")
 
 
 def features(row: dict, settings: AsrSettings) -> tuple[float, ...]:
+    """The vote's features as transcribe() computed them (recorded by `dump`); for a dump
+    from before they were recorded, recomputed from the decodes with the whole clip's length
+    (transcribe() scales the last one by the length of the clip cut to its speech)."""
     from voices.asr.faster_whisper import Decode
 
+    if "features" in row:
+        return tuple(row["features"])
     return vote_features(
         Decode(**row["yue"]), Decode(**row["cmn"]), row["lang_probs"], row["seconds"]
     )
@@ -273,6 +303,30 @@ def write_head(
     )
 
 
+def dump_window(rows: list[dict]) -> str:
+    """The encoder window the dump's rows were encoded with, for a head's metadata (one
+    window per dump: a head must not mix embeddings of two windows)."""
+    windows = {r.get("window_s", "unrecorded") for r in rows}
+    if len(windows) != 1:
+        raise SystemExit(f"the dump mixes encoder windows {sorted(map(str, windows))}: dump again")
+    (window,) = windows
+    if window == "unrecorded":
+        return "not recorded (a dump from before encoder_window_s: Whisper's whole 30 s window)"
+    if window is None:
+        return "Whisper's whole 30 s window (encoder_window_s = None)"
+    return (
+        f"{window:g} s (AsrSettings.encoder_window_s; the utterance + encoder_margin_s when "
+        "longer), as transcribe() encodes"
+    )
+
+
+def fitted_about(rows: list[dict]) -> dict:
+    return {
+        "encoder_window": dump_window(rows),
+        "fitted_on": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+
+
 def group_weights(rows: list[dict]) -> np.ndarray:
     """Every (language, kind) group weighs the same (as in fit_weights)."""
     counts: dict[tuple, int] = defaultdict(int)
@@ -435,6 +489,26 @@ def fit_head_command(path: Path, out: Path | None) -> None:
         LanguageSettings().unsure_vote_chinese,
     )
     report_scores(rows, head_scores(head, rows, current), settings, "encoder head", default)
+    # the shipped head file against the refit, both under the shipped margins (AsrSettings)
+    shipped_default = LanguageSettings().unsure_vote_chinese
+    shipped = head_scores(load_head(DEFAULT_HEAD), rows, current)
+    report_scores(rows, shipped, current, "shipped head file, shipped margins", shipped_default)
+    report_scores(
+        rows,
+        head_scores(head, rows, current),
+        current,
+        "refit head, shipped margins",
+        shipped_default,
+    )
+    report_scores(
+        dev, oof, current, "refit head out of fold (dev), shipped margins", shipped_default
+    )
+    shipped_dev = [v for v, r in zip(shipped, rows, strict=True) if r["split"] == "dev"]
+    print(
+        f"\ndev balanced sign accuracy: shipped head {balanced_sign_accuracy(dev, shipped_dev):.3f}"
+        f", refit in sample {balanced_sign_accuracy(dev, head_scores(head, dev, current)):.3f}"
+        f", refit out of fold {balanced_sign_accuracy(dev, oof):.3f}"
+    )
     if out is not None:
         write_head(
             head,
@@ -443,6 +517,7 @@ def fit_head_command(path: Path, out: Path | None) -> None:
             dev_clips=len(dev),
             components=components,
             l2=l2,
+            **fitted_about(dev),
             margin=settings.vote_yue_margin,
             unsure_vote_chinese=default,
             override_margin=override,
@@ -518,6 +593,22 @@ def fit_quick_head_command(path: Path, out: Path | None) -> None:
         sure = [(v, r) for v, r in zip(s, part, strict=True) if abs(v) >= margin]
         right = sum((v > 0) == (r["language"] == "yue") for v, r in sure)
         print(f"  {split}: confident on {len(sure)}/{len(part)}, right on {right}/{len(sure)}")
+    # the shipped quick head file on the same dev rows, at its own margin; the refit out of fold
+    shipped = load_head(QUICK_HEAD)
+    for name, values, at in (
+        (
+            f"shipped quick head (margin {shipped.confident_margin})",
+            quick_scores(shipped, dev),
+            shipped.confident_margin,
+        ),
+        (f"refit out of fold (margin {margin})", oof, margin),
+    ):
+        sure = [(v, r) for v, r in zip(values, dev, strict=True) if abs(v) >= at]
+        right = sum((v > 0) == (r["language"] == "yue") for v, r in sure)
+        print(
+            f"  dev, {name}: balanced sign accuracy {balanced_sign_accuracy(dev, values):.3f}, "
+            f"confident on {len(sure)}/{len(dev)}, right on {right}/{len(sure)}"
+        )
     if out is not None:
         write_head(
             head,
@@ -528,6 +619,7 @@ def fit_quick_head_command(path: Path, out: Path | None) -> None:
             components=components,
             l2=l2,
             confident_margin=margin,
+            **fitted_about(dev),
         )
         print(f"written {out}")
 
@@ -666,6 +758,28 @@ def fit_zh_en_head_command(
         f"{int((past_gate & phrase).sum())} past the gate that long out of fold"
     )
     zh_en_report(dev, list(oof), margin, "dev", phrase_margin)
+    # the shipped zh/en head file and margins (AsrSettings) on the same dev rows
+    shipped = AsrSettings()
+    print(
+        f"\nshipped zh/en head file, margins {shipped.zh_en_head_margin} / phrase "
+        f"{shipped.zh_en_head_phrase_margin} (the refit's dev out of fold is above):"
+    )
+    shipped_scores = np.array(zh_en_scores(load_head(ZH_EN_HEAD), dev))
+    zh_en_report(
+        dev,
+        list(shipped_scores),
+        shipped.zh_en_head_margin,
+        "dev",
+        shipped.zh_en_head_phrase_margin or shipped.zh_en_head_margin,
+    )
+    print(
+        f"  shipped head: largest English dev score {shipped_scores[is_en].max():+.2f} "
+        f"(>= {phrase_s} s: {shipped_scores[is_en & phrase].max():+.2f}); clears its margin on "
+        f"{int((shipped_scores[target] >= shipped.zh_en_head_margin).sum())}/"
+        f"{int(target.sum())} dev Chinese clips Whisper calls English "
+        f"({int((shipped_scores[past_gate] >= shipped.zh_en_head_margin).sum())}/"
+        f"{int(past_gate.sum())} past the gate)"
+    )
     if oof_out is not None:  # for bench/voices_language_likelihood.py show --oof
         scores = {r["file"]: round(float(v), 4) for r, v in zip(dev, oof, strict=True)}
         oof_out.write_text(json.dumps(scores, ensure_ascii=False, indent=0) + "\n", "utf-8")
@@ -687,6 +801,7 @@ def fit_zh_en_head_command(
             margin_rule=f"largest out-of-fold English dev score + {ZH_EN_SAFETY}",
             phrase_s=phrase_s,
             phrase_margin=phrase_margin,
+            **fitted_about(dev),
         )
         print(f"written {out}")
 
@@ -704,9 +819,10 @@ def main() -> None:
         "--oof-out", type=Path, help="fit-zh-en-head: write the out-of-fold dev scores here"
     )
     parser.add_argument("--limit-s", type=float, default=270.0, help="dump: stop after this long")
+    parser.add_argument("--split", choices=("dev", "test"), help="dump: only this split")
     args = parser.parse_args()
     if args.command == "dump":
-        dump(args.path, args.limit_s)
+        dump(args.path, args.limit_s, args.split)
     elif args.command == "fit-head":
         fit_head_command(args.path, args.out)
     elif args.command == "fit-zh-en-head":

@@ -298,12 +298,13 @@ class AsrSettings(BaseModel):
         "(vote_override_margin).",
     )
     vote_override_margin: float = Field(
-        default=6.4,
+        default=6.47,
         ge=0.0,
         description="|vote score| at or above which the audio beats the caller's declared Chinese "
         "language (a hint, not a lock): the largest out-of-fold dev score of the wrong sign + 2, "
-        "at least 3 (bench/voices_language_fit.py fit-head, docs/speech.md): 6.4 for the head "
-        "fitted on the speech-only cut (speech_pad_ms; 5.92 for the whole-file head before it); "
+        "at least 3 (bench/voices_language_fit.py fit-head, docs/speech.md): 6.47 for the head "
+        "refitted on the 20 s encoder window (encoder_window_s; the head file's override_margin), "
+        "6.4 for the 30 s head on the speech-only cut, 5.92 for the whole-file head before it; "
         "4.12 was the linear vote's (language_head = false).",
     )
 

@@ -184,7 +184,7 @@ def test_the_vote_separates_a_cantonese_and_a_mandarin_clip(transcriber, load_cl
 
 def test_a_declared_language_does_not_lock_out_clear_cantonese(transcriber) -> None:
     # a Forvo speaker saying 南京 in Cantonese (test split) while the widget says 普通話: the
-    # vote is decisive (|head score| >= vote_override_margin 6.4), so the audio wins
+    # vote is decisive (|head score| >= vote_override_margin 6.47), so the audio wins
     clip = _bench_clip("yue-forvo-naam4ging1-KaWaiChan.flac")
     vote = transcriber.chinese_vote(clip)
     assert vote.decisive and vote.score > 0

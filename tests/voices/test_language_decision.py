@@ -7,7 +7,7 @@ import pytest
 from voices.asr.language_decision import LanguageEvidence, decide
 from voices.config import AUTO_ENGLISH_MIN_S, AsrSettings, LanguageSettings
 
-ASR = AsrSettings()  # margins 0.25, override 6.4, gate 0.03, English retry 0.1
+ASR = AsrSettings()  # margins 0.25, override 6.47, gate 0.03, English retry 0.1
 ENGLISH_RULE = AsrSettings(auto_english_min_s=AUTO_ENGLISH_MIN_S)  # the measured value, when on
 LANG = LanguageSettings()  # unsure vote -> yue, no evidence -> cmn
 
@@ -66,7 +66,7 @@ def test_an_english_decode_that_kept_nothing_is_heard_again_as_chinese() -> None
         ("这几个字都表达不到", 0.1, None, ("cmn",), "cmn"),  # unsure: the last utterance
         ("这几个字都表达不到", -3.0, None, ("yue", "yue"), "cmn"),  # a clear vote leaves history
         ("这几个字都表达不到", 3.0, "cmn", (), "cmn"),  # the hint beats a confident vote...
-        ("这几个字都表达不到", 7.0, "cmn", (), "yue"),  # ...not a decisive one (>= 6.4)
+        ("这几个字都表达不到", 7.0, "cmn", (), "yue"),  # ...not a decisive one (>= 6.47)
         ("这几个字都表达不到", -7.0, "yue", (), "cmn"),
         ("我唔係呢度", -3.0, "cmn", (), "yue"),  # Cantonese markers beat vote and hint
         ("Check your pit on.", 3.0, None, (), "en"),  # Latin text from the Chinese decodes
