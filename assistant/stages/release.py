@@ -83,15 +83,18 @@ CUT_SHARE = 0.75
 _ENDED = re.compile(r"(?:[。！？.!?…；;][」』”’)）\]]*|[\[［【][\d,，、\s]+[\]］】])\s*$")
 
 
-# a token the model may still be writing: Latin letters, digits and what joins them in a figure
-_TOKEN_TAIL = re.compile(r"[A-Za-z0-9$%.,'’\-]+$")
+# a token the model may still be writing: Latin letters, digits and what joins them in a word
+# or a figure ("10:30", "1/7/2024", "R&D", "café"): a cut inside one shows half of it
+_TOKEN_TAIL = re.compile(r"[A-Za-z0-9À-ɏ$%.,:/&+#@_'’\"\-–—]+$")
 # a figure's tail in Chinese: digits and numerals (with what joins them), held until a word follows
-_FIGURE_TAIL = re.compile(r"[0-9０-９零〇一二三四五六七八九十百千萬万億亿兩两點点.,$\s]+$")
+_FIGURE_TAIL = re.compile(
+    r"[0-9０-９零〇一二三四五六七八九十百千萬万億亿兩两廿卅卌壹貳贰參叁肆伍陸陆柒捌玖拾佰仟點点.,$\s]+$"
+)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # a sentence's end: shown with its last piece, after the [n] marks the check may put before it
 _TERMINATOR_TAIL = re.compile(r"[。！？!?；;…]+$")
 # English words that join a number's words ("three hundred and seventy", "a thousand")
-_NUMBER_JOINERS = frozenset({"and", "a", "an", "point", "hk$", "$", "us$"})
+_NUMBER_JOINERS = frozenset({"and", "a", "an", "point", "half", "quarter", "hk$", "$", "us$"})
 ELLIPSIS = "…"
 
 
@@ -280,7 +283,10 @@ def _glimpse_end(pending: str, hold_chars: int) -> int:
         if (
             last
             and not _CJK.search(last)
-            and (is_number_word(last.strip(",;:")) or last.lower() in _NUMBER_JOINERS)
+            and (
+                any(is_number_word(w) for w in last.strip(",;:").split("-"))  # "twenty-five"
+                or last.lower() in _NUMBER_JOINERS
+            )
         ):
             text = text[: len(text) - len(last)]
         while text and not _closed(text):
