@@ -40,7 +40,8 @@ check of the sentence so far and a frame, and on 2 cores that work, done per tok
 English first sentence ~150 ms later to write (bench/answers_latency.py, 2026-12-02).
 Shown words are only shown: speech still goes a clause (or sentence) at a time, and the
 clause's or sentence's display is what is left of it after the words already shown. If the
-sentence then fails (or turns out to be a copied heading), "…" closes what was shown of it.
+sentence then fails (or turns out to be a copied heading, or the model stops in it: a timeout,
+`abandon`), "…" closes what was shown of it.
 
 A later sentence that only restates what was said (the same figures, mostly the same words:
 the small model often copies the same fact from two sources) is skipped, not said twice
@@ -172,6 +173,13 @@ class Release:
             sentences = sentences[:-1]
         return self._sentences(sentences)
 
+    def abandon(self) -> list[Piece]:
+        """The model stopped mid-sentence (a timeout, an error): the "…" that closes what was
+        shown or said of the sentence, as after a sentence that failed."""
+        shown, said = self._shown, self._said
+        self._shown = self._said = ""
+        return _closing(shown, said)
+
     # ---- whole sentences -------------------------------------------------------------
 
     def _sentences(self, sentences: list[str]) -> tuple[list[Piece], str | None]:
@@ -193,7 +201,9 @@ class Release:
             rest = _after(checked, said) if said else checked
             display = _after(checked, shown) if len(shown) > len(said) else None
             if rest.strip():
-                pieces.append(Piece(rest, True, whole=not shown, display=display))
+                # `whole` is how it is said (a bare fragment said whole becomes a sentence, as
+                # without early text); what is shown of it is `display` when words were shown
+                pieces.append(Piece(rest, True, whole=not said, display=display))
             self._spoken.append(checked)
             self.sentences += 1
         return pieces, None

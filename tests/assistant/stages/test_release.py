@@ -388,3 +388,23 @@ def test_a_time_a_date_or_a_hyphenated_number_is_never_shown_in_part() -> None:
     # "twenty-five" may yet be "twenty-five thousand"; 廿 may be 廿五
     assert _glimpse_end("It costs twenty-five", 3) == len("It costs")
     assert _glimpse_end("收費為港幣廿五元", 3) == len("收費為港幣")
+
+
+def test_a_bare_fragment_shown_early_is_still_said_as_a_sentence() -> None:
+    # "港幣370元[1]。" alone is said "要港幣370元。" (colloquial.spoken_fragment, `whole`): its
+    # words shown early must not change how it is said
+    glimpsing = feed_chars(release(early_text=True), "港幣370元[1]。如")
+    plain = feed_chars(release(), "港幣370元[1]。如")
+    assert any(not p.spoken for _, p in glimpsing)  # shown early
+    said = [(p.text, p.whole) for _, p in glimpsing if p.spoken]
+    assert said == [(p.text, p.whole) for _, p in plain]
+    assert said[0] == ("港幣370元[1]。", True)
+
+
+def test_words_shown_of_a_sentence_the_model_never_finished_are_closed_by_abandon() -> None:
+    r = release("en", "How much is a 48-page passport?", EN_SOURCES, early_text=True)
+    shown = [p for _, p in feed_chars(r, "The fee for a 48-page passport is")]
+    assert shown and all(not p.spoken for p in shown)
+    assert r.abandon() == [Piece("…", False, display="…", spoken=False)]  # a timeout, say
+    assert r.abandon() == []  # once
+    assert release().abandon() == []  # nothing shown: nothing to close
