@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -113,12 +114,18 @@ class _Clock:
         return round((time.perf_counter() - self.start) * 1000, 1)
 
 
+_LATIN = re.compile(r"[A-Za-z0-9]")
+
+
 @dataclass
 class _Answer:
     """What the turn has said so far (display text) and how it ended."""
 
     language: SpokenLanguage
     parts: list[str] = field(default_factory=list)
+    # the display text of what was said (spoken pieces, whole): what a quote after them must
+    # not restate, and whether the model answered at all (shown-only words do not count)
+    said: list[str] = field(default_factory=list)
     fallback: str | None = None
     error: str | None = None
     collection: str = ""  # whose redirect (hotline, wording) applies
@@ -142,20 +149,35 @@ class _Answer:
         model's (a bare fragment of it is then said as a Cantonese sentence). `display`: what
         to show when it is not all of `sentence` (its first words were shown already, as
         glimpses); `spoken` False: shown only."""
-        shown = self._display(sentence if display is None else display, whole=whole)
+        # `whole` makes a bare fragment a sentence: not for the rest of one shown in part
+        if display is None:
+            shown = self._display(sentence, whole=whole)
+        else:
+            shown = self._display(display, whole=False)
         events: list[TurnEvent] = []
         if shown:
-            # punctuation (or the "…" that closes a cut sentence) ends the words shown before
-            joined = shown.startswith((ELLIPSIS, *".,;:!?)'\""))
-            separator = " " if self.parts and self.language == "en" and not joined else ""
+            separator = " " if self.parts and self._spaced(self.parts[-1], shown) else ""
             self.parts.append(separator + shown)
             events.append(AnswerDelta(separator + shown))
         if spoken:
             said = shown if display is None else self._display(sentence, whole=whole)
+            if said:
+                self.said.append(said)
             speech = clean_for_speech(said)
             if has_speakable_content(speech):
                 events.append(AnswerSentence(speech))
         return events
+
+    def _spaced(self, before: str, shown: str) -> bool:
+        """Whether a space goes between text shown and the next piece: in English unless
+        punctuation (or the "…" that closes a cut sentence) ends the words before (an ASCII
+        quote before a letter opens a quote: '"Smart ID"'); in Chinese only between two Latin
+        words (a piece can end inside an English phrase: "iAM|Smart")."""
+        if self.language != "en":
+            return _LATIN.match(before[-1:]) is not None and _LATIN.match(shown) is not None
+        if shown[:1] in "'\"":
+            return shown[1:2].isalnum()
+        return not shown.startswith((ELLIPSIS, *".,;:!?)"))
 
     def shown_as(self, text: str) -> str:
         """How words of the model's are shown (script, 口語), mid-sentence."""
@@ -454,8 +476,12 @@ class Answerer:
         except GeneratorError as exc:
             problem, answer.error = exc.code, exc.code
         timings["generation"] = round(clock.ms() - started, 1)
-        if problem is None and not answer.parts:
-            problem = "empty"
+        if problem is not None:  # a timeout or an error mid-sentence: close what was shown
+            events, _ = accept((release.abandon(), None))
+            for event in events:
+                yield event
+        if problem is None and not answer.said:
+            problem = "empty"  # nothing said (words shown and closed by a "…" are not an answer)
         if problem is not None:
             for event in self._extractive(question or query, prompt_sources, answer):
                 yield event
@@ -482,11 +508,11 @@ class Answerer:
             answer.fallback = "extractive"
             return self._redirect(answer)
         sentences = quote.sentences
-        if answer.parts:
+        if answer.said:
             intro = INTRO[lang].format(title=quote.title)
             units = [s.removeprefix(intro).lstrip() for s in sentences]
             share = self.settings.repeat_min_share
-            new = [u for u in units if not restates(u, answer.parts, share)]
+            new = [u for u in units if not restates(u, answer.said, share)]
             if not new:
                 return []
             sentences = [f"{intro}{' ' if lang == 'en' else ''}{new[0]}", *new[1:]]

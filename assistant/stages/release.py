@@ -40,7 +40,8 @@ check of the sentence so far and a frame, and on 2 cores that work, done per tok
 English first sentence ~150 ms later to write (bench/answers_latency.py, 2026-12-02).
 Shown words are only shown: speech still goes a clause (or sentence) at a time, and the
 clause's or sentence's display is what is left of it after the words already shown. If the
-sentence then fails (or turns out to be a copied heading), "…" closes what was shown of it.
+sentence then fails (or turns out to be a copied heading, or the model stops in it: a timeout,
+`abandon`), "…" closes what was shown of it.
 
 A later sentence that only restates what was said (the same figures, mostly the same words:
 the small model often copies the same fact from two sources) is skipped, not said twice
@@ -83,15 +84,18 @@ CUT_SHARE = 0.75
 _ENDED = re.compile(r"(?:[。！？.!?…；;][」』”’)）\]]*|[\[［【][\d,，、\s]+[\]］】])\s*$")
 
 
-# a token the model may still be writing: Latin letters, digits and what joins them in a figure
-_TOKEN_TAIL = re.compile(r"[A-Za-z0-9$%.,'’\-]+$")
+# a token the model may still be writing: Latin letters, digits and what joins them in a word
+# or a figure ("10:30", "1/7/2024", "R&D", "café"): a cut inside one shows half of it
+_TOKEN_TAIL = re.compile(r"[A-Za-z0-9À-ɏ$%.,:/&+#@_'’\"\-–—]+$")
 # a figure's tail in Chinese: digits and numerals (with what joins them), held until a word follows
-_FIGURE_TAIL = re.compile(r"[0-9０-９零〇一二三四五六七八九十百千萬万億亿兩两點点.,$\s]+$")
+_FIGURE_TAIL = re.compile(
+    r"[0-9０-９零〇一二三四五六七八九十百千萬万億亿兩两廿卅卌壹貳贰參叁肆伍陸陆柒捌玖拾佰仟點点.,$\s]+$"
+)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # a sentence's end: shown with its last piece, after the [n] marks the check may put before it
 _TERMINATOR_TAIL = re.compile(r"[。！？!?；;…]+$")
 # English words that join a number's words ("three hundred and seventy", "a thousand")
-_NUMBER_JOINERS = frozenset({"and", "a", "an", "point", "hk$", "$", "us$"})
+_NUMBER_JOINERS = frozenset({"and", "a", "an", "point", "half", "quarter", "hk$", "$", "us$"})
 ELLIPSIS = "…"
 
 
@@ -169,6 +173,13 @@ class Release:
             sentences = sentences[:-1]
         return self._sentences(sentences)
 
+    def abandon(self) -> list[Piece]:
+        """The model stopped mid-sentence (a timeout, an error): the "…" that closes what was
+        shown or said of the sentence, as after a sentence that failed."""
+        shown, said = self._shown, self._said
+        self._shown = self._said = ""
+        return _closing(shown, said)
+
     # ---- whole sentences -------------------------------------------------------------
 
     def _sentences(self, sentences: list[str]) -> tuple[list[Piece], str | None]:
@@ -190,7 +201,9 @@ class Release:
             rest = _after(checked, said) if said else checked
             display = _after(checked, shown) if len(shown) > len(said) else None
             if rest.strip():
-                pieces.append(Piece(rest, True, whole=not shown, display=display))
+                # `whole` is how it is said (a bare fragment said whole becomes a sentence, as
+                # without early text); what is shown of it is `display` when words were shown
+                pieces.append(Piece(rest, True, whole=not said, display=display))
             self._spoken.append(checked)
             self.sentences += 1
         return pieces, None
@@ -280,7 +293,10 @@ def _glimpse_end(pending: str, hold_chars: int) -> int:
         if (
             last
             and not _CJK.search(last)
-            and (is_number_word(last.strip(",;:")) or last.lower() in _NUMBER_JOINERS)
+            and (
+                any(is_number_word(w) for w in last.strip(",;:").split("-"))  # "twenty-five"
+                or last.lower() in _NUMBER_JOINERS
+            )
         ):
             text = text[: len(text) - len(last)]
         while text and not _closed(text):

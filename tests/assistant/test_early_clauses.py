@@ -105,3 +105,47 @@ async def test_words_are_shown_before_the_first_clause_ends_and_speech_is_unchan
     spoken = [e.text for e in events if isinstance(e, AnswerSentence)]
     assert spoken == [e.text for e in plain if isinstance(e, AnswerSentence)]
     assert plain[-1].answer == end.answer  # the same text, shown sooner
+
+
+async def test_a_quote_after_words_shown_of_a_failed_sentence_is_said_as_without_them(fake_kb):
+    # "A 48-page passport costs HK$460 for" is shown, then 999 fails the sentence: nothing of
+    # it was said, so the quote says the fee, exactly as it does without early text
+    reply = "A 48-page passport costs HK$460 for 999 pages [1]. More."
+    turns = {}
+    for early_text in (True, False):
+        generator = FakeGenerator.replying(reply)
+        assistant = fake_assistant(
+            fake_kb, generator, speaking=True, early_text=early_text, glimpse_interval_s=0
+        )
+        turns[early_text] = [
+            e
+            async for e in assistant.answer(
+                QUESTION, language="en", collection="demo", conversation=Conversation()
+            )
+        ]
+    spoken = {k: [e.text for e in t if isinstance(e, AnswerSentence)] for k, t in turns.items()}
+    assert spoken[True] == spoken[False]
+    assert spoken[True][0] == "According to HKSAR passport fees: 48-page passport: HK$460."
+    end = turns[True][-1]
+    assert isinstance(end, TurnEnd) and end.fallback == "extractive"
+    assert end.answer.startswith("A 48-page passport costs HK$460 for… According to")
+
+
+def test_pieces_of_a_shown_sentence_keep_english_words_apart_and_quotes_joined() -> None:
+    from assistant.answerer import _Answer
+
+    def shown(language, pieces) -> str:
+        answer = _Answer(language)
+        for text in pieces:
+            answer.say(text, spoken=False)
+        return answer.text
+
+    # a Chinese answer cut inside an English name: "iAM Smart", not "iAMSmart"
+    assert shown("yue", ["你可以用智方便 iAM", " Smart", "流動應用程式"]) == (
+        "你可以用智方便 iAM Smart流動應用程式"
+    )
+    # an ASCII quote that opens is spaced, one that closes is joined
+    assert shown("en", ["The card is called", '"Smart ID" card']) == (
+        'The card is called "Smart ID" card'
+    )
+    assert shown("en", ['It is called "Smart ID', '" now']) == 'It is called "Smart ID" now'

@@ -7,7 +7,7 @@ import itertools
 
 from assistant.prompts import PromptSource, system_prompt
 from assistant.stages.checking import SentenceChecker
-from assistant.stages.release import Piece, Release
+from assistant.stages.release import Piece, Release, _glimpse_end
 
 ZH_SOURCES = [
     PromptSource(
@@ -367,3 +367,44 @@ def test_the_sentence_end_is_shown_with_the_citation_the_check_adds_before_it() 
     got = feed_chars(r, "補領身份證的費用是港幣370元。如")
     assert shown_text([p for _, p in got]) == "補領身份證的費用是港幣370元[1]。"
     assert not any(p.text.endswith("。") for _, p in got if not p.spoken)
+
+
+def test_a_time_a_date_or_a_hyphenated_number_is_never_shown_in_part() -> None:
+    sources = [PromptSource(1, "Hours", "The office opens at 10:30 am. Apply by 1/7/2024 online.")]
+    for text in ("The office opens at 10:30 am [1].", "You must apply by 1/7/2024 online [1]."):
+        r = release("en", "When does the office open?", sources, early_text=True)
+        shown = ""
+        for ch in text:
+            pieces, problem = r.feed(ch)
+            assert problem is None
+            shown += "".join(p.text for p in pieces if not p.spoken)
+            assert not shown.endswith((":", "10", "1/7/", "1/7")), shown  # "10:" of "10:30"
+    zh = [PromptSource(1, "辦公時間", "辦事處辦公時間為上午9:30至下午5:30。")]
+    r = release("yue", "辦事處幾點開？", zh, early_text=True)
+    for ch in "辦事處辦公時間為上午9:30至下午5:30[1]。":
+        pieces, problem = r.feed(ch)
+        assert problem is None
+        assert all(not p.text.endswith(":") for p in pieces if not p.spoken), pieces
+    # "twenty-five" may yet be "twenty-five thousand"; 廿 may be 廿五
+    assert _glimpse_end("It costs twenty-five", 3) == len("It costs")
+    assert _glimpse_end("收費為港幣廿五元", 3) == len("收費為港幣")
+
+
+def test_a_bare_fragment_shown_early_is_still_said_as_a_sentence() -> None:
+    # "港幣370元[1]。" alone is said "要港幣370元。" (colloquial.spoken_fragment, `whole`): its
+    # words shown early must not change how it is said
+    glimpsing = feed_chars(release(early_text=True), "港幣370元[1]。如")
+    plain = feed_chars(release(), "港幣370元[1]。如")
+    assert any(not p.spoken for _, p in glimpsing)  # shown early
+    said = [(p.text, p.whole) for _, p in glimpsing if p.spoken]
+    assert said == [(p.text, p.whole) for _, p in plain]
+    assert said[0] == ("港幣370元[1]。", True)
+
+
+def test_words_shown_of_a_sentence_the_model_never_finished_are_closed_by_abandon() -> None:
+    r = release("en", "How much is a 48-page passport?", EN_SOURCES, early_text=True)
+    shown = [p for _, p in feed_chars(r, "The fee for a 48-page passport is")]
+    assert shown and all(not p.spoken for p in shown)
+    assert r.abandon() == [Piece("…", False, display="…", spoken=False)]  # a timeout, say
+    assert r.abandon() == []  # once
+    assert release().abandon() == []  # nothing shown: nothing to close
