@@ -38,6 +38,17 @@ def feed_chars(r: Release, text: str) -> list[tuple[int, Piece]]:
     return out
 
 
+def feed_until_problem(r: Release, text: str) -> tuple[list[Piece], str | None]:
+    """Feed `text` a character at a time until a sentence fails: the pieces, and the problem."""
+    out: list[Piece] = []
+    for ch in text:
+        pieces, problem = r.feed(ch)
+        out += pieces
+        if problem:
+            return out, problem
+    return out, None
+
+
 def test_first_sentence_goes_out_a_clause_at_a_time_and_says_it_all_once() -> None:
     text = "身份證遺失、被竊或損毀，須喺30日內向人事登記辦事處申請補領，費用為港幣370元[1]。"
     r = release()
@@ -272,12 +283,7 @@ def test_the_last_chinese_characters_wait_so_their_conversion_is_settled() -> No
 
 def test_shown_words_of_a_sentence_that_then_fails_are_closed_with_an_ellipsis() -> None:
     r = release("en", "How much is a 48-page passport?", EN_SOURCES, early_text=True)
-    shown = []
-    for ch in "The fee for a 48-page passport is HK$999 [1].":
-        pieces, problem = r.feed(ch)
-        shown += pieces
-        if problem:
-            break
+    shown, problem = feed_until_problem(r, "The fee for a 48-page passport is HK$999 [1].")
     pieces, problem = r.feed(" It")  # the sentence's end: checked whole, and failed
     shown += pieces
     assert problem == "ungrounded" and shown[-1].text == "…"
@@ -321,12 +327,7 @@ def test_a_start_that_may_become_a_copied_heading_or_question_is_not_shown() -> 
 
 def test_an_echo_of_the_callers_question_is_not_shown_before_it_fails() -> None:
     r = release("en", "How much is a 48-page passport?", EN_SOURCES, early_text=True)
-    shown = []
-    for ch in "How much is a 48-page passport? ":
-        pieces, problem = r.feed(ch)
-        shown += pieces
-        if problem:
-            break
+    shown, problem = feed_until_problem(r, "How much is a 48-page passport? ")
     assert problem == "prompt_echo"
     assert shown == []  # not even "How much is a": it was the caller's question all along
 
