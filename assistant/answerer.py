@@ -396,7 +396,7 @@ class Answerer:
             early_text=self.settings.early_text,
             glimpse_hold_chars=self.settings.glimpse_hold_chars,
             glimpse_interval_s=self.settings.glimpse_interval_s,
-            display=lambda text: answer.shown_as(text),
+            display=answer.shown_as,
             min_clause_chars=self.settings.min_clause_chars,
             repeat_min_share=self.settings.repeat_min_share,
             token_limit=self.settings.max_answer_tokens,

@@ -26,8 +26,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.voices_language import fixture_clips, load_manifest
-from bench.voices_language_fit import telephone_band
+from bench.voices_language_fit import print_encoder_passes, telephone_band
 from voices.asr.faster_whisper import (
     FasterWhisperTranscriber,
     encoder_embedding,
@@ -64,7 +63,7 @@ def evidence(asr: FasterWhisperTranscriber, audio: np.ndarray) -> dict:
     gated = cut is None
     samples = audio if gated else cut
     seconds = min(samples.size / PIPELINE_SAMPLE_RATE, 30.0)
-    with asr._slots, production_window(asr):
+    with asr.utterance_window(), asr._slots:
         encoder_output = asr._encode_window(samples)
         probs = asr._language_probs(encoder_output)
         yue = asr._greedy(encoder_output, asr.asr.yue_prompt, seconds)
@@ -97,20 +96,6 @@ def evidence(asr: FasterWhisperTranscriber, audio: np.ndarray) -> dict:
         "embedding": [round(float(v), 4) for v in embedding],
         "window_s": asr.asr.encoder_window_s,  # None: Whisper's whole 30 s window
     }
-
-
-@contextmanager
-def production_window(asr: FasterWhisperTranscriber) -> Iterator[None]:
-    """The encoder window `transcribe()` encodes an utterance with (`encoder_window_s`, 20 s by
-    default; the thread-local `window_s` its encoder route reads), as `chinese_vote` sets it:
-    without it a bare `_encode_window` reads Whisper's whole 30 s window, and a head fitted on
-    that evidence learns other embeddings and language probabilities than it is shipped on."""
-    outer = getattr(asr._local, "window_s", None)
-    asr._local.window_s = asr.asr.encoder_window_s
-    try:
-        yield
-    finally:
-        asr._local.window_s = outer
 
 
 def dump(
@@ -159,14 +144,6 @@ def dump(
     print("done")
     print(f"load average at end: {os.getloadavg()}")
     print_encoder_passes(asr)
-
-
-def print_encoder_passes(asr: FasterWhisperTranscriber) -> None:
-    passes = max(1, asr.encoder_passes)
-    print(
-        f"encoder passes {asr.encoder_passes}, {asr.encoded_frames / passes:.0f} log-mel frames "
-        "each on average (3000: the whole 30 s window)"
-    )
 
 
 def show(path: Path, split: str) -> None:

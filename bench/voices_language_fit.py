@@ -59,6 +59,14 @@ def telephone_band(audio: np.ndarray) -> np.ndarray:
     return resample_poly(resample_poly(audio, 1, 2), 2, 1).astype(np.float32)
 
 
+def print_encoder_passes(asr: FasterWhisperTranscriber) -> None:
+    passes = max(1, asr.encoder_passes)
+    print(
+        f"encoder passes {asr.encoder_passes}, {asr.encoded_frames / passes:.0f} log-mel frames "
+        "each on average (3000: the whole 30 s window)"
+    )
+
+
 def dump(out: Path, limit_s: float = 270.0, split: str | None = None) -> None:
     run_started = time.perf_counter()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
@@ -109,11 +117,7 @@ def dump(out: Path, limit_s: float = 270.0, split: str | None = None) -> None:
                 }
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 fh.flush()
-    passes = max(1, asr.encoder_passes)
-    print(
-        f"encoder passes {asr.encoder_passes}, {asr.encoded_frames / passes:.0f} log-mel "
-        f"frames each on average (3000: the whole 30 s window)"
-    )
+    print_encoder_passes(asr)
     print(f"load average at end: {os.getloadavg()}")
 
 

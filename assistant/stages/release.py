@@ -176,9 +176,9 @@ class Release:
     def abandon(self) -> list[Piece]:
         """The model stopped mid-sentence (a timeout, an error): the "…" that closes what was
         shown or said of the sentence, as after a sentence that failed."""
-        shown, said = self._shown, self._said
+        shown = self._shown
         self._shown = self._said = ""
-        return _closing(shown, said)
+        return _closing(shown)
 
     # ---- whole sentences -------------------------------------------------------------
 
@@ -191,11 +191,11 @@ class Release:
             if self.checker.copies_scaffold(sentence):
                 # a copied "[n] title" heading or FAQ question: skipped, not failed (its
                 # clauses already said stay said: they passed the checks)
-                pieces += _closing(shown, said)
+                pieces += _closing(shown)
                 continue
             checked, problem = self.checker.check(sentence)
             if problem:
-                return pieces + _closing(shown, said), problem
+                return pieces + _closing(shown), problem
             if not shown and restates(checked, self._spoken, self.repeat_min_share):
                 continue  # the same fact said again (often from a second source): skipped
             rest = _after(checked, said) if said else checked
@@ -306,11 +306,11 @@ def _glimpse_end(pending: str, hold_chars: int) -> int:
             return len(text)
 
 
-def _closing(shown: str, said: str) -> list[Piece]:
+def _closing(shown: str) -> list[Piece]:
     """A "…" after words shown of a sentence that was then failed or skipped: what was shown
     of it reads as cut off, not as a sentence (nothing is spoken: a said clause ended in a
     pause already)."""
-    return [Piece(ELLIPSIS, False, display=ELLIPSIS, spoken=False)] if shown or said else []
+    return [Piece(ELLIPSIS, False, display=ELLIPSIS, spoken=False)] if shown else []
 
 
 def _closed(text: str) -> bool:

@@ -13,19 +13,22 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench.voices_language_diagnose import production_window
 from bench.voices_language_fit import dump_window
+from voices.asr.faster_whisper import FasterWhisperTranscriber
 from voices.asr.language_head import DEFAULT_HEAD, QUICK_HEAD, ZH_EN_HEAD
 from voices.config import AsrSettings
+
+# the transcriber's own context manager, on a stand-in with only what it reads (no model)
+utterance_window = FasterWhisperTranscriber.utterance_window
 
 
 def test_the_diagnosis_dump_encodes_with_the_window_transcribe_uses() -> None:
     asr = SimpleNamespace(_local=threading.local(), asr=AsrSettings())
-    with production_window(asr):
+    with utterance_window(asr):
         assert asr._local.window_s == AsrSettings().encoder_window_s == 20.0
     assert getattr(asr._local, "window_s", None) is None  # the caller's window comes back
     whole = SimpleNamespace(_local=threading.local(), asr=AsrSettings(encoder_window_s=None))
-    with production_window(whole):
+    with utterance_window(whole):
         assert whole._local.window_s is None
 
 

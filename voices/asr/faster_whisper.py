@@ -26,7 +26,8 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -422,12 +423,19 @@ class FasterWhisperTranscriber:
         audio = self.speech_only(audio)
         if audio is None:
             raise ValueError("no speech in the audio: nothing to vote on")
+        with self.utterance_window(), self._slots:
+            encoder_output = self._encode_window(audio)
+            return self._vote(audio, encoder_output, self._language_probs(encoder_output))
+
+    @contextmanager
+    def utterance_window(self) -> Iterator[None]:
+        """Encoder passes on this thread read the window `transcribe` reads for an utterance
+        (`encoder_window_s`; the thread-local `window_s` the encoder route reads), and the
+        caller's window after: for the vote alone and for benches that encode directly."""
         outer = getattr(self._local, "window_s", None)
-        self._local.window_s = self.asr.encoder_window_s  # encoded as `transcribe` encodes
+        self._local.window_s = self.asr.encoder_window_s
         try:
-            with self._slots:
-                encoder_output = self._encode_window(audio)
-                return self._vote(audio, encoder_output, self._language_probs(encoder_output))
+            yield
         finally:
             self._local.window_s = outer
 
