@@ -8,6 +8,7 @@ them by the unprompted one when both decodes read words."""
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,6 +16,7 @@ import pytest
 
 from voices.asr.faster_whisper import Decode, FasterWhisperTranscriber
 from voices.config import AsrSettings
+from voices.types import Transcript
 
 YUE_PROMPT, CMN_PROMPT = AsrSettings().yue_prompt, AsrSettings().cmn_prompt
 
@@ -86,3 +88,22 @@ def test_a_decode_that_read_no_words_keeps_the_prompted_probability(other) -> No
     vote = _vote(t)
     assert t.asked == [] and vote.yue.silence_prob == 0.94
     assert not t._passes_filters(vote.yue, YUE_PROMPT)
+
+
+def test_the_whole_window_retry_decodes_the_same_cut_without_a_second_vad_pass() -> None:
+    # transcribe() cuts the utterance to its speech once; a final the 20 s window kept nothing
+    # of is decoded again whole from that same cut (the VAD used to run twice)
+    cut = np.full(12000, 0.1, dtype=np.float32)
+    t = SimpleNamespace(asr=AsrSettings(), _local=threading.local(), cuts=[], decoded=[])
+    t.speech_only = lambda audio: t.cuts.append(audio) or cut
+
+    def decode(speech, duration, *rest) -> Transcript:
+        t.decoded.append((speech, duration, t._local.window_s))
+        t._local.window_cut = True  # the pass read the shorter window
+        text = "" if len(t.decoded) == 1 else "三"
+        return Transcript(text, "yue", "zh", 0.5, duration, 0.0)
+
+    t._transcribe = decode
+    heard = FasterWhisperTranscriber.transcribe(t, np.full(32000, 0.1, dtype=np.float32))
+    assert heard.text == "三" and len(t.cuts) == 1
+    assert [(s is cut, d, w) for s, d, w in t.decoded] == [(True, 2.0, 20.0), (True, 2.0, None)]
