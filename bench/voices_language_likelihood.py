@@ -4,7 +4,9 @@ For every clip of one split of bench/data/speech (and the 8 kHz copies the diagn
 that the VAD gate passes and that Whisper's id puts on English (over zh and yue), this writes the
 greedy decodes under the Cantonese prompt, the Mandarin prompt, plain `zh` and plain `en` (text,
 tokens, summed log-prob, no-speech probability), Whisper's zh / en / Chinese mass, the zh/en
-head's score and the cut's length. `show` prints, for the clips the zh/en gate leaves on English,
+head's score and the cut's length. Every encoder pass reads the window `transcribe()` reads
+(`FasterWhisperTranscriber.utterance_window()`, `voices.asr.encoder_window_s`; each row records
+it as `window_s`). `show` prints, for the clips the zh/en gate leaves on English,
 each candidate evidence (> 0: Chinese) against the largest value of an English clip + 1.0 (the
 zh/en head's margin rule; its out-of-fold scores come from the fit, so the head row reads the
 `--oof` file that `bench/voices_language_fit.py fit-zh-en-head --oof-out` writes: omit it to
@@ -62,11 +64,12 @@ def evidence(asr: FasterWhisperTranscriber, audio) -> dict:
     if cut is None:
         return {"gated": True}
     seconds = min(cut.size / PIPELINE_SAMPLE_RATE, 30.0)
-    with asr._slots:
+    with asr.utterance_window(), asr._slots:  # the window transcribe() reads (20 s)
         encoded = asr._encode_window(cut)
         probs = asr._language_probs(encoded)
         row = {
             "gated": False,
+            "window_s": asr.asr.encoder_window_s,  # None: Whisper's whole 30 s window
             "cut_s": round(cut.size / PIPELINE_SAMPLE_RATE, 2),
             "zh": probs.get("zh", 0.0),
             "en": probs.get("en", 0.0),

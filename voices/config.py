@@ -144,6 +144,16 @@ class AsrSettings(BaseModel):
         "probability on short 8 kHz words that the Mandarin-prompted pass of the same encoder "
         "output hears (docs/speech.md). The label still comes from the head.",
     )
+    vote_unprompted_no_speech: bool = Field(
+        default=False,
+        description="When both of the vote's greedy decodes read words (no prompt echo, loop or "
+        "known hallucination), the silence filters judge them by Whisper's no-speech "
+        "probability for the window without a prompt (one decoder step) instead of the one read "
+        "after the Cantonese / Mandarin prompt, which is higher on short words (三, 0.75 s: 0.35 "
+        "unprompted, 0.94 / 0.85 after the prompts). Off: measured on dev, it hears 8 more "
+        "Cantonese and 2 more Mandarin words, mostly as a wrong character or a fragment of the "
+        "prompt (docs/speech.md, 'the prompts' no-speech probability').",
+    )
     vote_quick_head: bool = Field(
         default=False,
         description="Auto mode (no hint): score the encoder embedding alone with the quick head "

@@ -11,6 +11,7 @@ import json
 import threading
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from bench.voices_language_fit import dump_window
@@ -52,3 +53,23 @@ def test_the_zh_en_head_says_which_window_it_was_fitted_on() -> None:
     # (docs/speech.md, "Heads re-measured and refitted on the 20 s window")
     about = json.loads(ZH_EN_HEAD.read_text("utf-8"))
     assert "30 s" in about["encoder_window"] and "20 s" in about["encoder_window"]
+
+
+def test_the_likelihood_bench_encodes_with_the_window_transcribe_uses() -> None:
+    # bench/voices_language_likelihood.py used to encode the whole 30 s window
+    from bench import voices_language_likelihood
+
+    seen: list[float | None] = []
+    asr = SimpleNamespace(
+        _local=threading.local(),
+        _slots=threading.BoundedSemaphore(1),
+        _zh_en_head=None,
+        asr=AsrSettings(),
+        speech_only=lambda audio: audio,
+        _encode_window=lambda audio: seen.append(getattr(asr._local, "window_s", None)),
+        _language_probs=lambda encoded: {"zh": 0.9, "en": 0.1},  # not an English pick: no decode
+    )
+    asr.utterance_window = lambda: utterance_window(asr)
+    row = voices_language_likelihood.evidence(asr, np.zeros(16000, dtype=np.float32))
+    assert seen == [20.0] and row["window_s"] == 20.0
+    assert getattr(asr._local, "window_s", None) is None

@@ -147,11 +147,15 @@ def test_a_final_the_shorter_window_hears_nothing_is_decoded_again_whole(transcr
 
     update["encoder_window_retry"] = True
     monkeypatch.setattr(transcriber, "asr", transcriber.asr.model_copy(update=update))
+    cuts = []  # the VAD's cut of the utterance: the retry decodes the same one
+    speech_only = transcriber.speech_only
+    monkeypatch.setattr(transcriber, "speech_only", lambda a: cuts.append(a) or speech_only(a))
     start = transcriber.encoded_frames, transcriber.encoder_passes
     heard = transcriber.transcribe(audio)
     assert heard.text and heard.language == "yue", heard
     passes = transcriber.encoder_passes - start[1]
     assert transcriber.encoded_frames - start[0] > 2000 * passes  # a whole window among them
+    assert len(cuts) == 1  # the VAD ran once for both decodes
 
     start = transcriber.encoded_frames, transcriber.encoder_passes
     transcriber.transcribe(audio, provisional=True)  # a partial is not decoded again

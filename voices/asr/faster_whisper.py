@@ -89,8 +89,18 @@ class Decode:
 
     text: str
     avg_logprob: float
-    no_speech_prob: float
+    no_speech_prob: float  # read after the prompt (our prompt raises it on short words)
     compression_ratio: float
+    # Whisper's no-speech probability for the same window without a prompt
+    # (`_unprompted_no_speech`); when set, the silence filters read it instead
+    unprompted_no_speech_prob: float | None = None
+
+    @property
+    def silence_prob(self) -> float:
+        """The no-speech probability the silence filters read."""
+        if self.unprompted_no_speech_prob is None:
+            return self.no_speech_prob
+        return self.unprompted_no_speech_prob
 
 
 @dataclass(frozen=True)
@@ -308,8 +318,21 @@ class FasterWhisperTranscriber:
         self._local.window_s = self.asr.encoder_window_s  # None: Whisper's whole 30 s
         self._local.window_cut = False  # set when an encoder pass read a shorter window
         try:
+            duration = audio.size / PIPELINE_SAMPLE_RATE
+            speech = audio
+            if vad_gate:  # once per call: the whole-window retry decodes the same cut
+                speech = self.speech_only(audio)
+                if speech is None:
+                    return self._empty(duration, language, history, started)
             heard = self._transcribe(
-                audio, language, history, vad_gate, whisper_language, provisional, started
+                speech,
+                duration,
+                language,
+                history,
+                vad_gate,
+                whisper_language,
+                provisional,
+                started,
             )
             retry = self.asr.encoder_window_retry and self._local.window_cut
             if heard.text or provisional or not retry:
@@ -318,7 +341,14 @@ class FasterWhisperTranscriber:
             # where a window shorter than Whisper's 30 s loses speech, docs/speech.md)
             self._local.window_s = self._local.encoded = None
             return self._transcribe(
-                audio, language, history, vad_gate, whisper_language, provisional, started
+                speech,
+                duration,
+                language,
+                history,
+                vad_gate,
+                whisper_language,
+                provisional,
+                started,
             )
         except DecodeCancelled:
             return self._empty(audio.size / PIPELINE_SAMPLE_RATE, language, history, started)
@@ -331,6 +361,7 @@ class FasterWhisperTranscriber:
     def _transcribe(
         self,
         audio: np.ndarray,
+        duration: float,
         language: SpokenLanguage | None,
         history: Sequence[SpokenLanguage],
         vad_gate: bool,
@@ -338,12 +369,8 @@ class FasterWhisperTranscriber:
         provisional: bool,
         started: float,
     ) -> Transcript:
-        duration = audio.size / PIPELINE_SAMPLE_RATE
-        if vad_gate:
-            speech = self.speech_only(audio)
-            if speech is None:
-                return self._empty(duration, language, history, started)
-            audio = speech
+        """One decode of `audio` (already cut to its speech when `vad_gate`) of an utterance
+        `duration` seconds long as recorded."""
         vote: ChineseVote | None = None
         probs: dict[str, float] = {}
         self._checkpoint()
@@ -563,6 +590,16 @@ class FasterWhisperTranscriber:
                 return sure
         yue = self._greedy(encoder_output, self.asr.yue_prompt, duration)
         cmn = self._greedy(encoder_output, self.asr.cmn_prompt, duration)
+        if (
+            self.asr.vote_unprompted_no_speech
+            and self._reads_words(yue, self.asr.yue_prompt)
+            and self._reads_words(cmn, self.asr.cmn_prompt)
+        ):
+            # words under both prompts: whether they are silence is judged without the
+            # prompts, which raise Whisper's no-speech probability on short words
+            silence = self._unprompted_no_speech(encoder_output)
+            yue = replace(yue, unprompted_no_speech_prob=silence)
+            cmn = replace(cmn, unprompted_no_speech_prob=silence)
         features = vote_features(yue, cmn, language_probs, duration)
         embedding = encoder_embedding(encoder_output, duration)
         if self._head is not None:
@@ -619,6 +656,25 @@ class FasterWhisperTranscriber:
         """One greedy decode without timestamps; its length is bounded by the audio's."""
         ids = self._greedy_ids(prompt, language)
         return self._greedy_batch(encoder_output, [ids], duration_s, language)[0]
+
+    def _unprompted_no_speech(self, encoder_output) -> float:
+        """Whisper's no-speech probability for the window with no prompt before it: read at
+        the start-of-transcript token with nothing earlier (where language id reads), one
+        decoder step. The vote's prompts (以下係廣東話嘅對話。) raise the probability read after
+        them on short words: 三 (0.75 s, 8 kHz) 0.35 unprompted, 0.94 after the Cantonese
+        prompt, 0.85 after the Mandarin one (docs/speech.md, "the prompts' no-speech
+        probability")."""
+        ids = self._greedy_ids("", "zh")
+        result = self.model.model.generate(
+            encoder_output,
+            [ids],
+            beam_size=1,
+            max_length=len(ids) + 1,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+        )[0]
+        return float(result.no_speech_prob)
 
     def _greedy_ids(self, prompt: str, language: str = "zh") -> list[int]:
         """The ids a greedy decode starts from: the prompt as previous text, then the
@@ -689,16 +745,22 @@ class FasterWhisperTranscriber:
 
     def _passes_filters(self, decode: Decode, prompt: str) -> bool:
         a = self.asr
-        if decode.no_speech_prob >= a.drop_segment_no_speech_prob:
+        no_speech = decode.silence_prob  # the unprompted one where the vote measured it
+        if no_speech >= a.drop_segment_no_speech_prob:
             return False
-        silent = decode.no_speech_prob >= a.no_speech_threshold
+        silent = no_speech >= a.no_speech_threshold
         if silent and decode.avg_logprob < a.log_prob_threshold:
             return False
-        if decode.compression_ratio > a.compression_ratio_threshold:
+        return self._reads_words(decode, prompt)
+
+    def _reads_words(self, decode: Decode, prompt: str) -> bool:
+        """The filters other than the no-speech rules: no repetition loop, no known silence
+        hallucination (an everyday word kept only when Whisper was sure), no echo of `prompt`."""
+        if decode.compression_ratio > self.asr.compression_ratio_threshold:
             return False
         return not (
             is_silence_hallucination(
-                decode.text, no_speech_prob=decode.no_speech_prob, avg_logprob=decode.avg_logprob
+                decode.text, no_speech_prob=decode.silence_prob, avg_logprob=decode.avg_logprob
             )
             or echoes_prompt(decode.text, prompt or None)
         )
