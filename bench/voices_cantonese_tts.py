@@ -10,16 +10,23 @@ judged here.
 
     PYTHONPATH=. .venv/bin/python bench/voices_cantonese_tts.py [--configs espeak kokoro:jm_kumo]
 
-A Kokoro config is kokoro:VOICE:TONES:SPEED:FIRST:THREADS:TRIM:EDGE:MAX:GROWTH (FIRST: syllables of
-the first piece of a sentence, 0 for whole clauses; THREADS: onnxruntime threads; TRIM: 1 cuts
-the silence Kokoro pads each piece with, 0 keeps it; EDGE / MAX: the derived model whose pad
-tokens' / phonemes' predicted durations are capped at that many 25 ms frames, 0: the packaged
-model; GROWTH: the first clause's later pieces at most that many times the piece before, 0:
-one cut). An omitted field takes the shipped setting. "first chunk" is the time from a sentence
-handed to the voice to its first audio; "first sound" adds the silence at the head of that
-chunk, i.e. how long the caller waits to hear the first word once the sentence is ready;
-"stalls" is the silence a caller playing the chunks as they come would hear inside the
-sentence because a piece came after the one before had finished playing (per sentence).
+A Kokoro config is kokoro:VOICE:TONES:SPEED:FIRST:THREADS:TRIM:EDGE:MAX:GROWTH:WINDOW (FIRST:
+syllables of the first piece of a sentence, 0 for whole clauses; THREADS: onnxruntime threads;
+TRIM: 1 cuts the silence Kokoro pads each piece with, 0 keeps it; EDGE / MAX: the derived model
+whose pad tokens' / phonemes' predicted durations are capped at that many 25 ms frames, 0: the
+packaged model; GROWTH: the first clause's later pieces at most that many times the piece
+before, 0: one cut; WINDOW: the generator on windows of frames, the first of WINDOW 25 ms
+frames, 0: the whole piece in one run, voices.tts.kokoro_window). An omitted field takes the
+shipped setting. With --compare-whole, each windowed config's audio (raw, before trimming) is
+compared clause by clause with the window graph run on the whole clause at once (max abs
+difference: the joins) and with the packaged graph's whole-clause output (SNR and log-spectral
+distance: what fixing the norm statistics changes).
+
+"first chunk" is the time from a sentence handed to the voice to its first audio; "first sound"
+adds the silence at the head of that chunk, i.e. how long the caller waits to hear the first
+word once the sentence is ready; "stalls" is the silence a caller playing the chunks as they
+come would hear inside the sentence because a piece came after the one before had finished
+playing (per sentence).
 
 The judge is the live Cantonese path: `FasterWhisperTranscriber.transcribe(language="yue")`,
 the call the voice server makes for a caller who chose 廣東話 (zh, the written-Cantonese
@@ -80,6 +87,7 @@ def build(config: str, cache: Path):
             ("edge", int, shipped.kokoro_edge_frames),  # pad tokens' duration cap (0: none)
             ("longest", int, shipped.kokoro_max_frames),  # any phoneme's cap (0: none)
             ("growth", float, shipped.kokoro_piece_growth),  # the first clause's pieces grow
+            ("window", int, shipped.kokoro_window_frames),  # generator windows (0: whole)
         ]
         given = dict(zip([name for name, _, _ in fields], rest, strict=False))
         v = {name: kind(given[name]) if given.get(name) else d for name, kind, d in fields}
@@ -94,6 +102,9 @@ def build(config: str, cache: Path):
             edge_frames=v["edge"],
             max_frames=v["longest"],
             piece_growth=v["growth"],
+            window_frames=v["window"],
+            window_growth=shipped.kokoro_window_growth,
+            window_largest=shipped.kokoro_window_largest,
         )
     raise SystemExit(f"unknown engine {engine}")
 
@@ -128,6 +139,11 @@ def main() -> None:
         help="while the voices speak, the embedded LLM generates without pause on THREADS "
         "threads in another process (as when the model writes sentence 2 while sentence 1 "
         "is said); its tokens/s are printed at the end",
+    )
+    parser.add_argument(
+        "--compare-whole",
+        action="store_true",
+        help="for windowed configs: the joined windows against the whole clause (see above)",
     )
     args = parser.parse_args()
     cache = Path(os.environ.get("SAMYU_CACHE", "~/.cache/samyu")).expanduser()
@@ -221,9 +237,60 @@ def _run(args, cache: Path, asr) -> None:
         started = time.perf_counter()
         next(iter(voice.synthesize(normalise_for_speech(SENTENCES[0], "yue"), "yue")))
         print(f"  same sentence again: first chunk {time.perf_counter() - started:.3f} s")
+        if args.compare_whole and getattr(voice, "window_frames", 0) > 0:
+            _compare_whole(voice, SENTENCES[: args.sentences], cache)
         if args.table:
             for said, heard, score, sound in rows:
                 print(f"  | {said} | {heard} | {score:.2f} | {sound:.2f} s |")
+
+
+def _compare_whole(voice, sentences: list[str], cache: Path) -> None:
+    """Raw audio of each clause: the windows joined vs the window graph on the whole clause
+    (max abs difference), and vs the packaged graph's whole clause (SNR, log-spectral
+    distance in dB); the silence trim is left out (it is the same code on both)."""
+    import onnxruntime as ort
+
+    from voices.tts import kokoro_window as kw
+    from voices.tts.kokoro_yue import clauses, kokoro_model_path
+
+    shipped = TtsSettings()
+    whole_model = ort.InferenceSession(
+        str(kokoro_model_path(cache, shipped.kokoro_edge_frames, shipped.kokoro_max_frames)),
+        providers=["CPUExecutionProvider"],
+    )
+    joins, snrs, lsds = [], [], []
+    for text in sentences:
+        for clause in clauses(normalise_for_speech(text, "yue"), 300):
+            feed = voice._feed(voice.phonemes(clause))
+            joined = np.concatenate(list(voice._windows(voice.phonemes(clause))))
+            x, har = voice._front.run(None, feed)
+            frames = x.shape[2] // kw.X_PER_FRAME
+            whole_plan = [kw.window_span(0, frames, frames)]
+            (one,) = kw.windows_of(voice._window, x, har, feed["style"], voice._norms, whole_plan)
+            packaged = whole_model.run(None, feed)[0].ravel()
+            joins.append(float(np.abs(joined - one).max()))
+            noise = float(((packaged - joined) ** 2).sum())
+            snrs.append(10 * np.log10(float((packaged**2).sum()) / max(noise, 1e-20)))
+            lsds.append(_log_spectral_distance(packaged, joined))
+    print(
+        f"  windows joined vs the window graph on the whole clause: max abs difference "
+        f"{max(joins):.1e} over {len(joins)} clauses; vs the packaged graph's whole clause: "
+        f"SNR median {np.median(snrs):.1f} dB (min {min(snrs):.1f}), log-spectral distance "
+        f"median {np.median(lsds):.2f} dB (max {max(lsds):.2f})"
+    )
+
+
+def _log_spectral_distance(reference: np.ndarray, other: np.ndarray) -> float:
+    size, hop = 512, 128
+    window = np.hanning(size)
+
+    def spectrum(audio: np.ndarray) -> np.ndarray:
+        starts = range(0, audio.size - size, hop)
+        frames = np.stack([audio[i : i + size] * window for i in starts])
+        return 20 * np.log10(np.abs(np.fft.rfft(frames)) + 1e-3)
+
+    a, b = spectrum(reference), spectrum(other)
+    return float(np.sqrt(((a - b) ** 2).mean(axis=1)).mean())
 
 
 def _write_wav(folder: Path, config: str, number: int, pcm: bytes, rate: int, row) -> None:

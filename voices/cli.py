@@ -114,4 +114,21 @@ def prepare_models(settings: VoiceSettings) -> list[str]:
     if tts.kokoro_edge_frames or tts.kokoro_max_frames:
         derived = kokoro_model_path(settings.cache, tts.kokoro_edge_frames, tts.kokoro_max_frames)
         lines.append(f"tts yue (kokoro, padding durations capped): {derived} (sha256 recorded)")
+    if tts.kokoro_window_frames > 0:
+        from voices.tts import kokoro_window
+        from voices.tts.kokoro_yue import KokoroCantoneseSynthesizer
+
+        model = kokoro_model_path(settings.cache, tts.kokoro_edge_frames, tts.kokoro_max_frames)
+        # loading the windowed voice splits the graph and pools the voice's norm statistics
+        KokoroCantoneseSynthesizer(
+            settings.cache,
+            voice=tts.kokoro_voice,
+            speed=tts.kokoro_speed,
+            tone_scheme=tts.kokoro_tone_scheme,
+            edge_frames=tts.kokoro_edge_frames,
+            max_frames=tts.kokoro_max_frames,
+            window_frames=tts.kokoro_window_frames,
+        )
+        front, window = kokoro_window.derived_names(model)
+        lines.append(f"tts yue (kokoro, generator on windows): {front}, {window} (sha256 recorded)")
     return lines

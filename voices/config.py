@@ -583,6 +583,28 @@ class TtsSettings(BaseModel):
         "(kokoro_first_chunk_chars syllables) each at most this many times the one before, "
         "so each is ready before the one before has been heard; 0: one cut only.",
     )
+    kokoro_window_frames: int = Field(
+        default=0,
+        ge=0,
+        description="Kokoro's generator (89 % of its time) run on windows of 25 ms frames "
+        "(voices.tts.kokoro_window: graphs split and norm statistics pooled once by `samyu "
+        "models`), the first window of this many frames played while the next is made, so "
+        "the generator's cost no longer grows with the piece (the front's still does); 0: "
+        "each piece in one run (default: on 2 shared cores the windows did not beat the "
+        "growing pieces, docs/speech.md).",
+    )
+    kokoro_window_growth: float = Field(
+        default=2.0,
+        ge=1.0,
+        le=10,
+        description="Each generator window after the first is this many times the one before "
+        "(kokoro_window_frames > 0).",
+    )
+    kokoro_window_largest: int = Field(
+        default=40,
+        ge=1,
+        description="The largest generator window, in 25 ms frames.",
+    )
     kokoro_clause_pause_ms: int = Field(
         default=200,
         ge=0,

