@@ -29,6 +29,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import ctranslate2
@@ -324,7 +325,8 @@ class FasterWhisperTranscriber:
                 speech = self.speech_only(audio)
                 if speech is None:
                     return self._empty(duration, language, history, started)
-            heard = self._transcribe(
+            decode = partial(
+                self._transcribe,
                 speech,
                 duration,
                 language,
@@ -334,22 +336,14 @@ class FasterWhisperTranscriber:
                 provisional,
                 started,
             )
+            heard = decode()
             retry = self.asr.encoder_window_retry and self._local.window_cut
             if heard.text or provisional or not retry:
                 return heard
             # the shorter window kept nothing: the whole window decides (short words are
             # where a window shorter than Whisper's 30 s loses speech, docs/speech.md)
             self._local.window_s = self._local.encoded = None
-            return self._transcribe(
-                speech,
-                duration,
-                language,
-                history,
-                vad_gate,
-                whisper_language,
-                provisional,
-                started,
-            )
+            return decode()
         except DecodeCancelled:
             return self._empty(audio.size / PIPELINE_SAMPLE_RATE, language, history, started)
         finally:
