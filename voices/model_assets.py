@@ -22,7 +22,7 @@ from pathlib import Path
 _CHUNK = 4 * 1024 * 1024
 # files hashed in this process (assembled and derived): (path, sha256) -> signature when hashed
 _hashed: dict[tuple[str, str], tuple[int, ...]] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entered: a derived file's `make` assembles its source
 
 
 class ModelAssetError(RuntimeError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,29 @@ def test_a_same_size_rewrite_with_its_mtime_put_back_is_hashed_again(tmp_path: P
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as `cp -p` or `touch -r` do
     with pytest.raises(assets.ModelAssetError, match="sha256"):
         assets.verify_derived(target, recipe)
+
+
+def test_a_derived_file_made_from_a_source_it_assembles_does_not_wait_on_itself(
+    tmp_path: Path,
+) -> None:
+    # the Q4 embedded model's `make` assembles the packaged Q8 inside derive_file: with a
+    # lock that is not re-entrant this waited forever on a machine without the derived file
+    from voices.model_assets import PackagedFile, PackagedModel, assemble, derive_file
+
+    part = tmp_path / "weights.part"
+    part.write_bytes(b"packaged weights")
+    source = PackagedModel("source", (PackagedFile("weights.bin", (part,)),))
+    cache = tmp_path / "cache"
+
+    def make(out: Path) -> None:
+        out.write_bytes((assemble(source, cache) / "weights.bin").read_bytes()[::-1])
+
+    target = cache / "source" / "weights-derived.bin"
+    target.parent.mkdir(parents=True)  # as set-up leaves it: the source's directory exists
+    # in a thread, so that a lock waiting on itself fails the test instead of hanging the run
+    done = threading.Thread(target=derive_file, args=(target, {"source_sha256": "abc"}, make))
+    done.daemon = True
+    done.start()
+    done.join(timeout=30)
+    assert not done.is_alive(), "derive_file waited on its own lock"
+    assert target.read_bytes() == b"sthgiew degakcap"
