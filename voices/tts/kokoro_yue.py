@@ -344,11 +344,12 @@ class KokoroCantoneseSynthesizer:
                 yield pcm
             return
         key = f"{pause_ms}:{phonemes}"
-        with self._lock:
+        with self._lock:  # released before yielding: the voice is shared across sessions
             if (cached := self._pieces.get(key)) is not None:
                 self._pieces.move_to_end(key)
-                yield cached
-                return
+        if cached is not None:
+            yield cached
+            return
         trimmer = StreamTrimmer(self.sample_rate, _LEAD_MS, pause_ms) if self.trim_silence else None
         made: list[bytes] = []
         for audio in self._windows(phonemes):
@@ -457,7 +458,7 @@ class StreamTrimmer:
             if self.started:
                 self.held = audio
             else:
-                self.held = audio[audio.size - self.lead :] if self.lead else audio[:0]
+                self.held = audio[max(0, audio.size - self.lead) :] if self.lead else audio[:0]
             return audio[:0]
         start = 0
         if not self.started:
